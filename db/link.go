@@ -1,0 +1,399 @@
+package db
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// SignupToken is a shareable signup link ("public signup token"). Its JSON
+// is seed 002's publicSignupTokenSchema plus maxUses, uses and
+// allowedDomains.
+type SignupToken struct {
+	ID     uint64
+	Secret string
+	// URL is where people sign up: {base_url}/new-user?invite={secret}.
+	URL  string
+	Name string
+	// Enabled is false when an admin switched the link off or it expired.
+	Enabled bool
+	// Switched is the admin's on/off switch alone; Expired tells the rest.
+	Switched       bool
+	Expired        bool
+	ExpiresAt      time.Time
+	CreatedAt      time.Time
+	CreatedBy      string
+	Role           Role
+	MaxUses        int // 0: no limit
+	Uses           int
+	AllowedDomains []string
+	Users          []User
+}
+
+// RoleInfo is the JSON shape of a root role (seed 002's role object).
+type RoleInfo struct {
+	ID          Role    `json:"id"`
+	Type        string  `json:"type"`
+	Name        string  `json:"name"`
+	Description string  `json:"description"`
+	Project     *string `json:"project"`
+}
+
+// Info returns the role as the API shows it.
+func (r Role) Info() RoleInfo {
+	return RoleInfo{ID: r, Type: "root", Name: r.Name(), Description: r.Description()}
+}
+
+type signupTokenJSON struct {
+	Secret         string   `json:"secret"`
+	URL            string   `json:"url"`
+	Name           string   `json:"name"`
+	Enabled        bool     `json:"enabled"`
+	ExpiresAt      string   `json:"expiresAt"`
+	CreatedAt      string   `json:"createdAt"`
+	CreatedBy      *string  `json:"createdBy"`
+	Users          []User   `json:"users"`
+	Role           RoleInfo `json:"role"`
+	MaxUses        *int     `json:"maxUses"`
+	Uses           int      `json:"uses"`
+	AllowedDomains []string `json:"allowedDomains"`
+}
+
+// MarshalJSON writes the link in the API's shape.
+func (t SignupToken) MarshalJSON() ([]byte, error) {
+	j := signupTokenJSON{
+		Secret: t.Secret, URL: t.URL, Name: t.Name, Enabled: t.Enabled,
+		ExpiresAt: FormatTime(t.ExpiresAt), CreatedAt: FormatTime(t.CreatedAt),
+		CreatedBy: nullable(t.CreatedBy), Users: t.Users, Role: t.Role.Info(),
+		Uses: t.Uses, AllowedDomains: t.AllowedDomains,
+	}
+	if j.Users == nil {
+		j.Users = []User{}
+	}
+	if j.AllowedDomains == nil {
+		j.AllowedDomains = []string{}
+	}
+	if t.MaxUses > 0 {
+		j.MaxUses = &t.MaxUses
+	}
+	return json.Marshal(j)
+}
+
+type linkRecord struct {
+	V              int       `json:"v"`
+	ID             uint64    `json:"id"`
+	Secret         string    `json:"secret"`
+	Name           string    `json:"name"`
+	Enabled        bool      `json:"enabled"`
+	ExpiresAt      time.Time `json:"expires_at"`
+	CreatedAt      time.Time `json:"created_at"`
+	CreatedBy      string    `json:"created_by"`
+	Role           Role      `json:"role"`
+	MaxUses        int       `json:"max_uses,omitempty"`
+	AllowedDomains []string  `json:"allowed_domains,omitempty"`
+	UserIDs        []uint64  `json:"user_ids,omitempty"`
+}
+
+// NewSignupToken is what an admin gives to create a link.
+type NewSignupToken struct {
+	Name           string
+	ExpiresAt      time.Time
+	Role           Role // 0 means Viewer
+	MaxUses        int  // 0 means no limit
+	AllowedDomains []string
+}
+
+// SignupTokenUpdate changes a link; nil fields stay as they are.
+type SignupTokenUpdate struct {
+	ExpiresAt *time.Time
+	Enabled   *bool
+}
+
+// SecretLength is the length of a link secret: 32 lowercase hex characters.
+const SecretLength = 32
+
+// ValidSecret reports whether s has the shape of a link secret, so that
+// anything else can be refused before a lookup.
+func ValidSecret(s string) bool {
+	if len(s) != SecretLength {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Store) newSecret(n int) (string, error) {
+	b := make([]byte, n)
+	if _, err := io.ReadFull(s.rand, b); err != nil {
+		return "", fmt.Errorf("read random bytes: %w", err)
+	}
+	return hex.EncodeToString(b), nil
+}
+
+func (s *Store) token(tx *bolt.Tx, rec linkRecord, withUsers bool) (SignupToken, error) {
+	now := s.now()
+	t := SignupToken{
+		ID: rec.ID, Secret: rec.Secret, URL: s.baseURL + "/new-user?invite=" + rec.Secret,
+		Name: rec.Name, Switched: rec.Enabled, Expired: !now.Before(rec.ExpiresAt),
+		ExpiresAt: rec.ExpiresAt, CreatedAt: rec.CreatedAt, CreatedBy: rec.CreatedBy,
+		Role: rec.Role, MaxUses: rec.MaxUses, Uses: len(rec.UserIDs), AllowedDomains: rec.AllowedDomains,
+	}
+	t.Enabled = t.Switched && !t.Expired
+	if withUsers {
+		users, err := usersTx(tx, rec.UserIDs)
+		if err != nil {
+			return t, err
+		}
+		t.Users = users
+	}
+	return t, nil
+}
+
+// validateNewToken checks and normalises the input of CreateSignupToken.
+func (s *Store) validateNewToken(actor Actor, in *NewSignupToken) error {
+	var errs fieldErrors
+	name, err := CleanText("name", in.Name, true, MaxNameLength)
+	errs.addErr(err)
+	in.Name = name
+	if in.ExpiresAt.IsZero() {
+		errs.add("expiresAt", "is required: give an RFC 3339 time such as 2030-01-31T12:00:00Z")
+	} else if !in.ExpiresAt.After(s.now()) {
+		errs.add("expiresAt", "must be in the future")
+	}
+	if in.Role == 0 {
+		in.Role = RoleViewer
+	}
+	if !in.Role.Valid() {
+		errs.add("role", "is not a root role: use 1 (Admin), 2 (Editor) or 3 (Viewer)")
+	} else if !actor.Role.AtLeast(in.Role) {
+		errs.add("role", fmt.Sprintf("may not be above your own role (%s)", actor.Role.Name()))
+	}
+	if in.MaxUses < 0 {
+		errs.add("maxUses", "must be a positive whole number, or left out for no limit")
+	}
+	if len(in.AllowedDomains) > MaxDomains {
+		errs.add("allowedDomains", fmt.Sprintf("may list at most %d domains", MaxDomains))
+	} else {
+		seen := map[string]bool{}
+		var domains []string
+		for i, d := range in.AllowedDomains {
+			nd, err := NormalizeDomain(fmt.Sprintf("allowedDomains[%d]", i), d)
+			if err != nil {
+				errs.addErr(err)
+				continue
+			}
+			if !seen[nd] {
+				seen[nd] = true
+				domains = append(domains, nd)
+			}
+		}
+		in.AllowedDomains = domains
+	}
+	return errs.err()
+}
+
+// CreateSignupToken creates a link with a new random secret. It returns
+// EINVALID, naming each bad field, when the input breaks a rule, including
+// a role above the actor's own.
+func (s *Store) CreateSignupToken(actor Actor, in NewSignupToken) (SignupToken, error) {
+	if err := s.validateNewToken(actor, &in); err != nil {
+		return SignupToken{}, err
+	}
+	secret, err := s.newSecret(SecretLength / 2)
+	if err != nil {
+		return SignupToken{}, err
+	}
+	var t SignupToken
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketLinks)
+		id, err := nextID(b)
+		if err != nil {
+			return err
+		}
+		rec := linkRecord{
+			V: 1, ID: id, Secret: secret, Name: in.Name, Enabled: true,
+			ExpiresAt: in.ExpiresAt.UTC(), CreatedAt: s.clock(), CreatedBy: actor.Name,
+			Role: in.Role, MaxUses: in.MaxUses, AllowedDomains: in.AllowedDomains,
+		}
+		if err := putJSON(b, itob(id), rec); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketLinksBySecret).Put([]byte(secret), itob(id)); err != nil {
+			return err
+		}
+		if err := s.addEventTx(tx, actor, EventLinkCreated, "signup-link", id, map[string]any{
+			"name": rec.Name, "expiresAt": FormatTime(rec.ExpiresAt), "role": rec.Role,
+			"maxUses": rec.MaxUses, "allowedDomains": rec.AllowedDomains,
+		}); err != nil {
+			return err
+		}
+		t, err = s.token(tx, rec, true)
+		return err
+	})
+	return t, err
+}
+
+func getLinkTx(tx *bolt.Tx, secret string) (linkRecord, error) {
+	var rec linkRecord
+	id := uint64(0)
+	if ValidSecret(secret) {
+		id = lookup(tx, bucketLinksBySecret, secret)
+	}
+	if id == 0 {
+		return rec, Errorf(ENOTFOUND, "There is no signup link with that secret; check the link, or ask an admin for a new one.")
+	}
+	ok, err := getJSON(tx.Bucket(bucketLinks), itob(id), &rec)
+	if err == nil && !ok {
+		err = fmt.Errorf("index points at missing link %d", id)
+	}
+	return rec, err
+}
+
+// FindSignupToken returns the link with that secret, with its users, or
+// ENOTFOUND.
+func (s *Store) FindSignupToken(secret string) (SignupToken, error) {
+	var t SignupToken
+	err := s.db.View(func(tx *bolt.Tx) error {
+		rec, err := getLinkTx(tx, secret)
+		if err != nil {
+			return err
+		}
+		t, err = s.token(tx, rec, true)
+		return err
+	})
+	return t, err
+}
+
+// ListSignupTokens returns every link, oldest first, with their users.
+func (s *Store) ListSignupTokens() ([]SignupToken, error) {
+	tokens := []SignupToken{}
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketLinks).ForEach(func(_, v []byte) error {
+			var rec linkRecord
+			if err := json.Unmarshal(v, &rec); err != nil {
+				return err
+			}
+			t, err := s.token(tx, rec, true)
+			tokens = append(tokens, t)
+			return err
+		})
+	})
+	return tokens, err
+}
+
+// UpdateSignupToken changes a link's expiry and on/off switch. Any instant
+// may be set, a past one ending the link now. It returns ENOTFOUND for an
+// unknown secret and EINVALID when neither field is given.
+func (s *Store) UpdateSignupToken(actor Actor, secret string, in SignupTokenUpdate) (SignupToken, error) {
+	if in.ExpiresAt == nil && in.Enabled == nil {
+		return SignupToken{}, &Error{Code: EINVALID,
+			Message: "Nothing to change: give expiresAt, enabled, or both.",
+			Details: []FieldError{{Path: "", Message: "give expiresAt, enabled, or both"}}}
+	}
+	var t SignupToken
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		rec, err := getLinkTx(tx, secret)
+		if err != nil {
+			return err
+		}
+		data := map[string]any{"name": rec.Name}
+		if in.ExpiresAt != nil {
+			rec.ExpiresAt = in.ExpiresAt.UTC()
+			data["expiresAt"] = FormatTime(rec.ExpiresAt)
+		}
+		if in.Enabled != nil {
+			rec.Enabled = *in.Enabled
+			data["enabled"] = rec.Enabled
+		}
+		if err := putJSON(tx.Bucket(bucketLinks), itob(rec.ID), rec); err != nil {
+			return err
+		}
+		if err := s.addEventTx(tx, actor, EventLinkUpdated, "signup-link", rec.ID, data); err != nil {
+			return err
+		}
+		t, err = s.token(tx, rec, true)
+		return err
+	})
+	return t, err
+}
+
+// usableErr says why a link cannot be used now, or returns nil. email, when
+// not empty, is checked against the allowed domains.
+func (s *Store) usableErr(rec linkRecord, email string) error {
+	switch {
+	case !rec.Enabled:
+		return Errorf(EGONE, "This signup link has been disabled by an admin; ask them for a new link.")
+	case !s.now().Before(rec.ExpiresAt):
+		return Errorf(EGONE, "This signup link expired on %s; ask an admin for a new link.", rec.ExpiresAt.UTC().Format("2 January 2006 15:04 MST"))
+	case rec.MaxUses > 0 && len(rec.UserIDs) >= rec.MaxUses:
+		return Errorf(EGONE, "This signup link has been used the %d times it allows; ask an admin for a new link.", rec.MaxUses)
+	}
+	if email != "" && len(rec.AllowedDomains) > 0 {
+		domain := email[strings.LastIndexByte(email, '@')+1:]
+		for _, d := range rec.AllowedDomains {
+			if strings.EqualFold(d, domain) {
+				return nil
+			}
+		}
+		return &Error{Code: EINVALID,
+			Message: fmt.Sprintf("email: this signup link accepts only addresses at %s", strings.Join(rec.AllowedDomains, ", ")),
+			Details: []FieldError{{Path: "email", Message: "must be an address at " + strings.Join(rec.AllowedDomains, ", ")}}}
+	}
+	return nil
+}
+
+// CheckSignupToken returns nil when the link can be used now (by email,
+// when given): ENOTFOUND for an unknown secret, EGONE for a disabled,
+// expired or used-up link, EINVALID for an email outside allowedDomains.
+func (s *Store) CheckSignupToken(secret, email string) error {
+	return s.db.View(func(tx *bolt.Tx) error {
+		rec, err := getLinkTx(tx, secret)
+		if err != nil {
+			return err
+		}
+		return s.usableErr(rec, email)
+	})
+}
+
+// RedeemSignupToken creates a user through a link, with the link's role,
+// and records the user on the link, all in one transaction: either all of
+// it is on disk or none. It fails as CheckSignupToken does, or with
+// ECONFLICT when the email or username is taken.
+func (s *Store) RedeemSignupToken(secret string, in NewUser) (User, error) {
+	var u User
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		rec, err := getLinkTx(tx, secret)
+		if err != nil {
+			return err
+		}
+		if err := s.usableErr(rec, in.Email); err != nil {
+			return err
+		}
+		actor := Actor{Kind: "signup-link", ID: rec.ID, Name: rec.Name, Role: rec.Role}
+		urec, err := s.createUserTx(tx, actor, in, rec.Role, rec.ID)
+		if err != nil {
+			return err
+		}
+		rec.UserIDs = append(rec.UserIDs, urec.ID)
+		if err := putJSON(tx.Bucket(bucketLinks), itob(rec.ID), rec); err != nil {
+			return err
+		}
+		if err := s.addEventTx(tx, actor, EventLinkUserAdded, "signup-link", rec.ID, map[string]any{
+			"name": rec.Name, "userId": urec.ID, "email": urec.Email,
+		}); err != nil {
+			return err
+		}
+		u = urec.user()
+		return nil
+	})
+	return u, err
+}

@@ -1,0 +1,155 @@
+package db
+
+import (
+	"context"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/alexedwards/argon2id"
+	"github.com/ccojocar/zxcvbn-go"
+)
+
+// MaxPasswordBytes bounds a password's length; longer ones are refused
+// before any hashing so that they cannot be used to burn CPU.
+const MaxPasswordBytes = 1024
+
+// HashParams are the argon2id cost parameters.
+type HashParams struct {
+	MemoryKiB   uint32
+	Iterations  uint32
+	Parallelism uint8
+}
+
+// Hasher computes and checks argon2id password hashes with at most a fixed
+// number running at once. Each hash holds MemoryKiB of memory while it
+// runs, so the memory the hasher can use is bounded by
+// slots × MemoryKiB; callers beyond the slots wait up to the queue timeout
+// and then get EUNAVAILABLE.
+type Hasher struct {
+	params *argon2id.Params
+	slots  chan struct{}
+	wait   time.Duration
+	// dummy is a hash of a random password, checked against when a login
+	// names no account so that the answer takes as long as a real check.
+	dummy string
+}
+
+// NewHasher returns a hasher that runs at most slots hashes at once and lets
+// a caller wait at most wait for a slot.
+func NewHasher(p HashParams, slots int, wait time.Duration) (*Hasher, error) {
+	if slots < 1 {
+		slots = 1
+	}
+	h := &Hasher{
+		params: &argon2id.Params{Memory: p.MemoryKiB, Iterations: p.Iterations, Parallelism: p.Parallelism, SaltLength: 16, KeyLength: 32},
+		slots:  make(chan struct{}, slots),
+		wait:   wait,
+	}
+	dummy, err := argon2id.CreateHash("no account has this password", h.params)
+	if err != nil {
+		return nil, err
+	}
+	h.dummy = dummy
+	return h, nil
+}
+
+// InUse reports how many hashes are running now.
+func (h *Hasher) InUse() int { return len(h.slots) }
+
+// acquire takes a slot, waiting at most h.wait; it fails with EUNAVAILABLE
+// when the server is too busy, or with the context's error.
+func (h *Hasher) acquire(ctx context.Context) error {
+	select {
+	case h.slots <- struct{}{}:
+		return nil
+	default:
+	}
+	timer := time.NewTimer(h.wait)
+	defer timer.Stop()
+	select {
+	case h.slots <- struct{}{}:
+		return nil
+	case <-timer.C:
+		return ErrBusy
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// ErrBusy is returned when every hashing slot stayed taken for the whole
+// wait. The server answers it with 503 and Retry-After.
+var ErrBusy = &Error{Code: EUNAVAILABLE, Message: "The server is busy checking other passwords; try again in a second."}
+
+// Hash returns the PHC-encoded argon2id hash of password.
+func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
+	if err := h.acquire(ctx); err != nil {
+		return "", err
+	}
+	defer func() { <-h.slots }()
+	return argon2id.CreateHash(password, h.params)
+}
+
+// Verify reports whether password matches hash. An empty hash stands for
+// "no such account": the dummy hash is checked instead so the time taken
+// does not reveal it, and the answer is false.
+func (h *Hasher) Verify(ctx context.Context, password, hash string) (bool, error) {
+	if err := h.acquire(ctx); err != nil {
+		return false, err
+	}
+	defer func() { <-h.slots }()
+	if hash == "" {
+		_, _ = argon2id.ComparePasswordAndHash(password, h.dummy)
+		return false, nil
+	}
+	return argon2id.ComparePasswordAndHash(password, hash)
+}
+
+// PasswordPolicy decides which passwords are acceptable.
+type PasswordPolicy struct {
+	MinLength int // in bytes, at least 1
+	MinScore  int // zxcvbn score 0..4; 0 turns the guessability check off
+}
+
+// zxcvbn's matching grows quickly with length; a password is scored on its
+// first scoreRunes characters, which is plenty to tell a weak one.
+const scoreRunes = 100
+
+// Check returns nil when password is acceptable, or an EINVALID error on
+// field that says which rule failed and how to fix it. userInputs (the
+// person's email, name, username) count as easy to guess.
+func (p PasswordPolicy) Check(field, password string, userInputs ...string) error {
+	switch {
+	case password == "":
+		return FieldErrorf(field, "is required")
+	case !utf8.ValidString(password):
+		return FieldErrorf(field, "is not valid UTF-8 text")
+	case len(password) < p.MinLength:
+		return FieldErrorf(field, "is too short: use at least %d characters", p.MinLength)
+	case len(password) > MaxPasswordBytes:
+		return FieldErrorf(field, "is too long: use at most %d bytes", MaxPasswordBytes)
+	}
+	if p.MinScore <= 0 {
+		return nil
+	}
+	sample := password
+	if utf8.RuneCountInString(sample) > scoreRunes {
+		sample = string([]rune(sample)[:scoreRunes])
+	}
+	var inputs []string
+	for _, in := range userInputs {
+		in = strings.ToLower(strings.TrimSpace(in))
+		if in == "" {
+			continue
+		}
+		inputs = append(inputs, in)
+		// Parts of an email or a name are guessable on their own too.
+		inputs = append(inputs, strings.FieldsFunc(in, func(r rune) bool {
+			return r == '@' || r == '.' || r == ' ' || r == '-' || r == '_' || r == '+'
+		})...)
+	}
+	if score := zxcvbn.PasswordStrength(sample, inputs).Score; score < p.MinScore {
+		return FieldErrorf(field, "is too easy to guess (strength %d of 4, %d needed): use a longer phrase of unrelated words, and avoid your name, email and common passwords", score, p.MinScore)
+	}
+	return nil
+}

@@ -1,0 +1,210 @@
+package db
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
+)
+
+// SchemaVersion is the version of the bucket layout and record formats this
+// build writes. Open migrates older files up to it.
+const SchemaVersion = 1
+
+// Bucket names. Every bucket is top level.
+var (
+	bucketMeta            = []byte("meta")              // "schema_version" → decimal string
+	bucketUsers           = []byte("users")             // id → userRecord
+	bucketUsersByEmail    = []byte("users_by_email")    // lower(email) → id
+	bucketUsersByUsername = []byte("users_by_username") // lower(username) → id
+	bucketLinks           = []byte("links")             // id → linkRecord
+	bucketLinksBySecret   = []byte("links_by_secret")   // secret → id
+	bucketAPIKeys         = []byte("apikeys")           // id → apiKeyRecord
+	bucketAPIKeysByHash   = []byte("apikeys_by_hash")   // hex(sha256(key)) → id
+	bucketEvents          = []byte("events")            // id → eventRecord
+
+	allBuckets = [][]byte{
+		bucketMeta, bucketUsers, bucketUsersByEmail, bucketUsersByUsername,
+		bucketLinks, bucketLinksBySecret, bucketAPIKeys, bucketAPIKeysByHash,
+		bucketEvents,
+	}
+
+	keySchemaVersion = []byte("schema_version")
+)
+
+// migrations[i] moves a file from schema version i+1 to i+2. Each runs in
+// the same transaction as the version bump, so a crash leaves the old
+// version intact.
+var migrations = []func(tx *bolt.Tx) error{}
+
+// Store is the domain's persistence over one bbolt file.
+//
+// Layout: every record bucket maps an 8-byte big-endian id, taken from the
+// bucket's sequence, to a versioned JSON record (the unexported xxxRecord
+// types, never the API's JSON). Index buckets map a normalised unique value
+// (lower-cased email or username, a link secret, a key hash) to that id and
+// are written in the same transaction as the record, so they cannot
+// disagree with it. The meta bucket holds the schema version.
+//
+// Every exported method runs in one transaction. Writes are fsynced before
+// they return, so a nil error means the change is on disk.
+type Store struct {
+	db      *bolt.DB
+	now     func() time.Time
+	rand    io.Reader
+	baseURL string
+}
+
+// Options tune Open. The zero value is usable.
+type Options struct {
+	// LockTimeout bounds the wait for the file lock that another process
+	// may hold; zero means one second.
+	LockTimeout time.Duration
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Rand is the source of secrets; nil means crypto/rand.
+	Rand io.Reader
+	// ReadOnly opens the file for reading only.
+	ReadOnly bool
+	// BaseURL is where the server is reached from outside, without a
+	// trailing slash; links are built on it.
+	BaseURL string
+}
+
+// ErrLocked is returned by Open when another process holds the file.
+var ErrLocked = &Error{Code: EUNAVAILABLE, Message: "the database file is in use by another process (is `invited serve` or `invited admin` running?)"}
+
+// Open opens (creating it and its folder if needed) the database at path
+// and migrates it to SchemaVersion. It returns ErrLocked when another
+// process holds the file, and an EINVALID error when the file was written
+// by a newer build.
+func Open(path string, opts Options) (*Store, error) {
+	if opts.LockTimeout == 0 {
+		opts.LockTimeout = time.Second
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Rand == nil {
+		opts.Rand = rand.Reader
+	}
+	if !opts.ReadOnly {
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, fmt.Errorf("create data folder: %w", err)
+		}
+	}
+	bdb, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.LockTimeout, ReadOnly: opts.ReadOnly})
+	if errors.Is(err, bolterrors.ErrTimeout) {
+		return nil, ErrLocked
+	} else if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	s := &Store{db: bdb, now: opts.Now, rand: opts.Rand, baseURL: strings.TrimRight(opts.BaseURL, "/")}
+	if !opts.ReadOnly {
+		if err := s.migrate(); err != nil {
+			bdb.Close()
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// Close releases the file.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Path is the database file's path.
+func (s *Store) Path() string { return s.db.Path() }
+
+// Bolt exposes the underlying database for backups and statistics.
+func (s *Store) Bolt() *bolt.DB { return s.db }
+
+func (s *Store) migrate() error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		for _, name := range allBuckets {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		meta := tx.Bucket(bucketMeta)
+		version := 0
+		if v := meta.Get(keySchemaVersion); v != nil {
+			if _, err := fmt.Sscan(string(v), &version); err != nil {
+				return fmt.Errorf("read schema version %q: %w", v, err)
+			}
+		} else {
+			version = SchemaVersion // a new file starts at the current layout
+		}
+		if version > SchemaVersion {
+			return Errorf(EINVALID, "the database has schema version %d, but this build of invited knows only up to %d: run a newer invited", version, SchemaVersion)
+		}
+		for ; version < SchemaVersion; version++ {
+			if err := migrations[version-1](tx); err != nil {
+				return fmt.Errorf("migrate schema %d to %d: %w", version, version+1, err)
+			}
+		}
+		return meta.Put(keySchemaVersion, []byte(fmt.Sprint(version)))
+	})
+}
+
+// SchemaVersionOnDisk reads the schema version stored in the file.
+func (s *Store) SchemaVersionOnDisk() (int, error) {
+	var version int
+	err := s.db.View(func(tx *bolt.Tx) error {
+		_, err := fmt.Sscan(string(tx.Bucket(bucketMeta).Get(keySchemaVersion)), &version)
+		return err
+	})
+	return version, err
+}
+
+// clock returns the current time in UTC, to the millisecond, so that what
+// is stored is exactly what the API shows.
+func (s *Store) clock() time.Time { return s.now().UTC().Truncate(time.Millisecond) }
+
+func itob(id uint64) []byte {
+	b := make([]byte, 8)
+	binary.BigEndian.PutUint64(b, id)
+	return b
+}
+
+func btoi(b []byte) uint64 {
+	if len(b) != 8 {
+		return 0
+	}
+	return binary.BigEndian.Uint64(b)
+}
+
+func putJSON(b *bolt.Bucket, key []byte, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return b.Put(key, data)
+}
+
+func getJSON(b *bolt.Bucket, key []byte, v any) (bool, error) {
+	data := b.Get(key)
+	if data == nil {
+		return false, nil
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return true, fmt.Errorf("decode record %x: %w", key, err)
+	}
+	return true, nil
+}
+
+// nextID takes the next id of a record bucket.
+func nextID(b *bolt.Bucket) (uint64, error) { return b.NextSequence() }
+
+// lookup resolves an index key to the id it points at, or 0.
+func lookup(tx *bolt.Tx, index []byte, key string) uint64 {
+	return btoi(tx.Bucket(index).Get([]byte(key)))
+}

@@ -1,0 +1,261 @@
+package db
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"strconv"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// User is a person who can sign in. Its JSON is seed 000's userSchema.
+type User struct {
+	ID            uint64
+	Name          string
+	Email         string
+	Username      string
+	RootRole      Role
+	LoginAttempts int
+	EmailSent     bool
+	SeenAt        *time.Time
+	CreatedAt     time.Time
+	// LinkID is the signup link the user joined through, or 0.
+	LinkID uint64
+}
+
+// userJSON is the API shape of a user (seed 000's userSchema).
+type userJSON struct {
+	ID            uint64   `json:"id"`
+	IsAPI         bool     `json:"isAPI"`
+	Name          *string  `json:"name"`
+	Email         string   `json:"email"`
+	Username      *string  `json:"username"`
+	ImageURL      string   `json:"imageUrl"`
+	InviteLink    string   `json:"inviteLink"`
+	LoginAttempts int      `json:"loginAttempts"`
+	EmailSent     bool     `json:"emailSent"`
+	RootRole      Role     `json:"rootRole"`
+	SeenAt        *string  `json:"seenAt"`
+	CreatedAt     string   `json:"createdAt"`
+	AccountType   string   `json:"accountType"`
+	Permissions   []string `json:"permissions"`
+	ScimID        *string  `json:"scimId"`
+}
+
+func nullable(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// MarshalJSON writes the user in the API's shape.
+func (u User) MarshalJSON() ([]byte, error) {
+	j := userJSON{
+		ID:            u.ID,
+		Name:          nullable(u.Name),
+		Email:         u.Email,
+		Username:      nullable(u.Username),
+		ImageURL:      gravatarURL(u.Email),
+		LoginAttempts: u.LoginAttempts,
+		EmailSent:     u.EmailSent,
+		RootRole:      u.RootRole,
+		CreatedAt:     FormatTime(u.CreatedAt),
+		AccountType:   "User",
+		Permissions:   []string{},
+	}
+	if u.SeenAt != nil {
+		s := FormatTime(*u.SeenAt)
+		j.SeenAt = &s
+	}
+	return json.Marshal(j)
+}
+
+// UnmarshalJSON reads the API shape back, for clients of the API.
+func (u *User) UnmarshalJSON(data []byte) error {
+	var j userJSON
+	if err := json.Unmarshal(data, &j); err != nil {
+		return err
+	}
+	*u = User{ID: j.ID, Email: j.Email, RootRole: j.RootRole, LoginAttempts: j.LoginAttempts, EmailSent: j.EmailSent}
+	if j.Name != nil {
+		u.Name = *j.Name
+	}
+	if j.Username != nil {
+		u.Username = *j.Username
+	}
+	u.CreatedAt, _ = time.Parse(time.RFC3339Nano, j.CreatedAt)
+	if j.SeenAt != nil {
+		t, err := time.Parse(time.RFC3339Nano, *j.SeenAt)
+		if err == nil {
+			u.SeenAt = &t
+		}
+	}
+	return nil
+}
+
+// gravatarURL points at the avatar service by a hash of the address, as
+// user avatars usually do; the server itself never fetches it.
+func gravatarURL(email string) string {
+	sum := sha256.Sum256([]byte(strings.ToLower(strings.TrimSpace(email))))
+	return "https://gravatar.com/avatar/" + hex.EncodeToString(sum[:]) + "?s=42&d=retro"
+}
+
+// userRecord is how a user is stored.
+type userRecord struct {
+	V             int        `json:"v"`
+	ID            uint64     `json:"id"`
+	Name          string     `json:"name"`
+	Email         string     `json:"email"`
+	Username      string     `json:"username,omitempty"`
+	PasswordHash  string     `json:"password_hash"`
+	RootRole      Role       `json:"root_role"`
+	LoginAttempts int        `json:"login_attempts"`
+	EmailSent     bool       `json:"email_sent"`
+	SeenAt        *time.Time `json:"seen_at,omitempty"`
+	CreatedAt     time.Time  `json:"created_at"`
+	LinkID        uint64     `json:"link_id,omitempty"`
+}
+
+func (r userRecord) user() User {
+	return User{
+		ID: r.ID, Name: r.Name, Email: r.Email, Username: r.Username, RootRole: r.RootRole,
+		LoginAttempts: r.LoginAttempts, EmailSent: r.EmailSent, SeenAt: r.SeenAt,
+		CreatedAt: r.CreatedAt, LinkID: r.LinkID,
+	}
+}
+
+// NewUser is what it takes to create a user. Email, Name and Username must
+// already be normalised (NormalizeEmail, CleanText, NormalizeUsername) and
+// the password hashed.
+type NewUser struct {
+	Email        string
+	Name         string
+	Username     string
+	PasswordHash string
+}
+
+func emailKey(email string) string       { return strings.ToLower(email) }
+func usernameKey(username string) string { return strings.ToLower(username) }
+
+// checkAvailableTx returns ECONFLICT when the email or the username is
+// taken (both compared without case).
+func checkAvailableTx(tx *bolt.Tx, email, username string) error {
+	if lookup(tx, bucketUsersByEmail, emailKey(email)) != 0 {
+		return &Error{Code: ECONFLICT, Message: "A user with the email " + strconv.Quote(email) + " already exists; sign in instead, or use another address.",
+			Details: []FieldError{{Path: "email", Message: "is taken"}}}
+	}
+	if username != "" && lookup(tx, bucketUsersByUsername, usernameKey(username)) != 0 {
+		return &Error{Code: ECONFLICT, Message: "The username " + strconv.Quote(username) + " is taken; choose another one.",
+			Details: []FieldError{{Path: "username", Message: "is taken"}}}
+	}
+	return nil
+}
+
+// CheckUserAvailable returns ECONFLICT when a user already has the email or
+// the username. It is a cheap early check; creating a user checks again in
+// its own transaction.
+func (s *Store) CheckUserAvailable(email, username string) error {
+	return s.db.View(func(tx *bolt.Tx) error { return checkAvailableTx(tx, email, username) })
+}
+
+// createUserTx stores a new user with its indexes and audit event.
+func (s *Store) createUserTx(tx *bolt.Tx, actor Actor, in NewUser, role Role, linkID uint64) (userRecord, error) {
+	if err := checkAvailableTx(tx, in.Email, in.Username); err != nil {
+		return userRecord{}, err
+	}
+	b := tx.Bucket(bucketUsers)
+	id, err := nextID(b)
+	if err != nil {
+		return userRecord{}, err
+	}
+	rec := userRecord{
+		V: 1, ID: id, Name: in.Name, Email: in.Email, Username: in.Username,
+		PasswordHash: in.PasswordHash, RootRole: role, CreatedAt: s.clock(), LinkID: linkID,
+	}
+	if err := putJSON(b, itob(id), rec); err != nil {
+		return userRecord{}, err
+	}
+	if err := tx.Bucket(bucketUsersByEmail).Put([]byte(emailKey(in.Email)), itob(id)); err != nil {
+		return userRecord{}, err
+	}
+	if in.Username != "" {
+		if err := tx.Bucket(bucketUsersByUsername).Put([]byte(usernameKey(in.Username)), itob(id)); err != nil {
+			return userRecord{}, err
+		}
+	}
+	err = s.addEventTx(tx, actor, EventUserCreated, "user", id, map[string]any{
+		"email": rec.Email, "username": rec.Username, "name": rec.Name, "rootRole": role,
+	})
+	return rec, err
+}
+
+func getUserTx(tx *bolt.Tx, id uint64) (userRecord, error) {
+	var rec userRecord
+	ok, err := getJSON(tx.Bucket(bucketUsers), itob(id), &rec)
+	if err != nil {
+		return rec, err
+	}
+	if !ok {
+		return rec, Errorf(ENOTFOUND, "There is no user with id %d.", id)
+	}
+	return rec, nil
+}
+
+// FindUserByID returns the user, or ENOTFOUND.
+func (s *Store) FindUserByID(id uint64) (User, error) {
+	var u User
+	err := s.db.View(func(tx *bolt.Tx) error {
+		rec, err := getUserTx(tx, id)
+		u = rec.user()
+		return err
+	})
+	return u, err
+}
+
+// FindUserByLogin returns the user whose email or username is login (case
+// does not matter), or ENOTFOUND.
+func (s *Store) FindUserByLogin(login string) (User, error) {
+	var u User
+	err := s.db.View(func(tx *bolt.Tx) error {
+		login = strings.TrimSpace(login)
+		id := lookup(tx, bucketUsersByEmail, emailKey(login))
+		if id == 0 {
+			id = lookup(tx, bucketUsersByUsername, usernameKey(login))
+		}
+		if id == 0 {
+			return Errorf(ENOTFOUND, "No user has the email or username %q.", login)
+		}
+		rec, err := getUserTx(tx, id)
+		u = rec.user()
+		return err
+	})
+	return u, err
+}
+
+// CountUsers returns how many users exist.
+func (s *Store) CountUsers() (int, error) {
+	var n int
+	err := s.db.View(func(tx *bolt.Tx) error {
+		n = tx.Bucket(bucketUsers).Stats().KeyN
+		return nil
+	})
+	return n, err
+}
+
+func usersTx(tx *bolt.Tx, ids []uint64) ([]User, error) {
+	users := make([]User, 0, len(ids))
+	for _, id := range ids {
+		rec, err := getUserTx(tx, id)
+		if ErrorCode(err) == ENOTFOUND {
+			continue
+		} else if err != nil {
+			return nil, err
+		}
+		users = append(users, rec.user())
+	}
+	return users, nil
+}

@@ -1,0 +1,243 @@
+// Command invited lets people into a small team's systems: signup links,
+// email invitations and users, served over HTTP and managed from a terminal.
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"syscall"
+	"time"
+
+	"invited/db"
+	"invited/server"
+)
+
+// version is set at build time with -ldflags "-X main.version=v1.2.3".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := run(ctx, os.Args[1:], os.Environ(), os.Stdout, os.Stderr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "invited:", err)
+		if errors.Is(err, errUsage) {
+			os.Exit(2)
+		}
+		os.Exit(1)
+	}
+}
+
+var errUsage = errors.New("usage")
+
+// usageError is a mistake in the command line; main exits 2 for it.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+func (e usageError) Is(target error) bool { return target == errUsage }
+
+const usage = `invited lets people into a small team's systems.
+
+Usage:
+  invited serve [--config FILE]                       run the HTTP server
+  invited apikey create --name NAME [--role admin|editor] [--config FILE]
+                                                      print a new API key once
+  invited version                                     print version and build info
+
+With no --config, built-in defaults apply (see config.example.toml); every
+key can also be set as INVITED_<SECTION>_<KEY> in the environment.
+`
+
+// run is the whole program, with its OS handles passed in so that tests can
+// run it in-process.
+func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return usageError{"no command given"}
+	}
+	switch args[0] {
+	case "serve":
+		return runServe(ctx, args[1:], environ, stderr)
+	case "apikey":
+		if len(args) < 2 || args[1] != "create" {
+			fmt.Fprint(stderr, usage)
+			return usageError{"apikey takes the subcommand create"}
+		}
+		return runAPIKeyCreate(args[2:], environ, stdout, stderr)
+	case "version", "--version", "-v":
+		fmt.Fprintln(stdout, versionLine())
+		return nil
+	case "help", "--help", "-h":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return usageError{fmt.Sprintf("unknown command %q", args[0])}
+}
+
+func versionLine() string {
+	commit := "unknown"
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" {
+				commit = s.Value
+			}
+		}
+	}
+	return fmt.Sprintf("invited %s (commit %s, %s, %s/%s)", version, commit, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+}
+
+// loadConfig parses a subcommand's flags (at least --config) and loads the
+// configuration, logging any warnings.
+func loadConfig(fs *flag.FlagSet, args, environ []string, stderr io.Writer) (Config, error) {
+	configPath := fs.String("config", "", "TOML configuration `file` (default: built-in defaults)")
+	fs.SetOutput(stderr)
+	if err := fs.Parse(args); err != nil {
+		return Config{}, usageError{err.Error()}
+	}
+	if fs.NArg() > 0 {
+		return Config{}, usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+	}
+	cfg, warnings, err := LoadConfig(*configPath, environ)
+	if err != nil {
+		return Config{}, err
+	}
+	for _, w := range warnings {
+		fmt.Fprintln(stderr, "warning:", w)
+	}
+	return cfg, nil
+}
+
+func newLogger(cfg LogConfig, w io.Writer) *slog.Logger {
+	level := slog.LevelInfo
+	_ = level.UnmarshalText([]byte(cfg.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// openStore opens the database, explaining a held lock in terms of what
+// the admin should do.
+func openStore(cfg Config) (*db.Store, error) {
+	store, err := db.Open(cfg.DatabasePath(), db.Options{BaseURL: cfg.Server.BaseURL})
+	if errors.Is(err, db.ErrLocked) {
+		return nil, fmt.Errorf("the database %s is in use by another process: is `invited serve` or `invited admin` already running on this data folder? Stop it, or point --config / INVITED_STORAGE_DATA_DIR at another folder", cfg.DatabasePath())
+	}
+	return store, err
+}
+
+func runServe(ctx context.Context, args, environ []string, stderr io.Writer) error {
+	cfg, err := loadConfig(flag.NewFlagSet("serve", flag.ContinueOnError), args, environ, stderr)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg.Log, stderr)
+
+	store, err := openStore(cfg)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if err := ensureInitKeys(store, cfg.Auth.InitAdminAPITokens, log); err != nil {
+		return err
+	}
+
+	hasher, err := db.NewHasher(db.HashParams{
+		MemoryKiB: cfg.Auth.Argon2MemoryKiB, Iterations: cfg.Auth.Argon2Iterations, Parallelism: cfg.Auth.Argon2Parallelism,
+	}, cfg.Auth.MaxConcurrentHashes, 3*time.Second)
+	if err != nil {
+		return fmt.Errorf("set up password hashing: %w", err)
+	}
+	srv := server.New(server.Options{
+		Store: store, Hasher: hasher, Logger: log, SiteName: cfg.Site.Name,
+		Policy: db.PasswordPolicy{MinLength: cfg.Auth.MinPasswordLength, MinScore: cfg.Auth.MinPasswordScore},
+	})
+
+	ln, err := net.Listen("tcp", cfg.Server.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s (server.listen): %w", cfg.Server.Listen, err)
+	}
+	httpServer := &http.Server{
+		Handler:           srv,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	log.Info("invited is listening", "addr", "http://"+ln.Addr().String(), "base_url", cfg.Server.BaseURL, "version", version)
+	log.Info("data", "database", cfg.DatabasePath())
+	if keys, err := store.ListAPIKeys(); err == nil && len(keys) == 0 {
+		log.Warn("no API keys yet: stop the server and run `invited apikey create --name admin`, or set INVITED_AUTH_INIT_ADMIN_API_TOKENS to a secret of your own and restart")
+	} else if err == nil {
+		log.Info("admin API keys", "count", len(keys), "hint", "create another with `invited apikey create --name NAME` while the server is stopped")
+	}
+
+	err = server.Serve(ctx, httpServer, func() error { return httpServer.Serve(ln) }, 15*time.Second)
+	log.Info("invited stopped")
+	return err
+}
+
+// ensureInitKeys creates the admin keys named in auth.init_admin_api_tokens
+// that do not exist yet. Their names derive from a hash of the key, so they
+// are stable across restarts and reveal nothing.
+func ensureInitKeys(store *db.Store, tokens []string, log *slog.Logger) error {
+	for _, raw := range tokens {
+		sum := sha256.Sum256([]byte(strings.TrimSpace(raw)))
+		name := "init-" + hex.EncodeToString(sum[:4])
+		created, err := store.EnsureAPIKey(name, raw)
+		if err != nil {
+			return err
+		}
+		if created {
+			log.Info("created admin API key from auth.init_admin_api_tokens", "name", name)
+		}
+	}
+	return nil
+}
+
+func runAPIKeyCreate(args, environ []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("apikey create", flag.ContinueOnError)
+	name := fs.String("name", "", "what the key is for, e.g. ci-bot (required)")
+	roleName := fs.String("role", "admin", "the key's role: admin or editor")
+	cfg, err := loadConfig(fs, args, environ, stderr)
+	if err != nil {
+		return err
+	}
+	if strings.TrimSpace(*name) == "" {
+		return usageError{"apikey create needs --name NAME, e.g. --name ci-bot"}
+	}
+	role, ok := db.ParseRole(*roleName)
+	if !ok || (role != db.RoleAdmin && role != db.RoleEditor) {
+		return usageError{fmt.Sprintf("--role %q: use admin or editor", *roleName)}
+	}
+	store, err := openStore(cfg)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	actor := db.Actor{Kind: "cli", Name: "apikey-create", Role: db.RoleAdmin}
+	key, raw, err := store.CreateAPIKey(actor, *name, role)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, raw)
+	fmt.Fprintf(stderr, "Created the %s API key %q. It is shown only this once: store it now. Use it as the header `Authorization: Bearer KEY`.\n", key.Role.Name(), key.Name)
+	return nil
+}

@@ -1,0 +1,140 @@
+package server
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/julienschmidt/httprouter"
+
+	"invited/db"
+)
+
+type createTokenRequest struct {
+	Name           string          `json:"name"`
+	ExpiresAt      *string         `json:"expiresAt"`
+	Role           json.RawMessage `json:"role"`
+	MaxUses        *int            `json:"maxUses"`
+	AllowedDomains []string        `json:"allowedDomains"`
+}
+
+type updateTokenRequest struct {
+	ExpiresAt *string `json:"expiresAt"`
+	Enabled   *bool   `json:"enabled"`
+}
+
+type listTokensResponse struct {
+	Tokens []db.SignupToken `json:"tokens"`
+}
+
+// parseTime reads an RFC 3339 time for field.
+func parseTime(field, s string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(s))
+	if err != nil {
+		return t, db.FieldErrorf(field, "%q is not an RFC 3339 time; give one such as 2030-01-31T12:00:00Z", s)
+	}
+	return t, nil
+}
+
+// parseRole reads a role given as its id (3) or its name ("Viewer").
+func parseRole(field string, raw json.RawMessage) (db.Role, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return 0, nil
+	}
+	var v any
+	if err := json.Unmarshal(raw, &v); err == nil {
+		switch v := v.(type) {
+		case float64:
+			if r := db.Role(v); float64(r) == v && r.Valid() {
+				return r, nil
+			}
+		case string:
+			if r, ok := db.ParseRole(v); ok {
+				return r, nil
+			}
+		}
+	}
+	return 0, db.FieldErrorf(field, "must be a root role: 1 or \"Admin\", 2 or \"Editor\", 3 or \"Viewer\"")
+}
+
+func (s *Server) handleCreateToken(w http.ResponseWriter, r *http.Request, _ httprouter.Params, actor db.Actor) {
+	var req createTokenRequest
+	if err := decode(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	in := db.NewSignupToken{Name: req.Name, AllowedDomains: req.AllowedDomains}
+	var err error
+	if req.ExpiresAt != nil {
+		if in.ExpiresAt, err = parseTime("expiresAt", *req.ExpiresAt); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
+	if in.Role, err = parseRole("role", req.Role); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if req.MaxUses != nil {
+		if *req.MaxUses < 1 {
+			s.writeError(w, r, db.FieldErrorf("maxUses", "must be at least 1, or null for no limit"))
+			return
+		}
+		in.MaxUses = *req.MaxUses
+	}
+	token, err := s.store.CreateSignupToken(actor, in)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/api/admin/invite-link/tokens/"+token.Secret)
+	writeJSON(w, http.StatusCreated, token)
+}
+
+func (s *Server) handleListTokens(w http.ResponseWriter, r *http.Request, _ httprouter.Params, _ db.Actor) {
+	tokens, err := s.store.ListSignupTokens()
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, listTokensResponse{Tokens: tokens})
+}
+
+func (s *Server) handleGetToken(w http.ResponseWriter, r *http.Request, ps httprouter.Params, _ db.Actor) {
+	token, err := s.store.FindSignupToken(ps.ByName("token"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, token)
+}
+
+func (s *Server) handleUpdateToken(w http.ResponseWriter, r *http.Request, ps httprouter.Params, actor db.Actor) {
+	// An unknown link is a 404 whatever the body says.
+	if _, err := s.store.FindSignupToken(ps.ByName("token")); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var req updateTokenRequest
+	if err := decode(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var in db.SignupTokenUpdate
+	in.Enabled = req.Enabled
+	if req.ExpiresAt != nil {
+		t, err := parseTime("expiresAt", *req.ExpiresAt)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		in.ExpiresAt = &t
+	}
+	token, err := s.store.UpdateSignupToken(actor, ps.ByName("token"), in)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, token)
+}

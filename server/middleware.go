@@ -1,0 +1,148 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/julienschmidt/httprouter"
+
+	"invited/db"
+)
+
+type ctxKey int
+
+const (
+	keyRequest ctxKey = iota
+	keyActor
+)
+
+// requestInfo travels with a request so that the access log can name the
+// route and the caller that the inner handlers found.
+type requestInfo struct {
+	id    string
+	route string
+	actor string
+}
+
+func info(r *http.Request) *requestInfo {
+	if ri, ok := r.Context().Value(keyRequest).(*requestInfo); ok {
+		return ri
+	}
+	return &requestInfo{}
+}
+
+func requestID(r *http.Request) string { return info(r).id }
+
+// statusRecorder remembers the status a handler wrote.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (sr *statusRecorder) WriteHeader(code int) {
+	if sr.status == 0 {
+		sr.status = code
+	}
+	sr.ResponseWriter.WriteHeader(code)
+}
+
+func (sr *statusRecorder) Write(b []byte) (int, error) {
+	if sr.status == 0 {
+		sr.status = http.StatusOK
+	}
+	return sr.ResponseWriter.Write(b)
+}
+
+func (sr *statusRecorder) Unwrap() http.ResponseWriter { return sr.ResponseWriter }
+
+var validRequestID = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+// logRequests gives each request an id (kept from X-Request-Id when it is
+// sane), answers with it, and logs one line per request with the route, not
+// the raw path, so that secrets in paths stay out of the log.
+func (s *Server) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		ri := &requestInfo{id: r.Header.Get("X-Request-Id")}
+		if !validRequestID.MatchString(ri.id) {
+			var b [8]byte
+			_, _ = rand.Read(b[:])
+			ri.id = hex.EncodeToString(b[:])
+		}
+		w.Header().Set("X-Request-Id", ri.id)
+		rec := &statusRecorder{ResponseWriter: w}
+		next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), keyRequest, ri)))
+		if rec.status == 0 {
+			rec.status = http.StatusOK
+		}
+		route := ri.route
+		if route == "" {
+			route = redactPath(r.URL.Path)
+		}
+		attrs := []any{"request_id", ri.id, "method", r.Method, "route", route, "status", rec.status,
+			"duration_ms", float64(time.Since(start).Microseconds()) / 1000}
+		if ri.actor != "" {
+			attrs = append(attrs, "actor", ri.actor)
+		}
+		s.log.InfoContext(r.Context(), "request", attrs...)
+	})
+}
+
+var secretish = regexp.MustCompile(`[A-Za-z0-9_-]{16,}`)
+
+// redactPath hides anything in a path that could be a secret (a long run
+// of token characters) and bounds its length.
+func redactPath(p string) string {
+	p = secretish.ReplaceAllStringFunc(p, func(m string) string { return m[:4] + "…" })
+	if len(p) > 200 {
+		p = p[:200] + "…"
+	}
+	return p
+}
+
+// handle registers a public route.
+func (s *Server) handle(method, pattern string, h httprouter.Handle) {
+	s.router.Handle(method, pattern, func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+		info(r).route = pattern
+		h(w, r, ps)
+	})
+}
+
+// handleAuth registers a route that needs a caller allowed perm.
+func (s *Server) handleAuth(method, pattern string, perm permission, h func(http.ResponseWriter, *http.Request, httprouter.Params, db.Actor)) {
+	s.handle(method, pattern, func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+		actor, err := s.authenticate(r)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		info(r).actor = actor.String()
+		if !allowed(actor.Role, perm) {
+			s.writeError(w, r, db.Errorf(db.EFORBIDDEN, "You need the %q permission for this, and your role (%s) does not have it; ask an admin.", perm, actor.Role.Name()))
+			return
+		}
+		h(w, r, ps, actor)
+	})
+}
+
+// authenticate finds the caller from the Authorization header: an API key,
+// bare or as "Bearer KEY".
+func (s *Server) authenticate(r *http.Request) (db.Actor, error) {
+	header := strings.TrimSpace(r.Header.Get("Authorization"))
+	if header == "" {
+		return db.Actor{}, db.Errorf(db.EUNAUTHORIZED, "You must authenticate to use this API. Your request had no Authorization header: send an API key as `Authorization: Bearer KEY` (create one with `invited apikey create`).")
+	}
+	if len(header) > 7 && strings.EqualFold(header[:7], "bearer ") {
+		header = strings.TrimSpace(header[7:])
+	}
+	key, err := s.store.AuthenticateAPIKey(header)
+	if err != nil {
+		return db.Actor{}, err
+	}
+	return db.Actor{Kind: "apikey", ID: key.ID, Name: key.Name, Role: key.Role}, nil
+}

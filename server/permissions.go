@@ -1,0 +1,31 @@
+package server
+
+import "invited/db"
+
+// permission names one kind of admin action.
+type permission string
+
+const (
+	permReadSelf    permission = "READ_SELF"
+	permManageLinks permission = "MANAGE_SIGNUP_LINKS"
+	permManageUsers permission = "MANAGE_USERS"
+	permManageKeys  permission = "MANAGE_API_KEYS"
+	permReadEvents  permission = "READ_EVENTS"
+)
+
+// rolePermissions is the one table that decides what each root role may
+// do; every authenticated route names the permission it needs.
+var rolePermissions = map[db.Role][]permission{
+	db.RoleAdmin:  {permReadSelf, permManageLinks, permManageUsers, permManageKeys, permReadEvents},
+	db.RoleEditor: {permReadSelf, permManageLinks},
+	db.RoleViewer: {permReadSelf},
+}
+
+func allowed(role db.Role, perm permission) bool {
+	for _, p := range rolePermissions[role] {
+		if p == perm {
+			return true
+		}
+	}
+	return false
+}

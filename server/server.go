@@ -1,0 +1,93 @@
+// Package server is invited's HTTP side: the JSON API, the middleware
+// around it, and (later) the web pages and the admin socket.
+package server
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/julienschmidt/httprouter"
+
+	"invited/db"
+)
+
+// Options are everything the server needs, passed in by main.
+type Options struct {
+	Store    *db.Store
+	Hasher   *db.Hasher
+	Policy   db.PasswordPolicy
+	Logger   *slog.Logger
+	SiteName string
+}
+
+// Server serves the HTTP API over one store.
+type Server struct {
+	store  *db.Store
+	hasher *db.Hasher
+	policy db.PasswordPolicy
+	log    *slog.Logger
+	site   string
+	router *httprouter.Router
+}
+
+// New returns a server with every route registered.
+func New(opts Options) *Server {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{
+		store: opts.Store, hasher: opts.Hasher, policy: opts.Policy,
+		log: opts.Logger, site: opts.SiteName,
+	}
+	s.router = httprouter.New()
+	s.router.RedirectTrailingSlash = false
+	s.router.RedirectFixedPath = false
+	s.router.HandleMethodNotAllowed = true
+	s.router.NotFound = http.HandlerFunc(s.handleNotFound)
+	s.router.MethodNotAllowed = http.HandlerFunc(s.handleMethodNotAllowed)
+	s.router.PanicHandler = s.handlePanic
+	s.routes()
+	return s
+}
+
+// ServeHTTP runs a request through the middleware and the router.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.logRequests(s.router).ServeHTTP(w, r)
+}
+
+func (s *Server) handleNotFound(w http.ResponseWriter, r *http.Request) {
+	s.writeError(w, r, db.Errorf(db.ENOTFOUND, "There is nothing at %s %s; see /docs for the API.", r.Method, redactPath(r.URL.Path)))
+}
+
+func (s *Server) handleMethodNotAllowed(w http.ResponseWriter, r *http.Request) {
+	s.writeError(w, r, &statusError{http.StatusMethodNotAllowed, "MethodNotAllowed",
+		"This path does not take " + r.Method + "; it takes " + w.Header().Get("Allow") + "."})
+}
+
+func (s *Server) handlePanic(w http.ResponseWriter, r *http.Request, v any) {
+	s.log.ErrorContext(r.Context(), "panic in handler", "panic", v, "request_id", requestID(r))
+	s.writeError(w, r, db.Errorf(db.EINTERNAL, "panic"))
+}
+
+// Serve runs an HTTP server for s on the listener until ctx ends, then
+// stops taking requests and lets those in flight finish for up to grace.
+func Serve(ctx context.Context, srv *http.Server, serve func() error, grace time.Duration) error {
+	errc := make(chan error, 1)
+	go func() { errc <- serve() }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return err
+	}
+	if err := <-errc; err != nil && err != http.ErrServerClosed {
+		return err
+	}
+	return nil
+}
