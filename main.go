@@ -46,7 +46,7 @@ var errUsage = errors.New("usage")
 // usageError is a mistake in the command line; main exits 2 for it.
 type usageError struct{ msg string }
 
-func (e usageError) Error() string { return e.msg }
+func (e usageError) Error() string        { return e.msg }
 func (e usageError) Is(target error) bool { return target == errUsage }
 
 const usage = `invited lets people into a small team's systems.
