@@ -153,3 +153,12 @@ func (p PasswordPolicy) Check(field, password string, userInputs ...string) erro
 	}
 	return nil
 }
+
+// Hold takes one hashing slot, as a hash would, and returns the function
+// that gives it back. It lets tests and tools fill the queue on purpose.
+func (h *Hasher) Hold(ctx context.Context) (release func(), err error) {
+	if err := h.acquire(ctx); err != nil {
+		return nil, err
+	}
+	return func() { <-h.slots }, nil
+}
