@@ -163,9 +163,23 @@ func runServe(ctx context.Context, args, environ []string, stderr io.Writer) err
 	if err != nil {
 		return fmt.Errorf("set up password hashing: %w", err)
 	}
+	trusted, err := server.ParseTrustedProxies(cfg.Server.TrustedProxies)
+	if err != nil {
+		return err
+	}
+	if n, err := store.PruneSessions(); err != nil {
+		return fmt.Errorf("prune expired sessions: %w", err)
+	} else if n > 0 {
+		log.Info("pruned expired sessions", "count", n)
+	}
 	srv := server.New(server.Options{
-		Store: store, Hasher: hasher, Logger: log, SiteName: cfg.Site.Name,
-		Policy: db.PasswordPolicy{MinLength: cfg.Auth.MinPasswordLength, MinScore: cfg.Auth.MinPasswordScore},
+		Store: store, Hasher: hasher, Logger: log, SiteName: cfg.Site.Name, BaseURL: cfg.Server.BaseURL,
+		Policy:           db.PasswordPolicy{MinLength: cfg.Auth.MinPasswordLength, MinScore: cfg.Auth.MinPasswordScore},
+		MaxLoginAttempts: cfg.Auth.MaxLoginAttempts,
+		SessionTTL:       cfg.Auth.SessionTTL.Duration,
+		TrustedProxies:   trusted,
+		AuthPerMinute:    cfg.Limits.AuthPerMinute,
+		PublicPerMinute:  cfg.Limits.PublicPerMinute,
 	})
 
 	ln, err := net.Listen("tcp", cfg.Server.Listen)

@@ -14,8 +14,20 @@ const (
 	EventLinkUpdated   = "signup-link-updated"
 	EventLinkUserAdded = "signup-link-user-added"
 	EventUserCreated   = "user-created"
+	EventUserUpdated   = "user-updated"
+	EventUserDeleted   = "user-deleted"
+	EventUserLocked    = "user-locked"
+	EventUserUnlocked  = "user-unlocked"
 	EventAPIKeyCreated = "api-key-created"
+	EventAPIKeyDeleted = "api-key-deleted"
 )
+
+// EventTypes lists every event type, for filters.
+var EventTypes = []string{
+	EventLinkCreated, EventLinkUpdated, EventLinkUserAdded, EventUserCreated,
+	EventUserUpdated, EventUserDeleted, EventUserLocked, EventUserUnlocked,
+	EventAPIKeyCreated, EventAPIKeyDeleted,
+}
 
 // Event is one entry of the audit log: who changed what, and when. It
 // never holds a secret or a password.

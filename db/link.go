@@ -96,7 +96,10 @@ type linkRecord struct {
 	Role           Role      `json:"role"`
 	MaxUses        int       `json:"max_uses,omitempty"`
 	AllowedDomains []string  `json:"allowed_domains,omitempty"`
-	UserIDs        []uint64  `json:"user_ids,omitempty"`
+	// Uses counts signups ever made through the link; deleting a user
+	// does not give a use back. UserIDs lists the users who still exist.
+	Uses    int      `json:"uses"`
+	UserIDs []uint64 `json:"user_ids,omitempty"`
 }
 
 // NewSignupToken is what an admin gives to create a link.
@@ -145,7 +148,7 @@ func (s *Store) token(tx *bolt.Tx, rec linkRecord, withUsers bool) (SignupToken,
 		ID: rec.ID, Secret: rec.Secret, URL: s.baseURL + "/new-user?invite=" + rec.Secret,
 		Name: rec.Name, Switched: rec.Enabled, Expired: !now.Before(rec.ExpiresAt),
 		ExpiresAt: rec.ExpiresAt, CreatedAt: rec.CreatedAt, CreatedBy: rec.CreatedBy,
-		Role: rec.Role, MaxUses: rec.MaxUses, Uses: len(rec.UserIDs), AllowedDomains: rec.AllowedDomains,
+		Role: rec.Role, MaxUses: rec.MaxUses, Uses: rec.Uses, AllowedDomains: rec.AllowedDomains,
 	}
 	t.Enabled = t.Switched && !t.Expired
 	if withUsers {
@@ -334,7 +337,7 @@ func (s *Store) usableErr(rec linkRecord, email string) error {
 		return Errorf(EGONE, "This signup link has been disabled by an admin; ask them for a new link.")
 	case !s.now().Before(rec.ExpiresAt):
 		return Errorf(EGONE, "This signup link expired on %s; ask an admin for a new link.", rec.ExpiresAt.UTC().Format("2 January 2006 15:04 MST"))
-	case rec.MaxUses > 0 && len(rec.UserIDs) >= rec.MaxUses:
+	case rec.MaxUses > 0 && rec.Uses >= rec.MaxUses:
 		return Errorf(EGONE, "This signup link has been used the %d times it allows; ask an admin for a new link.", rec.MaxUses)
 	}
 	if email != "" && len(rec.AllowedDomains) > 0 {
@@ -384,6 +387,7 @@ func (s *Store) RedeemSignupToken(secret string, in NewUser) (User, error) {
 			return err
 		}
 		rec.UserIDs = append(rec.UserIDs, urec.ID)
+		rec.Uses++
 		if err := putJSON(tx.Bucket(bucketLinks), itob(rec.ID), rec); err != nil {
 			return err
 		}

@@ -31,11 +31,13 @@ var (
 	bucketAPIKeys         = []byte("apikeys")           // id → apiKeyRecord
 	bucketAPIKeysByHash   = []byte("apikeys_by_hash")   // hex(sha256(key)) → id
 	bucketEvents          = []byte("events")            // id → eventRecord
+	bucketSessions        = []byte("sessions")          // hex(sha256(token)) → sessionRecord
+	bucketSessionsByUser  = []byte("sessions_by_user")  // user id + hex(sha256(token)) → empty
 
 	allBuckets = [][]byte{
 		bucketMeta, bucketUsers, bucketUsersByEmail, bucketUsersByUsername,
 		bucketLinks, bucketLinksBySecret, bucketAPIKeys, bucketAPIKeysByHash,
-		bucketEvents,
+		bucketEvents, bucketSessions, bucketSessionsByUser,
 	}
 
 	keySchemaVersion = []byte("schema_version")

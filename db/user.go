@@ -259,3 +259,24 @@ func usersTx(tx *bolt.Tx, ids []uint64) ([]User, error) {
 	}
 	return users, nil
 }
+
+// LoginCandidate returns the id and password hash of the user whose email
+// or username is login, or ENOTFOUND.
+func (s *Store) LoginCandidate(login string) (uint64, string, error) {
+	var id uint64
+	var hash string
+	err := s.db.View(func(tx *bolt.Tx) error {
+		login = strings.TrimSpace(login)
+		id = lookup(tx, bucketUsersByEmail, emailKey(login))
+		if id == 0 {
+			id = lookup(tx, bucketUsersByUsername, usernameKey(login))
+		}
+		if id == 0 {
+			return ErrBadLogin
+		}
+		rec, err := getUserTx(tx, id)
+		hash = rec.PasswordHash
+		return err
+	})
+	return id, hash, err
+}

@@ -2,6 +2,9 @@ package server
 
 import (
 	"context"
+	"net/netip"
+	"testing"
+	"time"
 
 	"invited/db"
 )
@@ -16,4 +19,15 @@ func holdSlot(h *db.Hasher, holding chan<- struct{}, release <-chan struct{}) {
 	close(holding)
 	<-release
 	done()
+}
+
+var farFuture = time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func mustPrefixes(tb testing.TB, list ...string) []netip.Prefix {
+	tb.Helper()
+	p, err := ParseTrustedProxies(list)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return p
 }

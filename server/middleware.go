@@ -105,17 +105,10 @@ func redactPath(p string) string {
 	return p
 }
 
-// handle registers a public route.
-func (s *Server) handle(method, pattern string, h httprouter.Handle) {
-	s.router.Handle(method, pattern, func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
-		info(r).route = pattern
-		h(w, r, ps)
-	})
-}
-
-// handleAuth registers a route that needs a caller allowed perm.
-func (s *Server) handleAuth(method, pattern string, perm permission, h func(http.ResponseWriter, *http.Request, httprouter.Params, db.Actor)) {
-	s.handle(method, pattern, func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+// requirePermission authenticates the caller and checks that its role has
+// perm before running h.
+func (s *Server) requirePermission(perm permission, h authedHandle) httprouter.Handle {
+	return func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
 		actor, err := s.authenticate(r)
 		if err != nil {
 			s.writeError(w, r, err)
@@ -127,15 +120,22 @@ func (s *Server) handleAuth(method, pattern string, perm permission, h func(http
 			return
 		}
 		h(w, r, ps, actor)
-	})
+	}
 }
 
-// authenticate finds the caller from the Authorization header: an API key,
-// bare or as "Bearer KEY".
+// authenticate finds the caller: an API key in the Authorization header,
+// bare or as "Bearer KEY", or else the session cookie of a logged-in user.
 func (s *Server) authenticate(r *http.Request) (db.Actor, error) {
 	header := strings.TrimSpace(r.Header.Get("Authorization"))
 	if header == "" {
-		return db.Actor{}, db.Errorf(db.EUNAUTHORIZED, "You must authenticate to use this API. Your request had no Authorization header: send an API key as `Authorization: Bearer KEY` (create one with `invited apikey create`).")
+		if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {
+			u, err := s.store.AuthenticateSession(c.Value)
+			if err != nil {
+				return db.Actor{}, err
+			}
+			return userActor(u), nil
+		}
+		return db.Actor{}, db.Errorf(db.EUNAUTHORIZED, "You must authenticate to use this API. Your request had no Authorization header: send an API key as `Authorization: Bearer KEY` (create one with `invited apikey create`), or log in at /auth/simple/login.")
 	}
 	if len(header) > 7 && strings.EqualFold(header[:7], "bearer ") {
 		header = strings.TrimSpace(header[7:])

@@ -11,13 +11,14 @@ const (
 	permManageUsers permission = "MANAGE_USERS"
 	permManageKeys  permission = "MANAGE_API_KEYS"
 	permReadEvents  permission = "READ_EVENTS"
+	permReadRoles   permission = "READ_ROLES"
 )
 
 // rolePermissions is the one table that decides what each root role may
 // do; every authenticated route names the permission it needs.
 var rolePermissions = map[db.Role][]permission{
-	db.RoleAdmin:  {permReadSelf, permManageLinks, permManageUsers, permManageKeys, permReadEvents},
-	db.RoleEditor: {permReadSelf, permManageLinks},
+	db.RoleAdmin:  {permReadSelf, permManageLinks, permManageUsers, permManageKeys, permReadEvents, permReadRoles},
+	db.RoleEditor: {permReadSelf, permManageLinks, permReadRoles},
 	db.RoleViewer: {permReadSelf},
 }
 

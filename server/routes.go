@@ -4,20 +4,77 @@ import (
 	"net/http"
 
 	"github.com/julienschmidt/httprouter"
+
+	"invited/db"
 )
 
-// routes lists the whole URL space.
-func (s *Server) routes() {
-	// Signup links (Unleash's public signup tokens).
-	s.handleAuth("POST", "/api/admin/invite-link/tokens", permManageLinks, s.handleCreateToken)
-	s.handleAuth("GET", "/api/admin/invite-link/tokens", permManageLinks, s.handleListTokens)
-	s.handleAuth("GET", "/api/admin/invite-link/tokens/:token", permManageLinks, s.handleGetToken)
-	s.handleAuth("PUT", "/api/admin/invite-link/tokens/:token", permManageLinks, s.handleUpdateToken)
-	s.handle("GET", "/invite/:token/validate", s.handleValidateToken)
-	s.handle("POST", "/invite/:token/signup", s.handleSignup)
+// authedHandle is a handler that runs once the caller is known and allowed.
+type authedHandle func(http.ResponseWriter, *http.Request, httprouter.Params, db.Actor)
 
-	// Operations.
-	s.handle("GET", "/health", s.handleHealth)
+// route is one entry of the URL space. A route with a perm needs a caller
+// (API key or session) whose role has it; one without is public.
+type route struct {
+	method, path string
+	perm         permission
+	limiter      *ipLimiter
+	public       httprouter.Handle
+	authed       authedHandle
+}
+
+func public(method, path string, limiter *ipLimiter, h httprouter.Handle) route {
+	return route{method: method, path: path, limiter: limiter, public: h}
+}
+
+func authed(method, path string, perm permission, h authedHandle) route {
+	return route{method: method, path: path, perm: perm, authed: h}
+}
+
+// routes lists the whole URL space.
+func (s *Server) routes() []route {
+	return []route{
+		// Signup links (Unleash's public signup tokens).
+		authed("POST", "/api/admin/invite-link/tokens", permManageLinks, s.handleCreateToken),
+		authed("GET", "/api/admin/invite-link/tokens", permManageLinks, s.handleListTokens),
+		authed("GET", "/api/admin/invite-link/tokens/:token", permManageLinks, s.handleGetToken),
+		authed("PUT", "/api/admin/invite-link/tokens/:token", permManageLinks, s.handleUpdateToken),
+		public("GET", "/invite/:token/validate", s.publicLimit, s.handleValidateToken),
+		public("POST", "/invite/:token/signup", s.publicLimit, s.handleSignup),
+
+		// Logins and sessions.
+		public("POST", "/auth/simple/login", s.authLimit, s.handleLogin),
+		public("POST", "/auth/logout", s.authLimit, s.handleLogout),
+
+		// Users, roles, keys and the audit log.
+		authed("GET", "/api/admin/user", permReadSelf, s.handleGetSelf),
+		authed("GET", "/api/admin/user-admin", permManageUsers, s.handleListUsers),
+		authed("GET", "/api/admin/user-admin/:id", permManageUsers, s.handleGetUser),
+		authed("PUT", "/api/admin/user-admin/:id", permManageUsers, s.handleUpdateUser),
+		authed("DELETE", "/api/admin/user-admin/:id", permManageUsers, s.handleDeleteUser),
+		authed("POST", "/api/admin/user-admin/:id/unlock", permManageUsers, s.handleUnlockUser),
+		authed("GET", "/api/admin/roles", permReadRoles, s.handleListRoles),
+		authed("GET", "/api/admin/api-tokens", permManageKeys, s.handleListAPIKeys),
+		authed("POST", "/api/admin/api-tokens", permManageKeys, s.handleCreateAPIKey),
+		authed("DELETE", "/api/admin/api-tokens/:id", permManageKeys, s.handleDeleteAPIKey),
+		authed("GET", "/api/admin/events", permReadEvents, s.handleListEvents),
+
+		// Operations.
+		public("GET", "/health", nil, s.handleHealth),
+	}
+}
+
+// register adds a route to the router with its rate limit and, for an
+// authenticated route, the authentication and permission check.
+func (s *Server) register(rt route) {
+	h := rt.public
+	if rt.authed != nil {
+		h = s.requirePermission(rt.perm, rt.authed)
+	}
+	pattern := rt.path
+	inner := h
+	s.router.Handle(rt.method, rt.path, func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+		info(r).route = pattern
+		s.limit(rt.limiter, func(w http.ResponseWriter, r *http.Request) { inner(w, r, ps) })(w, r)
+	})
 }
 
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {

@@ -6,6 +6,8 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/julienschmidt/httprouter"
@@ -20,16 +22,35 @@ type Options struct {
 	Policy   db.PasswordPolicy
 	Logger   *slog.Logger
 	SiteName string
+	// BaseURL is the public URL; an https one makes cookies Secure.
+	BaseURL string
+	// MaxLoginAttempts failed logins in a row lock an account.
+	MaxLoginAttempts int
+	// SessionTTL is how long a login lasts.
+	SessionTTL time.Duration
+	// TrustedProxies may set X-Forwarded-For.
+	TrustedProxies []netip.Prefix
+	// AuthPerMinute and PublicPerMinute are per-IP request rates on the
+	// /auth/* and the public link routes; 0 turns a limit off.
+	AuthPerMinute   int
+	PublicPerMinute int
 }
 
 // Server serves the HTTP API over one store.
 type Server struct {
-	store  *db.Store
-	hasher *db.Hasher
-	policy db.PasswordPolicy
-	log    *slog.Logger
-	site   string
-	router *httprouter.Router
+	store         *db.Store
+	hasher        *db.Hasher
+	policy        db.PasswordPolicy
+	log           *slog.Logger
+	site          string
+	secureCookies bool
+	maxAttempts   int
+	sessionTTL    time.Duration
+	trusted       []netip.Prefix
+	authLimit     *ipLimiter
+	publicLimit   *ipLimiter
+	router        *httprouter.Router
+	handler       http.Handler
 }
 
 // New returns a server with every route registered.
@@ -37,9 +58,21 @@ func New(opts Options) *Server {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opts.MaxLoginAttempts <= 0 {
+		opts.MaxLoginAttempts = 10
+	}
+	if opts.SessionTTL <= 0 {
+		opts.SessionTTL = 7 * 24 * time.Hour
+	}
 	s := &Server{
 		store: opts.Store, hasher: opts.Hasher, policy: opts.Policy,
 		log: opts.Logger, site: opts.SiteName,
+		secureCookies: strings.HasPrefix(opts.BaseURL, "https://"),
+		maxAttempts:   opts.MaxLoginAttempts,
+		sessionTTL:    opts.SessionTTL,
+		trusted:       opts.TrustedProxies,
+		authLimit:     newIPLimiter(opts.AuthPerMinute),
+		publicLimit:   newIPLimiter(opts.PublicPerMinute),
 	}
 	s.router = httprouter.New()
 	s.router.RedirectTrailingSlash = false
@@ -48,13 +81,24 @@ func New(opts Options) *Server {
 	s.router.NotFound = http.HandlerFunc(s.handleNotFound)
 	s.router.MethodNotAllowed = http.HandlerFunc(s.handleMethodNotAllowed)
 	s.router.PanicHandler = s.handlePanic
-	s.routes()
+	for _, rt := range s.routes() {
+		s.register(rt)
+	}
+	// Browsers say where a request comes from; a state-changing request
+	// from another site is refused, so a session cookie cannot be used
+	// by a page elsewhere (CSRF). Clients that are not browsers send no
+	// such headers and pass.
+	csrf := http.NewCrossOriginProtection()
+	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, db.Errorf(db.EFORBIDDEN, "Cross-origin requests that change data are refused; use this site's own pages or a non-browser client."))
+	}))
+	s.handler = s.logRequests(csrf.Handler(s.router))
 	return s
 }
 
 // ServeHTTP runs a request through the middleware and the router.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.logRequests(s.router).ServeHTTP(w, r)
+	s.handler.ServeHTTP(w, r)
 }
 
 func (s *Server) handleNotFound(w http.ResponseWriter, r *http.Request) {

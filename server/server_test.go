@@ -33,12 +33,18 @@ func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return 
 
 type testServer struct {
 	*httptest.Server
+	srv    *Server
 	store  *db.Store
 	hasher *db.Hasher
 	logs   *syncBuffer
 }
 
 func mustServer(tb testing.TB) *testServer {
+	tb.Helper()
+	return mustServerWith(tb, func(*Options) {})
+}
+
+func mustServerWith(tb testing.TB, edit func(*Options)) *testServer {
 	tb.Helper()
 	store, err := db.Open(filepath.Join(tb.TempDir(), "s.db"), db.Options{BaseURL: "http://example.test"})
 	if err != nil {
@@ -53,14 +59,17 @@ func mustServer(tb testing.TB) *testServer {
 		tb.Fatal(err)
 	}
 	logs := &syncBuffer{}
-	srv := New(Options{
+	opts := Options{
 		Store: store, Hasher: hasher, SiteName: "test",
-		Policy: db.PasswordPolicy{MinLength: 8, MinScore: 2},
-		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-	})
+		Policy:           db.PasswordPolicy{MinLength: 8, MinScore: 2},
+		Logger:           slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		MaxLoginAttempts: 3,
+	}
+	edit(&opts)
+	srv := New(opts)
 	ts := httptest.NewServer(srv)
 	tb.Cleanup(ts.Close)
-	return &testServer{Server: ts, store: store, hasher: hasher, logs: logs}
+	return &testServer{Server: ts, srv: srv, store: store, hasher: hasher, logs: logs}
 }
 
 func (ts *testServer) call(tb testing.TB, method, path, auth, body string) (*http.Response, map[string]any) {

@@ -1,0 +1,236 @@
+package db
+
+import (
+	"encoding/json"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// ListUsers returns up to limit users in id order after skipping offset,
+// and how many users there are in all.
+func (s *Store) ListUsers(offset, limit int) ([]User, int, error) {
+	users := []User{}
+	total := 0
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketUsers)
+		total = b.Stats().KeyN
+		c := b.Cursor()
+		i := 0
+		for k, v := c.First(); k != nil && len(users) < limit; k, v = c.Next() {
+			if i++; i <= offset {
+				continue
+			}
+			var rec userRecord
+			if err := json.Unmarshal(v, &rec); err != nil {
+				return err
+			}
+			users = append(users, rec.user())
+		}
+		return nil
+	})
+	return users, total, err
+}
+
+// countAdminsTx counts users with the Admin role.
+func countAdminsTx(tx *bolt.Tx) (int, error) {
+	n := 0
+	err := tx.Bucket(bucketUsers).ForEach(func(_, v []byte) error {
+		var rec userRecord
+		if err := json.Unmarshal(v, &rec); err != nil {
+			return err
+		}
+		if rec.RootRole == RoleAdmin {
+			n++
+		}
+		return nil
+	})
+	return n, err
+}
+
+var errLastAdmin = Errorf(EINVALID, "This is the last Admin: make another user an Admin first, so that someone can still manage users.")
+
+// UserUpdate changes a user; nil fields stay as they are. Values are
+// checked and normalised by UpdateUser.
+type UserUpdate struct {
+	Name     *string
+	Email    *string
+	RootRole *Role
+}
+
+// UpdateUser changes a user's name, email or root role. It returns
+// ENOTFOUND, EINVALID (bad values, nothing to change, demoting the last
+// Admin, or a role above the actor's) or ECONFLICT (email taken).
+func (s *Store) UpdateUser(actor Actor, id uint64, in UserUpdate) (User, error) {
+	if in.Name == nil && in.Email == nil && in.RootRole == nil {
+		return User{}, &Error{Code: EINVALID, Message: "Nothing to change: give name, email, rootRole, or several.",
+			Details: []FieldError{{Path: "", Message: "give name, email or rootRole"}}}
+	}
+	var errs fieldErrors
+	if in.Name != nil {
+		name, err := CleanText("name", *in.Name, true, MaxNameLength)
+		errs.addErr(err)
+		in.Name = &name
+	}
+	if in.Email != nil {
+		email, err := NormalizeEmail("email", *in.Email)
+		errs.addErr(err)
+		in.Email = &email
+	}
+	if in.RootRole != nil {
+		if !in.RootRole.Valid() {
+			errs.add("rootRole", "is not a root role: use 1 (Admin), 2 (Editor) or 3 (Viewer)")
+		} else if !actor.Role.AtLeast(*in.RootRole) {
+			errs.add("rootRole", fmt.Sprintf("may not be above your own role (%s)", actor.Role.Name()))
+		}
+	}
+	if err := errs.err(); err != nil {
+		return User{}, err
+	}
+	var u User
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		rec, err := getUserTx(tx, id)
+		if err != nil {
+			return err
+		}
+		data := map[string]any{}
+		if in.Name != nil && *in.Name != rec.Name {
+			data["name"] = *in.Name
+			rec.Name = *in.Name
+		}
+		if in.Email != nil && *in.Email != rec.Email {
+			if other := lookup(tx, bucketUsersByEmail, emailKey(*in.Email)); other != 0 && other != id {
+				return &Error{Code: ECONFLICT, Message: fmt.Sprintf("Another user has the email %q.", *in.Email),
+					Details: []FieldError{{Path: "email", Message: "is taken"}}}
+			}
+			idx := tx.Bucket(bucketUsersByEmail)
+			if err := idx.Delete([]byte(emailKey(rec.Email))); err != nil {
+				return err
+			}
+			if err := idx.Put([]byte(emailKey(*in.Email)), itob(id)); err != nil {
+				return err
+			}
+			data["email"] = *in.Email
+			rec.Email = *in.Email
+		}
+		if in.RootRole != nil && *in.RootRole != rec.RootRole {
+			if rec.RootRole == RoleAdmin {
+				n, err := countAdminsTx(tx)
+				if err != nil {
+					return err
+				}
+				if n <= 1 {
+					return errLastAdmin
+				}
+			}
+			data["rootRole"] = *in.RootRole
+			data["previousRootRole"] = rec.RootRole
+			rec.RootRole = *in.RootRole
+		}
+		u = rec.user()
+		if len(data) == 0 {
+			return nil // nothing actually changed
+		}
+		if err := putJSON(tx.Bucket(bucketUsers), itob(id), rec); err != nil {
+			return err
+		}
+		return s.addEventTx(tx, actor, EventUserUpdated, "user", id, data)
+	})
+	return u, err
+}
+
+// DeleteUser removes a user with its index entries, its place in the user
+// lists of links, and its sessions, in one transaction. It returns
+// ENOTFOUND, or EINVALID for the last Admin.
+func (s *Store) DeleteUser(actor Actor, id uint64) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		rec, err := getUserTx(tx, id)
+		if err != nil {
+			return err
+		}
+		if rec.RootRole == RoleAdmin {
+			n, err := countAdminsTx(tx)
+			if err != nil {
+				return err
+			}
+			if n <= 1 {
+				return errLastAdmin
+			}
+		}
+		if err := tx.Bucket(bucketUsers).Delete(itob(id)); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketUsersByEmail).Delete([]byte(emailKey(rec.Email))); err != nil {
+			return err
+		}
+		if rec.Username != "" {
+			if err := tx.Bucket(bucketUsersByUsername).Delete([]byte(usernameKey(rec.Username))); err != nil {
+				return err
+			}
+		}
+		if rec.LinkID != 0 {
+			var link linkRecord
+			ok, err := getJSON(tx.Bucket(bucketLinks), itob(rec.LinkID), &link)
+			if err != nil {
+				return err
+			}
+			if ok {
+				kept := link.UserIDs[:0]
+				for _, uid := range link.UserIDs {
+					if uid != id {
+						kept = append(kept, uid)
+					}
+				}
+				link.UserIDs = kept
+				if err := putJSON(tx.Bucket(bucketLinks), itob(link.ID), link); err != nil {
+					return err
+				}
+			}
+		}
+		if err := deleteUserSessionsTx(tx, id); err != nil {
+			return err
+		}
+		return s.addEventTx(tx, actor, EventUserDeleted, "user", id, map[string]any{"email": rec.Email, "username": rec.Username})
+	})
+}
+
+// UnlockUser clears a user's failed-login count so that it may log in
+// again. It returns ENOTFOUND for an unknown id.
+func (s *Store) UnlockUser(actor Actor, id uint64) (User, error) {
+	var u User
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		rec, err := getUserTx(tx, id)
+		if err != nil {
+			return err
+		}
+		before := rec.LoginAttempts
+		rec.LoginAttempts = 0
+		if err := putJSON(tx.Bucket(bucketUsers), itob(id), rec); err != nil {
+			return err
+		}
+		u = rec.user()
+		return s.addEventTx(tx, actor, EventUserUnlocked, "user", id, map[string]any{"email": rec.Email, "loginAttempts": before})
+	})
+	return u, err
+}
+
+// DeleteAPIKey revokes a key at once. It returns ENOTFOUND for an unknown id.
+func (s *Store) DeleteAPIKey(actor Actor, id uint64) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		var rec apiKeyRecord
+		ok, err := getJSON(tx.Bucket(bucketAPIKeys), itob(id), &rec)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return Errorf(ENOTFOUND, "There is no API key with id %d.", id)
+		}
+		if err := tx.Bucket(bucketAPIKeys).Delete(itob(id)); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketAPIKeysByHash).Delete([]byte(rec.Hash)); err != nil {
+			return err
+		}
+		return s.addEventTx(tx, actor, EventAPIKeyDeleted, "api-key", id, map[string]any{"name": rec.Name})
+	})
+}

@@ -1,0 +1,91 @@
+package server
+
+import (
+	"net/http"
+
+	"github.com/julienschmidt/httprouter"
+
+	"invited/db"
+)
+
+// sessionCookie names the login cookie.
+const sessionCookie = "invited_session"
+
+// userActor is a logged-in user as the actor of its requests.
+func userActor(u db.User) db.Actor {
+	name := u.Username
+	if name == "" {
+		name = u.Email
+	}
+	return db.Actor{Kind: "user", ID: u.ID, Name: name, Role: u.RootRole}
+}
+
+type loginRequest struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
+}
+
+// handleLogin checks a password. An unknown login costs the same hash as a
+// wrong password and gets the same answer, so answers never tell whether
+// an account exists.
+func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	var req loginRequest
+	if err := decode(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	res, err := s.login(r, req.Username, req.Password)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.setSessionCookie(w, res)
+	writeJSON(w, http.StatusOK, res.User)
+}
+
+// login checks the password of login and opens a session.
+func (s *Server) login(r *http.Request, login, password string) (db.LoginResult, error) {
+	switch {
+	case login == "" || password == "":
+		return db.LoginResult{}, &db.Error{Code: db.EINVALID, Message: "Give both username (or email) and password.",
+			Details: []db.FieldError{{Path: "username", Message: "is required"}, {Path: "password", Message: "is required"}}}
+	case len(login) > db.MaxEmailLength || len(password) > db.MaxPasswordBytes:
+		return db.LoginResult{}, db.ErrBadLogin
+	}
+	id, hash, err := s.store.LoginCandidate(login)
+	if err != nil && db.ErrorCode(err) != db.EUNAUTHORIZED {
+		return db.LoginResult{}, err
+	}
+	ok, verr := s.hasher.Verify(r.Context(), password, hash) // an empty hash checks the dummy
+	if verr != nil {
+		return db.LoginResult{}, verr
+	}
+	if err != nil {
+		return db.LoginResult{}, db.ErrBadLogin
+	}
+	return s.store.RecordLogin(id, ok, s.maxAttempts, s.sessionTTL)
+}
+
+func (s *Server) setSessionCookie(w http.ResponseWriter, res db.LoginResult) {
+	http.SetCookie(w, &http.Cookie{
+		Name: sessionCookie, Value: res.Token, Path: "/", Expires: res.ExpiresAt,
+		MaxAge: int(s.sessionTTL.Seconds()), HttpOnly: true, Secure: s.secureCookies, SameSite: http.SameSiteLaxMode,
+	})
+}
+
+func (s *Server) clearSessionCookie(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1,
+		HttpOnly: true, Secure: s.secureCookies, SameSite: http.SameSiteLaxMode})
+}
+
+// handleLogout ends the caller's session, if any, and clears the cookie.
+func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {
+		if err := s.store.DeleteSession(c.Value); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
+	s.clearSessionCookie(w)
+	w.WriteHeader(http.StatusNoContent)
+}

@@ -1,0 +1,152 @@
+package server
+
+import (
+	"math"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"invited/db"
+)
+
+// ipLimiter is a token bucket per client IP: perMinute requests a minute
+// with bursts of the same size. Idle buckets are dropped, and the table is
+// capped so a flood of addresses cannot grow it without bound.
+type ipLimiter struct {
+	perMinute int
+	mu        sync.Mutex
+	buckets   map[netip.Addr]*bucket
+	lastSweep time.Time
+	now       func() time.Time
+}
+
+type bucket struct {
+	lim  *rate.Limiter
+	seen time.Time
+}
+
+// maxBuckets bounds the table; past it, the idlest half is dropped.
+const maxBuckets = 100_000
+
+func newIPLimiter(perMinute int) *ipLimiter {
+	if perMinute <= 0 {
+		return nil
+	}
+	return &ipLimiter{perMinute: perMinute, buckets: map[netip.Addr]*bucket{}, now: time.Now}
+}
+
+// allow takes a token for ip, or returns how long to wait for one.
+func (l *ipLimiter) allow(ip netip.Addr) (bool, time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	b := l.buckets[ip]
+	if b == nil {
+		b = &bucket{lim: rate.NewLimiter(rate.Limit(float64(l.perMinute)/60), l.perMinute)}
+		l.buckets[ip] = b
+	}
+	b.seen = now
+	if now.Sub(l.lastSweep) > time.Minute || len(l.buckets) > maxBuckets {
+		l.sweep(now)
+	}
+	r := b.lim.ReserveN(now, 1)
+	if d := r.DelayFrom(now); d > 0 {
+		r.CancelAt(now)
+		return false, d
+	}
+	return true, 0
+}
+
+// sweep drops buckets idle long enough to have refilled completely.
+func (l *ipLimiter) sweep(now time.Time) {
+	l.lastSweep = now
+	idle := time.Minute + time.Second
+	if len(l.buckets) > maxBuckets {
+		idle = 0 // under a flood of addresses keep only the ones seen now
+	}
+	for ip, b := range l.buckets {
+		if now.Sub(b.seen) > idle {
+			delete(l.buckets, ip)
+		}
+	}
+}
+
+// clientIP is the peer's address, or, when the peer is a trusted proxy,
+// the right-most address in X-Forwarded-For that is not a trusted proxy.
+func clientIP(r *http.Request, trusted []netip.Prefix) netip.Addr {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	peer, err := netip.ParseAddr(host)
+	if err != nil {
+		return netip.Addr{}
+	}
+	peer = peer.Unmap()
+	if !isTrusted(peer, trusted) {
+		return peer
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		ip, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			break
+		}
+		ip = ip.Unmap()
+		if !isTrusted(ip, trusted) {
+			return ip
+		}
+		peer = ip
+	}
+	return peer
+}
+
+func isTrusted(ip netip.Addr, trusted []netip.Prefix) bool {
+	for _, p := range trusted {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// ParseTrustedProxies reads IPs and CIDRs into prefixes.
+func ParseTrustedProxies(list []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range list {
+		s = strings.TrimSpace(s)
+		if p, err := netip.ParsePrefix(s); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		ip, err := netip.ParseAddr(s)
+		if err != nil {
+			return nil, db.Errorf(db.EINVALID, "server.trusted_proxies: %q is not an IP address or CIDR", s)
+		}
+		out = append(out, netip.PrefixFrom(ip.Unmap(), ip.Unmap().BitLen()))
+	}
+	return out, nil
+}
+
+// limit wraps a handler with a per-IP limiter; a nil limiter lets all pass.
+func (s *Server) limit(l *ipLimiter, next func(http.ResponseWriter, *http.Request)) func(http.ResponseWriter, *http.Request) {
+	if l == nil {
+		return next
+	}
+	return func(w http.ResponseWriter, r *http.Request) {
+		ok, wait := l.allow(clientIP(r, s.trusted))
+		if !ok {
+			secs := int(math.Ceil(wait.Seconds()))
+			w.Header().Set("Retry-After", strconv.Itoa(secs))
+			s.writeError(w, r, db.Errorf(db.ETOOMANY, "Too many requests from your address; wait %d seconds and try again.", secs))
+			return
+		}
+		next(w, r)
+	}
+}

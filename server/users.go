@@ -1,0 +1,253 @@
+package server
+
+import (
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strconv"
+
+	"github.com/julienschmidt/httprouter"
+
+	"invited/db"
+)
+
+// parsePage reads limit and offset from the query, with limit defaulting
+// to def and capped at max.
+func parsePage(r *http.Request, def, max int) (offset, limit int, err error) {
+	limit = def
+	q := r.URL.Query()
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > max {
+			return 0, 0, db.FieldErrorf("limit", "must be a whole number from 1 to %d", max)
+		}
+		limit = n
+	}
+	if v := q.Get("offset"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return 0, 0, db.FieldErrorf("offset", "must be a whole number, 0 or more")
+		}
+		offset = n
+	}
+	return offset, limit, nil
+}
+
+// parseID reads a numeric id from the path; anything else names no record.
+func parseID(ps httprouter.Params, what string) (uint64, error) {
+	raw := ps.ByName("id")
+	id, err := strconv.ParseUint(raw, 10, 64)
+	if err != nil || id == 0 {
+		return 0, db.Errorf(db.ENOTFOUND, "There is no %s with id %q; ids are whole numbers.", what, redactPath(raw))
+	}
+	return id, nil
+}
+
+func (s *Server) handleGetSelf(w http.ResponseWriter, r *http.Request, _ httprouter.Params, actor db.Actor) {
+	if actor.Kind != "user" {
+		s.writeError(w, r, db.Errorf(db.ENOTFOUND, "You are calling with an API key (%q), which is not a user; log in to see your user.", actor.Name))
+		return
+	}
+	u, err := s.store.FindUserByID(actor.ID)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, u)
+}
+
+type listUsersResponse struct {
+	Users  []db.User `json:"users"`
+	Total  int       `json:"total"`
+	Limit  int       `json:"limit"`
+	Offset int       `json:"offset"`
+}
+
+func (s *Server) handleListUsers(w http.ResponseWriter, r *http.Request, _ httprouter.Params, _ db.Actor) {
+	offset, limit, err := parsePage(r, 100, 1000)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	users, total, err := s.store.ListUsers(offset, limit)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, listUsersResponse{Users: users, Total: total, Limit: limit, Offset: offset})
+}
+
+func (s *Server) handleGetUser(w http.ResponseWriter, r *http.Request, ps httprouter.Params, _ db.Actor) {
+	id, err := parseID(ps, "user")
+	if err == nil {
+		var u db.User
+		if u, err = s.store.FindUserByID(id); err == nil {
+			writeJSON(w, http.StatusOK, u)
+			return
+		}
+	}
+	s.writeError(w, r, err)
+}
+
+type updateUserRequest struct {
+	Name     *string         `json:"name"`
+	Email    *string         `json:"email"`
+	RootRole json.RawMessage `json:"rootRole"`
+}
+
+func (s *Server) handleUpdateUser(w http.ResponseWriter, r *http.Request, ps httprouter.Params, actor db.Actor) {
+	id, err := parseID(ps, "user")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var req updateUserRequest
+	if err := decode(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	in := db.UserUpdate{Name: req.Name, Email: req.Email}
+	if len(req.RootRole) > 0 && string(req.RootRole) != "null" {
+		role, err := parseRole("rootRole", req.RootRole)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		in.RootRole = &role
+	}
+	u, err := s.store.UpdateUser(actor, id, in)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, u)
+}
+
+func (s *Server) handleDeleteUser(w http.ResponseWriter, r *http.Request, ps httprouter.Params, actor db.Actor) {
+	id, err := parseID(ps, "user")
+	if err == nil {
+		err = s.store.DeleteUser(actor, id)
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+func (s *Server) handleUnlockUser(w http.ResponseWriter, r *http.Request, ps httprouter.Params, actor db.Actor) {
+	id, err := parseID(ps, "user")
+	if err == nil {
+		var u db.User
+		if u, err = s.store.UnlockUser(actor, id); err == nil {
+			writeJSON(w, http.StatusOK, u)
+			return
+		}
+	}
+	s.writeError(w, r, err)
+}
+
+func (s *Server) handleListRoles(w http.ResponseWriter, r *http.Request, _ httprouter.Params, _ db.Actor) {
+	roles := []db.RoleInfo{}
+	for _, role := range db.Roles {
+		roles = append(roles, role.Info())
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"roles": roles})
+}
+
+type createAPIKeyRequest struct {
+	Name string          `json:"name"`
+	Role json.RawMessage `json:"role"`
+}
+
+// createAPIKeyResponse is the one answer that holds the key itself.
+type createAPIKeyResponse struct {
+	db.APIKey
+	Secret string `json:"secret"`
+}
+
+func (r createAPIKeyResponse) MarshalJSON() ([]byte, error) {
+	base, err := json.Marshal(r.APIKey)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]any
+	if err := json.Unmarshal(base, &m); err != nil {
+		return nil, err
+	}
+	m["secret"] = r.Secret
+	return json.Marshal(m)
+}
+
+func (s *Server) handleListAPIKeys(w http.ResponseWriter, r *http.Request, _ httprouter.Params, _ db.Actor) {
+	keys, err := s.store.ListAPIKeys()
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"tokens": keys})
+}
+
+func (s *Server) handleCreateAPIKey(w http.ResponseWriter, r *http.Request, _ httprouter.Params, actor db.Actor) {
+	var req createAPIKeyRequest
+	if err := decode(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	role, err := parseRole("role", req.Role)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if role == 0 {
+		s.writeError(w, r, db.FieldErrorf("role", "is required: admin or editor"))
+		return
+	}
+	key, secret, err := s.store.CreateAPIKey(actor, req.Name, role)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, createAPIKeyResponse{APIKey: key, Secret: secret})
+}
+
+func (s *Server) handleDeleteAPIKey(w http.ResponseWriter, r *http.Request, ps httprouter.Params, actor db.Actor) {
+	id, err := parseID(ps, "API key")
+	if err == nil {
+		err = s.store.DeleteAPIKey(actor, id)
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+type listEventsResponse struct {
+	Events []db.Event `json:"events"`
+	Total  int        `json:"total"`
+	Limit  int        `json:"limit"`
+	Offset int        `json:"offset"`
+}
+
+func (s *Server) handleListEvents(w http.ResponseWriter, r *http.Request, _ httprouter.Params, _ db.Actor) {
+	offset, limit, err := parsePage(r, 100, 1000)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	typ := r.URL.Query().Get("type")
+	if typ != "" && !slices.Contains(db.EventTypes, typ) {
+		s.writeError(w, r, db.FieldErrorf("type", "%q is not an event type; use one of %v", redactPath(typ), db.EventTypes))
+		return
+	}
+	events, total, err := s.store.ListEvents(typ, offset, limit)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if events == nil {
+		events = []db.Event{}
+	}
+	writeJSON(w, http.StatusOK, listEventsResponse{Events: events, Total: total, Limit: limit, Offset: offset})
+}
