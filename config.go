@@ -156,6 +156,8 @@ type MailConfig struct {
 	From string `toml:"from"`
 	// TLS is "starttls", "tls" (implicit TLS) or "none".
 	TLS string `toml:"tls"`
+	// Welcome sends a welcome email after every signup.
+	Welcome bool `toml:"welcome"`
 }
 
 // LimitsConfig is the [limits] section: request rates per client IP.
@@ -204,9 +206,10 @@ func DefaultConfig() Config {
 		},
 		Invitations: InvitationsConfig{DefaultTTL: Duration{168 * time.Hour}},
 		Mail: MailConfig{
-			Driver: "log",
-			Port:   587,
-			TLS:    "starttls",
+			Driver:  "log",
+			Port:    587,
+			TLS:     "starttls",
+			Welcome: true,
 		},
 		Limits: LimitsConfig{AuthPerMinute: 10, PublicPerMinute: 60},
 		Site:   SiteConfig{Name: "invited"},
@@ -296,6 +299,8 @@ func describeType(t reflect.Type) string {
 		return "a string in quotes"
 	case reflect.Slice:
 		return `a list of strings, like ["a", "b"]`
+	case reflect.Bool:
+		return "true or false"
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
 		return "a whole number"
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
@@ -611,6 +616,12 @@ func setFromString(v reflect.Value, raw string) error {
 		v.SetString(raw)
 	case reflect.Slice:
 		v.Set(reflect.ValueOf(splitList(raw)))
+	case reflect.Bool:
+		b, err := strconv.ParseBool(strings.TrimSpace(raw))
+		if err != nil {
+			return fmt.Errorf("%q is not true or false", raw)
+		}
+		v.SetBool(b)
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
 		s := strings.TrimSpace(raw)
 		n, err := strconv.ParseInt(s, 10, v.Type().Bits())

@@ -145,7 +145,7 @@ func TestConfigFileOverrides(t *testing.T) {
 		},
 		{
 			name: "smtp mail",
-			file: "[mail]\ndriver = \"smtp\"\nhost = \"smtp.example.com\"\nport = 465\nusername = \"u\"\npassword = \"p\"\nfrom = \"Invited <invited@example.com>\"\ntls = \"tls\"\n",
+			file: "[mail]\ndriver = \"smtp\"\nhost = \"smtp.example.com\"\nport = 465\nusername = \"u\"\npassword = \"p\"\nfrom = \"Invited <invited@example.com>\"\ntls = \"tls\"\nwelcome = false\n",
 			check: func(t *testing.T, c Config) {
 				want := MailConfig{Driver: "smtp", Host: "smtp.example.com", Port: 465, Username: "u", Password: "p", From: "Invited <invited@example.com>", TLS: "tls"}
 				if c.Mail != want {
@@ -669,8 +669,8 @@ func TestConfigEnvNames(t *testing.T) {
 			}
 		})
 	}
-	if len(seen) != 26 {
-		t.Errorf("%d keys, want 26 (update the example file and this count together)", len(seen))
+	if len(seen) != 27 {
+		t.Errorf("%d keys, want 27 (update the example file and this count together)", len(seen))
 	}
 }
 

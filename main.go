@@ -134,7 +134,10 @@ func newLogger(cfg LogConfig, w io.Writer) *slog.Logger {
 // openStore opens the database, explaining a held lock in terms of what
 // the admin should do.
 func openStore(cfg Config) (*db.Store, error) {
-	store, err := db.Open(cfg.DatabasePath(), db.Options{BaseURL: cfg.Server.BaseURL})
+	invite, welcome := server.Composers(cfg.Site.Name, cfg.Server.BaseURL, cfg.Mail.Welcome)
+	store, err := db.Open(cfg.DatabasePath(), db.Options{
+		BaseURL: cfg.Server.BaseURL, ComposeInvitation: invite, ComposeWelcome: welcome,
+	})
 	if errors.Is(err, db.ErrLocked) {
 		return nil, fmt.Errorf("the database %s is in use by another process: is `invited serve` or `invited admin` already running on this data folder? Stop it, or point --config / INVITED_STORAGE_DATA_DIR at another folder", cfg.DatabasePath())
 	}
@@ -163,6 +166,21 @@ func runServe(ctx context.Context, args, environ []string, stderr io.Writer) err
 	if err != nil {
 		return fmt.Errorf("set up password hashing: %w", err)
 	}
+	sender, err := server.NewSender(server.MailOptions{
+		Driver: cfg.Mail.Driver, Host: cfg.Mail.Host, Port: cfg.Mail.Port, Username: cfg.Mail.Username,
+		Password: cfg.Mail.Password, From: cfg.Mail.From, TLS: cfg.Mail.TLS,
+	}, log)
+	if err != nil {
+		return fmt.Errorf("mail: %w", err)
+	}
+	outbox := server.NewOutbox(store, sender, log, server.OutboxOptions{})
+	// The worker stops after the HTTP server, so nothing a request queued
+	// is left unsent for long; what is still pending waits in the file.
+	outboxCtx, stopOutbox := context.WithCancel(context.Background())
+	outboxDone := make(chan struct{})
+	go func() { outbox.Run(outboxCtx); close(outboxDone) }()
+	defer func() { stopOutbox(); <-outboxDone }()
+
 	trusted, err := server.ParseTrustedProxies(cfg.Server.TrustedProxies)
 	if err != nil {
 		return err
@@ -180,6 +198,8 @@ func runServe(ctx context.Context, args, environ []string, stderr io.Writer) err
 		TrustedProxies:   trusted,
 		AuthPerMinute:    cfg.Limits.AuthPerMinute,
 		PublicPerMinute:  cfg.Limits.PublicPerMinute,
+		InvitationTTL:    cfg.Invitations.DefaultTTL.Duration,
+		Outbox:           outbox,
 	})
 
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
@@ -196,7 +216,7 @@ func runServe(ctx context.Context, args, environ []string, stderr io.Writer) err
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	log.Info("invited is listening", "addr", "http://"+ln.Addr().String(), "base_url", cfg.Server.BaseURL, "version", version)
-	log.Info("data", "database", cfg.DatabasePath())
+	log.Info("data", "database", cfg.DatabasePath(), "mail", cfg.Mail.Driver)
 	if keys, err := store.ListAPIKeys(); err == nil && len(keys) == 0 {
 		log.Warn("no API keys yet: stop the server and run `invited apikey create --name admin`, or set INVITED_AUTH_INIT_ADMIN_API_TOKENS to a secret of your own and restart")
 	} else if err == nil {

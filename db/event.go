@@ -20,13 +20,20 @@ const (
 	EventUserUnlocked  = "user-unlocked"
 	EventAPIKeyCreated = "api-key-created"
 	EventAPIKeyDeleted = "api-key-deleted"
+	EventOrgCreated    = "organization-created"
+	EventOrgDeleted    = "organization-deleted"
+	EventInviteCreated = "invitation-created"
+	EventInviteResent  = "invitation-resent"
+	EventInviteRevoked = "invitation-revoked"
+	EventInviteAccept  = "invitation-accepted"
 )
 
 // EventTypes lists every event type, for filters.
 var EventTypes = []string{
 	EventLinkCreated, EventLinkUpdated, EventLinkUserAdded, EventUserCreated,
 	EventUserUpdated, EventUserDeleted, EventUserLocked, EventUserUnlocked,
-	EventAPIKeyCreated, EventAPIKeyDeleted,
+	EventAPIKeyCreated, EventAPIKeyDeleted, EventOrgCreated, EventOrgDeleted,
+	EventInviteCreated, EventInviteResent, EventInviteRevoked, EventInviteAccept,
 }
 
 // Event is one entry of the audit log: who changed what, and when. It
@@ -61,6 +68,11 @@ type eventRecord struct {
 }
 
 func (s *Store) addEventTx(tx *bolt.Tx, actor Actor, typ, objectType string, objectID uint64, data map[string]any) error {
+	return s.addEventTxKey(tx, actor, typ, objectType, strconv.FormatUint(objectID, 10), data)
+}
+
+// addEventTxKey records an event about an object whose id is not a number.
+func (s *Store) addEventTxKey(tx *bolt.Tx, actor Actor, typ, objectType, objectID string, data map[string]any) error {
 	b := tx.Bucket(bucketEvents)
 	id, err := nextID(b)
 	if err != nil {
@@ -68,7 +80,7 @@ func (s *Store) addEventTx(tx *bolt.Tx, actor Actor, typ, objectType string, obj
 	}
 	return putJSON(b, itob(id), eventRecord{
 		V: 1, Type: typ, CreatedAt: s.clock(), CreatedBy: actor.String(),
-		ObjectType: objectType, ObjectID: strconv.FormatUint(objectID, 10), Data: data,
+		ObjectType: objectType, ObjectID: objectID, Data: data,
 	})
 }
 

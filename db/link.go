@@ -367,10 +367,15 @@ func (s *Store) CheckSignupToken(secret, email string) error {
 	})
 }
 
+// Composer renders the email a change sends; it runs inside the change's
+// transaction, so it must be quick and touch nothing else.
+type Composer func(u User) (Email, error)
+
 // RedeemSignupToken creates a user through a link, with the link's role,
-// and records the user on the link, all in one transaction: either all of
-// it is on disk or none. It fails as CheckSignupToken does, or with
-// ECONFLICT when the email or username is taken.
+// records the user on the link and queues the welcome email, all in one
+// transaction: either all of it is on disk or none. It fails as
+// CheckSignupToken does, or with ECONFLICT when the email or username is
+// taken.
 func (s *Store) RedeemSignupToken(secret string, in NewUser) (User, error) {
 	var u User
 	err := s.db.Update(func(tx *bolt.Tx) error {
@@ -382,8 +387,11 @@ func (s *Store) RedeemSignupToken(secret string, in NewUser) (User, error) {
 			return err
 		}
 		actor := Actor{Kind: "signup-link", ID: rec.ID, Name: rec.Name, Role: rec.Role}
-		urec, err := s.createUserTx(tx, actor, in, rec.Role, rec.ID)
+		urec, err := s.createUserTx(tx, actor, in, placement{role: rec.Role, orgID: DefaultOrganization, linkID: rec.ID})
 		if err != nil {
+			return err
+		}
+		if err := s.welcomeTx(tx, urec); err != nil {
 			return err
 		}
 		rec.UserIDs = append(rec.UserIDs, urec.ID)
@@ -400,4 +408,16 @@ func (s *Store) RedeemSignupToken(secret string, in NewUser) (User, error) {
 		return nil
 	})
 	return u, err
+}
+
+// welcomeTx queues the welcome email of a new user.
+func (s *Store) welcomeTx(tx *bolt.Tx, urec userRecord) error {
+	if s.composeWelcome == nil {
+		return nil
+	}
+	e, err := s.composeWelcome(urec.user())
+	if err != nil {
+		return fmt.Errorf("compose welcome email: %w", err)
+	}
+	return s.enqueueEmailTx(tx, EmailWelcome, urec.ID, e)
 }

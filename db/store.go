@@ -22,22 +22,29 @@ const SchemaVersion = 1
 
 // Bucket names. Every bucket is top level.
 var (
-	bucketMeta            = []byte("meta")              // "schema_version" → decimal string
-	bucketUsers           = []byte("users")             // id → userRecord
-	bucketUsersByEmail    = []byte("users_by_email")    // lower(email) → id
-	bucketUsersByUsername = []byte("users_by_username") // lower(username) → id
-	bucketLinks           = []byte("links")             // id → linkRecord
-	bucketLinksBySecret   = []byte("links_by_secret")   // secret → id
-	bucketAPIKeys         = []byte("apikeys")           // id → apiKeyRecord
-	bucketAPIKeysByHash   = []byte("apikeys_by_hash")   // hex(sha256(key)) → id
-	bucketEvents          = []byte("events")            // id → eventRecord
-	bucketSessions        = []byte("sessions")          // hex(sha256(token)) → sessionRecord
-	bucketSessionsByUser  = []byte("sessions_by_user")  // user id + hex(sha256(token)) → empty
+	bucketMeta            = []byte("meta")                 // "schema_version" → decimal string
+	bucketUsers           = []byte("users")                // id → userRecord
+	bucketUsersByEmail    = []byte("users_by_email")       // lower(email) → id
+	bucketUsersByUsername = []byte("users_by_username")    // lower(username) → id
+	bucketLinks           = []byte("links")                // id → linkRecord
+	bucketLinksBySecret   = []byte("links_by_secret")      // secret → id
+	bucketAPIKeys         = []byte("apikeys")              // id → apiKeyRecord
+	bucketAPIKeysByHash   = []byte("apikeys_by_hash")      // hex(sha256(key)) → id
+	bucketEvents          = []byte("events")               // id → eventRecord
+	bucketSessions        = []byte("sessions")             // hex(sha256(token)) → sessionRecord
+	bucketSessionsByUser  = []byte("sessions_by_user")     // user id + hex(sha256(token)) → empty
+	bucketOutbox          = []byte("outbox")               // id → emailRecord
+	bucketOutboxDue       = []byte("outbox_due")           // next attempt (unix ns) + id → empty, for pending emails only
+	bucketOrgs            = []byte("organizations")        // org id (a slug) → orgRecord
+	bucketInvitations     = []byte("invitations")          // id → invitationRecord
+	bucketInvitesByToken  = []byte("invitations_by_token") // hex(sha256(token)) → id
+	bucketInvitesByEmail  = []byte("invitations_by_email") // lower(email) → id of its pending invitation
 
 	allBuckets = [][]byte{
 		bucketMeta, bucketUsers, bucketUsersByEmail, bucketUsersByUsername,
 		bucketLinks, bucketLinksBySecret, bucketAPIKeys, bucketAPIKeysByHash,
-		bucketEvents, bucketSessions, bucketSessionsByUser,
+		bucketEvents, bucketSessions, bucketSessionsByUser, bucketOutbox, bucketOutboxDue,
+		bucketOrgs, bucketInvitations, bucketInvitesByToken, bucketInvitesByEmail,
 	}
 
 	keySchemaVersion = []byte("schema_version")
@@ -60,10 +67,12 @@ var migrations = []func(tx *bolt.Tx) error{}
 // Every exported method runs in one transaction. Writes are fsynced before
 // they return, so a nil error means the change is on disk.
 type Store struct {
-	db      *bolt.DB
-	now     func() time.Time
-	rand    io.Reader
-	baseURL string
+	db             *bolt.DB
+	now            func() time.Time
+	rand           io.Reader
+	baseURL        string
+	composeInvite  InvitationComposer
+	composeWelcome Composer
 }
 
 // Options tune Open. The zero value is usable.
@@ -80,6 +89,10 @@ type Options struct {
 	// BaseURL is where the server is reached from outside, without a
 	// trailing slash; links are built on it.
 	BaseURL string
+	// ComposeInvitation renders invitation emails; nil queues none.
+	ComposeInvitation InvitationComposer
+	// ComposeWelcome renders welcome emails; nil queues none.
+	ComposeWelcome Composer
 }
 
 // ErrLocked is returned by Open when another process holds the file.
@@ -110,7 +123,8 @@ func Open(path string, opts Options) (*Store, error) {
 	} else if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	s := &Store{db: bdb, now: opts.Now, rand: opts.Rand, baseURL: strings.TrimRight(opts.BaseURL, "/")}
+	s := &Store{db: bdb, now: opts.Now, rand: opts.Rand, baseURL: strings.TrimRight(opts.BaseURL, "/"),
+		composeInvite: opts.ComposeInvitation, composeWelcome: opts.ComposeWelcome}
 	if !opts.ReadOnly {
 		if err := s.migrate(); err != nil {
 			bdb.Close()
@@ -152,6 +166,9 @@ func (s *Store) migrate() error {
 			if err := migrations[version-1](tx); err != nil {
 				return fmt.Errorf("migrate schema %d to %d: %w", version, version+1, err)
 			}
+		}
+		if err := ensureDefaultOrgTx(tx, s.clock()); err != nil {
+			return err
 		}
 		return meta.Put(keySchemaVersion, []byte(fmt.Sprint(version)))
 	})

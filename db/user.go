@@ -24,6 +24,8 @@ type User struct {
 	CreatedAt     time.Time
 	// LinkID is the signup link the user joined through, or 0.
 	LinkID uint64
+	// OrganizationID is the organization the user belongs to.
+	OrganizationID string
 }
 
 // userJSON is the API shape of a user (seed 000's userSchema).
@@ -43,6 +45,8 @@ type userJSON struct {
 	AccountType   string   `json:"accountType"`
 	Permissions   []string `json:"permissions"`
 	ScimID        *string  `json:"scimId"`
+	// OrganizationID is ours, beyond the seed's schema.
+	OrganizationID string `json:"organizationId"`
 }
 
 func nullable(s string) *string {
@@ -66,6 +70,8 @@ func (u User) MarshalJSON() ([]byte, error) {
 		CreatedAt:     FormatTime(u.CreatedAt),
 		AccountType:   "User",
 		Permissions:   []string{},
+
+		OrganizationID: u.OrganizationID,
 	}
 	if u.SeenAt != nil {
 		s := FormatTime(*u.SeenAt)
@@ -80,7 +86,7 @@ func (u *User) UnmarshalJSON(data []byte) error {
 	if err := json.Unmarshal(data, &j); err != nil {
 		return err
 	}
-	*u = User{ID: j.ID, Email: j.Email, RootRole: j.RootRole, LoginAttempts: j.LoginAttempts, EmailSent: j.EmailSent}
+	*u = User{ID: j.ID, Email: j.Email, RootRole: j.RootRole, LoginAttempts: j.LoginAttempts, EmailSent: j.EmailSent, OrganizationID: j.OrganizationID}
 	if j.Name != nil {
 		u.Name = *j.Name
 	}
@@ -118,13 +124,24 @@ type userRecord struct {
 	SeenAt        *time.Time `json:"seen_at,omitempty"`
 	CreatedAt     time.Time  `json:"created_at"`
 	LinkID        uint64     `json:"link_id,omitempty"`
+	InvitationID  uint64     `json:"invitation_id,omitempty"`
+	OrgID         string     `json:"org_id,omitempty"`
+}
+
+// orgID is the user's organization; records written before organizations
+// existed belong to the default one.
+func (r userRecord) orgID() string {
+	if r.OrgID == "" {
+		return DefaultOrganization
+	}
+	return r.OrgID
 }
 
 func (r userRecord) user() User {
 	return User{
 		ID: r.ID, Name: r.Name, Email: r.Email, Username: r.Username, RootRole: r.RootRole,
 		LoginAttempts: r.LoginAttempts, EmailSent: r.EmailSent, SeenAt: r.SeenAt,
-		CreatedAt: r.CreatedAt, LinkID: r.LinkID,
+		CreatedAt: r.CreatedAt, LinkID: r.LinkID, OrganizationID: r.orgID(),
 	}
 }
 
@@ -162,8 +179,16 @@ func (s *Store) CheckUserAvailable(email, username string) error {
 	return s.db.View(func(tx *bolt.Tx) error { return checkAvailableTx(tx, email, username) })
 }
 
+// placement says where a new user comes from and what it gets.
+type placement struct {
+	role         Role
+	orgID        string
+	linkID       uint64
+	invitationID uint64
+}
+
 // createUserTx stores a new user with its indexes and audit event.
-func (s *Store) createUserTx(tx *bolt.Tx, actor Actor, in NewUser, role Role, linkID uint64) (userRecord, error) {
+func (s *Store) createUserTx(tx *bolt.Tx, actor Actor, in NewUser, at placement) (userRecord, error) {
 	if err := checkAvailableTx(tx, in.Email, in.Username); err != nil {
 		return userRecord{}, err
 	}
@@ -174,7 +199,8 @@ func (s *Store) createUserTx(tx *bolt.Tx, actor Actor, in NewUser, role Role, li
 	}
 	rec := userRecord{
 		V: 1, ID: id, Name: in.Name, Email: in.Email, Username: in.Username,
-		PasswordHash: in.PasswordHash, RootRole: role, CreatedAt: s.clock(), LinkID: linkID,
+		PasswordHash: in.PasswordHash, RootRole: at.role, CreatedAt: s.clock(), LinkID: at.linkID,
+		InvitationID: at.invitationID, OrgID: at.orgID,
 	}
 	if err := putJSON(b, itob(id), rec); err != nil {
 		return userRecord{}, err
@@ -188,7 +214,7 @@ func (s *Store) createUserTx(tx *bolt.Tx, actor Actor, in NewUser, role Role, li
 		}
 	}
 	err = s.addEventTx(tx, actor, EventUserCreated, "user", id, map[string]any{
-		"email": rec.Email, "username": rec.Username, "name": rec.Name, "rootRole": role,
+		"email": rec.Email, "username": rec.Username, "name": rec.Name, "rootRole": at.role, "organizationId": rec.orgID(),
 	})
 	return rec, err
 }

@@ -10,6 +10,8 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"reflect"
+	"sort"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -171,6 +173,64 @@ func decodeJSON(body []byte, v any) error {
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return db.Errorf(db.EINVALID, "The request body must hold one JSON object and nothing after it.")
+	}
+	// encoding/json matches names without regard to case ("EMAIL" fills
+	// email); a field must be named exactly.
+	var tree any
+	if err := json.Unmarshal(body, &tree); err != nil {
+		return jsonError(err)
+	}
+	return exactNames(tree, reflect.TypeOf(v), "")
+}
+
+// exactNames checks every object key of tree against the json names of
+// the struct type t describes, case-sensitively, and names the first
+// stranger.
+func exactNames(tree any, t reflect.Type, prefix string) error {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch node := tree.(type) {
+	case map[string]any:
+		if t.Kind() != reflect.Struct {
+			return nil
+		}
+		fields := map[string]reflect.Type{}
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if name == "-" || !f.IsExported() {
+				continue
+			}
+			if name == "" {
+				name = f.Name
+			}
+			fields[name] = f.Type
+		}
+		keys := make([]string, 0, len(node))
+		for key := range node {
+			keys = append(keys, key)
+		}
+		sort.Strings(keys)
+		for _, key := range keys {
+			child := node[key]
+			ft, ok := fields[key]
+			if !ok {
+				return db.FieldErrorf(prefix+key, "is not a field of this request; remove it (names are case-sensitive)")
+			}
+			if err := exactNames(child, ft, prefix+key+"."); err != nil {
+				return err
+			}
+		}
+	case []any:
+		if t.Kind() != reflect.Slice || t == reflect.TypeOf(json.RawMessage(nil)) {
+			return nil
+		}
+		for i, child := range node {
+			if err := exactNames(child, t.Elem(), fmt.Sprintf("%s[%d].", strings.TrimSuffix(prefix, "."), i)); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }

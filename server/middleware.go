@@ -107,16 +107,16 @@ func redactPath(p string) string {
 
 // requirePermission authenticates the caller and checks that its role has
 // perm before running h.
-func (s *Server) requirePermission(perm permission, h authedHandle) httprouter.Handle {
+func (s *Server) requirePermission(perm permission, h authedHandle, writeErr func(http.ResponseWriter, *http.Request, error)) httprouter.Handle {
 	return func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
 		actor, err := s.authenticate(r)
 		if err != nil {
-			s.writeError(w, r, err)
+			writeErr(w, r, err)
 			return
 		}
 		info(r).actor = actor.String()
 		if !allowed(actor.Role, perm) {
-			s.writeError(w, r, db.Errorf(db.EFORBIDDEN, "You need the %q permission for this, and your role (%s) does not have it; ask an admin.", perm, actor.Role.Name()))
+			writeErr(w, r, db.Errorf(db.EFORBIDDEN, "You need the %q permission for this, and your role (%s) does not have it; ask an admin.", perm, actor.Role.Name()))
 			return
 		}
 		h(w, r, ps, actor)

@@ -12,13 +12,18 @@ const (
 	permManageKeys  permission = "MANAGE_API_KEYS"
 	permReadEvents  permission = "READ_EVENTS"
 	permReadRoles   permission = "READ_ROLES"
+
+	permManageInvitations permission = "MANAGE_INVITATIONS"
+	permReadOrgs          permission = "READ_ORGANIZATIONS"
+	permManageOrgs        permission = "MANAGE_ORGANIZATIONS"
 )
 
 // rolePermissions is the one table that decides what each root role may
 // do; every authenticated route names the permission it needs.
 var rolePermissions = map[db.Role][]permission{
-	db.RoleAdmin:  {permReadSelf, permManageLinks, permManageUsers, permManageKeys, permReadEvents, permReadRoles},
-	db.RoleEditor: {permReadSelf, permManageLinks, permReadRoles},
+	db.RoleAdmin: {permReadSelf, permManageLinks, permManageUsers, permManageKeys, permReadEvents, permReadRoles,
+		permManageInvitations, permReadOrgs, permManageOrgs},
+	db.RoleEditor: {permReadSelf, permManageLinks, permReadRoles, permManageInvitations, permReadOrgs},
 	db.RoleViewer: {permReadSelf},
 }
 

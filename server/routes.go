@@ -19,6 +19,8 @@ type route struct {
 	limiter      *ipLimiter
 	public       httprouter.Handle
 	authed       authedHandle
+	// doit answers errors, authentication ones too, in DoiT's shape.
+	doit bool
 }
 
 func public(method, path string, limiter *ipLimiter, h httprouter.Handle) route {
@@ -29,8 +31,18 @@ func authed(method, path string, perm permission, h authedHandle) route {
 	return route{method: method, path: path, perm: perm, authed: h}
 }
 
-// routes lists the whole URL space.
+func doit(rt route) route {
+	rt.doit = true
+	return rt
+}
+
+// routes lists the whole URL space: the API here, the HTML pages in
+// pageRoutes.
 func (s *Server) routes() []route {
+	return append(s.apiRoutes(), s.pageRoutes()...)
+}
+
+func (s *Server) apiRoutes() []route {
 	return []route{
 		// Signup links (Unleash's public signup tokens).
 		authed("POST", "/api/admin/invite-link/tokens", permManageLinks, s.handleCreateToken),
@@ -56,6 +68,19 @@ func (s *Server) routes() []route {
 		authed("POST", "/api/admin/api-tokens", permManageKeys, s.handleCreateAPIKey),
 		authed("DELETE", "/api/admin/api-tokens/:id", permManageKeys, s.handleDeleteAPIKey),
 		authed("GET", "/api/admin/events", permReadEvents, s.handleListEvents),
+		authed("GET", "/api/admin/emails", permReadEvents, s.handleListEmails),
+
+		// Invitations (Confidence's userInvitations, DoiT's invite-user).
+		authed("POST", "/v1/userInvitations", permManageInvitations, s.handleCreateInvitation),
+		authed("GET", "/v1/userInvitations", permManageInvitations, s.handleListInvitations),
+		authed("GET", "/v1/userInvitations/:id", permManageInvitations, s.handleGetInvitation),
+		authed("DELETE", "/v1/userInvitations/:id", permManageInvitations, s.handleRevokeInvitation),
+		authed("POST", "/v1/userInvitations/:id/resend", permManageInvitations, s.handleResendInvitation),
+		doit(authed("POST", "/api/admin/users/invite", permManageInvitations, s.handleDoitInvite)),
+		public("POST", "/invitations/:token/accept", s.publicLimit, s.handleAcceptInvitation),
+		authed("GET", "/api/admin/organizations", permReadOrgs, s.handleListOrgs),
+		authed("POST", "/api/admin/organizations", permManageOrgs, s.handleCreateOrg),
+		authed("DELETE", "/api/admin/organizations/:id", permManageOrgs, s.handleDeleteOrg),
 
 		// Operations.
 		public("GET", "/health", nil, s.handleHealth),
@@ -67,7 +92,11 @@ func (s *Server) routes() []route {
 func (s *Server) register(rt route) {
 	h := rt.public
 	if rt.authed != nil {
-		h = s.requirePermission(rt.perm, rt.authed)
+		writeErr := s.writeError
+		if rt.doit {
+			writeErr = s.writeDoitError
+		}
+		h = s.requirePermission(rt.perm, rt.authed, writeErr)
 	}
 	pattern := rt.path
 	inner := h

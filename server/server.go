@@ -34,6 +34,11 @@ type Options struct {
 	// /auth/* and the public link routes; 0 turns a limit off.
 	AuthPerMinute   int
 	PublicPerMinute int
+	// InvitationTTL is how long an invitation lasts when its request
+	// says nothing.
+	InvitationTTL time.Duration
+	// Outbox is poked after a change queued an email; nil is fine.
+	Outbox interface{ Poke() }
 }
 
 // Server serves the HTTP API over one store.
@@ -49,6 +54,9 @@ type Server struct {
 	trusted       []netip.Prefix
 	authLimit     *ipLimiter
 	publicLimit   *ipLimiter
+	baseURL       string
+	inviteTTL     time.Duration
+	outbox        interface{ Poke() }
 	router        *httprouter.Router
 	handler       http.Handler
 }
@@ -73,6 +81,12 @@ func New(opts Options) *Server {
 		trusted:       opts.TrustedProxies,
 		authLimit:     newIPLimiter(opts.AuthPerMinute),
 		publicLimit:   newIPLimiter(opts.PublicPerMinute),
+		baseURL:       strings.TrimRight(opts.BaseURL, "/"),
+		inviteTTL:     opts.InvitationTTL,
+		outbox:        opts.Outbox,
+	}
+	if s.inviteTTL <= 0 {
+		s.inviteTTL = 7 * 24 * time.Hour
 	}
 	s.router = httprouter.New()
 	s.router.RedirectTrailingSlash = false
@@ -94,6 +108,13 @@ func New(opts Options) *Server {
 	}))
 	s.handler = s.logRequests(csrf.Handler(s.router))
 	return s
+}
+
+// pokeOutbox wakes the mail worker after a change queued an email.
+func (s *Server) pokeOutbox() {
+	if s.outbox != nil {
+		s.outbox.Poke()
+	}
 }
 
 // ServeHTTP runs a request through the middleware and the router.

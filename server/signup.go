@@ -69,5 +69,9 @@ func (s *Server) signup(r *http.Request, secret string, in db.UserInput) (db.Use
 	if err != nil {
 		return db.User{}, err
 	}
-	return s.store.RedeemSignupToken(secret, db.NewUser{Email: in.Email, Name: in.Name, Username: in.Username, PasswordHash: hash})
+	u, err := s.store.RedeemSignupToken(secret, db.NewUser{Email: in.Email, Name: in.Name, Username: in.Username, PasswordHash: hash})
+	if err == nil {
+		s.pokeOutbox()
+	}
+	return u, err
 }

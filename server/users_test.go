@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"invited/db"
 )
@@ -34,6 +35,17 @@ func (ts *testServer) mustUser(tb testing.TB, role db.Role) db.User {
 		tb.Fatal(err)
 	}
 	return u
+}
+
+// mustInvitation invites a new address through the store.
+func (ts *testServer) mustInvitation(tb testing.TB) db.Invitation {
+	tb.Helper()
+	inv, err := ts.store.CreateInvitation(db.SystemActor, db.NewInvitation{
+		Email: fmt.Sprintf("invitee%d@example.com", userSeq.Add(1)), DefaultTTL: time.Hour, Inviter: "T"})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return inv
 }
 
 // login returns the session cookie header value of a good login.
@@ -136,6 +148,30 @@ func TestPermissionTable(t *testing.T) {
 			return fmt.Sprintf("/api/admin/api-tokens/%d", k.ID), ""
 		},
 		"GET /api/admin/events": func() (string, string) { return "/api/admin/events", "" },
+		"GET /api/admin/emails": func() (string, string) { return "/api/admin/emails", "" },
+		"POST /v1/userInvitations": func() (string, string) {
+			return "/v1/userInvitations", fmt.Sprintf(`{"invitedEmail":"inv%d@example.com","inviter":"T"}`, userSeq.Add(1))
+		},
+		"GET /v1/userInvitations":        func() (string, string) { return "/v1/userInvitations", "" },
+		"GET /v1/userInvitations/:id":    func() (string, string) { return fmt.Sprintf("/v1/userInvitations/%d", ts.mustInvitation(t).ID), "" },
+		"DELETE /v1/userInvitations/:id": func() (string, string) { return fmt.Sprintf("/v1/userInvitations/%d", ts.mustInvitation(t).ID), "" },
+		"POST /v1/userInvitations/:id/resend": func() (string, string) {
+			return fmt.Sprintf("/v1/userInvitations/%d/resend", ts.mustInvitation(t).ID), ""
+		},
+		"POST /api/admin/users/invite": func() (string, string) {
+			return "/api/admin/users/invite", fmt.Sprintf(`{"email":"doit%d@example.com"}`, userSeq.Add(1))
+		},
+		"GET /api/admin/organizations": func() (string, string) { return "/api/admin/organizations", "" },
+		"POST /api/admin/organizations": func() (string, string) {
+			return "/api/admin/organizations", fmt.Sprintf(`{"name":"Org %d"}`, userSeq.Add(1))
+		},
+		"DELETE /api/admin/organizations/:id": func() (string, string) {
+			org, err := ts.store.CreateOrganization(db.SystemActor, "", fmt.Sprintf("Doomed %d", userSeq.Add(1)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return "/api/admin/organizations/" + org.ID, ""
+		},
 	}
 	// Who may call what, written out independently of rolePermissions so
 	// that a change to that table shows up here.
@@ -156,6 +192,16 @@ func TestPermissionTable(t *testing.T) {
 		"POST /api/admin/api-tokens":               admins,
 		"DELETE /api/admin/api-tokens/:id":         admins,
 		"GET /api/admin/events":                    admins,
+		"GET /api/admin/emails":                    admins,
+		"POST /v1/userInvitations":                 staff,
+		"GET /v1/userInvitations":                  staff,
+		"GET /v1/userInvitations/:id":              staff,
+		"DELETE /v1/userInvitations/:id":           staff,
+		"POST /v1/userInvitations/:id/resend":      staff,
+		"POST /api/admin/users/invite":             staff,
+		"GET /api/admin/organizations":             staff,
+		"POST /api/admin/organizations":            admins,
+		"DELETE /api/admin/organizations/:id":      admins,
 	}
 	for _, rt := range ts.srv.routes() {
 		if rt.authed == nil {

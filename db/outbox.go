@@ -1,0 +1,273 @@
+package db
+
+import (
+	"encoding/json"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Email is one message to send: a plain-text and an HTML body.
+type Email struct {
+	To      string
+	Subject string
+	Text    string
+	HTML    string
+}
+
+// Kinds of email.
+const (
+	EmailInvitation = "invitation"
+	EmailWelcome    = "welcome"
+)
+
+// States of an email in the outbox.
+const (
+	EmailPending = "pending"
+	EmailSent    = "sent"
+	EmailFailed  = "failed"
+)
+
+// OutboxEmail is an email in the outbox with its delivery state. Its
+// bodies are kept only until it is sent: they may hold an invitation
+// link.
+type OutboxEmail struct {
+	ID            uint64     `json:"id"`
+	Kind          string     `json:"kind"`
+	To            string     `json:"to"`
+	Subject       string     `json:"subject"`
+	Text          string     `json:"-"`
+	HTML          string     `json:"-"`
+	State         string     `json:"state"`
+	Attempts      int        `json:"attempts"`
+	LastError     string     `json:"lastError,omitempty"`
+	CreatedAt     time.Time  `json:"createdAt"`
+	NextAttemptAt time.Time  `json:"nextAttemptAt"`
+	SentAt        *time.Time `json:"sentAt,omitempty"`
+	// UserID is the user a welcome email is for, so that sending it can
+	// set the user's emailSent.
+	UserID uint64 `json:"userId,omitempty"`
+}
+
+type emailRecord struct {
+	V             int        `json:"v"`
+	Kind          string     `json:"kind"`
+	To            string     `json:"to"`
+	Subject       string     `json:"subject"`
+	Text          string     `json:"text,omitempty"`
+	HTML          string     `json:"html,omitempty"`
+	State         string     `json:"state"`
+	Attempts      int        `json:"attempts"`
+	LastError     string     `json:"last_error,omitempty"`
+	CreatedAt     time.Time  `json:"created_at"`
+	NextAttemptAt time.Time  `json:"next_attempt_at"`
+	SentAt        *time.Time `json:"sent_at,omitempty"`
+	UserID        uint64     `json:"user_id,omitempty"`
+}
+
+func (r emailRecord) email(id uint64) OutboxEmail {
+	return OutboxEmail{
+		ID: id, Kind: r.Kind, To: r.To, Subject: r.Subject, Text: r.Text, HTML: r.HTML,
+		State: r.State, Attempts: r.Attempts, LastError: r.LastError, CreatedAt: r.CreatedAt,
+		NextAttemptAt: r.NextAttemptAt, SentAt: r.SentAt, UserID: r.UserID,
+	}
+}
+
+// dueKey orders pending emails by their next attempt: the time in
+// nanoseconds, then the id.
+func dueKey(at time.Time, id uint64) []byte {
+	return append(itob(uint64(at.UnixNano())), itob(id)...)
+}
+
+// enqueueEmailTx writes an email to the outbox in the caller's
+// transaction, so it exists exactly when the change that caused it does.
+func (s *Store) enqueueEmailTx(tx *bolt.Tx, kind string, userID uint64, e Email) error {
+	b := tx.Bucket(bucketOutbox)
+	id, err := nextID(b)
+	if err != nil {
+		return err
+	}
+	now := s.clock()
+	if err := putJSON(b, itob(id), emailRecord{
+		V: 1, Kind: kind, To: e.To, Subject: e.Subject, Text: e.Text, HTML: e.HTML,
+		State: EmailPending, CreatedAt: now, NextAttemptAt: now, UserID: userID,
+	}); err != nil {
+		return err
+	}
+	return tx.Bucket(bucketOutboxDue).Put(dueKey(now, id), nil)
+}
+
+// DueEmails returns up to limit pending emails whose next attempt is due
+// at now, oldest first.
+func (s *Store) DueEmails(now time.Time, limit int) ([]OutboxEmail, error) {
+	var due []OutboxEmail
+	err := s.db.View(func(tx *bolt.Tx) error {
+		end := uint64(now.UnixNano())
+		c := tx.Bucket(bucketOutboxDue).Cursor()
+		for k, _ := c.First(); k != nil && len(due) < limit && btoi(k[:8]) <= end; k, _ = c.Next() {
+			id := btoi(k[8:])
+			var rec emailRecord
+			ok, err := getJSON(tx.Bucket(bucketOutbox), itob(id), &rec)
+			if err != nil {
+				return err
+			}
+			if ok && rec.State == EmailPending {
+				due = append(due, rec.email(id))
+			}
+		}
+		return nil
+	})
+	return due, err
+}
+
+// NextEmailDue returns when the earliest pending email is due, and false
+// when none is pending.
+func (s *Store) NextEmailDue() (time.Time, bool, error) {
+	var next time.Time
+	found := false
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if k, _ := tx.Bucket(bucketOutboxDue).Cursor().First(); k != nil {
+			next, found = time.Unix(0, int64(btoi(k[:8]))).UTC(), true
+		}
+		return nil
+	})
+	return next, found, err
+}
+
+func updateEmailTx(tx *bolt.Tx, id uint64, edit func(*emailRecord) error) error {
+	var rec emailRecord
+	ok, err := getJSON(tx.Bucket(bucketOutbox), itob(id), &rec)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return Errorf(ENOTFOUND, "There is no email with id %d in the outbox.", id)
+	}
+	due := tx.Bucket(bucketOutboxDue)
+	if rec.State == EmailPending {
+		if err := due.Delete(dueKey(rec.NextAttemptAt, id)); err != nil {
+			return err
+		}
+	}
+	if err := edit(&rec); err != nil {
+		return err
+	}
+	if rec.State == EmailPending {
+		if err := due.Put(dueKey(rec.NextAttemptAt, id), nil); err != nil {
+			return err
+		}
+	}
+	return putJSON(tx.Bucket(bucketOutbox), itob(id), rec)
+}
+
+// MarkEmailSent records a delivery: the email becomes sent, its bodies are
+// dropped, and a welcome email sets its user's emailSent.
+func (s *Store) MarkEmailSent(id uint64) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		var userID uint64
+		err := updateEmailTx(tx, id, func(rec *emailRecord) error {
+			now := s.clock()
+			rec.State, rec.SentAt, rec.Attempts = EmailSent, &now, rec.Attempts+1
+			rec.Text, rec.HTML, rec.LastError = "", "", ""
+			if rec.Kind == EmailWelcome {
+				userID = rec.UserID
+			}
+			return nil
+		})
+		if err != nil || userID == 0 {
+			return err
+		}
+		urec, err := getUserTx(tx, userID)
+		if ErrorCode(err) == ENOTFOUND {
+			return nil // deleted meanwhile
+		} else if err != nil {
+			return err
+		}
+		urec.EmailSent = true
+		return putJSON(tx.Bucket(bucketUsers), itob(userID), urec)
+	})
+}
+
+// MarkEmailAttemptFailed records a failed attempt. With final, the email
+// becomes failed (its bodies dropped) and is not tried again; otherwise it
+// is tried again at next.
+func (s *Store) MarkEmailAttemptFailed(id uint64, reason string, next time.Time, final bool) error {
+	if r := []rune(reason); len(r) > 500 {
+		reason = string(r[:500])
+	}
+	return s.db.Update(func(tx *bolt.Tx) error {
+		return updateEmailTx(tx, id, func(rec *emailRecord) error {
+			rec.Attempts++
+			rec.LastError = reason
+			rec.NextAttemptAt = next.UTC()
+			if final {
+				rec.State = EmailFailed
+				rec.Text, rec.HTML = "", ""
+			}
+			return nil
+		})
+	})
+}
+
+// RetryEmail puts a failed email back in the queue, due now. Its bodies
+// are gone, so only emails that still have them can be retried; the
+// invitation's resend makes a new one otherwise.
+func (s *Store) RetryEmail(id uint64) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		return updateEmailTx(tx, id, func(rec *emailRecord) error {
+			if rec.Text == "" {
+				return Errorf(EINVALID, "This email can no longer be sent again; resend the invitation instead.")
+			}
+			// A retry asked for by an admin gets a full set of attempts.
+			rec.State, rec.NextAttemptAt, rec.Attempts = EmailPending, s.clock(), 0
+			return nil
+		})
+	})
+}
+
+// ListOutbox returns emails newest first, skipping offset, at most limit,
+// with how many there are in all.
+func (s *Store) ListOutbox(offset, limit int) ([]OutboxEmail, int, error) {
+	emails := []OutboxEmail{}
+	total := 0
+	err := s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketOutbox).Cursor()
+		for k, v := c.Last(); k != nil; k, v = c.Prev() {
+			total++
+			if total <= offset || len(emails) >= limit {
+				continue
+			}
+			var rec emailRecord
+			if err := json.Unmarshal(v, &rec); err != nil {
+				return err
+			}
+			emails = append(emails, rec.email(btoi(k)))
+		}
+		return nil
+	})
+	return emails, total, err
+}
+
+// OutboxStats counts emails by state.
+func (s *Store) OutboxStats() (map[string]int, error) {
+	counts := map[string]int{EmailPending: 0, EmailSent: 0, EmailFailed: 0}
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketOutbox).ForEach(func(_, v []byte) error {
+			var rec struct {
+				State string `json:"state"`
+			}
+			if err := json.Unmarshal(v, &rec); err != nil {
+				return err
+			}
+			counts[rec.State]++
+			return nil
+		})
+	})
+	return counts, err
+}
+
+// EnqueueEmail adds an email that no other change causes (a test message
+// from the admin, say).
+func (s *Store) EnqueueEmail(kind string, e Email) error {
+	return s.db.Update(func(tx *bolt.Tx) error { return s.enqueueEmailTx(tx, kind, 0, e) })
+}

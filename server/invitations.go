@@ -1,0 +1,366 @@
+package server
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/julienschmidt/httprouter"
+
+	"invited/db"
+)
+
+type createInvitationRequest struct {
+	InvitedEmail           string          `json:"invitedEmail"`
+	TTL                    *string         `json:"ttl"`
+	ExpirationTime         *string         `json:"expirationTime"`
+	Inviter                *string         `json:"inviter"`
+	DisableInvitationEmail bool            `json:"disableInvitationEmail"`
+	Labels                 []db.Label      `json:"labels"`
+	RoleID                 json.RawMessage `json:"roleId"`
+	OrganizationID         string          `json:"organizationId"`
+}
+
+type listInvitationsResponse struct {
+	UserInvitations []db.Invitation `json:"userInvitations"`
+	NextPageToken   string          `json:"nextPageToken"`
+}
+
+// inviterName is the name an invitation email shows when the request
+// names nobody: the logged-in user's name. An API key has no name to show,
+// so, as the Confidence API says, its callers must give one.
+func (s *Server) inviterName(actor db.Actor, given *string) (string, error) {
+	if given != nil && strings.TrimSpace(*given) != "" {
+		return *given, nil
+	}
+	if actor.Kind != "user" {
+		return "", db.FieldErrorf("inviter", "is required when calling with an API key: it is the name the invitation email shows")
+	}
+	u, err := s.store.FindUserByID(actor.ID)
+	if err != nil {
+		return "", err
+	}
+	if u.Name != "" {
+		return u.Name, nil
+	}
+	return u.Email, nil
+}
+
+func (s *Server) handleCreateInvitation(w http.ResponseWriter, r *http.Request, _ httprouter.Params, actor db.Actor) {
+	var req createInvitationRequest
+	if err := decode(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	in := db.NewInvitation{
+		Email: req.InvitedEmail, DefaultTTL: s.inviteTTL, DisableEmail: req.DisableInvitationEmail,
+		Labels: req.Labels, OrgID: strings.TrimSpace(req.OrganizationID),
+	}
+	var err error
+	if req.TTL != nil {
+		d, ok := db.ParseDuration(*req.TTL)
+		if !ok {
+			s.writeError(w, r, db.FieldErrorf("ttl", "%q is not a duration; give seconds such as \"604800s\"", *req.TTL))
+			return
+		}
+		if d <= 0 {
+			s.writeError(w, r, db.FieldErrorf("ttl", "must be a positive duration such as \"604800s\""))
+			return
+		}
+		in.TTL = d
+	}
+	if req.ExpirationTime != nil {
+		if in.ExpiresAt, err = parseTime("expirationTime", *req.ExpirationTime); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
+	if in.Role, err = parseRole("roleId", req.RoleID); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if in.Inviter, err = s.inviterName(actor, req.Inviter); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	inv, err := s.store.CreateInvitation(actor, in)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.pokeOutbox()
+	writeJSON(w, http.StatusOK, inv)
+}
+
+// parsePageToken reads the opaque token of the next page: the id to
+// continue after.
+func parsePageToken(s string) (uint64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	if err == nil && strings.HasPrefix(string(raw), "after:") {
+		if id, err := strconv.ParseUint(strings.TrimPrefix(string(raw), "after:"), 10, 64); err == nil {
+			return id, nil
+		}
+	}
+	return 0, db.FieldErrorf("pageToken", "is not a token this server gave out; use the nextPageToken of the previous page, or leave it out")
+}
+
+func pageToken(after uint64) string {
+	if after == 0 {
+		return ""
+	}
+	return base64.RawURLEncoding.EncodeToString([]byte("after:" + strconv.FormatUint(after, 10)))
+}
+
+var invitationStates = []string{db.InvitationPending, db.InvitationAccepted, db.InvitationExpired, db.InvitationRevoked}
+
+func (s *Server) handleListInvitations(w http.ResponseWriter, r *http.Request, _ httprouter.Params, _ db.Actor) {
+	q := r.URL.Query()
+	size := 50
+	if v := q.Get("pageSize"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			s.writeError(w, r, db.FieldErrorf("pageSize", "must be a whole number from 1 to 1000"))
+			return
+		}
+		size = n
+	}
+	after, err := parsePageToken(q.Get("pageToken"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	state := strings.ToUpper(q.Get("state"))
+	if state != "" && !strings.Contains(strings.Join(invitationStates, " "), state) || strings.Contains(state, " ") {
+		s.writeError(w, r, db.FieldErrorf("state", "must be one of %s", strings.Join(invitationStates, ", ")))
+		return
+	}
+	list, next, err := s.store.ListInvitations(state, after, size)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, listInvitationsResponse{UserInvitations: list, NextPageToken: pageToken(next)})
+}
+
+func (s *Server) handleGetInvitation(w http.ResponseWriter, r *http.Request, ps httprouter.Params, _ db.Actor) {
+	id, err := parseID(ps, "invitation")
+	if err == nil {
+		var inv db.Invitation
+		if inv, err = s.store.GetInvitation(id); err == nil {
+			writeJSON(w, http.StatusOK, inv)
+			return
+		}
+	}
+	s.writeError(w, r, err)
+}
+
+func (s *Server) handleRevokeInvitation(w http.ResponseWriter, r *http.Request, ps httprouter.Params, actor db.Actor) {
+	id, err := parseID(ps, "invitation")
+	if err == nil {
+		var inv db.Invitation
+		if inv, err = s.store.RevokeInvitation(actor, id); err == nil {
+			writeJSON(w, http.StatusOK, inv)
+			return
+		}
+	}
+	s.writeError(w, r, err)
+}
+
+func (s *Server) handleResendInvitation(w http.ResponseWriter, r *http.Request, ps httprouter.Params, actor db.Actor) {
+	id, err := parseID(ps, "invitation")
+	if err == nil {
+		var inv db.Invitation
+		if inv, err = s.store.ResendInvitation(actor, id); err == nil {
+			s.pokeOutbox()
+			writeJSON(w, http.StatusOK, inv)
+			return
+		}
+	}
+	s.writeError(w, r, err)
+}
+
+type acceptInvitationRequest struct {
+	Name     string `json:"name"`
+	Username string `json:"username"`
+	Password string `json:"password"`
+}
+
+func (s *Server) handleAcceptInvitation(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+	token := ps.ByName("token")
+	if _, err := s.store.FindInvitationByToken(token); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var req acceptInvitationRequest
+	if err := decode(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	u, err := s.acceptInvitation(r, token, req.Name, req.Username, req.Password)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, u)
+}
+
+// acceptInvitation validates the input against the invitation's email,
+// hashes the password outside any write transaction, and accepts.
+func (s *Server) acceptInvitation(r *http.Request, token, name, username, password string) (db.User, error) {
+	inv, err := s.store.FindInvitationByToken(token)
+	if err != nil {
+		return db.User{}, err
+	}
+	in, err := s.policy.ValidateUserInput(db.UserInput{Email: inv.Email, Name: name, Username: username, Password: password})
+	if err != nil {
+		return db.User{}, err
+	}
+	if err := s.store.CheckUserAvailable(inv.Email, in.Username); err != nil {
+		return db.User{}, err
+	}
+	hash, err := s.hasher.Hash(r.Context(), in.Password)
+	if err != nil {
+		return db.User{}, err
+	}
+	u, err := s.store.AcceptInvitation(token, db.NewUser{Name: in.Name, Username: in.Username, PasswordHash: hash})
+	if err == nil {
+		s.pokeOutbox()
+	}
+	return u, err
+}
+
+// DoiT's invite-user: the same invitation, another shape, and errors as
+// {"error": "..."}.
+
+type doitInviteRequest struct {
+	Email          string          `json:"email"`
+	RoleID         json.RawMessage `json:"roleId"`
+	OrganizationID string          `json:"organizationId"`
+}
+
+type doitInvitedUser struct {
+	ID             string `json:"id"`
+	Email          string `json:"email"`
+	RoleID         string `json:"roleId"`
+	OrganizationID string `json:"organizationId"`
+	Status         string `json:"status"`
+}
+
+type doitInviteResponse struct {
+	Message string          `json:"message"`
+	User    doitInvitedUser `json:"user"`
+}
+
+// writeDoitError answers in DoiT's error shape. Statuses are those of the
+// domain error, with internal errors hidden as everywhere.
+func (s *Server) writeDoitError(w http.ResponseWriter, r *http.Request, err error) {
+	status, _, msg, details := describe(err)
+	id := newUUID()
+	s.logError(r, err, status, id)
+	if len(details) > 1 {
+		parts := make([]string, len(details))
+		for i, d := range details {
+			parts[i] = d.Path + ": " + d.Message
+		}
+		msg = strings.Join(parts, "; ")
+	}
+	// DoiT's field is email, not invitedEmail.
+	msg = strings.ReplaceAll(msg, "invitedEmail", "email")
+	if status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests {
+		w.Header().Set("Retry-After", "1")
+	}
+	writeJSON(w, status, map[string]string{"error": msg})
+}
+
+func (s *Server) handleDoitInvite(w http.ResponseWriter, r *http.Request, _ httprouter.Params, actor db.Actor) {
+	var req doitInviteRequest
+	if err := decode(w, r, &req); err != nil {
+		s.writeDoitError(w, r, err)
+		return
+	}
+	role, err := parseRole("roleId", req.RoleID)
+	if err != nil {
+		s.writeDoitError(w, r, err)
+		return
+	}
+	inviter := ""
+	if actor.Kind == "user" {
+		inviter, _ = s.inviterName(actor, nil)
+	}
+	inv, err := s.store.CreateInvitation(actor, db.NewInvitation{
+		Email: req.Email, DefaultTTL: s.inviteTTL, Role: role, OrgID: strings.TrimSpace(req.OrganizationID), Inviter: inviter,
+	})
+	if err != nil {
+		s.writeDoitError(w, r, err)
+		return
+	}
+	s.pokeOutbox()
+	writeJSON(w, http.StatusCreated, doitInviteResponse{
+		Message: "Invitation sent to " + inv.Email + "; it expires " + inv.ExpiresAt.UTC().Format(time.RFC3339) + ".",
+		User: doitInvitedUser{
+			ID: strconv.FormatUint(inv.ID, 10), Email: inv.Email, RoleID: strconv.Itoa(int(inv.Role)),
+			OrganizationID: inv.OrgID, Status: "invited",
+		},
+	})
+}
+
+// Organizations.
+
+type createOrgRequest struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+func (s *Server) handleListOrgs(w http.ResponseWriter, r *http.Request, _ httprouter.Params, _ db.Actor) {
+	orgs, err := s.store.ListOrganizations()
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"organizations": orgs})
+}
+
+func (s *Server) handleCreateOrg(w http.ResponseWriter, r *http.Request, _ httprouter.Params, actor db.Actor) {
+	var req createOrgRequest
+	if err := decode(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	org, err := s.store.CreateOrganization(actor, req.ID, req.Name)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/api/admin/organizations/"+org.ID)
+	writeJSON(w, http.StatusCreated, org)
+}
+
+func (s *Server) handleDeleteOrg(w http.ResponseWriter, r *http.Request, ps httprouter.Params, actor db.Actor) {
+	if err := s.store.DeleteOrganization(actor, ps.ByName("id")); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+// The outbox, for admins to see what was sent and what failed.
+
+func (s *Server) handleListEmails(w http.ResponseWriter, r *http.Request, _ httprouter.Params, _ db.Actor) {
+	offset, limit, err := parsePage(r, 100, 1000)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	emails, total, err := s.store.ListOutbox(offset, limit)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"emails": emails, "total": total, "limit": limit, "offset": offset})
+}

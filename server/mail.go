@@ -1,0 +1,471 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	htmltemplate "html/template"
+	"log/slog"
+	mathrand "math/rand/v2"
+	"net/mail"
+	"strings"
+	"sync/atomic"
+	texttemplate "text/template"
+	"time"
+	"unicode"
+
+	gomail "github.com/wneessen/go-mail"
+
+	"invited/db"
+)
+
+// ---- Sending ----
+
+// MailOptions configure sending (the [mail] section of the config; main
+// fills them).
+type MailOptions struct {
+	Driver   string // "log" (the default when empty) or "smtp"
+	Host     string
+	Port     int // 0 → 587 for starttls, 465 for tls, 25 for none
+	Username string
+	Password string
+	From     string // e.g. "invited <invited@example.com>"
+	// TLS is "starttls" (the default when empty: TLS is required and
+	// started with STARTTLS), "tls" (implicit TLS, usually port 465) or
+	// "none" (plain text; STARTTLS is not even tried).
+	TLS     string
+	Timeout time.Duration // per attempt; 0 → 30s
+}
+
+// Sender delivers one email. Its errors are returned as they are and end
+// up in the outbox's lastError, so they never hold a password.
+type Sender interface {
+	Send(ctx context.Context, e db.Email) error
+}
+
+// NewSender returns the sender opts ask for. It fails, with a message that
+// names the setting, when the options cannot work (an unknown driver or
+// TLS mode, no host, a From that is not an address).
+func NewSender(opts MailOptions, log *slog.Logger) (Sender, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	switch opts.Driver {
+	case "", "log":
+		return &logSender{log: log}, nil
+	case "smtp":
+		return newSMTPSender(opts)
+	}
+	return nil, fmt.Errorf("mail.driver %q is not known; use \"log\" or \"smtp\"", opts.Driver)
+}
+
+// logSender is the driver for a server without SMTP. It writes each email
+// to the log, text body included: the body holds the invitation link, and
+// the log is how a developer or a first-time admin without SMTP gets it.
+type logSender struct{ log *slog.Logger }
+
+func (s *logSender) Send(ctx context.Context, e db.Email) error {
+	s.log.InfoContext(ctx, "email (mail.driver is log, so it is only written here)",
+		"to", e.To, "subject", e.Subject, "text", e.Text)
+	return nil
+}
+
+// smtpSender sends through an SMTP server with go-mail, one connection
+// per email.
+type smtpSender struct {
+	opts   MailOptions
+	from   string // the From header, as configured
+	domain string // of the From address, for Message-IDs
+}
+
+func newSMTPSender(opts MailOptions) (*smtpSender, error) {
+	if opts.Host == "" {
+		return nil, errors.New("mail.host is empty; the smtp driver needs the SMTP server's name")
+	}
+	if opts.TLS == "" {
+		opts.TLS = "starttls"
+	}
+	switch opts.TLS {
+	case "starttls", "tls", "none":
+	default:
+		return nil, fmt.Errorf("mail.tls %q is not known; use \"starttls\", \"tls\" or \"none\"", opts.TLS)
+	}
+	if opts.Port == 0 {
+		opts.Port = map[string]int{"starttls": 587, "tls": 465, "none": 25}[opts.TLS]
+	}
+	if opts.Port < 1 || opts.Port > 65535 {
+		return nil, fmt.Errorf("mail.port %d is not a TCP port", opts.Port)
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 30 * time.Second
+	}
+	from, err := mail.ParseAddress(opts.From)
+	if err != nil {
+		return nil, fmt.Errorf("mail.from %q is not an email address (%v); write it as \"Name <name@example.com>\" or \"name@example.com\"", opts.From, err)
+	}
+	domain := from.Address[strings.LastIndexByte(from.Address, '@')+1:]
+	return &smtpSender{opts: opts, from: from.String(), domain: domain}, nil
+}
+
+func (s *smtpSender) clientOptions() []gomail.Option {
+	o := []gomail.Option{gomail.WithPort(s.opts.Port), gomail.WithTimeout(s.opts.Timeout)}
+	switch s.opts.TLS {
+	case "tls":
+		o = append(o, gomail.WithSSL())
+	case "none":
+		o = append(o, gomail.WithTLSPolicy(gomail.NoTLS))
+	default:
+		o = append(o, gomail.WithTLSPolicy(gomail.TLSMandatory))
+	}
+	if s.opts.Username != "" {
+		// PLAIN, else LOGIN, else whatever else the server offers. go-mail
+		// refuses PLAIN and LOGIN over an unencrypted connection to
+		// anything but localhost, so a password never travels in clear.
+		o = append(o,
+			gomail.WithOpportunisticSMTPAuth(gomail.SMTPAuthPlain, gomail.SMTPAuthLogin),
+			gomail.WithUsername(s.opts.Username),
+			gomail.WithPassword(s.opts.Password))
+	}
+	return o
+}
+
+// Send delivers e: a multipart/alternative message, text first and HTML
+// as the alternative. The context bounds dialling; every later step is
+// bounded by the Timeout option.
+func (s *smtpSender) Send(ctx context.Context, e db.Email) error {
+	msg := gomail.NewMsg(gomail.WithNoDefaultUserAgent())
+	if err := msg.From(s.from); err != nil {
+		return fmt.Errorf("from address: %w", err)
+	}
+	if err := msg.To(headerValue(e.To)); err != nil {
+		return fmt.Errorf("recipient %q: %w", headerValue(e.To), err)
+	}
+	msg.Subject(headerValue(e.Subject))
+	msg.SetDate()
+	msg.SetMessageIDWithValue(randomHex(16) + "@" + s.domain)
+	msg.SetBodyString(gomail.TypeTextPlain, e.Text)
+	if e.HTML != "" {
+		msg.AddAlternativeString(gomail.TypeTextHTML, e.HTML)
+	}
+	client, err := gomail.NewClient(s.opts.Host, s.clientOptions()...)
+	if err != nil {
+		return s.scrub(err)
+	}
+	return s.scrub(client.DialAndSendWithContext(ctx, msg))
+}
+
+// scrub removes the password from an error's text, should a server or a
+// library ever echo it: the text is stored and shown to admins.
+func (s *smtpSender) scrub(err error) error {
+	if err == nil || s.opts.Password == "" || !strings.Contains(err.Error(), s.opts.Password) {
+		return err
+	}
+	return errors.New(strings.ReplaceAll(err.Error(), s.opts.Password, "[password]"))
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// headerValue makes s safe for a mail header: control characters (CR and
+// LF above all, which would start a new header line) and Unicode line
+// separators become spaces, and runs of white space one space.
+func headerValue(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
+			return ' '
+		}
+		return r
+	}, s)
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// ---- Rendering ----
+
+//go:embed mailtmpl/*.txt mailtmpl/*.html
+var mailTemplateFS embed.FS
+
+// The templates are parsed once; a broken template fails at start (and in
+// the tests), not when the first email is due.
+var (
+	mailText = texttemplate.Must(texttemplate.New("").Option("missingkey=error").ParseFS(mailTemplateFS, "mailtmpl/*.txt"))
+	mailHTML = htmltemplate.Must(htmltemplate.New("").Option("missingkey=error").ParseFS(mailTemplateFS, "mailtmpl/*.html"))
+)
+
+// InvitationMail is what an invitation email says.
+type InvitationMail struct {
+	SiteName  string
+	To        string
+	Inviter   string    // who invited: a name or an email; empty → "An administrator"
+	URI       string    // where to accept
+	ExpiresAt time.Time // shown in UTC; zero → not mentioned
+	RoleName  string    // e.g. "Viewer"; empty → not mentioned
+}
+
+// WelcomeMail is what a welcome email says.
+type WelcomeMail struct {
+	SiteName string
+	To       string
+	Name     string
+	LoginURL string // {base_url}/login
+}
+
+// expiryLayout shows an expiry the way a person reads it.
+const expiryLayout = "Monday, 2 January 2006 at 15:04 UTC"
+
+// RenderInvitationEmail renders the invitation email for m. Every value is
+// put on one line first, so none can add a header; the HTML body escapes
+// them. It fails only if a template is broken.
+func RenderInvitationEmail(m InvitationMail) (db.Email, error) {
+	inviter := headerValue(m.Inviter)
+	if inviter == "" {
+		inviter = "An administrator"
+	}
+	site := headerValue(m.SiteName)
+	data := struct {
+		Subject, SiteName, Inviter, URI, Expires, RoleName string
+	}{
+		Subject:  fmt.Sprintf("%s invited you to %s", inviter, site),
+		SiteName: site,
+		Inviter:  inviter,
+		URI:      headerValue(m.URI),
+		RoleName: headerValue(m.RoleName),
+	}
+	if !m.ExpiresAt.IsZero() {
+		data.Expires = m.ExpiresAt.UTC().Format(expiryLayout)
+	}
+	return renderEmail("invitation", headerValue(m.To), data.Subject, data)
+}
+
+// RenderWelcomeEmail renders the welcome email for m, with the same
+// guarantees as RenderInvitationEmail.
+func RenderWelcomeEmail(m WelcomeMail) (db.Email, error) {
+	site := headerValue(m.SiteName)
+	data := struct {
+		Subject, SiteName, Name, LoginURL string
+	}{
+		Subject:  "Welcome to " + site,
+		SiteName: site,
+		Name:     headerValue(m.Name),
+		LoginURL: headerValue(m.LoginURL),
+	}
+	return renderEmail("welcome", headerValue(m.To), data.Subject, data)
+}
+
+func renderEmail(name, to, subject string, data any) (db.Email, error) {
+	var text, html bytes.Buffer
+	if err := mailText.ExecuteTemplate(&text, name+".txt", data); err != nil {
+		return db.Email{}, fmt.Errorf("render %s.txt: %w", name, err)
+	}
+	if err := mailHTML.ExecuteTemplate(&html, name+".html", data); err != nil {
+		return db.Email{}, fmt.Errorf("render %s.html: %w", name, err)
+	}
+	return db.Email{To: to, Subject: subject, Text: text.String(), HTML: html.String()}, nil
+}
+
+// ---- The outbox worker ----
+
+// OutboxOptions tune the delivery worker.
+type OutboxOptions struct {
+	MaxAttempts int           // after this many failed attempts an email is marked failed; 0 → 8
+	BaseDelay   time.Duration // first retry delay, doubled each attempt; 0 → 10s
+	MaxDelay    time.Duration // cap on the delay; 0 → 1h
+	Poll        time.Duration // how often it looks for due emails without a Poke; 0 → 5s
+	Timeout     time.Duration // cap on one attempt; 0 → 2m (the SMTP sender has its own, shorter, timeouts)
+	Now         func() time.Time
+}
+
+// outboxBatch is how many due emails one look at the store takes.
+const outboxBatch = 50
+
+// Outbox sends the emails of the store's outbox, retrying failures with
+// exponential backoff. Delivery is at least once: an email whose success
+// could not be recorded (the store failing just then, or the process
+// dying between the two) may be sent again.
+type Outbox struct {
+	store  *db.Store
+	sender Sender
+	log    *slog.Logger
+	opts   OutboxOptions
+	poke   chan struct{}
+
+	running atomic.Bool
+	sent    atomic.Int64
+	failed  atomic.Int64
+
+	// unrecorded holds emails that went out but could not be marked sent.
+	// They are not sent again while the process lives; recording is
+	// retried first on every pass. Only Run's goroutine touches it.
+	unrecorded map[uint64]bool
+}
+
+// NewOutbox returns a worker over store; nothing runs until Run.
+func NewOutbox(store *db.Store, sender Sender, log *slog.Logger, opts OutboxOptions) *Outbox {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if opts.MaxAttempts <= 0 {
+		opts.MaxAttempts = 8
+	}
+	if opts.BaseDelay <= 0 {
+		opts.BaseDelay = 10 * time.Second
+	}
+	if opts.MaxDelay <= 0 {
+		opts.MaxDelay = time.Hour
+	}
+	if opts.Poll <= 0 {
+		opts.Poll = 5 * time.Second
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 2 * time.Minute
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Outbox{
+		store: store, sender: sender, log: log, opts: opts,
+		poke:       make(chan struct{}, 1),
+		unrecorded: map[uint64]bool{},
+	}
+}
+
+// Sent is how many emails this worker has delivered.
+func (o *Outbox) Sent() int64 { return o.sent.Load() }
+
+// Failed is how many emails this worker gave up on (marked failed).
+func (o *Outbox) Failed() int64 { return o.failed.Load() }
+
+// Poke wakes the worker now, after a change enqueued an email. It never
+// blocks; pokes while the worker is busy fold into one.
+func (o *Outbox) Poke() {
+	select {
+	case o.poke <- struct{}{}:
+	default:
+	}
+}
+
+// Run delivers due emails until ctx ends; call it once (a second call logs
+// an error and returns at once).
+//
+// When ctx ends during a send, the send gets the same ctx: if it fails
+// (typically because dialling was cut short) the attempt is abandoned, not
+// counted, and the email stays due for the next start; if it succeeds it
+// is recorded as sent. Run returns right after.
+func (o *Outbox) Run(ctx context.Context) {
+	if !o.running.CompareAndSwap(false, true) {
+		o.log.Error("outbox: Run called twice; the second call does nothing")
+		return
+	}
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-o.poke:
+		case <-timer.C:
+		}
+		wait := o.pass(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		timer.Reset(wait)
+	}
+}
+
+// pass sends every due email and returns how long to sleep before the
+// next pass. A store error ends the pass early; the next one, a poll
+// later, tries again.
+func (o *Outbox) pass(ctx context.Context) time.Duration {
+	for id := range o.unrecorded {
+		if err := o.store.MarkEmailSent(id); err != nil && db.ErrorCode(err) != db.ENOTFOUND {
+			o.log.Error("outbox: recording a sent email failed again", "email_id", id, "error", err)
+			return o.opts.Poll
+		}
+		delete(o.unrecorded, id)
+	}
+	for {
+		due, err := o.store.DueEmails(o.opts.Now(), outboxBatch)
+		if err != nil {
+			o.log.Error("outbox: reading due emails failed", "error", err)
+			return o.opts.Poll
+		}
+		for _, e := range due {
+			if ctx.Err() != nil {
+				return 0
+			}
+			if !o.attempt(ctx, e) {
+				return o.opts.Poll
+			}
+		}
+		if len(due) < outboxBatch {
+			break
+		}
+	}
+	next, ok, err := o.store.NextEmailDue()
+	if err != nil {
+		o.log.Error("outbox: reading the next due time failed", "error", err)
+		return o.opts.Poll
+	}
+	if !ok {
+		return o.opts.Poll
+	}
+	return min(max(next.Sub(o.opts.Now()), 0), o.opts.Poll)
+}
+
+// attempt sends one email and records the outcome. It returns false when
+// the store failed to record it.
+func (o *Outbox) attempt(ctx context.Context, e db.OutboxEmail) bool {
+	attempt := e.Attempts + 1
+	sendCtx, cancel := context.WithTimeout(ctx, o.opts.Timeout)
+	err := o.sender.Send(sendCtx, db.Email{To: e.To, Subject: e.Subject, Text: e.Text, HTML: e.HTML})
+	cancel()
+
+	if err == nil {
+		o.sent.Add(1)
+		o.log.Info("email sent", "email_id", e.ID, "kind", e.Kind, "attempt", attempt)
+		if err := o.store.MarkEmailSent(e.ID); err != nil && db.ErrorCode(err) != db.ENOTFOUND {
+			o.log.Error("outbox: email sent but recording it failed; will record it later", "email_id", e.ID, "error", err)
+			o.unrecorded[e.ID] = true
+			return false
+		}
+		return true
+	}
+	if ctx.Err() != nil {
+		o.log.Info("outbox: shutting down; the email in flight stays pending", "email_id", e.ID, "kind", e.Kind)
+		return true
+	}
+
+	final := attempt >= o.opts.MaxAttempts
+	next := o.opts.Now().Add(o.backoff(e.Attempts))
+	if final {
+		o.failed.Add(1)
+		o.log.Error("email failed for good", "email_id", e.ID, "kind", e.Kind, "attempt", attempt, "error", err)
+	} else {
+		o.log.Warn("email attempt failed; will retry", "email_id", e.ID, "kind", e.Kind, "attempt", attempt,
+			"next_attempt", next, "error", err)
+	}
+	if err := o.store.MarkEmailAttemptFailed(e.ID, err.Error(), next, final); err != nil && db.ErrorCode(err) != db.ENOTFOUND {
+		o.log.Error("outbox: recording a failed attempt failed", "email_id", e.ID, "error", err)
+		return false
+	}
+	return true
+}
+
+// backoff is the delay after the failure of attempt number attempts+1:
+// BaseDelay × 2^attempts, capped at MaxDelay, plus up to 10% jitter so
+// that emails failing together do not retry in lockstep.
+func (o *Outbox) backoff(attempts int) time.Duration {
+	d := o.opts.BaseDelay
+	for i := 0; i < attempts && d < o.opts.MaxDelay; i++ {
+		d *= 2
+	}
+	d = min(d, o.opts.MaxDelay)
+	return d + mathrand.N(d/10+1)
+}

@@ -1,0 +1,714 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log"
+	"log/slog"
+	"mime"
+	"mime/multipart"
+	"net"
+	"net/mail"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
+
+	"invited/db"
+)
+
+// ---- helpers: a recording SMTP server, a store, a running worker ----
+
+// mailReceived is one message as the test SMTP server got it.
+type mailReceived struct {
+	From       string
+	To         []string
+	Data       []byte
+	User, Pass string // the AUTH PLAIN credentials of the session, if any
+}
+
+// mailBackend records every message. With user set it offers AUTH PLAIN
+// and refuses mail from sessions that did not log in with user and pass.
+type mailBackend struct {
+	user, pass string
+
+	mu   sync.Mutex
+	msgs []mailReceived
+}
+
+func (b *mailBackend) NewSession(*smtp.Conn) (smtp.Session, error) {
+	return &mailSession{b: b}, nil
+}
+
+func (b *mailBackend) received() []mailReceived {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]mailReceived(nil), b.msgs...)
+}
+
+type mailSession struct {
+	b      *mailBackend
+	cur    mailReceived
+	authed bool
+}
+
+func (s *mailSession) AuthMechanisms() []string {
+	if s.b.user == "" {
+		return nil
+	}
+	return []string{sasl.Plain}
+}
+
+func (s *mailSession) Auth(string) (sasl.Server, error) {
+	return sasl.NewPlainServer(func(_, username, password string) error {
+		s.cur.User, s.cur.Pass = username, password
+		if username != s.b.user || password != s.b.pass {
+			return smtp.ErrAuthFailed
+		}
+		s.authed = true
+		return nil
+	}), nil
+}
+
+func (s *mailSession) Mail(from string, _ *smtp.MailOptions) error {
+	if s.b.user != "" && !s.authed {
+		return smtp.ErrAuthRequired
+	}
+	s.cur.From = from
+	return nil
+}
+
+func (s *mailSession) Rcpt(to string, _ *smtp.RcptOptions) error {
+	s.cur.To = append(s.cur.To, to)
+	return nil
+}
+
+func (s *mailSession) Data(r io.Reader) error {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	s.cur.Data = data
+	s.b.mu.Lock()
+	s.b.msgs = append(s.b.msgs, s.cur)
+	s.b.mu.Unlock()
+	s.Reset()
+	return nil
+}
+
+func (s *mailSession) Reset()        { s.cur.From, s.cur.To, s.cur.Data = "", nil, nil }
+func (s *mailSession) Logout() error { return nil }
+
+// startMailServer runs a plain (no TLS) SMTP server on addr, which may be
+// "127.0.0.1:0", until the test ends, and returns its address.
+func startMailServer(tb testing.TB, addr string, be *mailBackend) string {
+	tb.Helper()
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	s := smtp.NewServer(be)
+	s.Domain = "localhost"
+	s.AllowInsecureAuth = true
+	s.ReadTimeout, s.WriteTimeout = 5*time.Second, 5*time.Second
+	s.ErrorLog = log.New(io.Discard, "", 0)
+	go func() { _ = s.Serve(l) }()
+	tb.Cleanup(func() { _ = s.Close() })
+	return l.Addr().String()
+}
+
+// closedMailAddr returns a loopback address where nothing listens.
+func closedMailAddr(tb testing.TB) string {
+	tb.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
+}
+
+func mustSMTPSender(tb testing.TB, addr, user, pass, tlsMode string) Sender {
+	tb.Helper()
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	p, _ := strconv.Atoi(port)
+	s, err := NewSender(MailOptions{
+		Driver: "smtp", Host: host, Port: p, Username: user, Password: pass,
+		From: "invited <invited@example.com>", TLS: tlsMode, Timeout: 2 * time.Second,
+	}, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return s
+}
+
+func mustMailStore(tb testing.TB) *db.Store {
+	tb.Helper()
+	store, err := db.Open(filepath.Join(tb.TempDir(), "x.db"), db.Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { store.Close() })
+	return store
+}
+
+// runOutbox starts a worker that stops (and is waited for) when the test
+// ends, before the store closes.
+func runOutbox(tb testing.TB, store *db.Store, sender Sender, opts OutboxOptions) *Outbox {
+	tb.Helper()
+	o := NewOutbox(store, sender, nil, opts)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { o.Run(ctx); close(done) }()
+	tb.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			tb.Error("the outbox worker did not stop")
+		}
+	})
+	return o
+}
+
+// onlyEmail returns the one email of the outbox.
+func onlyEmail(tb testing.TB, store *db.Store) db.OutboxEmail {
+	tb.Helper()
+	list, total, err := store.ListOutbox(0, 10)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if total != 1 {
+		tb.Fatalf("the outbox holds %d emails, want 1", total)
+	}
+	return list[0]
+}
+
+// waitForMail polls cond until it holds, failing after a few seconds.
+func waitForMail(tb testing.TB, what string, cond func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// mailSenderFunc adapts a function to Sender.
+type mailSenderFunc func(context.Context, db.Email) error
+
+func (f mailSenderFunc) Send(ctx context.Context, e db.Email) error { return f(ctx, e) }
+
+// parsedMail is a received multipart/alternative message, decoded.
+type parsedMail struct {
+	Header     mail.Header
+	Subject    string
+	Parts      []string // content types, in order
+	Text, HTML string
+}
+
+func parseMail(tb testing.TB, data []byte) parsedMail {
+	tb.Helper()
+	m, err := mail.ReadMessage(bytes.NewReader(data))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	subject, err := new(mime.WordDecoder).DecodeHeader(m.Header.Get("Subject"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	pm := parsedMail{Header: m.Header, Subject: subject}
+	mt, params, err := mime.ParseMediaType(m.Header.Get("Content-Type"))
+	if err != nil || mt != "multipart/alternative" {
+		tb.Fatalf("Content-Type %q, want multipart/alternative (%v)", m.Header.Get("Content-Type"), err)
+	}
+	mr := multipart.NewReader(m.Body, params["boundary"])
+	for {
+		p, err := mr.NextPart() // decodes quoted-printable
+		if err == io.EOF {
+			break
+		} else if err != nil {
+			tb.Fatal(err)
+		}
+		body, err := io.ReadAll(p)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		ct, _, _ := mime.ParseMediaType(p.Header.Get("Content-Type"))
+		pm.Parts = append(pm.Parts, ct)
+		switch ct {
+		case "text/plain":
+			pm.Text = string(body)
+		case "text/html":
+			pm.HTML = string(body)
+		}
+	}
+	return pm
+}
+
+// mailLogBuffer is a bytes.Buffer safe for a logger and a test at once.
+type mailLogBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (w *mailLogBuffer) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+
+func (w *mailLogBuffer) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
+}
+
+// ---- rendering ----
+
+func TestRenderInvitationEmail(t *testing.T) {
+	expires := time.Date(2030, 3, 4, 15, 4, 0, 0, time.FixedZone("CET", 3600))
+	const uri = "https://invited.example.com/invitations/0123abcd?a=1&b=2"
+	base := InvitationMail{SiteName: "Acme Team", To: "bob@example.com", Inviter: "Ada Lovelace",
+		URI: uri, ExpiresAt: expires, RoleName: "Viewer"}
+
+	t.Run("content", func(t *testing.T) {
+		e, err := RenderInvitationEmail(base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.To != "bob@example.com" {
+			t.Errorf("To = %q", e.To)
+		}
+		if want := "Ada Lovelace invited you to Acme Team"; e.Subject != want {
+			t.Errorf("Subject = %q, want %q", e.Subject, want)
+		}
+		for _, want := range []string{"Ada Lovelace", "Acme Team", uri, "Monday, 4 March 2030 at 14:04 UTC", "Viewer", "ignore this email"} {
+			if !strings.Contains(e.Text, want) {
+				t.Errorf("text lacks %q:\n%s", want, e.Text)
+			}
+		}
+		htmlURI := strings.ReplaceAll(uri, "&", "&amp;")
+		for _, want := range []string{"Ada Lovelace", "Acme Team", `href="` + htmlURI + `"`, ">" + htmlURI + "</a>", "Monday, 4 March 2030 at 14:04 UTC", "ignore this email"} {
+			if !strings.Contains(e.HTML, want) {
+				t.Errorf("HTML lacks %q:\n%s", want, e.HTML)
+			}
+		}
+	})
+
+	t.Run("no inviter", func(t *testing.T) {
+		m := base
+		m.Inviter = ""
+		e, err := RenderInvitationEmail(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := "An administrator invited you to Acme Team"; e.Subject != want {
+			t.Errorf("Subject = %q, want %q", e.Subject, want)
+		}
+		if !strings.Contains(e.Text, "An administrator invited you") {
+			t.Errorf("text: %s", e.Text)
+		}
+	})
+
+	t.Run("header injection", func(t *testing.T) {
+		m := base
+		m.Inviter = "Mallory\r\nBcc: evil@x"
+		m.SiteName = "Acme\nX-Evil: 1\u2028"
+		m.To = "bob@example.com\r\n"
+		e, err := RenderInvitationEmail(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.ContainsAny(e.Subject, "\r\n\u2028") || strings.ContainsAny(e.To, "\r\n") {
+			t.Errorf("a header value holds a line break: Subject %q, To %q", e.Subject, e.To)
+		}
+		if want := "Mallory Bcc: evil@x invited you to Acme X-Evil: 1"; e.Subject != want {
+			t.Errorf("Subject = %q, want %q", e.Subject, want)
+		}
+	})
+
+	t.Run("HTML escapes", func(t *testing.T) {
+		m := base
+		m.Inviter = "<script>alert(1)</script>"
+		m.SiteName = `Acme "<b>"`
+		e, err := RenderInvitationEmail(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(e.HTML, "<script>") || strings.Contains(e.HTML, "<b>") {
+			t.Errorf("HTML holds unescaped markup:\n%s", e.HTML)
+		}
+		if !strings.Contains(e.HTML, "&lt;script&gt;alert(1)&lt;/script&gt;") {
+			t.Errorf("HTML lacks the escaped inviter:\n%s", e.HTML)
+		}
+	})
+}
+
+func TestRenderWelcomeEmail(t *testing.T) {
+	e, err := RenderWelcomeEmail(WelcomeMail{SiteName: "Acme Team", To: "ada@example.com",
+		Name: "Ada <script>x</script>", LoginURL: "https://invited.example.com/login"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Subject != "Welcome to Acme Team" || e.To != "ada@example.com" {
+		t.Errorf("Subject %q, To %q", e.Subject, e.To)
+	}
+	for _, want := range []string{"Ada <script>x</script>", "Acme Team", "https://invited.example.com/login"} {
+		if !strings.Contains(e.Text, want) {
+			t.Errorf("text lacks %q:\n%s", want, e.Text)
+		}
+	}
+	if strings.Contains(e.HTML, "<script>") || !strings.Contains(e.HTML, "Ada &lt;script&gt;") {
+		t.Errorf("HTML does not escape the name:\n%s", e.HTML)
+	}
+	if !strings.Contains(e.HTML, `href="https://invited.example.com/login"`) {
+		t.Errorf("HTML lacks the login link:\n%s", e.HTML)
+	}
+}
+
+// ---- senders ----
+
+func TestNewSenderRejectsBadOptions(t *testing.T) {
+	ok := MailOptions{Driver: "smtp", Host: "smtp.example.com", From: "invited@example.com"}
+	for name, edit := range map[string]func(*MailOptions){
+		"unknown driver": func(o *MailOptions) { o.Driver = "sendmail" },
+		"no host":        func(o *MailOptions) { o.Host = "" },
+		"bad TLS mode":   func(o *MailOptions) { o.TLS = "ssl" },
+		"bad from":       func(o *MailOptions) { o.From = "not an address" },
+		"bad port":       func(o *MailOptions) { o.Port = 70000 },
+	} {
+		t.Run(name, func(t *testing.T) {
+			o := ok
+			edit(&o)
+			if _, err := NewSender(o, nil); err == nil {
+				t.Errorf("NewSender(%+v) succeeded", o)
+			}
+		})
+	}
+	if _, err := NewSender(ok, nil); err != nil {
+		t.Errorf("good options refused: %v", err)
+	}
+}
+
+func TestLogSenderWritesRecipientAndSubject(t *testing.T) {
+	var buf mailLogBuffer
+	s, err := NewSender(MailOptions{Driver: "log"}, slog.New(slog.NewTextHandler(&buf, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := RenderInvitationEmail(InvitationMail{SiteName: "Acme", To: "bob@example.com",
+		URI: "https://invited.example.com/invitations/tok123"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Send(context.Background(), e); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	for _, want := range []string{"level=INFO", "to=bob@example.com", `subject="An administrator invited you to Acme"`, "https://invited.example.com/invitations/tok123"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestSMTPSenderWrongPassword(t *testing.T) {
+	be := &mailBackend{user: "mailer", pass: "right-password"}
+	addr := startMailServer(t, "127.0.0.1:0", be)
+	err := mustSMTPSender(t, addr, "mailer", "wrong-password", "none").
+		Send(context.Background(), db.Email{To: "bob@example.com", Subject: "s", Text: "t"})
+	if err == nil {
+		t.Fatal("sent with a wrong password")
+	}
+	if strings.Contains(err.Error(), "wrong-password") {
+		t.Errorf("the error shows the password: %v", err)
+	}
+	if len(be.received()) != 0 {
+		t.Error("the server got a message")
+	}
+}
+
+func TestSMTPSenderStartTLSRequired(t *testing.T) {
+	be := &mailBackend{}
+	addr := startMailServer(t, "127.0.0.1:0", be)
+	err := mustSMTPSender(t, addr, "", "", "starttls").
+		Send(context.Background(), db.Email{To: "bob@example.com", Subject: "s", Text: "t"})
+	if err == nil || !strings.Contains(err.Error(), "STARTTLS") {
+		t.Errorf("sending without STARTTLS in starttls mode: err = %v", err)
+	}
+	if len(be.received()) != 0 {
+		t.Error("the server got a message in clear")
+	}
+}
+
+// ---- the outbox ----
+
+func TestOutboxDeliversOverSMTP(t *testing.T) {
+	be := &mailBackend{user: "mailer", pass: "s3cret"}
+	addr := startMailServer(t, "127.0.0.1:0", be)
+	store := mustMailStore(t)
+	const uri = "https://invited.example.com/invitations/0123abcd?a=1&b=2"
+	e, err := RenderInvitationEmail(InvitationMail{SiteName: "Acme Team", To: "bob@example.com",
+		Inviter: "Mallory\r\nBcc: evil@x", URI: uri, ExpiresAt: time.Now().Add(time.Hour), RoleName: "Viewer"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.EnqueueEmail(db.EmailInvitation, e); err != nil {
+		t.Fatal(err)
+	}
+	o := runOutbox(t, store, mustSMTPSender(t, addr, "mailer", "s3cret", "none"), OutboxOptions{})
+	o.Poke()
+	waitForMail(t, "the email to be sent", func() bool { return onlyEmail(t, store).State == db.EmailSent })
+
+	msgs := be.received()
+	if len(msgs) != 1 {
+		t.Fatalf("the server got %d messages, want 1", len(msgs))
+	}
+	got := msgs[0]
+	if got.User != "mailer" || got.Pass != "s3cret" {
+		t.Errorf("AUTH as %q/%q", got.User, got.Pass)
+	}
+	if got.From != "invited@example.com" || len(got.To) != 1 || got.To[0] != "bob@example.com" {
+		t.Errorf("MAIL FROM %q, RCPT TO %q", got.From, got.To)
+	}
+	head, _, _ := bytes.Cut(got.Data, []byte("\r\n\r\n"))
+	for _, line := range strings.Split(string(head), "\r\n") {
+		if strings.HasPrefix(strings.ToLower(line), "bcc:") {
+			t.Errorf("the inviter's name injected a header line: %q", line)
+		}
+	}
+	pm := parseMail(t, got.Data)
+	if want := "Mallory Bcc: evil@x invited you to Acme Team"; pm.Subject != want {
+		t.Errorf("Subject %q, want %q", pm.Subject, want)
+	}
+	if pm.Header.Get("Date") == "" || !strings.HasSuffix(pm.Header.Get("Message-ID"), "@example.com>") {
+		t.Errorf("Date %q, Message-ID %q", pm.Header.Get("Date"), pm.Header.Get("Message-ID"))
+	}
+	if pm.Header.Get("To") != "<bob@example.com>" || !strings.Contains(pm.Header.Get("From"), "invited@example.com") {
+		t.Errorf("From %q, To %q", pm.Header.Get("From"), pm.Header.Get("To"))
+	}
+	if len(pm.Parts) != 2 || pm.Parts[0] != "text/plain" || pm.Parts[1] != "text/html" {
+		t.Errorf("parts %q, want text/plain then text/html", pm.Parts)
+	}
+	if !strings.Contains(pm.Text, uri) || !strings.Contains(pm.HTML, strings.ReplaceAll(uri, "&", "&amp;")) {
+		t.Errorf("the link is missing from a part:\ntext: %s\nhtml: %s", pm.Text, pm.HTML)
+	}
+
+	rec := onlyEmail(t, store)
+	if rec.Attempts != 1 || rec.LastError != "" || rec.SentAt == nil || rec.Text != "" || rec.HTML != "" {
+		t.Errorf("record after sending: %+v", rec)
+	}
+	if o.Sent() != 1 || o.Failed() != 0 {
+		t.Errorf("Sent %d, Failed %d", o.Sent(), o.Failed())
+	}
+}
+
+func TestOutboxWelcomeSetsEmailSent(t *testing.T) {
+	compose := func(u db.User) (db.Email, error) {
+		return RenderWelcomeEmail(WelcomeMail{SiteName: "Acme", To: u.Email, Name: u.Name, LoginURL: "https://invited.example.com/login"})
+	}
+	store, err := db.Open(filepath.Join(t.TempDir(), "x.db"), db.Options{ComposeWelcome: compose})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	link, err := store.CreateSignupToken(db.SystemActor, db.NewSignupToken{Name: "team", ExpiresAt: time.Now().Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := store.RedeemSignupToken(link.Secret, db.NewUser{Email: "ada@example.com", Name: "Ada", PasswordHash: "not-a-real-hash"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.EmailSent {
+		t.Fatal("emailSent is true before the welcome email went out")
+	}
+	be := &mailBackend{}
+	addr := startMailServer(t, "127.0.0.1:0", be)
+	runOutbox(t, store, mustSMTPSender(t, addr, "", "", "none"), OutboxOptions{})
+	waitForMail(t, "the welcome email to be sent", func() bool { return onlyEmail(t, store).State == db.EmailSent })
+	got, err := store.FindUserByID(u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.EmailSent {
+		t.Error("emailSent is still false after the welcome email was sent")
+	}
+	if msgs := be.received(); len(msgs) != 1 || msgs[0].To[0] != "ada@example.com" || parseMail(t, msgs[0].Data).Subject != "Welcome to Acme" {
+		t.Errorf("received %+v", msgs)
+	}
+}
+
+func TestOutboxRetriesUntilServerAnswers(t *testing.T) {
+	addr := closedMailAddr(t)
+	store := mustMailStore(t)
+	if err := store.EnqueueEmail(db.EmailInvitation, db.Email{To: "bob@example.com", Subject: "hi", Text: "link"}); err != nil {
+		t.Fatal(err)
+	}
+	runOutbox(t, store, mustSMTPSender(t, addr, "", "", "none"),
+		OutboxOptions{BaseDelay: 20 * time.Millisecond, MaxDelay: 100 * time.Millisecond, MaxAttempts: 1000})
+	waitForMail(t, "two failed attempts", func() bool { return onlyEmail(t, store).Attempts >= 2 })
+	rec := onlyEmail(t, store)
+	if rec.State != db.EmailPending || rec.LastError == "" {
+		t.Errorf("after failures: state %q, lastError %q", rec.State, rec.LastError)
+	}
+
+	be := &mailBackend{}
+	startMailServer(t, addr, be)
+	waitForMail(t, "the email to be sent", func() bool { return onlyEmail(t, store).State == db.EmailSent })
+	if n := len(be.received()); n != 1 {
+		t.Errorf("the server got %d messages, want 1", n)
+	}
+	if rec := onlyEmail(t, store); rec.Attempts < 3 || rec.LastError != "" {
+		t.Errorf("after delivery: attempts %d, lastError %q", rec.Attempts, rec.LastError)
+	}
+}
+
+func TestOutboxGivesUpAfterMaxAttempts(t *testing.T) {
+	smtpSender := mustSMTPSender(t, closedMailAddr(t), "", "", "none")
+	var calls atomic.Int64
+	sender := mailSenderFunc(func(ctx context.Context, e db.Email) error {
+		calls.Add(1)
+		return smtpSender.Send(ctx, e)
+	})
+	store := mustMailStore(t)
+	if err := store.EnqueueEmail(db.EmailWelcome, db.Email{To: "bob@example.com", Subject: "hi", Text: "t"}); err != nil {
+		t.Fatal(err)
+	}
+	o := runOutbox(t, store, sender, OutboxOptions{MaxAttempts: 2, BaseDelay: 10 * time.Millisecond, Poll: 20 * time.Millisecond})
+	waitForMail(t, "the email to fail", func() bool { return onlyEmail(t, store).State == db.EmailFailed })
+	o.Poke()
+	time.Sleep(100 * time.Millisecond) // several polls: it must not be tried again
+	rec := onlyEmail(t, store)
+	if rec.Attempts != 2 || rec.LastError == "" || rec.Text != "" {
+		t.Errorf("failed record: %+v", rec)
+	}
+	if n := calls.Load(); n != 2 {
+		t.Errorf("Send called %d times, want 2", n)
+	}
+	if o.Failed() != 1 || o.Sent() != 0 {
+		t.Errorf("Sent %d, Failed %d", o.Sent(), o.Failed())
+	}
+}
+
+func TestOutboxPokeWakesWorker(t *testing.T) {
+	store := mustMailStore(t)
+	var calls atomic.Int64
+	o := runOutbox(t, store, mailSenderFunc(func(context.Context, db.Email) error { calls.Add(1); return nil }),
+		OutboxOptions{Poll: time.Hour})
+	time.Sleep(20 * time.Millisecond) // let the first (empty) pass go by
+	if err := store.EnqueueEmail(db.EmailInvitation, db.Email{To: "bob@example.com", Subject: "hi", Text: "t"}); err != nil {
+		t.Fatal(err)
+	}
+	o.Poke()
+	o.Poke() // never blocks
+	waitForMail(t, "the poked email to be sent", func() bool { return onlyEmail(t, store).State == db.EmailSent })
+	if calls.Load() != 1 {
+		t.Errorf("Send called %d times", calls.Load())
+	}
+}
+
+func TestOutboxRunStopsWhenCancelled(t *testing.T) {
+	t.Run("idle", func(t *testing.T) {
+		store := mustMailStore(t)
+		o := NewOutbox(store, mailSenderFunc(func(context.Context, db.Email) error { return nil }), nil, OutboxOptions{})
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { o.Run(ctx); close(done) }()
+		time.Sleep(20 * time.Millisecond)
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(2 * time.Second):
+			t.Fatal("Run did not return after cancel")
+		}
+	})
+
+	t.Run("email in flight", func(t *testing.T) {
+		store := mustMailStore(t)
+		if err := store.EnqueueEmail(db.EmailInvitation, db.Email{To: "bob@example.com", Subject: "hi", Text: "t"}); err != nil {
+			t.Fatal(err)
+		}
+		sending := make(chan struct{})
+		sender := mailSenderFunc(func(ctx context.Context, _ db.Email) error {
+			close(sending)
+			<-ctx.Done() // a send that only ends with its context
+			return ctx.Err()
+		})
+		o := NewOutbox(store, sender, nil, OutboxOptions{})
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { o.Run(ctx); close(done) }()
+		select {
+		case <-sending:
+		case <-time.After(2 * time.Second):
+			t.Fatal("the email was not picked up")
+		}
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(2 * time.Second):
+			t.Fatal("Run did not return after cancel")
+		}
+		// The abandoned attempt is not counted: the email is due at the next start.
+		if rec := onlyEmail(t, store); rec.State != db.EmailPending || rec.Attempts != 0 {
+			t.Errorf("after an abandoned attempt: %+v", rec)
+		}
+	})
+}
+
+func TestOutboxBackoff(t *testing.T) {
+	o := NewOutbox(nil, nil, nil, OutboxOptions{BaseDelay: 10 * time.Second, MaxDelay: time.Hour})
+	for _, tc := range []struct {
+		attempts int
+		min      time.Duration
+	}{
+		{0, 10 * time.Second},
+		{1, 20 * time.Second},
+		{3, 80 * time.Second},
+		{9, time.Hour},
+		{1000, time.Hour},
+	} {
+		for range 20 {
+			d := o.backoff(tc.attempts)
+			if d < tc.min || d > tc.min+tc.min/10 {
+				t.Errorf("backoff(%d) = %v, want %v plus at most 10%%", tc.attempts, d, tc.min)
+			}
+		}
+	}
+}
+
+// A Sender's errors reach the store as they are; check a sender error is
+// recorded verbatim (and so must be free of secrets, see the SMTP test).
+func TestOutboxRecordsSenderError(t *testing.T) {
+	store := mustMailStore(t)
+	if err := store.EnqueueEmail(db.EmailInvitation, db.Email{To: "bob@example.com", Subject: "hi", Text: "t"}); err != nil {
+		t.Fatal(err)
+	}
+	runOutbox(t, store, mailSenderFunc(func(context.Context, db.Email) error {
+		return errors.New("421 try later")
+	}), OutboxOptions{BaseDelay: time.Hour})
+	waitForMail(t, "a failed attempt", func() bool { return onlyEmail(t, store).Attempts == 1 })
+	rec := onlyEmail(t, store)
+	if rec.LastError != "421 try later" || rec.State != db.EmailPending {
+		t.Errorf("record: %+v", rec)
+	}
+	if wait := time.Until(rec.NextAttemptAt); wait < 50*time.Minute {
+		t.Errorf("next attempt in %v, want about an hour", wait)
+	}
+}

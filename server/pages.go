@@ -1,0 +1,4 @@
+package server
+
+// pageRoutes lists the HTML pages' routes.
+func (s *Server) pageRoutes() []route { return nil }
