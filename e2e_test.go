@@ -1215,16 +1215,22 @@ func TestE2EAPIKeyCreateCommand(t *testing.T) {
 		t.Errorf("%d links, want the 2 the editor could create", n)
 	}
 
-	// While the server holds the database, the command says so.
+	// While the server holds the database, the command goes through its
+	// admin socket, and the new key works at once.
 	stdout, stderr, code = runBinary(t, 20*time.Second, env, "apikey", "create", "--name", "ci2")
-	if code == 0 {
-		t.Errorf("apikey create while serving: exit 0, want an error")
+	if code != 0 {
+		t.Fatalf("apikey create while serving: exit %d: %s", code, stderr)
 	}
-	if !strings.Contains(stderr, "in use") {
-		t.Errorf("apikey create while serving: stderr %q does not say the database is in use", stderr)
+	key2 := strings.TrimSpace(stdout)
+	if !strings.HasPrefix(key2, "invited_") || strings.Count(stdout, "\n") != 1 {
+		t.Fatalf("apikey create while serving printed %q", stdout)
 	}
-	if stdout != "" {
-		t.Errorf("apikey create while serving printed %q on stdout", stdout)
+	status, _, body = do(t, "GET", p.URL+tokensPath, key2, nil)
+	wantStatus(t, "key made through the socket", status, 200, body)
+	// A second server on the same data folder refuses to start, saying why.
+	_, stderr, code = runBinary(t, 20*time.Second, env, "serve")
+	if code == 0 || !strings.Contains(stderr, "in use") {
+		t.Errorf("second serve: exit %d, stderr %q: want a refusal saying the database is in use", code, stderr)
 	}
 }
 

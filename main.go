@@ -15,6 +15,8 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"os/user"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -55,6 +57,7 @@ Usage:
   invited serve [--config FILE]                       run the HTTP server
   invited apikey create --name NAME [--role admin|editor] [--config FILE]
                                                       print a new API key once
+  invited backup FILE [--config FILE]                 write a consistent copy of the database
   invited version                                     print version and build info
 
 With no --config, built-in defaults apply (see config.example.toml); every
@@ -77,6 +80,8 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 			return usageError{"apikey takes the subcommand create"}
 		}
 		return runAPIKeyCreate(args[2:], environ, stdout, stderr)
+	case "backup":
+		return runBackup(args[1:], environ, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, versionLine())
 		return nil
@@ -134,14 +139,28 @@ func newLogger(cfg LogConfig, w io.Writer) *slog.Logger {
 // openStore opens the database, explaining a held lock in terms of what
 // the admin should do.
 func openStore(cfg Config) (*db.Store, error) {
-	invite, welcome := server.Composers(cfg.Site.Name, cfg.Server.BaseURL, cfg.Mail.Welcome)
-	store, err := db.Open(cfg.DatabasePath(), db.Options{
-		BaseURL: cfg.Server.BaseURL, ComposeInvitation: invite, ComposeWelcome: welcome,
-	})
+	store, err := openStoreTimeout(cfg, time.Second)
 	if errors.Is(err, db.ErrLocked) {
 		return nil, fmt.Errorf("the database %s is in use by another process: is `invited serve` or `invited admin` already running on this data folder? Stop it, or point --config / INVITED_STORAGE_DATA_DIR at another folder", cfg.DatabasePath())
 	}
 	return store, err
+}
+
+// openStoreTimeout opens the database with its email composers, waiting
+// at most wait for another process to let go of it.
+func openStoreTimeout(cfg Config, wait time.Duration) (*db.Store, error) {
+	invite, welcome := server.Composers(cfg.Site.Name, cfg.Server.BaseURL, cfg.Mail.Welcome)
+	return db.Open(cfg.DatabasePath(), db.Options{
+		BaseURL: cfg.Server.BaseURL, ComposeInvitation: invite, ComposeWelcome: welcome, LockTimeout: wait,
+	})
+}
+
+// osUser names the person at the terminal, for audit events.
+func osUser() string {
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return u.Username
+	}
+	return "unknown"
 }
 
 func runServe(ctx context.Context, args, environ []string, stderr io.Writer) error {
@@ -223,9 +242,41 @@ func runServe(ctx context.Context, args, environ []string, stderr io.Writer) err
 		log.Info("admin API keys", "count", len(keys), "hint", "create another with `invited apikey create --name NAME` while the server is stopped")
 	}
 
+	sock, err := server.ListenAdminSocket(cfg.SocketPath(), store, outbox, log)
+	if err != nil {
+		return err
+	}
+	sockCtx, stopSock := context.WithCancel(context.Background())
+	sockDone := make(chan struct{})
+	go func() { sock.Serve(sockCtx); close(sockDone) }()
+	defer func() { stopSock(); <-sockDone }()
+	log.Info("admin socket", "path", cfg.SocketPath(), "hint", "run `invited admin` on this machine to manage everything")
+
 	err = server.Serve(ctx, httpServer, func() error { return httpServer.Serve(ln) }, 15*time.Second)
 	log.Info("invited stopped")
 	return err
+}
+
+// keyStore is what apikey create needs: the store, or the server's client.
+type keyStore interface {
+	CreateAPIKey(actor db.Actor, name string, role db.Role) (db.APIKey, string, error)
+}
+
+// openOrDial opens the database, or, when a running server holds it,
+// connects to that server's admin socket. close releases either.
+func openOrDial(cfg Config) (store *db.Store, client *server.Client, close func(), err error) {
+	store, err = openStoreTimeout(cfg, 300*time.Millisecond)
+	if err == nil {
+		return store, nil, func() { store.Close() }, nil
+	}
+	if !errors.Is(err, db.ErrLocked) {
+		return nil, nil, nil, err
+	}
+	client, derr := server.DialAdmin(cfg.SocketPath())
+	if derr != nil {
+		return nil, nil, nil, fmt.Errorf("the database %s is in use by another process, and no server answers on %s: if `invited admin` is open elsewhere, close it and try again (%v)", cfg.DatabasePath(), cfg.SocketPath(), derr)
+	}
+	return nil, client, func() {}, nil
 }
 
 // ensureInitKeys creates the admin keys named in auth.init_admin_api_tokens
@@ -261,17 +312,95 @@ func runAPIKeyCreate(args, environ []string, stdout, stderr io.Writer) error {
 	if !ok || (role != db.RoleAdmin && role != db.RoleEditor) {
 		return usageError{fmt.Sprintf("--role %q: use admin or editor", *roleName)}
 	}
-	store, err := openStore(cfg)
+	store, client, release, err := openOrDial(cfg)
 	if err != nil {
 		return err
 	}
-	defer store.Close()
-	actor := db.Actor{Kind: "cli", Name: "apikey-create", Role: db.RoleAdmin}
-	key, raw, err := store.CreateAPIKey(actor, *name, role)
+	defer release()
+	var keys keyStore = client
+	if store != nil {
+		keys = store
+	}
+	actor := db.Actor{Kind: "cli", Name: osUser(), Role: db.RoleAdmin}
+	key, raw, err := keys.CreateAPIKey(actor, *name, role)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintln(stdout, raw)
 	fmt.Fprintf(stderr, "Created the %s API key %q. It is shown only this once: store it now. Use it as the header `Authorization: Bearer KEY`.\n", key.Role.Name(), key.Name)
 	return nil
+}
+
+func runBackup(args, environ []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("backup", flag.ContinueOnError)
+	// The file comes first ("invited backup FILE --config x"); flags may
+	// follow it.
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		return usageError{"backup needs the file to write: invited backup FILE"}
+	}
+	target := args[0]
+	cfg, err := loadConfig(fs, args[1:], environ, stderr)
+	if err != nil {
+		return err
+	}
+	store, client, release, err := openOrDial(cfg)
+	if err != nil {
+		return err
+	}
+	defer release()
+	n, err := writeFileAtomic(target, func(w io.Writer) (int64, error) {
+		if client != nil {
+			return client.Backup(w)
+		}
+		var size int64
+		err := store.Backup(func(sz int64, write func(io.Writer) error) error {
+			size = sz
+			return write(w)
+		})
+		return size, err
+	})
+	if err != nil {
+		return fmt.Errorf("backup to %s: %w", target, err)
+	}
+	// A copy that does not open is no backup: check it.
+	check, err := db.Open(target, db.Options{ReadOnly: true, LockTimeout: time.Second})
+	if err != nil {
+		return fmt.Errorf("the copy at %s does not open: %w", target, err)
+	}
+	version, verr := check.SchemaVersionOnDisk()
+	check.Close()
+	if verr != nil {
+		return fmt.Errorf("the copy at %s is not readable: %w", target, verr)
+	}
+	mode := "from the file"
+	if client != nil {
+		mode = "from the running server"
+	}
+	fmt.Fprintf(stdout, "Wrote %s (%d bytes, schema %d, %s).\n", target, n, version, mode)
+	return nil
+}
+
+// writeFileAtomic writes a file through a temporary one in the same
+// folder, fsynced and renamed into place, so the target is never half
+// written.
+func writeFileAtomic(path string, write func(io.Writer) (int64, error)) (int64, error) {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".invited-backup-*")
+	if err != nil {
+		return 0, err
+	}
+	defer os.Remove(tmp.Name())
+	n, err := write(tmp)
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(tmp.Name(), 0o600)
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	return n, err
 }

@@ -227,3 +227,15 @@ func nextID(b *bolt.Bucket) (uint64, error) { return b.NextSequence() }
 func lookup(tx *bolt.Tx, index []byte, key string) uint64 {
 	return btoi(tx.Bucket(index).Get([]byte(key)))
 }
+
+// Backup writes a consistent copy of the database from one read
+// transaction, while other reads and writes go on. to is called with the
+// copy's size and a function that writes it.
+func (s *Store) Backup(to func(size int64, write func(io.Writer) error) error) error {
+	return s.db.View(func(tx *bolt.Tx) error {
+		return to(tx.Size(), func(w io.Writer) error {
+			_, err := tx.WriteTo(w)
+			return err
+		})
+	})
+}

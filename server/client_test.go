@@ -1,0 +1,229 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"invited/db"
+	"invited/tui"
+)
+
+var _ tui.Backend = (*Client)(nil)
+
+// openBackends gives a fresh store, and the same store behind a running
+// admin socket with a client on it.
+func backendOverSocket(t *testing.T) (tui.Backend, *db.Store) {
+	t.Helper()
+	store, err := db.Open(filepath.Join(t.TempDir(), "c.db"), db.Options{BaseURL: "http://example.test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	sock := filepath.Join(t.TempDir(), "admin.sock")
+	a, err := ListenAdminSocket(sock, store, nil, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { a.Serve(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	if fi, err := os.Stat(sock); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("socket mode: %v %v, want 0600", fi.Mode(), err)
+	}
+	c, err := DialAdmin(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, store
+}
+
+func backendDirect(t *testing.T) (tui.Backend, *db.Store) {
+	t.Helper()
+	store, err := db.Open(filepath.Join(t.TempDir(), "c.db"), db.Options{BaseURL: "http://example.test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	return store, store
+}
+
+// TestBackendConformance runs one suite against the store and against the
+// socket client: same results, same error codes and field details.
+func TestBackendConformance(t *testing.T) {
+	for name, open := range map[string]func(*testing.T) (tui.Backend, *db.Store){
+		"store": backendDirect, "socket": backendOverSocket,
+	} {
+		t.Run(name, func(t *testing.T) { backendSuite(t, open) })
+	}
+}
+
+func wantCode(t *testing.T, what string, err error, code db.Code) {
+	t.Helper()
+	if db.ErrorCode(err) != code {
+		t.Fatalf("%s: error %v (code %q), want %q", what, err, db.ErrorCode(err), code)
+	}
+}
+
+func backendSuite(t *testing.T, open func(*testing.T) (tui.Backend, *db.Store)) {
+	b, store := open(t)
+	admin := db.Actor{Kind: "tui", Name: "root", Role: db.RoleAdmin}
+	expires := time.Now().Add(time.Hour).UTC().Truncate(time.Millisecond)
+
+	// Links.
+	tok, err := b.CreateSignupToken(admin, db.NewSignupToken{Name: "Crew", ExpiresAt: expires, MaxUses: 3, AllowedDomains: []string{"Example.com"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !db.ValidSecret(tok.Secret) || tok.URL == "" || !tok.ExpiresAt.Equal(expires) || tok.AllowedDomains[0] != "example.com" {
+		t.Fatalf("created link %+v", tok)
+	}
+	_, err = b.CreateSignupToken(admin, db.NewSignupToken{Name: "", ExpiresAt: expires})
+	wantCode(t, "link without name", err, db.EINVALID)
+	if e := err.(*db.Error); len(e.Details) != 1 || e.Details[0].Path != "name" {
+		t.Fatalf("details lost: %+v", e)
+	}
+	off := false
+	tok, err = b.UpdateSignupToken(admin, tok.Secret, db.SignupTokenUpdate{Enabled: &off})
+	if err != nil || tok.Enabled {
+		t.Fatalf("disable: %+v %v", tok, err)
+	}
+	_, err = b.UpdateSignupToken(admin, "0123456789abcdef0123456789abcdef", db.SignupTokenUpdate{Enabled: &off})
+	wantCode(t, "update unknown link", err, db.ENOTFOUND)
+	on := true
+	if _, err := b.UpdateSignupToken(admin, tok.Secret, db.SignupTokenUpdate{Enabled: &on}); err != nil {
+		t.Fatal(err)
+	}
+	u, err := store.RedeemSignupToken(tok.Secret, db.NewUser{Email: "ada@example.com", Name: "Ada", Username: "ada", PasswordHash: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens, err := b.ListSignupTokens()
+	if err != nil || len(tokens) != 1 || len(tokens[0].Users) != 1 || tokens[0].Users[0].Email != "ada@example.com" || tokens[0].Uses != 1 {
+		t.Fatalf("list links: %+v %v", tokens, err)
+	}
+
+	// Users.
+	users, total, err := b.ListUsers(0, 10)
+	if err != nil || total != 1 || users[0].ID != u.ID || users[0].OrganizationID != db.DefaultOrganization {
+		t.Fatalf("list users: %+v %d %v", users, total, err)
+	}
+	role := db.RoleEditor
+	got, err := b.UpdateUser(admin, u.ID, db.UserUpdate{RootRole: &role})
+	if err != nil || got.RootRole != db.RoleEditor {
+		t.Fatalf("change role: %+v %v", got, err)
+	}
+	if got, err = b.UnlockUser(admin, u.ID); err != nil || got.LoginAttempts != 0 {
+		t.Fatalf("unlock: %+v %v", got, err)
+	}
+	_, err = b.UnlockUser(admin, 999)
+	wantCode(t, "unlock unknown", err, db.ENOTFOUND)
+
+	// Organizations.
+	org, err := b.CreateOrganization(admin, "", "Night Shift")
+	if err != nil || org.ID != "night-shift" {
+		t.Fatalf("create org: %+v %v", org, err)
+	}
+	_, err = b.CreateOrganization(admin, "night-shift", "Again")
+	wantCode(t, "duplicate org", err, db.ECONFLICT)
+	orgs, err := b.ListOrganizations()
+	if err != nil || len(orgs) != 2 {
+		t.Fatalf("orgs: %+v %v", orgs, err)
+	}
+
+	// Invitations.
+	inv, err := b.CreateInvitation(admin, db.NewInvitation{Email: "grace@example.com", DefaultTTL: time.Hour, Inviter: "Root", OrgID: "night-shift", Labels: []db.Label{{Key: "team", Value: "ops"}}})
+	if err != nil || inv.Token == "" || inv.URI == "" || inv.State != db.InvitationPending || inv.OrgID != "night-shift" {
+		t.Fatalf("invite: %+v %v", inv, err)
+	}
+	_, err = b.CreateInvitation(admin, db.NewInvitation{Email: "GRACE@example.com", DefaultTTL: time.Hour})
+	wantCode(t, "second pending invitation", err, db.ECONFLICT)
+	_, err = b.CreateInvitation(admin, db.NewInvitation{Email: "ada@example.com", DefaultTTL: time.Hour})
+	wantCode(t, "invite an existing user", err, db.ECONFLICT)
+	err = b.DeleteOrganization(admin, "night-shift")
+	wantCode(t, "delete org in use", err, db.EINVALID)
+	resent, err := b.ResendInvitation(admin, inv.ID)
+	if err != nil || resent.Token == "" || resent.Token == inv.Token {
+		t.Fatalf("resend: %+v %v", resent, err)
+	}
+	list, next, err := b.ListInvitations(db.InvitationPending, 0, 10)
+	if err != nil || len(list) != 1 || next != 0 || list[0].Token != "" || len(list[0].Labels) != 1 {
+		t.Fatalf("list invitations: %+v %d %v", list, next, err)
+	}
+	revoked, err := b.RevokeInvitation(admin, inv.ID)
+	if err != nil || revoked.State != db.InvitationRevoked {
+		t.Fatalf("revoke: %+v %v", revoked, err)
+	}
+	_, err = b.ResendInvitation(admin, inv.ID)
+	wantCode(t, "resend revoked", err, db.EINVALID)
+	if err := b.DeleteOrganization(admin, "night-shift"); err != nil {
+		t.Fatal(err)
+	}
+
+	// API keys.
+	key, raw, err := b.CreateAPIKey(admin, "deploy", db.RoleEditor)
+	if err != nil || raw == "" || key.Role != db.RoleEditor {
+		t.Fatalf("create key: %+v %v", key, err)
+	}
+	keys, err := b.ListAPIKeys()
+	if err != nil || len(keys) != 1 || keys[0].Name != "deploy" {
+		t.Fatalf("keys: %+v %v", keys, err)
+	}
+	if err := b.DeleteAPIKey(admin, key.ID); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, "delete key twice", b.DeleteAPIKey(admin, key.ID), db.ENOTFOUND)
+
+	// Users again: delete, and the audit log of all of it.
+	if err := b.DeleteUser(admin, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	events, total, err := b.ListEvents("", 0, 5)
+	if err != nil || len(events) != 5 || total < 10 || events[0].Type != db.EventUserDeleted || events[0].CreatedBy != "tui:root" {
+		t.Fatalf("events: %+v total %d %v", events, total, err)
+	}
+	if events[0].Data["email"] != "ada@example.com" {
+		t.Fatalf("event data lost: %+v", events[0].Data)
+	}
+	events, total, err = b.ListEvents(db.EventOrgCreated, 0, 5)
+	if err != nil || total != 1 || events[0].ObjectID != "night-shift" {
+		t.Fatalf("events by type: %+v %d %v", events, total, err)
+	}
+}
+
+func TestAdminSocketBackup(t *testing.T) {
+	b, store := backendOverSocket(t)
+	if _, err := store.CreateOrganization(db.SystemActor, "", "Kept In Backup"); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	n, err := b.(*Client).Backup(&buf)
+	if err != nil || n == 0 || int64(buf.Len()) != n {
+		t.Fatalf("backup: %d bytes, %v", n, err)
+	}
+	path := filepath.Join(t.TempDir(), "copy.db")
+	if err := os.WriteFile(path, buf.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	copyStore, err := db.Open(path, db.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer copyStore.Close()
+	orgs, _ := copyStore.ListOrganizations()
+	if len(orgs) != 2 || orgs[1].Name != "Kept In Backup" {
+		t.Fatalf("backup holds %+v", orgs)
+	}
+}
+
+func TestDialAdminWithoutServer(t *testing.T) {
+	_, err := DialAdmin(filepath.Join(t.TempDir(), "admin.sock"))
+	if err == nil {
+		t.Fatal("dial with no server succeeded")
+	}
+}
