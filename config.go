@@ -158,6 +158,12 @@ type MailConfig struct {
 	TLS string `toml:"tls"`
 	// Welcome sends a welcome email after every signup.
 	Welcome bool `toml:"welcome"`
+	// RetryDelay is the wait before the first retry of a failed email;
+	// it doubles with each attempt, up to an hour.
+	RetryDelay Duration `toml:"retry_delay"`
+	// MaxAttempts is how many times an email is tried before it is
+	// marked failed.
+	MaxAttempts int `toml:"max_attempts"`
 }
 
 // LimitsConfig is the [limits] section: request rates per client IP.
@@ -206,10 +212,12 @@ func DefaultConfig() Config {
 		},
 		Invitations: InvitationsConfig{DefaultTTL: Duration{168 * time.Hour}},
 		Mail: MailConfig{
-			Driver:  "log",
-			Port:    587,
-			TLS:     "starttls",
-			Welcome: true,
+			Driver:      "log",
+			Port:        587,
+			TLS:         "starttls",
+			Welcome:     true,
+			RetryDelay:  Duration{10 * time.Second},
+			MaxAttempts: 8,
 		},
 		Limits: LimitsConfig{AuthPerMinute: 10, PublicPerMinute: 60},
 		Site:   SiteConfig{Name: "invited"},
@@ -798,6 +806,12 @@ func (c Config) Validate() error {
 	}
 	if m.Port < 1 || m.Port > 65535 {
 		bad("mail.port", "%d is out of range; use 1 to 65535", m.Port)
+	}
+	if m.RetryDelay.Duration <= 0 {
+		bad("mail.retry_delay", "%s must be positive, e.g. \"10s\"", m.RetryDelay.Duration)
+	}
+	if m.MaxAttempts < 1 || m.MaxAttempts > 100 {
+		bad("mail.max_attempts", "%d is out of range; use 1 to 100", m.MaxAttempts)
 	}
 	if m.Driver == "smtp" {
 		if strings.TrimSpace(m.Host) == "" {

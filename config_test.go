@@ -145,9 +145,10 @@ func TestConfigFileOverrides(t *testing.T) {
 		},
 		{
 			name: "smtp mail",
-			file: "[mail]\ndriver = \"smtp\"\nhost = \"smtp.example.com\"\nport = 465\nusername = \"u\"\npassword = \"p\"\nfrom = \"Invited <invited@example.com>\"\ntls = \"tls\"\nwelcome = false\n",
+			file: "[mail]\ndriver = \"smtp\"\nhost = \"smtp.example.com\"\nport = 465\nusername = \"u\"\npassword = \"p\"\nfrom = \"Invited <invited@example.com>\"\ntls = \"tls\"\nwelcome = false\nretry_delay = \"1m\"\nmax_attempts = 3\n",
 			check: func(t *testing.T, c Config) {
-				want := MailConfig{Driver: "smtp", Host: "smtp.example.com", Port: 465, Username: "u", Password: "p", From: "Invited <invited@example.com>", TLS: "tls"}
+				want := MailConfig{Driver: "smtp", Host: "smtp.example.com", Port: 465, Username: "u", Password: "p", From: "Invited <invited@example.com>", TLS: "tls",
+					RetryDelay: Duration{time.Minute}, MaxAttempts: 3}
 				if c.Mail != want {
 					t.Errorf("mail = %+v, want %+v", c.Mail, want)
 				}
@@ -573,7 +574,7 @@ func TestConfigValidate(t *testing.T) {
 		{"base_url with path", func(c *Config) { c.Server.BaseURL = "https://example.com/invited" }},
 		{"IPv6 proxies", func(c *Config) { c.Server.TrustedProxies = []string{"::1", "fd00::/8"} }},
 		{"smtp fully set", func(c *Config) {
-			c.Mail = MailConfig{Driver: "smtp", Host: "smtp.example.com", Port: 25, From: "Invited <i@example.com>", TLS: "none"}
+			c.Mail = MailConfig{Driver: "smtp", Host: "smtp.example.com", Port: 25, From: "Invited <i@example.com>", TLS: "none", RetryDelay: Duration{time.Second}, MaxAttempts: 1}
 		}},
 		{"limits off and score off", func(c *Config) { c.Limits = LimitsConfig{}; c.Auth.MinPasswordScore = 0 }},
 		{"argon2 minimum memory", func(c *Config) { c.Auth.Argon2Parallelism, c.Auth.Argon2MemoryKiB = 2, 16 }},
@@ -669,8 +670,8 @@ func TestConfigEnvNames(t *testing.T) {
 			}
 		})
 	}
-	if len(seen) != 27 {
-		t.Errorf("%d keys, want 27 (update the example file and this count together)", len(seen))
+	if len(seen) != 29 {
+		t.Errorf("%d keys, want 29 (update the example file and this count together)", len(seen))
 	}
 }
 

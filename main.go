@@ -192,7 +192,9 @@ func runServe(ctx context.Context, args, environ []string, stderr io.Writer) err
 	if err != nil {
 		return fmt.Errorf("mail: %w", err)
 	}
-	outbox := server.NewOutbox(store, sender, log, server.OutboxOptions{})
+	outbox := server.NewOutbox(store, sender, log, server.OutboxOptions{
+		BaseDelay: cfg.Mail.RetryDelay.Duration, MaxAttempts: cfg.Mail.MaxAttempts,
+	})
 	// The worker stops after the HTTP server, so nothing a request queued
 	// is left unsent for long; what is still pending waits in the file.
 	outboxCtx, stopOutbox := context.WithCancel(context.Background())
