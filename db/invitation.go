@@ -530,3 +530,19 @@ func (s *Store) AcceptInvitation(token string, in NewUser) (User, error) {
 	})
 	return u, err
 }
+
+// CountInvitations counts invitations by state (EXPIRED as read now).
+func (s *Store) CountInvitations() (map[string]int, error) {
+	counts := map[string]int{InvitationPending: 0, InvitationAccepted: 0, InvitationExpired: 0, InvitationRevoked: 0}
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketInvitations).ForEach(func(_, v []byte) error {
+			var rec invitationRecord
+			if err := json.Unmarshal(v, &rec); err != nil {
+				return err
+			}
+			counts[s.invitation(rec).State]++
+			return nil
+		})
+	})
+	return counts, err
+}

@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -33,7 +34,21 @@ type Hasher struct {
 	// dummy is a hash of a random password, checked against when a login
 	// names no account so that the answer takes as long as a real check.
 	dummy string
+	// waiting counts callers waiting for a slot; observe, when set, is
+	// told how long each caller waited.
+	waiting atomic.Int64
+	observe func(time.Duration)
 }
+
+// ObserveWait makes the hasher report how long each caller waited for a
+// slot. Call it before the hasher is used.
+func (h *Hasher) ObserveWait(f func(time.Duration)) { h.observe = f }
+
+// Waiting reports how many callers wait for a slot now.
+func (h *Hasher) Waiting() int { return int(h.waiting.Load()) }
+
+// Slots is how many hashes may run at once.
+func (h *Hasher) Slots() int { return cap(h.slots) }
 
 // NewHasher returns a hasher that runs at most slots hashes at once and lets
 // a caller wait at most wait for a slot.
@@ -62,8 +77,17 @@ func (h *Hasher) InUse() int { return len(h.slots) }
 func (h *Hasher) acquire(ctx context.Context) error {
 	select {
 	case h.slots <- struct{}{}:
+		if h.observe != nil {
+			h.observe(0)
+		}
 		return nil
 	default:
+	}
+	start := time.Now()
+	h.waiting.Add(1)
+	defer h.waiting.Add(-1)
+	if h.observe != nil {
+		defer func() { h.observe(time.Since(start)) }()
 	}
 	timer := time.NewTimer(h.wait)
 	defer timer.Stop()

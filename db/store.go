@@ -239,3 +239,13 @@ func (s *Store) Backup(to func(size int64, write func(io.Writer) error) error) e
 		})
 	})
 }
+
+// FileSize is the size of the database file in bytes.
+func (s *Store) FileSize() (int64, error) {
+	var size int64
+	err := s.db.View(func(tx *bolt.Tx) error {
+		size = tx.Size()
+		return nil
+	})
+	return size, err
+}

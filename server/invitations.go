@@ -230,6 +230,7 @@ func (s *Server) acceptInvitation(r *http.Request, token, name, username, passwo
 	}
 	u, err := s.store.AcceptInvitation(token, db.NewUser{Name: in.Name, Username: in.Username, PasswordHash: hash})
 	if err == nil {
+		s.metrics.signup("invitation")
 		s.pokeOutbox()
 	}
 	return u, err

@@ -80,12 +80,16 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		if rec.status == 0 {
 			rec.status = http.StatusOK
 		}
+		elapsed := time.Since(start)
 		route := ri.route
 		if route == "" {
+			s.metrics.observeRequest(r.Method, "unmatched", rec.status, elapsed)
 			route = redactPath(r.URL.Path)
+		} else {
+			s.metrics.observeRequest(r.Method, route, rec.status, elapsed)
 		}
 		attrs := []any{"request_id", ri.id, "method", r.Method, "route", route, "status", rec.status,
-			"duration_ms", float64(time.Since(start).Microseconds()) / 1000}
+			"duration_ms", float64(elapsed.Microseconds()) / 1000}
 		if ri.actor != "" {
 			attrs = append(attrs, "actor", ri.actor)
 		}

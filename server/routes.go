@@ -84,6 +84,7 @@ func (s *Server) apiRoutes() []route {
 
 		// Operations.
 		public("GET", "/health", nil, s.handleHealth),
+		public("GET", "/metrics", nil, s.handleMetrics),
 	}
 }
 

@@ -57,6 +57,7 @@ type Server struct {
 	baseURL       string
 	inviteTTL     time.Duration
 	outbox        interface{ Poke() }
+	metrics       *serverMetrics
 	router        *httprouter.Router
 	handler       http.Handler
 }
@@ -87,6 +88,10 @@ func New(opts Options) *Server {
 	}
 	if s.inviteTTL <= 0 {
 		s.inviteTTL = 7 * 24 * time.Hour
+	}
+	s.metrics = newServerMetrics()
+	if s.hasher != nil {
+		s.hasher.ObserveWait(func(d time.Duration) { s.metrics.hashWait.Update(d.Seconds()) })
 	}
 	s.router = httprouter.New()
 	s.router.RedirectTrailingSlash = false

@@ -71,6 +71,7 @@ func (s *Server) signup(r *http.Request, secret string, in db.UserInput) (db.Use
 	}
 	u, err := s.store.RedeemSignupToken(secret, db.NewUser{Email: in.Email, Name: in.Name, Username: in.Username, PasswordHash: hash})
 	if err == nil {
+		s.metrics.signup("link")
 		s.pokeOutbox()
 	}
 	return u, err

@@ -1,0 +1,48 @@
+package server
+
+import (
+	"io"
+	"strings"
+	"testing"
+
+	"invited/db"
+)
+
+func TestMetrics(t *testing.T) {
+	ts := mustServer(t)
+	ts.mustUser(t, db.RoleViewer)
+	ts.mustInvitation(t)
+	ts.call(t, "GET", "/no/such/path", "", "")
+	resp, err := ts.Client().Get(ts.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	text := string(raw)
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") {
+		t.Fatalf("metrics: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	for _, want := range []string{
+		`invited_http_requests_total{method="POST",route="/invite/:token/signup",status="200"} 1`,
+		`invited_http_requests_total{method="GET",route="unmatched",status="404"} 1`,
+		`invited_http_request_duration_seconds_bucket{method="POST",route="/invite/:token/signup",le="+Inf"} 1`,
+		`invited_signups_total{via="link"} 1`,
+		`invited_users 1`,
+		`invited_invitations{state="PENDING"} 1`,
+		`invited_outbox_emails{state="pending"} 0`,
+		`invited_password_hash_slots 1`,
+		`invited_password_hash_wait_seconds_count`,
+		`invited_bolt_write_tx_total`,
+		`invited_bolt_file_bytes`,
+		`process_resident_memory_bytes`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	// Paths are never labels: an unknown path must not add a series.
+	if strings.Contains(text, "/no/such/path") {
+		t.Error("an unmatched path became a label")
+	}
+}
