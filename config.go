@@ -101,6 +101,10 @@ type ServerConfig struct {
 	// TrustedProxies lists the IP addresses or CIDR ranges of reverse
 	// proxies whose forwarding headers are believed.
 	TrustedProxies []string `toml:"trusted_proxies"`
+	// TLSCert and TLSKey are PEM files; with both set the server speaks
+	// HTTPS itself instead of leaving TLS to a reverse proxy.
+	TLSCert string `toml:"tls_cert"`
+	TLSKey  string `toml:"tls_key"`
 }
 
 // StorageConfig is the [storage] section.
@@ -743,6 +747,18 @@ func (c Config) Validate() error {
 			if _, _, err := net.ParseCIDR(p); err != nil {
 				bad("server.trusted_proxies", "%q is not an IP address or CIDR range; use e.g. \"10.0.0.1\" or \"10.0.0.0/8\"", p)
 			}
+		}
+	}
+
+	if (c.Server.TLSCert == "") != (c.Server.TLSKey == "") {
+		bad("server.tls_cert", "and server.tls_key go together: set both (PEM files) for HTTPS, or neither")
+	}
+	for key, file := range map[string]string{"server.tls_cert": c.Server.TLSCert, "server.tls_key": c.Server.TLSKey} {
+		if file == "" {
+			continue
+		}
+		if _, err := os.Stat(file); err != nil {
+			bad(key, "%q cannot be read (%v)", file, errReason(err))
 		}
 	}
 

@@ -65,7 +65,8 @@ func TestMain(m *testing.M) {
 // Harness: the server process.
 
 var (
-	listeningRE = regexp.MustCompile(`msg="invited is listening".* addr=(http://127\.0\.0\.1:\d+)(?:\s|$)`)
+	// The listening line, in the text or the JSON log format.
+	listeningRE = regexp.MustCompile(`invited is listening.*"?addr"?[=:]"?(https?://127\.0\.0\.1:\d+)`)
 	uuidRE      = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 	secretRE    = regexp.MustCompile(`^[0-9a-f]{32}$`)
 	msTimeRE    = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$`)

@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"flag"
@@ -27,8 +28,12 @@ import (
 	"invited/server"
 )
 
-// version is set at build time with -ldflags "-X main.version=v1.2.3".
-var version = "dev"
+// version and commit are set at build time:
+// go build -ldflags "-X main.version=v1.2.3 -X main.commit=$(git rev-parse --short HEAD)"
+var (
+	version = "dev"
+	commit  = ""
+)
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -94,15 +99,18 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 }
 
 func versionLine() string {
-	commit := "unknown"
-	if bi, ok := debug.ReadBuildInfo(); ok {
+	rev := commit
+	if bi, ok := debug.ReadBuildInfo(); ok && rev == "" {
 		for _, s := range bi.Settings {
 			if s.Key == "vcs.revision" {
-				commit = s.Value
+				rev = s.Value
 			}
 		}
 	}
-	return fmt.Sprintf("invited %s (commit %s, %s, %s/%s)", version, commit, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	if rev == "" {
+		rev = "unknown"
+	}
+	return fmt.Sprintf("invited %s (commit %s, %s, %s/%s)", version, rev, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 }
 
 // loadConfig parses a subcommand's flags (at least --config) and loads the
@@ -175,6 +183,9 @@ func runServe(ctx context.Context, args, environ []string, stderr io.Writer) err
 		return err
 	}
 	defer store.Close()
+	if m := store.Migration; m.Backup != "" {
+		log.Info("migrated the database schema", "from", m.From, "to", m.To, "backup", m.Backup)
+	}
 	if err := ensureInitKeys(store, cfg.Auth.InitAdminAPITokens, log); err != nil {
 		return err
 	}
@@ -236,7 +247,12 @@ func runServe(ctx context.Context, args, environ []string, stderr io.Writer) err
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	log.Info("invited is listening", "addr", "http://"+ln.Addr().String(), "base_url", cfg.Server.BaseURL, "version", version)
+	scheme, serve := "http", func() error { return httpServer.Serve(ln) }
+	if cfg.Server.TLSCert != "" {
+		httpServer.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+		scheme, serve = "https", func() error { return httpServer.ServeTLS(ln, cfg.Server.TLSCert, cfg.Server.TLSKey) }
+	}
+	log.Info("invited is listening", "addr", scheme+"://"+ln.Addr().String(), "base_url", cfg.Server.BaseURL, "version", version)
 	log.Info("data", "database", cfg.DatabasePath(), "mail", cfg.Mail.Driver)
 	if keys, err := store.ListAPIKeys(); err == nil && len(keys) == 0 {
 		log.Warn("no API keys yet: stop the server and run `invited apikey create --name admin`, or set INVITED_AUTH_INIT_ADMIN_API_TOKENS to a secret of your own and restart")
@@ -254,7 +270,7 @@ func runServe(ctx context.Context, args, environ []string, stderr io.Writer) err
 	defer func() { stopSock(); <-sockDone }()
 	log.Info("admin socket", "path", cfg.SocketPath(), "hint", "run `invited admin` on this machine to manage everything")
 
-	err = server.Serve(ctx, httpServer, func() error { return httpServer.Serve(ln) }, 15*time.Second)
+	err = server.Serve(ctx, httpServer, serve, 15*time.Second)
 	log.Info("invited stopped")
 	return err
 }

@@ -20,6 +20,10 @@ import (
 // build writes. Open migrates older files up to it.
 const SchemaVersion = 1
 
+// schemaVersion is SchemaVersion, but one more for every migration a test
+// adds.
+func schemaVersion() int { return 1 + len(migrations) }
+
 // Bucket names. Every bucket is top level.
 var (
 	bucketMeta            = []byte("meta")                 // "schema_version" → decimal string
@@ -67,7 +71,9 @@ var migrations = []func(tx *bolt.Tx) error{}
 // Every exported method runs in one transaction. Writes are fsynced before
 // they return, so a nil error means the change is on disk.
 type Store struct {
-	db             *bolt.DB
+	db *bolt.DB
+	// Migration says what Open did to an older file, for the log.
+	Migration      MigrationReport
 	now            func() time.Time
 	rand           io.Reader
 	baseURL        string
@@ -134,6 +140,13 @@ func Open(path string, opts Options) (*Store, error) {
 	return s, nil
 }
 
+// MigrationReport tells what Open did to a file of an older schema.
+type MigrationReport struct {
+	From, To int
+	// Backup is the copy of the file taken before the migration.
+	Backup string
+}
+
 // Close releases the file.
 func (s *Store) Close() error { return s.db.Close() }
 
@@ -143,7 +156,26 @@ func (s *Store) Path() string { return s.db.Path() }
 // Bolt exposes the underlying database for backups and statistics.
 func (s *Store) Bolt() *bolt.DB { return s.db }
 
+// migrate brings the file to the current schema. Before it changes an
+// older file it writes a copy beside it, so an upgrade can be undone by
+// putting the copy back and running the older build.
 func (s *Store) migrate() error {
+	onDisk := 0
+	if err := s.db.View(func(tx *bolt.Tx) error {
+		if meta := tx.Bucket(bucketMeta); meta != nil {
+			fmt.Sscan(string(meta.Get(keySchemaVersion)), &onDisk)
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	if onDisk > 0 && onDisk < schemaVersion() {
+		backup := fmt.Sprintf("%s.before-schema-%d-%s.bak", s.db.Path(), schemaVersion(), s.now().UTC().Format("20060102T150405Z"))
+		if err := s.backupTo(backup); err != nil {
+			return fmt.Errorf("back up before migrating the schema: %w", err)
+		}
+		s.Migration = MigrationReport{From: onDisk, To: schemaVersion(), Backup: backup}
+	}
 	return s.db.Update(func(tx *bolt.Tx) error {
 		for _, name := range allBuckets {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
@@ -157,12 +189,12 @@ func (s *Store) migrate() error {
 				return fmt.Errorf("read schema version %q: %w", v, err)
 			}
 		} else {
-			version = SchemaVersion // a new file starts at the current layout
+			version = schemaVersion() // a new file starts at the current layout
 		}
-		if version > SchemaVersion {
-			return Errorf(EINVALID, "the database has schema version %d, but this build of invited knows only up to %d: run a newer invited", version, SchemaVersion)
+		if version > schemaVersion() {
+			return Errorf(EINVALID, "the database has schema version %d, but this build of invited knows only up to %d: run a newer invited", version, schemaVersion())
 		}
-		for ; version < SchemaVersion; version++ {
+		for ; version < schemaVersion(); version++ {
 			if err := migrations[version-1](tx); err != nil {
 				return fmt.Errorf("migrate schema %d to %d: %w", version, version+1, err)
 			}
@@ -238,6 +270,22 @@ func (s *Store) Backup(to func(size int64, write func(io.Writer) error) error) e
 			return err
 		})
 	})
+}
+
+// backupTo writes a consistent copy of the database to path, fsynced.
+func (s *Store) backupTo(path string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	err = s.Backup(func(_ int64, write func(io.Writer) error) error { return write(f) })
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // FileSize is the size of the database file in bytes.

@@ -424,3 +424,51 @@ func TestFormatTime(t *testing.T) {
 		}
 	}
 }
+
+func TestMigrationTakesBackupFirst(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "m.db")
+	s, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateOrganization(SystemActor, "", "Before Upgrade"); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	// A build with one more migration opens the file.
+	migrations = append(migrations, func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketMeta).Put([]byte("migrated"), []byte("yes"))
+	})
+	defer func() { migrations = migrations[:len(migrations)-1] }()
+	s, err = Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	m := s.Migration
+	if m.From != 1 || m.To != 2 || m.Backup == "" {
+		t.Fatalf("migration report %+v", m)
+	}
+	if v, _ := s.SchemaVersionOnDisk(); v != 2 {
+		t.Fatalf("schema %d after migration, want 2", v)
+	}
+	// The backup is the old file: schema 1, the data, no migration mark.
+	old, err := bolt.Open(m.Backup, 0o600, &bolt.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer old.Close()
+	_ = old.View(func(tx *bolt.Tx) error {
+		if v := string(tx.Bucket(bucketMeta).Get(keySchemaVersion)); v != "1" {
+			t.Errorf("backup schema %q, want 1", v)
+		}
+		if tx.Bucket(bucketMeta).Get([]byte("migrated")) != nil {
+			t.Error("backup was taken after the migration")
+		}
+		if tx.Bucket(bucketOrgs).Get([]byte("before-upgrade")) == nil {
+			t.Error("backup lacks the data")
+		}
+		return nil
+	})
+}
