@@ -313,15 +313,23 @@ func (s *Store) putInvitationTx(tx *bolt.Tx, rec invitationRecord) error {
 	return tx.Bucket(bucketInvitesByToken).Put([]byte(rec.TokenHash), itob(rec.ID))
 }
 
-// retireTokenTx removes an invitation's token and email index entries, so
-// the token can never be used again.
+// retireTokenTx forgets an invitation's token, for a resend that replaces
+// it: the old link then reads as unknown. Accepted and revoked invitations
+// keep theirs, so their links can say what became of them.
 func retireTokenTx(tx *bolt.Tx, rec *invitationRecord) error {
-	if rec.TokenHash != "" {
-		if err := tx.Bucket(bucketInvitesByToken).Delete([]byte(rec.TokenHash)); err != nil {
-			return err
-		}
-		rec.TokenHash = ""
+	if rec.TokenHash == "" {
+		return nil
 	}
+	if err := tx.Bucket(bucketInvitesByToken).Delete([]byte(rec.TokenHash)); err != nil {
+		return err
+	}
+	rec.TokenHash = ""
+	return nil
+}
+
+// endPendingTx drops an invitation from the index of pending invitations
+// by email, so the address may be invited again.
+func endPendingTx(tx *bolt.Tx, rec *invitationRecord) error {
 	byEmail := tx.Bucket(bucketInvitesByEmail)
 	if btoi(byEmail.Get([]byte(emailKey(rec.Email)))) == rec.ID {
 		return byEmail.Delete([]byte(emailKey(rec.Email)))
@@ -397,7 +405,7 @@ func (s *Store) RevokeInvitation(actor Actor, id uint64) (Invitation, error) {
 		case InvitationAccepted:
 			return Errorf(EINVALID, "%s was already accepted; delete the user instead.", InvitationName(id))
 		}
-		if err := retireTokenTx(tx, &rec); err != nil {
+		if err := endPendingTx(tx, &rec); err != nil {
 			return err
 		}
 		rec.State, rec.UpdatedAt, rec.Updater = InvitationRevoked, s.clock(), actor.String()
@@ -512,7 +520,7 @@ func (s *Store) AcceptInvitation(token string, in NewUser) (User, error) {
 		if err != nil {
 			return err
 		}
-		if err := retireTokenTx(tx, &rec); err != nil {
+		if err := endPendingTx(tx, &rec); err != nil {
 			return err
 		}
 		rec.State, rec.UserID, rec.UpdatedAt, rec.Updater = InvitationAccepted, urec.ID, s.clock(), actor.String()
