@@ -34,6 +34,7 @@ var EventTypes = []string{
 	EventUserUpdated, EventUserDeleted, EventUserLocked, EventUserUnlocked,
 	EventAPIKeyCreated, EventAPIKeyDeleted, EventOrgCreated, EventOrgDeleted,
 	EventInviteCreated, EventInviteResent, EventInviteRevoked, EventInviteAccept,
+	EventPasswordChanged,
 }
 
 // Event is one entry of the audit log: who changed what, and when. It

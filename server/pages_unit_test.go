@@ -1,0 +1,546 @@
+package server
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"invited/db"
+)
+
+// pageResponse is a page as a browser-less client sees it.
+type pageResponse struct {
+	*http.Response
+	body string
+}
+
+// page sends a request as a browser would for a page: form-encoded when
+// form is not nil, with the cookie and extra headers given, and without
+// following redirects.
+func (ts *testServer) page(tb testing.TB, method, path, cookie string, form url.Values, headers ...string) pageResponse {
+	tb.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequest(method, ts.URL+path, body)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	if cookie != "" {
+		req.Header.Set("Cookie", cookie)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	client := *ts.Client()
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := client.Do(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	return pageResponse{resp, string(raw)}
+}
+
+// mustLink creates a signup link through the store.
+func (ts *testServer) mustLink(tb testing.TB, in db.NewSignupToken) db.SignupToken {
+	tb.Helper()
+	if in.Name == "" {
+		in.Name = "Team link"
+	}
+	if in.ExpiresAt.IsZero() {
+		in.ExpiresAt = farFuture
+	}
+	t, err := ts.store.CreateSignupToken(db.Actor{Kind: "apikey", Name: "t", Role: db.RoleAdmin}, in)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return t
+}
+
+func signupValues(email, password, again string) url.Values {
+	return url.Values{"email": {email}, "name": {"Ada Lovelace"}, "username": {"ada"},
+		"password": {password}, "password2": {again}}
+}
+
+func sessionOf(tb testing.TB, resp *http.Response) string {
+	tb.Helper()
+	for _, c := range resp.Cookies() {
+		if c.Name == sessionCookie && c.Value != "" {
+			return sessionCookie + "=" + c.Value
+		}
+	}
+	tb.Fatalf("no session cookie in %d answer", resp.StatusCode)
+	return ""
+}
+
+func TestPageHeaders(t *testing.T) {
+	ts := mustServer(t)
+	link := ts.mustLink(t, db.NewSignupToken{})
+	inv := ts.mustInvitation(t)
+	u := ts.mustUser(t, db.RoleViewer)
+	cookie := ts.login(t, u.Email, testPassword)
+	for _, tc := range []struct{ name, path, cookie string }{
+		{"signup", "/new-user?invite=" + link.Secret, ""},
+		{"dead signup", "/new-user?invite=nope", ""},
+		{"invitation", "/invitations/" + inv.Token, ""},
+		{"login", "/login", ""},
+		{"account", "/account", cookie},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := ts.page(t, "GET", tc.path, tc.cookie, nil)
+			want := map[string]string{
+				"Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+				"X-Content-Type-Options":  "nosniff",
+				"Referrer-Policy":         "no-referrer",
+				"Cache-Control":           "no-store",
+				"Content-Type":            "text/html; charset=utf-8",
+			}
+			for k, v := range want {
+				if got := p.Header.Get(k); got != v {
+					t.Errorf("%s: %q, want %q", k, got, v)
+				}
+			}
+			if strings.Contains(strings.ToLower(p.body), "<script") {
+				t.Error("the page holds script")
+			}
+			for _, s := range []string{`<meta name="viewport"`, `<link rel="stylesheet" href="` + pageCSSPath + `">`, `<html lang="en">`} {
+				if !strings.Contains(p.body, s) {
+					t.Errorf("page lacks %s", s)
+				}
+			}
+		})
+	}
+}
+
+func TestStylesheetIsCachedByHash(t *testing.T) {
+	ts := mustServer(t)
+	p := ts.page(t, "GET", pageCSSPath, "", nil)
+	if p.StatusCode != 200 || !strings.HasPrefix(p.Header.Get("Content-Type"), "text/css") {
+		t.Fatalf("stylesheet: %d %q", p.StatusCode, p.Header.Get("Content-Type"))
+	}
+	if cc := p.Header.Get("Cache-Control"); !strings.Contains(cc, "max-age=31536000") || !strings.Contains(cc, "immutable") {
+		t.Errorf("Cache-Control %q, want a year and immutable", cc)
+	}
+	if !strings.Contains(p.body, "prefers-color-scheme: dark") {
+		t.Error("the stylesheet has no dark scheme")
+	}
+	if p := ts.page(t, "GET", "/static/style.css", "", nil); p.StatusCode != 404 {
+		t.Errorf("unhashed name: %d, want 404", p.StatusCode)
+	}
+}
+
+func TestSignupPageDeadLinks(t *testing.T) {
+	ts := mustServer(t)
+	admin := db.Actor{Kind: "apikey", Name: "t", Role: db.RoleAdmin}
+	disabled := ts.mustLink(t, db.NewSignupToken{})
+	off := false
+	if _, err := ts.store.UpdateSignupToken(admin, disabled.Secret, db.SignupTokenUpdate{Enabled: &off}); err != nil {
+		t.Fatal(err)
+	}
+	expired := ts.mustLink(t, db.NewSignupToken{})
+	past := time.Now().Add(-time.Hour)
+	if _, err := ts.store.UpdateSignupToken(admin, expired.Secret, db.SignupTokenUpdate{ExpiresAt: &past}); err != nil {
+		t.Fatal(err)
+	}
+	usedUp := ts.mustLink(t, db.NewSignupToken{MaxUses: 1})
+	if p := ts.page(t, "POST", "/new-user?invite="+usedUp.Secret, "", signupValues("first@example.com", testPassword, testPassword)); p.StatusCode != 200 {
+		t.Fatalf("first signup: %d\n%s", p.StatusCode, p.body)
+	}
+	for _, tc := range []struct {
+		name, query string
+		status      int
+		says        string
+	}{
+		{"unknown", "?invite=0123456789abcdef0123456789abcdef", 404, "not valid"},
+		{"no secret", "", 404, "not valid"},
+		{"disabled", "?invite=" + disabled.Secret, 410, "has been disabled"},
+		{"expired", "?invite=" + expired.Secret, 410, "has expired"},
+		{"used up", "?invite=" + usedUp.Secret, 410, "has been used up"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, method := range []string{"GET", "POST"} {
+				var form url.Values
+				if method == "POST" {
+					form = signupValues("late@example.com", testPassword, testPassword)
+				}
+				p := ts.page(t, method, "/new-user"+tc.query, "", form)
+				if p.StatusCode != tc.status || !strings.Contains(p.body, tc.says) || !strings.Contains(p.body, "for a new one") {
+					t.Errorf("%s: %d, want %d saying %q and what to do:\n%s", method, p.StatusCode, tc.status, tc.says, p.body)
+				}
+			}
+		})
+	}
+	if n, _ := ts.store.CountUsers(); n != 1 {
+		t.Errorf("%d users, want only the first signup", n)
+	}
+}
+
+func TestSignupFormOverHTTP(t *testing.T) {
+	ts := mustServer(t)
+	link := ts.mustLink(t, db.NewSignupToken{Name: "Spring cohort"})
+	path := "/new-user?invite=" + link.Secret
+
+	p := ts.page(t, "GET", path, "", nil)
+	if p.StatusCode != 200 || !strings.Contains(p.body, "Spring cohort") || !strings.Contains(p.body, `action="`+path+`"`) {
+		t.Fatalf("page: %d\n%s", p.StatusCode, p.body)
+	}
+	for _, s := range []string{`autocomplete="email"`, `autocomplete="name"`, `autocomplete="username"`, `autocomplete="new-password"`, `<label for="password2">`} {
+		if !strings.Contains(p.body, s) {
+			t.Errorf("form lacks %s", s)
+		}
+	}
+
+	// Passwords that differ are refused before anything else, with the
+	// other problems shown too and the typed values kept.
+	form := signupValues("ada@example.com", "Tr0ub4dor&3 horse staple", "something else")
+	form.Set("username", "a")
+	p = ts.page(t, "POST", path, "", form)
+	if p.StatusCode != 400 {
+		t.Fatalf("mismatch: %d\n%s", p.StatusCode, p.body)
+	}
+	for _, s := range []string{
+		`id="password2-error"`, `aria-describedby="password2-error"`, `aria-invalid="true"`, "does not match",
+		`id="username-error"`, "Username must be 2 to 64 characters long", `role="alert"`,
+		`value="ada@example.com"`, `value="Ada Lovelace"`, `value="a"`,
+	} {
+		if !strings.Contains(p.body, s) {
+			t.Errorf("mismatch page lacks %s", s)
+		}
+	}
+	if strings.Contains(p.body, "Tr0ub4dor") {
+		t.Error("the page sends a password back")
+	}
+
+	p = ts.page(t, "POST", path, "", signupValues("ada@example.com", testPassword, testPassword))
+	if p.StatusCode != 200 || !strings.Contains(p.body, "Welcome, Ada Lovelace") || !strings.Contains(p.body, `href="/login"`) {
+		t.Fatalf("signup: %d\n%s", p.StatusCode, p.body)
+	}
+	u, err := ts.store.FindUserByLogin("ada")
+	if err != nil || u.Email != "ada@example.com" || u.LinkID != link.ID {
+		t.Fatalf("user %+v, %v", u, err)
+	}
+
+	// The same address again is the API's conflict, next to the email.
+	form = signupValues("ADA@example.com", testPassword, testPassword)
+	form.Set("username", "ada2")
+	p = ts.page(t, "POST", path, "", form)
+	if p.StatusCode != 409 || !strings.Contains(p.body, `id="email-error"`) || !strings.Contains(p.body, "already exists") {
+		t.Errorf("taken email: %d\n%s", p.StatusCode, p.body)
+	}
+}
+
+func TestSignupPageKeepsAllowedDomainsRule(t *testing.T) {
+	ts := mustServer(t)
+	link := ts.mustLink(t, db.NewSignupToken{AllowedDomains: []string{"example.org"}})
+	p := ts.page(t, "POST", "/new-user?invite="+link.Secret, "", signupValues("ada@example.com", testPassword, testPassword))
+	if p.StatusCode != 400 || !strings.Contains(p.body, "Email must be an address at example.org") {
+		t.Errorf("outside domain: %d\n%s", p.StatusCode, p.body)
+	}
+}
+
+func TestPagePostsFromOtherSitesRefused(t *testing.T) {
+	ts := mustServer(t)
+	link := ts.mustLink(t, db.NewSignupToken{})
+	for _, path := range []string{"/new-user?invite=" + link.Secret, "/login", "/logout", "/account/password"} {
+		p := ts.page(t, "POST", path, "", signupValues("x@example.com", testPassword, testPassword), "Sec-Fetch-Site", "cross-site")
+		if p.StatusCode != 403 {
+			t.Errorf("cross-site POST %s: %d, want 403", path, p.StatusCode)
+		}
+	}
+	p := ts.page(t, "POST", "/new-user?invite="+link.Secret, "", signupValues("x@example.com", testPassword, testPassword),
+		"Origin", "https://evil.example")
+	if p.StatusCode != 403 {
+		t.Errorf("POST with a foreign Origin: %d, want 403", p.StatusCode)
+	}
+	if n, _ := ts.store.CountUsers(); n != 0 {
+		t.Fatal("a cross-site POST created a user")
+	}
+	p = ts.page(t, "POST", "/new-user?invite="+link.Secret, "", signupValues("x@example.com", testPassword, testPassword), "Sec-Fetch-Site", "same-origin")
+	if p.StatusCode != 200 {
+		t.Errorf("same-origin POST: %d", p.StatusCode)
+	}
+}
+
+func TestPageFormBodyCapped(t *testing.T) {
+	ts := mustServer(t)
+	link := ts.mustLink(t, db.NewSignupToken{})
+	form := signupValues("big@example.com", testPassword, testPassword)
+	form.Set("name", strings.Repeat("x", 70<<10))
+	p := ts.page(t, "POST", "/new-user?invite="+link.Secret, "", form)
+	if p.StatusCode != 413 || !strings.Contains(p.body, "64 KiB") {
+		t.Errorf("big form: %d\n%s", p.StatusCode, p.body)
+	}
+}
+
+func TestPagesLogNoSecrets(t *testing.T) {
+	ts := mustServer(t)
+	link := ts.mustLink(t, db.NewSignupToken{})
+	inv := ts.mustInvitation(t)
+	const password = "violet otter mandolin sunrise"
+	ts.page(t, "GET", "/new-user?invite="+link.Secret, "", nil)
+	ts.page(t, "POST", "/new-user?invite="+link.Secret, "", signupValues("ada@example.com", password, password+"x"))
+	ts.page(t, "POST", "/new-user?invite="+link.Secret, "", signupValues("ada@example.com", password, password))
+	ts.page(t, "GET", "/invitations/"+inv.Token, "", nil)
+	ts.page(t, "POST", "/invitations/"+inv.Token, "", url.Values{"name": {"I"}, "password": {password}, "password2": {password}})
+	ts.page(t, "POST", "/login", "", url.Values{"username": {"ada"}, "password": {password}})
+	ts.page(t, "POST", "/login", "", url.Values{"username": {"ada"}, "password": {password + "wrong"}})
+	logs := ts.logs.String()
+	for _, secret := range []string{link.Secret, inv.Token, password} {
+		if strings.Contains(logs, secret) {
+			t.Errorf("the log holds a secret %q:\n%s", secret, logs)
+		}
+	}
+	for _, route := range []string{"route=/new-user ", "route=/invitations/:token ", "route=/login "} {
+		if !strings.Contains(logs, route) {
+			t.Errorf("the log does not name %s:\n%s", route, logs)
+		}
+	}
+}
+
+func TestInvitationPageStates(t *testing.T) {
+	ts := mustServer(t)
+	inv, err := ts.store.CreateInvitation(db.SystemActor, db.NewInvitation{
+		Email: "grace@example.com", DefaultTTL: time.Hour, Inviter: "Ada Lovelace", Role: db.RoleEditor})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := "/invitations/" + inv.Token
+	p := ts.page(t, "GET", path, "", nil)
+	for _, s := range []string{"Ada Lovelace", `value="grace@example.com"`, "readonly", "Editor", `action="` + path + `"`} {
+		if !strings.Contains(p.body, s) {
+			t.Errorf("invitation page lacks %s", s)
+		}
+	}
+	// An email in the form is ignored: the invitation's own is used.
+	p = ts.page(t, "POST", path, "", url.Values{"email": {"mallory@example.com"}, "name": {"Grace Hopper"},
+		"password": {testPassword}, "password2": {testPassword}})
+	if p.StatusCode != 200 || !strings.Contains(p.body, "grace@example.com") {
+		t.Fatalf("accept: %d\n%s", p.StatusCode, p.body)
+	}
+	if u, err := ts.store.FindUserByLogin("grace@example.com"); err != nil || u.RootRole != db.RoleEditor {
+		t.Fatalf("user %+v, %v", u, err)
+	}
+	// Once accepted, the token is dead: 410 saying so when the store still
+	// knows the token, 404 (unknown) when it forgot it.
+	if p := ts.page(t, "GET", path, "", nil); p.StatusCode != 404 && p.StatusCode != 410 ||
+		p.StatusCode == 410 && !strings.Contains(p.body, "already been accepted") {
+		t.Errorf("accepted: %d\n%s", p.StatusCode, p.body)
+	}
+	revoked := ts.mustInvitation(t)
+	if _, err := ts.store.RevokeInvitation(db.SystemActor, revoked.ID); err != nil {
+		t.Fatal(err)
+	}
+	if p := ts.page(t, "GET", "/invitations/"+revoked.Token, "", nil); p.StatusCode != 404 && p.StatusCode != 410 ||
+		p.StatusCode == 410 && !strings.Contains(p.body, "withdrawn") {
+		t.Errorf("revoked: %d\n%s", p.StatusCode, p.body)
+	}
+
+	soon, err := ts.store.CreateInvitation(db.SystemActor, db.NewInvitation{
+		Email: "late@example.com", ExpiresAt: time.Now().Add(30 * time.Millisecond)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond)
+	for _, method := range []string{"GET", "POST"} {
+		p := ts.page(t, method, "/invitations/"+soon.Token, "", url.Values{"name": {"L"}, "password": {testPassword}, "password2": {testPassword}})
+		if p.StatusCode != 410 || !strings.Contains(p.body, "has expired") || !strings.Contains(p.body, "new invitation") {
+			t.Errorf("expired %s: %d\n%s", method, p.StatusCode, p.body)
+		}
+	}
+	if p := ts.page(t, "GET", "/invitations/"+strings.Repeat("ab", 32), "", nil); p.StatusCode != 404 || !strings.Contains(p.body, "not valid") {
+		t.Errorf("unknown: %d\n%s", p.StatusCode, p.body)
+	}
+}
+
+func TestLoginAndAccountPages(t *testing.T) {
+	ts := mustServer(t)
+	u := ts.mustUser(t, db.RoleEditor)
+
+	if p := ts.page(t, "GET", "/account", "", nil); p.StatusCode != 303 || p.Header.Get("Location") != "/login" {
+		t.Fatalf("account without a session: %d %q", p.StatusCode, p.Header.Get("Location"))
+	}
+	if p := ts.page(t, "GET", "/account", sessionCookie+"=forged", nil); p.StatusCode != 303 {
+		t.Fatalf("account with a bad session: %d", p.StatusCode)
+	}
+
+	p := ts.page(t, "POST", "/login", "", url.Values{"username": {u.Username}, "password": {"wrong password"}})
+	if p.StatusCode != 401 || !strings.Contains(p.body, "Wrong username or password.") || !strings.Contains(p.body, `value="`+u.Username+`"`) {
+		t.Errorf("wrong password: %d\n%s", p.StatusCode, p.body)
+	}
+	p = ts.page(t, "POST", "/login", "", url.Values{"username": {""}, "password": {""}})
+	if p.StatusCode != 400 || !strings.Contains(p.body, `id="username-error"`) || !strings.Contains(p.body, `id="password-error"`) {
+		t.Errorf("empty form: %d\n%s", p.StatusCode, p.body)
+	}
+
+	p = ts.page(t, "POST", "/login", "", url.Values{"username": {u.Email}, "password": {testPassword}})
+	if p.StatusCode != 303 || p.Header.Get("Location") != "/account" {
+		t.Fatalf("login: %d %q\n%s", p.StatusCode, p.Header.Get("Location"), p.body)
+	}
+	cookie := sessionOf(t, p.Response)
+	p = ts.page(t, "GET", "/account", cookie, nil)
+	for _, s := range []string{u.Name, u.Email, u.Username, "Editor", `action="/logout"`, `autocomplete="current-password"`} {
+		if !strings.Contains(p.body, s) {
+			t.Errorf("account page lacks %s:\n%s", s, p.body)
+		}
+	}
+
+	p = ts.page(t, "POST", "/logout", cookie, url.Values{})
+	if p.StatusCode != 303 || !strings.HasPrefix(p.Header.Get("Location"), "/login") {
+		t.Fatalf("logout: %d %q", p.StatusCode, p.Header.Get("Location"))
+	}
+	if p := ts.page(t, "GET", "/account", cookie, nil); p.StatusCode != 303 {
+		t.Errorf("the session lives on after logout: %d", p.StatusCode)
+	}
+}
+
+func TestLoginPageShowsLock(t *testing.T) {
+	ts := mustServer(t) // three failed logins lock an account
+	u := ts.mustUser(t, db.RoleViewer)
+	for i := 0; i < 3; i++ {
+		ts.page(t, "POST", "/login", "", url.Values{"username": {u.Email}, "password": {"wrong"}})
+	}
+	p := ts.page(t, "POST", "/login", "", url.Values{"username": {u.Email}, "password": {testPassword}})
+	if p.StatusCode != 401 || !strings.Contains(p.body, "locked") {
+		t.Errorf("locked: %d\n%s", p.StatusCode, p.body)
+	}
+	for _, c := range p.Cookies() {
+		if c.Name == sessionCookie {
+			t.Error("a locked account got a session")
+		}
+	}
+}
+
+func TestChangePasswordForm(t *testing.T) {
+	ts := mustServer(t)
+	u := ts.mustUser(t, db.RoleViewer)
+	here := ts.login(t, u.Email, testPassword)
+	elsewhere := ts.login(t, u.Email, testPassword)
+	const next = "quiet lantern velvet harbor"
+
+	for _, tc := range []struct {
+		name        string
+		form        url.Values
+		field, says string
+	}{
+		{"wrong current", url.Values{"current-password": {"nope nope"}, "new-password": {next}, "new-password-again": {next}},
+			"current-password", "not right"},
+		{"weak new", url.Values{"current-password": {testPassword}, "new-password": {"password1"}, "new-password-again": {"password1"}},
+			"new-password", "New password is too easy to guess"},
+		{"mismatch", url.Values{"current-password": {testPassword}, "new-password": {next}, "new-password-again": {next + "!"}},
+			"new-password-again", "does not match"},
+		{"same", url.Values{"current-password": {testPassword}, "new-password": {testPassword}, "new-password-again": {testPassword}},
+			"new-password", "the same as your current password"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := ts.page(t, "POST", "/account/password", here, tc.form)
+			if p.StatusCode != 400 || !strings.Contains(p.body, `id="`+tc.field+`-error"`) || !strings.Contains(p.body, tc.says) {
+				t.Errorf("%d, want 400 with %q on %s:\n%s", p.StatusCode, tc.says, tc.field, p.body)
+			}
+		})
+	}
+
+	p := ts.page(t, "POST", "/account/password", here, url.Values{
+		"current-password": {testPassword}, "new-password": {next}, "new-password-again": {next}})
+	if p.StatusCode != 303 || !strings.HasPrefix(p.Header.Get("Location"), "/account") {
+		t.Fatalf("change: %d %q\n%s", p.StatusCode, p.Header.Get("Location"), p.body)
+	}
+	if p := ts.page(t, "GET", "/account", here, nil); p.StatusCode != 200 {
+		t.Errorf("the session that changed the password ended: %d", p.StatusCode)
+	}
+	if p := ts.page(t, "GET", "/account", elsewhere, nil); p.StatusCode != 303 {
+		t.Errorf("another session lives on after a password change: %d", p.StatusCode)
+	}
+	if resp, _ := ts.call(t, "POST", "/auth/simple/login", "", `{"username":"`+u.Email+`","password":"`+testPassword+`"}`); resp.StatusCode != 401 {
+		t.Errorf("old password: %d, want 401", resp.StatusCode)
+	}
+	ts.login(t, u.Email, next)
+	events, _, err := ts.store.ListEvents(db.EventPasswordChanged, 0, 10)
+	if err != nil || len(events) != 1 || events[0].CreatedBy != u.Username {
+		t.Fatalf("events %+v, %v", events, err)
+	}
+	if got := events[0].Data["sessionsEnded"]; got != float64(1) {
+		t.Errorf("sessionsEnded %v, want 1", got)
+	}
+}
+
+func TestPageRateLimitAnswersWithAPage(t *testing.T) {
+	ts := mustServerWith(t, func(o *Options) { o.PublicPerMinute = 1 })
+	link := ts.mustLink(t, db.NewSignupToken{})
+	ts.page(t, "GET", "/new-user?invite="+link.Secret, "", nil)
+	p := ts.page(t, "GET", "/new-user?invite="+link.Secret, "", nil)
+	if p.StatusCode != 429 || p.Header.Get("Retry-After") == "" || !strings.HasPrefix(p.Header.Get("Content-Type"), "text/html") {
+		t.Errorf("over the limit: %d %q %q", p.StatusCode, p.Header.Get("Retry-After"), p.Header.Get("Content-Type"))
+	}
+}
+
+func TestWelcomePageMentionsTheEmailWhenOneIsSent(t *testing.T) {
+	store, err := db.Open(filepath.Join(t.TempDir(), "w.db"), db.Options{
+		ComposeWelcome: func(u db.User) (db.Email, error) { return db.Email{To: u.Email, Subject: "Welcome", Text: "hi"}, nil },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	hasher, err := db.NewHasher(db.HashParams{MemoryKiB: 64, Iterations: 1, Parallelism: 1}, 1, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(New(Options{Store: store, Hasher: hasher, Policy: db.PasswordPolicy{MinLength: 8, MinScore: 2}, BaseURL: "https://join.example"}))
+	t.Cleanup(hs.Close)
+	ts := &testServer{Server: hs, store: store}
+	link := ts.mustLink(t, db.NewSignupToken{})
+	p := ts.page(t, "POST", "/new-user?invite="+link.Secret, "", signupValues("ada@example.com", testPassword, testPassword))
+	for _, s := range []string{"welcome email to <strong>ada@example.com</strong>", ">https://join.example/login</a>"} {
+		if p.StatusCode != 200 || !strings.Contains(p.body, s) {
+			t.Errorf("success page lacks %s: %d\n%s", s, p.StatusCode, p.body)
+		}
+	}
+}
+
+func TestStoreChangePassword(t *testing.T) {
+	ts := mustServer(t)
+	u := ts.mustUser(t, db.RoleViewer)
+	a, b := ts.login(t, u.Email, testPassword), ts.login(t, u.Email, testPassword)
+	actor := userActor(u)
+	if err := ts.store.ChangePassword(actor, u.ID, "plain text"); db.ErrorCode(err) != db.EINVALID {
+		t.Errorf("a non-hash: %v, want EINVALID", err)
+	}
+	if err := ts.store.ChangePassword(actor, 999, "$argon2id$x"); db.ErrorCode(err) != db.ENOTFOUND {
+		t.Errorf("unknown user: %v, want ENOTFOUND", err)
+	}
+	hash, err := ts.hasher.Hash(t.Context(), "new pass phrase here")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ts.store.ChangePassword(actor, u.ID, hash); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := ts.store.PasswordHash(u.ID); err != nil || got != hash {
+		t.Errorf("stored hash %q, %v", got, err)
+	}
+	for _, cookie := range []string{a, b} {
+		if _, err := ts.store.AuthenticateSession(strings.TrimPrefix(cookie, sessionCookie+"=")); db.ErrorCode(err) != db.EUNAUTHORIZED {
+			t.Errorf("a session outlived the password change: %v", err)
+		}
+	}
+	events, _, _ := ts.store.ListEvents(db.EventPasswordChanged, 0, 10)
+	if len(events) != 1 || events[0].Data["sessionsEnded"] != float64(2) {
+		t.Errorf("events %+v", events)
+	}
+	for _, e := range events {
+		if strings.Contains(e.Data["email"].(string)+e.CreatedBy, "argon2") {
+			t.Error("the event holds the hash")
+		}
+	}
+}
