@@ -504,6 +504,7 @@ func doCookie(t *testing.T, method, url, cookie string, body any) (int, http.Hea
 	if err != nil {
 		t.Fatalf("%s %s: read body: %v", method, url, err)
 	}
+	checkOpenAPI(t, method, url, resp.StatusCode, resp.Header, data)
 	return resp.StatusCode, resp.Header, data
 }
 

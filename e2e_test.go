@@ -12,6 +12,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"invited/server"
+	"invited/server/openapicheck"
 	"io"
 	"net/http"
 	"os"
@@ -311,7 +313,23 @@ func do(t *testing.T, method, url, auth string, body any) (status int, header ht
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, url, err)
 	}
+	checkOpenAPI(t, method, url, status, header, respBody)
 	return status, header, respBody
+}
+
+// apiSpec checks every answer the e2e tests get against the server's
+// OpenAPI document, so the document cannot drift from the code.
+var apiSpec = openapicheck.MustLoad(server.OpenAPIDocument())
+
+func checkOpenAPI(t *testing.T, method, url string, status int, header http.Header, body []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, nil)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	if err := apiSpec.Validate(req, status, header, body); err != nil {
+		t.Errorf("the answer to %s %s does not match openapi.json: %v", method, url, err)
+	}
 }
 
 func mustJSON(t *testing.T, v any) []byte {

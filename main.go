@@ -26,6 +26,7 @@ import (
 
 	"invited/db"
 	"invited/server"
+	"invited/tui"
 )
 
 // version and commit are set at build time:
@@ -60,6 +61,7 @@ const usage = `invited lets people into a small team's systems.
 
 Usage:
   invited serve [--config FILE]                       run the HTTP server
+  invited admin [--config FILE]                       open the admin terminal UI
   invited apikey create --name NAME [--role admin|editor] [--config FILE]
                                                       print a new API key once
   invited backup FILE [--config FILE]                 write a consistent copy of the database
@@ -79,6 +81,8 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 	switch args[0] {
 	case "serve":
 		return runServe(ctx, args[1:], environ, stderr)
+	case "admin":
+		return runAdmin(ctx, args[1:], environ, stdout, stderr)
 	case "apikey":
 		if len(args) < 2 || args[1] != "create" {
 			fmt.Fprint(stderr, usage)
@@ -273,6 +277,46 @@ func runServe(ctx context.Context, args, environ []string, stderr io.Writer) err
 	err = server.Serve(ctx, httpServer, serve, 15*time.Second)
 	log.Info("invited stopped")
 	return err
+}
+
+// The socket client must offer the TUI everything the store does.
+var _ tui.Backend = (*server.Client)(nil)
+
+// runAdmin opens the admin TUI on the database file, or, while the server
+// holds it, on the server's admin socket.
+func runAdmin(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
+	cfg, err := loadConfig(flag.NewFlagSet("admin", flag.ContinueOnError), args, environ, stderr)
+	if err != nil {
+		return err
+	}
+	store, client, release, err := openOrDial(cfg)
+	if err != nil {
+		return err
+	}
+	defer release()
+	opts := tui.Options{
+		Mode: "direct", DataPath: cfg.DatabasePath(), SiteName: cfg.Site.Name,
+		Actor:            db.Actor{Kind: "tui", Name: osUser(), Role: db.RoleAdmin},
+		MaxLoginAttempts: cfg.Auth.MaxLoginAttempts,
+		InvitationTTL:    cfg.Invitations.DefaultTTL.Duration,
+		Output:           stdout,
+		NoColor:          lookupEnv(environ, "NO_COLOR") != "",
+	}
+	var backend tui.Backend = store
+	if client != nil {
+		backend, opts.Mode = client, "server"
+	}
+	return tui.Run(ctx, backend, opts)
+}
+
+// lookupEnv is the value of name in environ, or "".
+func lookupEnv(environ []string, name string) string {
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok && k == name {
+			return v
+		}
+	}
+	return ""
 }
 
 // keyStore is what apikey create needs: the store, or the server's client.

@@ -57,10 +57,16 @@ var errTooLarge = &statusError{http.StatusRequestEntityTooLarge, "PayloadTooLarg
 
 // errorBody is the Unleash error shape used by every endpoint but DoiT's.
 type errorBody struct {
-	ID      string          `json:"id"`
-	Name    string          `json:"name"`
-	Message string          `json:"message"`
-	Details []db.FieldError `json:"details,omitempty"`
+	ID      string `json:"id"`
+	Name    string `json:"name"`
+	Message string `json:"message"`
+}
+
+// validationErrorBody adds the list of bad fields, present (maybe empty)
+// on every ValidationError.
+type validationErrorBody struct {
+	errorBody
+	Details []db.FieldError `json:"details"`
 }
 
 // newUUID returns a random (version 4) UUID.
@@ -103,10 +109,15 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 			w.Header().Set("Retry-After", "1")
 		}
 	}
-	if name == "ValidationError" && details == nil {
+	body := errorBody{ID: id, Name: name, Message: msg}
+	if name != "ValidationError" {
+		writeJSON(w, status, body)
+		return
+	}
+	if details == nil {
 		details = []db.FieldError{}
 	}
-	writeJSON(w, status, errorBody{ID: id, Name: name, Message: msg, Details: details})
+	writeJSON(w, status, validationErrorBody{body, details})
 }
 
 func (s *Server) logError(r *http.Request, err error, status int, id string) {

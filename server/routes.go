@@ -85,6 +85,7 @@ func (s *Server) apiRoutes() []route {
 		// Operations.
 		public("GET", "/health", nil, s.handleHealth),
 		public("GET", "/metrics", nil, s.handleMetrics),
+		public("GET", "/docs/openapi.json", nil, s.handleOpenAPI),
 	}
 }
 

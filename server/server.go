@@ -128,7 +128,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleNotFound(w http.ResponseWriter, r *http.Request) {
-	s.writeError(w, r, db.Errorf(db.ENOTFOUND, "There is nothing at %s %s; see /docs for the API.", r.Method, redactPath(r.URL.Path)))
+	s.writeError(w, r, db.Errorf(db.ENOTFOUND, "There is nothing at %s %s; see /docs/openapi.json for the API.", r.Method, redactPath(r.URL.Path)))
 }
 
 func (s *Server) handleMethodNotAllowed(w http.ResponseWriter, r *http.Request) {

@@ -1,0 +1,281 @@
+package tui
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"invited/db"
+)
+
+// invitationsScreen lists personal invitations: create, resend, revoke.
+// An invitation's link exists only in the answer of create and resend,
+// so it is shown then, in a result box that can copy it and draw its QR
+// code.
+type invitationsScreen struct {
+	base
+	invs []db.Invitation
+}
+
+type invitationsLoadedMsg struct {
+	seq  int
+	invs []db.Invitation
+	orgs []db.Organization
+	err  error
+}
+
+// pageSize is how many records one backend call asks for.
+const pageSize = 500
+
+// maxRecords bounds what a screen loads, so that a huge table cannot
+// stall the terminal.
+const maxRecords = 20000
+
+func newInvitationsScreen(a *app) *invitationsScreen {
+	s := &invitationsScreen{}
+	s.app = a
+	s.list = newList(a, []column{
+		{title: "ID", width: 4},
+		{title: "Email", flex: 1, min: 12},
+		{title: "Role", width: 6},
+		{title: "Organization", width: 12},
+		{title: "State", width: 8},
+		{title: "Expires", width: 9},
+	})
+	return s
+}
+
+func (s *invitationsScreen) name() string    { return "Invitations" }
+func (s *invitationsScreen) tabName() string { return "Invitations" }
+
+func (s *invitationsScreen) load() tea.Cmd {
+	seq := s.nextSeq()
+	b := s.app.backend
+	return func() tea.Msg {
+		var msg invitationsLoadedMsg
+		_, err := protect(func() (any, error) {
+			var after uint64
+			for len(msg.invs) < maxRecords {
+				page, next, err := b.ListInvitations("", after, pageSize)
+				if err != nil {
+					return nil, err
+				}
+				msg.invs = append(msg.invs, page...)
+				if next == 0 {
+					break
+				}
+				after = next
+			}
+			orgs, err := b.ListOrganizations()
+			msg.orgs = orgs
+			return nil, err
+		})
+		msg.seq, msg.err = seq, err
+		return msg
+	}
+}
+
+func (s *invitationsScreen) receive(msg tea.Msg) tea.Cmd {
+	m, ok := msg.(invitationsLoadedMsg)
+	if !ok || !s.accept(m.seq, m.err, "invitations") {
+		return nil
+	}
+	s.invs = m.invs
+	s.app.orgs = m.orgs
+	now := s.app.now()
+	rows := make([]row, len(m.invs))
+	for i, inv := range m.invs {
+		exp := relative(inv.ExpiresAt, now)
+		if inv.State == db.InvitationAccepted || inv.State == db.InvitationRevoked {
+			exp = "—"
+		}
+		rows[i] = row{
+			id:     strconv.FormatUint(inv.ID, 10),
+			cells:  []string{strconv.FormatUint(inv.ID, 10), inv.Email, inv.Role.Name(), inv.OrgID, strings.ToLower(inv.State), exp},
+			search: inv.Creator + " " + inv.Inviter,
+		}
+	}
+	s.show(rows, s.detailText)
+	return nil
+}
+
+func (s *invitationsScreen) selected() (db.Invitation, bool) {
+	id := s.list.selectedID()
+	for _, inv := range s.invs {
+		if strconv.FormatUint(inv.ID, 10) == id {
+			return inv, true
+		}
+	}
+	return db.Invitation{}, false
+}
+
+func (s *invitationsScreen) key(k tea.KeyMsg) tea.Cmd {
+	if ok, cmd := s.listKey(k, s.detailText); ok {
+		return cmd
+	}
+	a := s.app
+	keys := a.keys
+	if key.Matches(k, keys.New) {
+		a.push(s.createForm())
+		return nil
+	}
+	inv, ok := s.selected()
+	if !ok {
+		return nil
+	}
+	switch {
+	case key.Matches(k, keys.Resend):
+		return a.do("Could not resend", func() (any, error) {
+			return a.backend.ResendInvitation(a.actor, inv.ID)
+		}, func(res any) tea.Cmd {
+			ni, _ := res.(db.Invitation)
+			a.setOK("Resent the invitation to " + ni.Email + "; the old link no longer works.")
+			a.push(s.resultBox("Invitation resent", ni))
+			return s.load()
+		})
+	case key.Matches(k, keys.Revoke):
+		a.ask(fmt.Sprintf("Revoke the invitation of %s? Its link stops working at once.", inv.Email),
+			a.do("Could not revoke", func() (any, error) {
+				return a.backend.RevokeInvitation(a.actor, inv.ID)
+			}, func(any) tea.Cmd {
+				a.setOK("Revoked the invitation of " + inv.Email + ".")
+				return s.load()
+			}))
+	case key.Matches(k, keys.Copy), key.Matches(k, keys.QR):
+		a.setInfo("An invitation's link is shown only when it is created or resent: press r to resend it with a new link.")
+	}
+	return nil
+}
+
+// resultBox shows the link of a new or resent invitation, once.
+func (s *invitationsScreen) resultBox(title string, inv db.Invitation) *result {
+	note := "The link is shown only now; the database keeps only a hash of it."
+	if inv.DisableEmail {
+		note += " No email was sent: give the link to " + inv.Email + " yourself."
+	} else {
+		note += " The email to " + inv.Email + " is on its way."
+	}
+	return &result{
+		app: s.app, title: title, note: note,
+		lines: []resultLine{
+			{},
+			{label: "Email", value: inv.Email},
+			{label: "Role", value: inv.Role.Name()},
+			{label: "Organization", value: inv.OrgID},
+			{label: "Expires", value: fmtFull(inv.ExpiresAt)},
+			{label: "Link", value: inv.URI, wrapAnywhere: true, secret: true},
+		},
+		copyText: inv.URI, copyWhat: "the link", qrText: inv.URI,
+	}
+}
+
+// createForm is the form of a new invitation.
+func (s *invitationsScreen) createForm() *form {
+	a := s.app
+	roles := grantable(a.actor.Role, db.Roles)
+	f := newForm(a, "New invitation", nil, nil)
+	f.intro = "One person, by email: they get a link to set their name and password."
+	f.text("Email", "", "ada@example.com", "The address to invite.", "invitedEmail")
+	f.choose("Role", roleNames(roles), roleIndex(roles, db.RoleViewer), "The role they get.", "roleId")
+	orgs := []string{db.DefaultOrganization}
+	if len(a.orgs) > 0 {
+		orgs = orgs[:0]
+		for _, o := range a.orgs {
+			orgs = append(orgs, o.ID)
+		}
+	}
+	def := 0
+	for i, o := range orgs {
+		if o == db.DefaultOrganization {
+			def = i
+		}
+	}
+	f.choose("Organization", orgs, def, "The organization they join; create more in tab 5.", "organizationId")
+	f.text("Valid for", fmtDuration(a.opts.InvitationTTL), "", "How long the link works: 7d, 48h, 2w (at most 365d).", "ttl", "expirationTime")
+	f.choose("Send email", []string{"yes", "no"}, 0, "No: you pass the link on yourself.", "disableInvitationEmail")
+	f.submit = func(f *form) (func() (any, error), error) {
+		var c checks
+		in := db.NewInvitation{DefaultTTL: a.opts.InvitationTTL, Inviter: a.actor.Name}
+		email, err := db.NormalizeEmail("invitedEmail", f.valueOf("Email"))
+		c.add(err)
+		in.Email = email
+		in.Role = roleByName(f.valueOf("Role"))
+		in.OrgID = f.valueOf("Organization")
+		ttl, ok := parseDuration(f.valueOf("Valid for"))
+		switch {
+		case !ok:
+			c.fail("ttl", "give a duration such as 7d or 48h")
+		case ttl > db.MaxInvitationTTL:
+			c.fail("ttl", "may be at most 365 days")
+		}
+		in.TTL = ttl
+		in.DisableEmail = f.valueOf("Send email") == "no"
+		if err := c.err(); err != nil {
+			return nil, err
+		}
+		return func() (any, error) { return a.backend.CreateInvitation(a.actor, in) }, nil
+	}
+	f.done = func(res any) tea.Cmd {
+		inv, _ := res.(db.Invitation)
+		a.setOK("Invited " + inv.Email + ".")
+		a.push(s.resultBox("Invitation created", inv))
+		s.selectNext = strconv.FormatUint(inv.ID, 10)
+		return s.load()
+	}
+	return f
+}
+
+func (s *invitationsScreen) detailText() string {
+	inv, ok := s.selected()
+	if !ok {
+		return ""
+	}
+	a := s.app
+	labels := "none"
+	if len(inv.Labels) > 0 {
+		var parts []string
+		for _, l := range inv.Labels {
+			parts = append(parts, l.Key+"="+l.Value)
+		}
+		labels = strings.Join(parts, ", ")
+	}
+	email := "sent"
+	if inv.DisableEmail {
+		email = "not sent (disabled)"
+	}
+	lines := []resultLine{
+		{label: "Name", value: db.InvitationName(inv.ID)},
+		{label: "Email", value: inv.Email},
+		{label: "State", value: inv.State},
+		{label: "Role", value: inv.Role.Name()},
+		{label: "Organization", value: inv.OrgID},
+		{label: "Expires", value: fmtFull(inv.ExpiresAt) + " (" + relative(inv.ExpiresAt, a.now()) + ")"},
+		{label: "Valid for", value: fmtDuration(inv.TTL)},
+		{label: "Created", value: fmtFull(inv.CreatedAt) + " by " + inv.Creator},
+		{label: "Updated", value: fmtFull(inv.UpdatedAt) + " by " + inv.Updater},
+		{label: "Inviter", value: inv.Inviter},
+		{label: "Email", value: email},
+		{label: "Labels", value: labels},
+	}
+	if inv.UserID != 0 {
+		lines = append(lines, resultLine{label: "Accepted by", value: "user " + strconv.FormatUint(inv.UserID, 10)})
+	}
+	lines = append(lines, resultLine{}, resultLine{value: "The link is shown only when the invitation is created or resent (r)."})
+	return renderLines(a.styles, lines, s.list.w-1)
+}
+
+func (s *invitationsScreen) view(w, h int) string {
+	info := s.infoLine(len(s.invs), "invitation", "invitations", func() string {
+		inv, _ := s.selected()
+		return "Invitation of " + inv.Email
+	})
+	return s.base.view(info, w, h)
+}
+
+func (s *invitationsScreen) help() helpKeys {
+	k := s.app.keys
+	return s.listHelp(k.New, k.Resend, k.Revoke)
+}

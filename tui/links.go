@@ -1,0 +1,286 @@
+package tui
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"invited/db"
+)
+
+// linksScreen lists the signup links: create, enable/disable, extend,
+// copy the URL, show it as a QR code, and see who joined.
+type linksScreen struct {
+	base
+	tokens []db.SignupToken
+}
+
+type linksLoadedMsg struct {
+	seq    int
+	tokens []db.SignupToken
+	err    error
+}
+
+func newLinksScreen(a *app) *linksScreen {
+	s := &linksScreen{}
+	s.app = a
+	s.list = newList(a, []column{
+		{title: "Name", flex: 1, min: 12},
+		{title: "State", width: 8},
+		{title: "Role", width: 6},
+		{title: "Uses", width: 7},
+		{title: "Expires", width: 9},
+		{title: "Created by", width: 10},
+	})
+	return s
+}
+
+func (s *linksScreen) name() string    { return "Signup links" }
+func (s *linksScreen) tabName() string { return "Links" }
+
+func (s *linksScreen) load() tea.Cmd {
+	seq := s.nextSeq()
+	b := s.app.backend
+	return fetch(b.ListSignupTokens, func(t []db.SignupToken, err error) tea.Msg {
+		return linksLoadedMsg{seq: seq, tokens: t, err: err}
+	})
+}
+
+func (s *linksScreen) receive(msg tea.Msg) tea.Cmd {
+	m, ok := msg.(linksLoadedMsg)
+	if !ok || !s.accept(m.seq, m.err, "signup links") {
+		return nil
+	}
+	s.tokens = m.tokens
+	s.app.links = m.tokens
+	now := s.app.now()
+	rows := make([]row, len(m.tokens))
+	for i, t := range m.tokens {
+		uses := strconv.Itoa(t.Uses)
+		if t.MaxUses > 0 {
+			uses += "/" + strconv.Itoa(t.MaxUses)
+		}
+		rows[i] = row{
+			id:     t.Secret,
+			cells:  []string{t.Name, linkState(t), t.Role.Name(), uses, relative(t.ExpiresAt, now), t.CreatedBy},
+			search: t.URL + " " + strings.Join(t.AllowedDomains, " "),
+		}
+	}
+	s.show(rows, s.detailText)
+	return nil
+}
+
+// linkState says in one word whether the link can be used.
+func linkState(t db.SignupToken) string {
+	switch {
+	case !t.Switched:
+		return "disabled"
+	case t.Expired:
+		return "expired"
+	case t.MaxUses > 0 && t.Uses >= t.MaxUses:
+		return "used up"
+	}
+	return "enabled"
+}
+
+func (s *linksScreen) selected() (db.SignupToken, bool) {
+	id := s.list.selectedID()
+	for _, t := range s.tokens {
+		if t.Secret == id && id != "" {
+			return t, true
+		}
+	}
+	return db.SignupToken{}, false
+}
+
+func (s *linksScreen) key(k tea.KeyMsg) tea.Cmd {
+	if ok, cmd := s.listKey(k, s.detailText); ok {
+		return cmd
+	}
+	keys := s.app.keys
+	if key.Matches(k, keys.New) {
+		s.app.push(s.createForm())
+		return nil
+	}
+	t, ok := s.selected()
+	if !ok {
+		return nil
+	}
+	switch {
+	case key.Matches(k, keys.Toggle):
+		if t.Switched {
+			s.app.ask(fmt.Sprintf("Disable the signup link %q? Nobody can sign up through it until it is enabled again.", t.Name), s.setEnabled(t, false))
+			return nil
+		}
+		return s.setEnabled(t, true)
+	case key.Matches(k, keys.Extend):
+		s.app.push(s.extendForm(t))
+	case key.Matches(k, keys.Copy):
+		return s.app.copy("the URL", t.URL)
+	case key.Matches(k, keys.QR):
+		s.app.setInfo("")
+		s.app.push(&qrView{app: s.app, title: t.Name, text: t.URL})
+	}
+	return nil
+}
+
+func (s *linksScreen) setEnabled(t db.SignupToken, on bool) tea.Cmd {
+	a := s.app
+	return a.do("Could not change the link", func() (any, error) {
+		return a.backend.UpdateSignupToken(a.actor, t.Secret, db.SignupTokenUpdate{Enabled: &on})
+	}, func(res any) tea.Cmd {
+		nt, _ := res.(db.SignupToken)
+		switch {
+		case !on:
+			a.setOK(fmt.Sprintf("Disabled the signup link %q.", t.Name))
+		case nt.Expired:
+			a.setOK(fmt.Sprintf("Enabled the signup link %q, but it has expired: press e to extend it.", t.Name))
+		default:
+			a.setOK(fmt.Sprintf("Enabled the signup link %q.", t.Name))
+		}
+		return s.load()
+	})
+}
+
+// createForm is the form of a new link.
+func (s *linksScreen) createForm() *form {
+	a := s.app
+	roles := grantable(a.actor.Role, db.Roles)
+	f := newForm(a, "New signup link", nil, nil)
+	f.intro = "Anyone with the link can sign up until it expires, is disabled or used up."
+	f.text("Name", "", "e.g. Spring interns", "What the link is for; only admins see it.", "name")
+	f.text("Expires", "7d", "", "In how long: 7d, 48h, 2w; or an RFC 3339 time such as 2030-01-31T12:00:00Z.", "expiresAt")
+	f.choose("Role", roleNames(roles), roleIndex(roles, db.RoleViewer), "The role of people who sign up through it.", "role")
+	f.text("Max uses", "", "no limit", "How many people may sign up; empty for no limit.", "maxUses")
+	f.text("Allowed domains", "", "any domain", "Only emails at these domains, comma separated (example.com, example.org); empty for any.", "allowedDomains")
+	f.submit = func(f *form) (func() (any, error), error) {
+		var c checks
+		in := db.NewSignupToken{}
+		name, err := db.CleanText("name", f.valueOf("Name"), true, db.MaxNameLength)
+		c.add(err)
+		in.Name = name
+		exp, err := parseExpiry("expiresAt", f.valueOf("Expires"), a.now())
+		c.add(err)
+		if err == nil && !exp.After(a.now()) {
+			c.fail("expiresAt", "must be in the future")
+		}
+		in.ExpiresAt = exp
+		in.Role = roleByName(f.valueOf("Role"))
+		if v := strings.TrimSpace(f.valueOf("Max uses")); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 {
+				c.fail("maxUses", "must be a positive whole number, or empty for no limit")
+			}
+			in.MaxUses = n
+		}
+		for i, d := range splitList(f.valueOf("Allowed domains")) {
+			nd, err := db.NormalizeDomain(fmt.Sprintf("allowedDomains[%d]", i), d)
+			c.add(err)
+			in.AllowedDomains = append(in.AllowedDomains, nd)
+		}
+		if len(in.AllowedDomains) > db.MaxDomains {
+			c.fail("allowedDomains", fmt.Sprintf("may list at most %d domains", db.MaxDomains))
+		}
+		if err := c.err(); err != nil {
+			return nil, err
+		}
+		return func() (any, error) { return a.backend.CreateSignupToken(a.actor, in) }, nil
+	}
+	f.done = func(res any) tea.Cmd {
+		t, _ := res.(db.SignupToken)
+		a.setOK(fmt.Sprintf("Created the signup link %q: c copies its URL, Q shows a QR code.", t.Name))
+		s.selectNext = t.Secret
+		return s.load()
+	}
+	return f
+}
+
+// extendForm sets a new expiry.
+func (s *linksScreen) extendForm(t db.SignupToken) *form {
+	a := s.app
+	f := newForm(a, fmt.Sprintf("New expiry for %q", t.Name), nil, nil)
+	f.intro = fmt.Sprintf("It expires %s (%s). A time in the past ends the link now.", fmtFull(t.ExpiresAt), relative(t.ExpiresAt, a.now()))
+	f.text("Expires", "7d", "", "From now: 7d, 48h, 2w; or an RFC 3339 time such as 2030-01-31T12:00:00Z.", "expiresAt")
+	f.submit = func(f *form) (func() (any, error), error) {
+		exp, err := parseExpiry("expiresAt", f.valueOf("Expires"), a.now())
+		if err != nil {
+			return nil, err
+		}
+		return func() (any, error) {
+			return a.backend.UpdateSignupToken(a.actor, t.Secret, db.SignupTokenUpdate{ExpiresAt: &exp})
+		}, nil
+	}
+	f.done = func(res any) tea.Cmd {
+		nt, _ := res.(db.SignupToken)
+		a.setOK(fmt.Sprintf("The signup link %q now expires %s.", nt.Name, fmtFull(nt.ExpiresAt)))
+		return s.load()
+	}
+	return f
+}
+
+func (s *linksScreen) detailText() string {
+	t, ok := s.selected()
+	if !ok {
+		return ""
+	}
+	a := s.app
+	maxUses := "no limit"
+	if t.MaxUses > 0 {
+		maxUses = strconv.Itoa(t.MaxUses)
+	}
+	domains := "any"
+	if len(t.AllowedDomains) > 0 {
+		domains = strings.Join(t.AllowedDomains, ", ")
+	}
+	lines := []resultLine{
+		{label: "URL", value: t.URL, wrapAnywhere: true},
+		{label: "State", value: linkState(t)},
+		{label: "Role", value: t.Role.Name()},
+		{label: "Uses", value: fmt.Sprintf("%d of %s", t.Uses, maxUses)},
+		{label: "Expires", value: fmtFull(t.ExpiresAt) + " (" + relative(t.ExpiresAt, a.now()) + ")"},
+		{label: "Allowed domains", value: domains},
+		{label: "Created", value: fmtFull(t.CreatedAt) + " by " + t.CreatedBy},
+		{},
+	}
+	var b strings.Builder
+	b.WriteString(renderLines(a.styles, lines, s.list.w-1))
+	b.WriteString(a.styles.Title.Render(fmt.Sprintf("Joined through this link: %d", len(t.Users))) + "\n")
+	if len(t.Users) == 0 {
+		b.WriteString(a.styles.Faint.Render("Nobody yet.") + "\n")
+	}
+	ew := 0
+	for _, u := range t.Users {
+		ew = max(ew, len(u.Email))
+	}
+	for _, u := range t.Users {
+		b.WriteString(fmt.Sprintf("%s  %-*s  %s\n", fmtTime(u.CreatedAt), ew, u.Email, u.Name))
+	}
+	return b.String()
+}
+
+func (s *linksScreen) view(w, h int) string {
+	info := s.infoLine(len(s.tokens), "signup link", "signup links", func() string {
+		t, _ := s.selected()
+		return fmt.Sprintf("Signup link %q", t.Name)
+	})
+	return s.base.view(info, w, h)
+}
+
+func (s *linksScreen) help() helpKeys {
+	k := s.app.keys
+	return s.listHelp(k.New, k.Toggle, k.Extend, k.Copy, k.QR)
+}
+
+// splitList splits a comma separated list, dropping empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

@@ -1,0 +1,505 @@
+package tui
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"io"
+	"reflect"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/muesli/termenv"
+
+	"invited/db"
+)
+
+func TestTabsRenderAt80x24(t *testing.T) {
+	h := newHarness(t, true)
+	for _, tc := range []struct{ key, name string }{
+		{"1", "links"}, {"2", "invitations"}, {"3", "users"},
+		{"4", "apikeys"}, {"5", "orgs"}, {"6", "audit"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h.t = t
+			h.keys(tc.key)
+			h.golden()
+		})
+	}
+}
+
+func TestTabKeysCycle(t *testing.T) {
+	h := newHarness(t, true)
+	want := []string{"Invitations", "Users", "API keys", "Organizations", "Audit log", "Signup links"}
+	for _, name := range want {
+		h.keys("tab")
+		h.contains("invited admin · " + name)
+	}
+	h.keys("shift+tab")
+	h.contains("invited admin · Audit log")
+}
+
+func TestKeysArrivingTogether(t *testing.T) {
+	// tmux send-keys "5" "n" "Acme" writes "5nAcme" at once.
+	h := newHarness(t, true)
+	h.send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("5nAcme")})
+	h.keys("enter", "enter")
+	h.contains(`Created the organization "Acme" (acme).`)
+	// A paste stays one piece of text.
+	h.keys("n")
+	h.send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("q1 Pasted"), Paste: true})
+	h.contains("q1 Pasted", "New organization")
+}
+
+func TestEmptyStore(t *testing.T) {
+	h := newHarness(t, false)
+	h.contains("0 signup links", "Nothing here yet.")
+	h.keys("5")
+	h.contains("1 organization", "default")
+}
+
+func TestCreateLinkByKeystrokes(t *testing.T) {
+	h := newHarness(t, false)
+	h.keys("n")
+	h.typeText("Spring interns")
+	h.keys("tab")
+	h.keys("ctrl+u") // clear the default 7d
+	h.typeText("48h")
+	h.keys("tab", "left") // Role: Viewer → Editor
+	h.keys("tab")
+	h.typeText("5")
+	h.keys("tab")
+	h.typeText("Example.com, example.org")
+	h.golden("form")
+	h.keys("enter") // enter on the last field submits
+	h.golden("created")
+
+	tokens, err := h.store.ListSignupTokens()
+	if err != nil || len(tokens) != 1 {
+		t.Fatalf("links %v, %v", tokens, err)
+	}
+	tok := tokens[0]
+	if tok.Name != "Spring interns" || tok.Role != db.RoleEditor || tok.MaxUses != 5 ||
+		!tok.ExpiresAt.Equal(fixedNow.Add(48*time.Hour)) || strings.Join(tok.AllowedDomains, ",") != "example.com,example.org" {
+		t.Errorf("created %+v", tok)
+	}
+}
+
+func TestCreateLinkCtrlSFromFirstField(t *testing.T) {
+	h := newHarness(t, false)
+	h.keys("n")
+	h.typeText("Quick")
+	h.keys("ctrl+s")
+	h.contains(`Created the signup link "Quick"`, "Quick", "enabled", "in 7d")
+}
+
+func TestLinkFormValidation(t *testing.T) {
+	h := newHarness(t, false)
+	h.keys("n", "tab", "ctrl+u")
+	h.typeText("tomorrow")
+	h.keys("tab", "tab")
+	h.typeText("-3")
+	h.keys("tab")
+	h.typeText("example")
+	h.keys("ctrl+s")
+	h.golden()
+	if tokens, _ := h.store.ListSignupTokens(); len(tokens) != 0 {
+		t.Fatalf("created %v", tokens)
+	}
+	// The first marked field has the focus; fixing the fields clears
+	// the marks and creates the link.
+	h.typeText("Fixed")
+	h.keys("tab", "ctrl+u")
+	h.typeText("2030-01-31T12:00:00Z")
+	h.keys("tab", "tab", "ctrl+u", "tab", "ctrl+u", "ctrl+s")
+	h.contains(`Created the signup link "Fixed"`)
+	h.lacks("!")
+}
+
+func TestInvitationFormValidation(t *testing.T) {
+	h := newHarness(t, true)
+	h.keys("2", "n")
+	h.typeText("not-an-email")
+	h.keys("ctrl+s")
+	h.golden()
+}
+
+func TestInvitationConflictFromBackend(t *testing.T) {
+	// The backend's *db.Error details land next to their field.
+	h := newHarness(t, true)
+	h.keys("2", "n")
+	h.typeText("ada@example.com") // has an account
+	h.keys("ctrl+s")
+	h.contains("! has an account", "error: ada@example.com already has an account")
+}
+
+func TestCreateInvitationShowsLinkOnce(t *testing.T) {
+	h := newHarness(t, true)
+	h.keys("2", "n")
+	h.typeText("barbara@example.com")
+	h.keys("tab", "left", "tab", "left", "tab", "tab", "right") // Editor, acme-research, 7d, no email
+	h.keys("enter")
+	h.golden()
+	h.keys("c")
+	seq := h.clip.String()
+	if !strings.HasPrefix(seq, "\x1b]52;c;") {
+		t.Fatalf("no OSC 52 sequence: %q", seq)
+	}
+	b64 := strings.TrimSuffix(strings.TrimPrefix(seq, "\x1b]52;c;"), "\a")
+	uri, _ := base64.StdEncoding.DecodeString(b64)
+	if !strings.HasPrefix(string(uri), "http://localhost:4242/invitations/") {
+		t.Errorf("copied %q", uri)
+	}
+	h.contains("copied: http://localhost:4242/invitations/", strings.TrimPrefix(string(uri), "http://localhost:4242/invitations/"))
+	h.keys("Q")
+	h.contains("Scan it with a phone")
+	h.keys("esc", "esc")
+	h.contains("barbara@example.com", "acme-resear")
+
+	invs, _, _ := h.store.ListInvitations("", 0, 10)
+	last := invs[len(invs)-1]
+	if last.Email != "barbara@example.com" || last.Role != db.RoleEditor || last.OrgID != "acme-research" || !last.DisableEmail {
+		t.Errorf("created %+v", last)
+	}
+}
+
+func TestRevokeAsksFirst(t *testing.T) {
+	h := newHarness(t, true)
+	h.keys("2", "x")
+	h.golden()
+	h.keys("n")
+	h.contains("Nothing changed.")
+	if inv, _ := h.store.GetInvitation(1); inv.State != db.InvitationPending {
+		t.Fatalf("state %s after no", inv.State)
+	}
+	h.keys("x", "y")
+	h.contains("Revoked the invitation of grace@example.com.", "revoked")
+	if inv, _ := h.store.GetInvitation(1); inv.State != db.InvitationRevoked {
+		t.Fatalf("state %s after yes", inv.State)
+	}
+}
+
+func TestResendShowsNewLink(t *testing.T) {
+	h := newHarness(t, true)
+	h.keys("2", "down", "r")
+	h.contains("Invitation resent", "edsger@example.net", "http://localhost:4242/invitations/")
+}
+
+func TestDisableAsksEnableDoesNot(t *testing.T) {
+	h := newHarness(t, true)
+	h.keys("t")
+	h.contains("Disable the signup link \"Team onboarding\"?")
+	h.keys("y")
+	h.contains("Disabled the signup link", "disabled")
+	h.keys("t")
+	h.contains("Enabled the signup link \"Team onboarding\".")
+}
+
+func TestExtendLink(t *testing.T) {
+	h := newHarness(t, true)
+	h.keys("down", "e", "ctrl+u")
+	h.typeText("30d")
+	h.keys("enter")
+	h.contains(`"Interns 2026" now expires 2026-02-01T03:04:05.000Z`, "in 30d")
+}
+
+func TestLinkDetailShowsWhoJoined(t *testing.T) {
+	h := newHarness(t, true)
+	h.keys("enter")
+	h.golden()
+	h.keys("esc")
+	h.contains("NAME", "Interns 2026")
+}
+
+func TestLinkQRCodeFits80x24(t *testing.T) {
+	h := newHarness(t, true)
+	h.keys("Q")
+	h.golden()
+}
+
+func TestFilterNarrowsTable(t *testing.T) {
+	h := newHarness(t, true)
+	h.keys("/")
+	h.typeText("intern")
+	h.golden()
+	h.keys("enter")
+	h.contains(`1 signup link of 2 match "intern"`)
+	h.lacks("Team onboarding")
+	h.keys("esc")
+	h.contains("2 signup links", "Team onboarding", "Interns 2026")
+}
+
+func TestFilterTakesDigitsAndLetters(t *testing.T) {
+	// While typing a filter, 1–6, q and n are text, not commands.
+	h := newHarness(t, true)
+	h.keys("/")
+	h.typeText("2026qn")
+	h.contains("invited admin · Signup links", "/2026qn", "Nothing matches")
+	if h.quit {
+		t.Fatal("q quit while filtering")
+	}
+}
+
+func TestHelpToggles(t *testing.T) {
+	h := newHarness(t, true)
+	h.keys("?")
+	h.golden()
+	h.keys("?")
+	h.contains("? help • q quit")
+	h.lacks("fewer keys")
+}
+
+func TestUserRoleUnlockDelete(t *testing.T) {
+	h := newHarness(t, true)
+	h.keys("3", "r", "left", "enter") // Viewer → Editor
+	h.contains("ada@example.com is now Editor.")
+	if u, _ := h.store.FindUserByID(1); u.RootRole != db.RoleEditor {
+		t.Fatalf("role %v", u.RootRole)
+	}
+	h.keys("u")
+	h.contains("has no failed logins")
+	h.keys("down", "d")
+	h.contains("Delete the user alan@example.org?")
+	h.keys("y")
+	h.contains("Deleted the user alan@example.org.", "1 user")
+}
+
+func TestLockedUserShowsAndUnlocks(t *testing.T) {
+	h := newHarness(t, true)
+	for range 10 {
+		if _, err := h.store.RecordLogin(2, false, 10, time.Hour); err != nil && db.ErrorCode(err) != db.EUNAUTHORIZED && db.ErrorCode(err) != db.EFORBIDDEN {
+			t.Fatal(err)
+		}
+	}
+	h.keys("3")
+	if row := h.row("alan@example.org"); !strings.HasSuffix(row, "locked") {
+		t.Fatalf("row %q", row)
+	}
+	h.keys("down", "u")
+	h.contains("Unlocked alan@example.org")
+	if row := h.row("alan@example.org"); !strings.HasSuffix(row, " ok") {
+		t.Fatalf("row %q", row)
+	}
+}
+
+func TestCreateAPIKeyShownOnce(t *testing.T) {
+	h := newHarness(t, true)
+	h.keys("4", "n")
+	h.typeText("deploy")
+	h.keys("enter", "enter")
+	h.golden()
+	h.keys("esc")
+	h.contains("deploy", "2 API keys")
+	h.keys("x", "y")
+	h.contains(`Revoked the API key "deploy".`, "1 API key")
+}
+
+func TestOrganizationErrors(t *testing.T) {
+	h := newHarness(t, true)
+	h.keys("5", "down", "d", "y") // default
+	h.contains("error: Could not delete: The default organization cannot be deleted.")
+	h.keys("n")
+	h.typeText("Acme")
+	h.keys("tab")
+	h.typeText("acme-research")
+	h.keys("enter")
+	h.contains("! is taken", "error: An organization with the id acme-research already exists.")
+	h.keys("ctrl+u")
+	h.typeText("Bad ID")
+	h.keys("enter")
+	h.contains("! must be 1 to 63 lower-case letters")
+	h.keys("ctrl+u", "enter")
+	h.contains(`Created the organization "Acme" (acme).`)
+}
+
+func TestAuditTypeFilterAndPages(t *testing.T) {
+	h := newHarness(t, true)
+	for i := range 120 {
+		if _, err := h.store.CreateOrganization(testAdmin, "", "Org "+strings.Repeat("x", i%3)+string(rune('a'+i%26))+itoa(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.keys("6")
+	h.contains("1–100 of 130, newest first · all types")
+	h.keys("]")
+	h.contains("101–130 of 130")
+	h.keys("]")
+	h.contains("These are the oldest events.")
+	h.keys("[")
+	h.contains("1–100 of 130")
+	h.keys("t")
+	h.contains("1–2 of 2, newest first · signup-link-created")
+	h.keys("T", "T") // back past "all types" to the last type
+	h.contains(" · " + db.EventTypes[len(db.EventTypes)-1])
+	h.keys("enter")
+	h.lacks("Event ")
+}
+
+func TestAuditDetail(t *testing.T) {
+	h := newHarness(t, true)
+	h.keys("6", "G", "enter")
+	h.contains("Event 1: signup-link-created", "maxUses", "10", "Team onboarding")
+}
+
+func TestAutoRefreshShowsNewSignups(t *testing.T) {
+	h := newHarness(t, true)
+	h.contains("2/10")
+	tokens, _ := h.store.ListSignupTokens()
+	if _, err := h.store.RedeemSignupToken(tokens[0].Secret, db.NewUser{Email: "new@example.com", Name: "New", PasswordHash: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	h.send(tickMsg(fixedNow))
+	h.contains("3/10")
+}
+
+func TestResize(t *testing.T) {
+	h := newHarness(t, true)
+	for _, size := range [][2]int{{120, 40}, {60, 15}, {80, 24}, {40, 10}} {
+		h.send(tea.WindowSizeMsg{Width: size[0], Height: size[1]})
+		for _, k := range []string{"1", "enter", "esc", "n", "esc", "2", "6", "?", "?"} {
+			h.keys(k)
+			h.checkSize(h.view(), size[0], size[1])
+		}
+	}
+	h.send(tea.WindowSizeMsg{Width: 120, Height: 40})
+	h.keys("1")
+	h.contains("1 Signup links", "5 Organizations")
+}
+
+// failing is a backend whose every call fails or panics.
+type failing struct{ Backend }
+
+func (failing) ListSignupTokens() ([]db.SignupToken, error) {
+	return nil, db.Errorf(db.EUNAVAILABLE, "the server is restarting")
+}
+
+func (failing) ListOrganizations() ([]db.Organization, error) { panic("boom") }
+
+func TestBackendErrorsShowNotCrash(t *testing.T) {
+	h := newHarness(t, false)
+	h.m = newModel(failing{}, Options{Output: h.clip}, fixedClock, false)
+	h.send(tea.WindowSizeMsg{Width: 80, Height: 24})
+	h.run(h.m.Init())
+	h.contains("error: Could not load signup links: the server is restarting")
+	h.keys("5")
+	h.contains("error: Could not load organizations: Something went wrong")
+	if h.quit {
+		t.Fatal("quit")
+	}
+}
+
+func TestNoColorStylesHaveNoColours(t *testing.T) {
+	r := lipgloss.NewRenderer(io.Discard)
+	r.SetColorProfile(termenv.TrueColor)
+	render := func(st Styles) []string {
+		var out []string
+		v := reflect.ValueOf(st)
+		for i := range v.NumField() {
+			if s, ok := v.Field(i).Interface().(lipgloss.Style); ok {
+				out = append(out, s.Render("x"))
+			}
+		}
+		hv := reflect.ValueOf(st.Help)
+		for i := range hv.NumField() {
+			out = append(out, hv.Field(i).Interface().(lipgloss.Style).Render("x"))
+		}
+		return out
+	}
+	colours := 0
+	for _, s := range render(newStyles(r, false)) {
+		if hasColour(s) {
+			colours++
+		}
+	}
+	if colours == 0 {
+		t.Error("no colour without NoColor")
+	}
+	for _, s := range render(newStyles(r, true)) {
+		if hasColour(s) {
+			t.Errorf("colour with NoColor: %q", s)
+		}
+	}
+}
+
+var sgr = regexp.MustCompile(`\x1b\[([0-9;]*)m`)
+
+// hasColour reports whether s sets a foreground or background colour.
+func hasColour(s string) bool {
+	for _, m := range sgr.FindAllStringSubmatch(s, -1) {
+		for _, p := range strings.Split(m[1], ";") {
+			n, _ := strconv.Atoi(p)
+			if n >= 30 && n <= 38 || n >= 40 && n <= 48 || n >= 90 && n <= 97 || n >= 100 && n <= 107 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func TestRunQuitsOnQ(t *testing.T) {
+	store := mustOpen(t)
+	var out bytes.Buffer
+	err := Run(context.Background(), store, Options{Mode: "direct", DataPath: "x.db", Input: strings.NewReader("q"), Output: &out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "\x1b[?1049h") {
+		t.Errorf("no alternate screen in %q", out.String())
+	}
+}
+
+func TestRunEndsWithContext(t *testing.T) {
+	store := mustOpen(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	done := make(chan error, 1)
+	go func() { done <- Run(ctx, store, Options{Input: pr, Output: io.Discard}) }()
+	time.Sleep(50 * time.Millisecond)
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not end with its context")
+	}
+}
+
+func TestParseExpiry(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want time.Time
+		bad  bool
+	}{
+		{in: "7d", want: fixedNow.Add(7 * 24 * time.Hour)},
+		{in: "48h", want: fixedNow.Add(48 * time.Hour)},
+		{in: "2w", want: fixedNow.Add(14 * 24 * time.Hour)},
+		{in: "1d12h", want: fixedNow.Add(36 * time.Hour)},
+		{in: "604800s", want: fixedNow.Add(7 * 24 * time.Hour)},
+		{in: "2030-01-31T12:00:00Z", want: time.Date(2030, 1, 31, 12, 0, 0, 0, time.UTC)},
+		{in: "", bad: true},
+		{in: "tomorrow", bad: true},
+		{in: "-3d", bad: true},
+		{in: "0h", bad: true},
+	} {
+		t.Run(tc.in, func(t *testing.T) {
+			got, err := parseExpiry("expiresAt", tc.in, fixedNow)
+			if tc.bad {
+				if db.ErrorCode(err) != db.EINVALID {
+					t.Fatalf("err %v", err)
+				}
+				return
+			}
+			if err != nil || !got.Equal(tc.want) {
+				t.Fatalf("got %v, %v", got, err)
+			}
+		})
+	}
+}
