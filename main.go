@@ -259,9 +259,9 @@ func runServe(ctx context.Context, args, environ []string, stderr io.Writer) err
 	log.Info("invited is listening", "addr", scheme+"://"+ln.Addr().String(), "base_url", cfg.Server.BaseURL, "version", version)
 	log.Info("data", "database", cfg.DatabasePath(), "mail", cfg.Mail.Driver)
 	if keys, err := store.ListAPIKeys(); err == nil && len(keys) == 0 {
-		log.Warn("no API keys yet: stop the server and run `invited apikey create --name admin`, or set INVITED_AUTH_INIT_ADMIN_API_TOKENS to a secret of your own and restart")
+		log.Warn("no API keys yet: run `invited apikey create --name admin` in another terminal (it prints a key once), or open `invited admin`")
 	} else if err == nil {
-		log.Info("admin API keys", "count", len(keys), "hint", "create another with `invited apikey create --name NAME` while the server is stopped")
+		log.Info("admin API keys", "count", len(keys), "hint", "create another with `invited apikey create --name NAME`, or in `invited admin`")
 	}
 
 	sock, err := server.ListenAdminSocket(cfg.SocketPath(), store, outbox, log)
