@@ -6,26 +6,19 @@ package main
 
 import (
 	"bytes"
-	"encoding/base64"
 	"fmt"
 	"io"
-	"log"
-	"mime"
-	"mime/multipart"
-	"mime/quotedprintable"
 	"net"
 	"net/http"
-	"net/mail"
 	"net/url"
 	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/emersion/go-smtp"
+	"invited/server/smtptest"
 )
 
 const (
@@ -49,218 +42,8 @@ var (
 )
 
 // ---------------------------------------------------------------------------
-// A recording SMTP server.
-
-// smtpMessage is one message as the test SMTP server received it.
-type smtpMessage struct {
-	From string   // MAIL FROM
-	To   []string // RCPT TO
-	Data []byte   // the raw message
-}
-
-// smtpRecorder is a plain-text SMTP server (no TLS, no AUTH) on loopback
-// that keeps every message it is given.
-type smtpRecorder struct {
-	Port int
-
-	mu   sync.Mutex
-	msgs []smtpMessage
-}
-
-// startSMTP runs a recording SMTP server on addr ("127.0.0.1:0" or a fixed
-// loopback port) until the test ends.
-func startSMTP(t *testing.T, addr string) *smtpRecorder {
-	t.Helper()
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		t.Fatalf("SMTP test server: listen on %s: %v", addr, err)
-	}
-	rec := &smtpRecorder{Port: l.Addr().(*net.TCPAddr).Port}
-	s := smtp.NewServer(rec)
-	s.Domain = "localhost"
-	s.ReadTimeout, s.WriteTimeout = 5*time.Second, 5*time.Second
-	s.MaxMessageBytes = 1 << 20
-	s.ErrorLog = log.New(io.Discard, "", 0)
-	go func() { _ = s.Serve(l) }()
-	t.Cleanup(func() { _ = s.Close() })
-	return rec
-}
-
-func (r *smtpRecorder) NewSession(*smtp.Conn) (smtp.Session, error) {
-	return &smtpRecSession{rec: r}, nil
-}
-
-type smtpRecSession struct {
-	rec *smtpRecorder
-	cur smtpMessage
-}
-
-func (s *smtpRecSession) Mail(from string, _ *smtp.MailOptions) error {
-	s.cur.From = from
-	return nil
-}
-
-func (s *smtpRecSession) Rcpt(to string, _ *smtp.RcptOptions) error {
-	s.cur.To = append(s.cur.To, to)
-	return nil
-}
-
-func (s *smtpRecSession) Data(r io.Reader) error {
-	data, err := io.ReadAll(r)
-	if err != nil {
-		return err
-	}
-	s.cur.Data = data
-	s.rec.mu.Lock()
-	s.rec.msgs = append(s.rec.msgs, s.cur)
-	s.rec.mu.Unlock()
-	s.Reset()
-	return nil
-}
-
-func (s *smtpRecSession) Reset()        { s.cur = smtpMessage{} }
-func (s *smtpRecSession) Logout() error { return nil }
-
-// messages returns what arrived so far.
-func (r *smtpRecorder) messages() []smtpMessage {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]smtpMessage(nil), r.msgs...)
-}
-
-// messagesTo returns what arrived so far for one recipient.
-func (r *smtpRecorder) messagesTo(rcpt string) []smtpMessage {
-	var out []smtpMessage
-	for _, m := range r.messages() {
-		for _, to := range m.To {
-			if strings.EqualFold(to, rcpt) {
-				out = append(out, m)
-				break
-			}
-		}
-	}
-	return out
-}
-
-// waitMessages waits (at most timeout) until at least n messages arrived,
-// and returns them all.
-func (r *smtpRecorder) waitMessages(t *testing.T, n int, timeout time.Duration) []smtpMessage {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		msgs := r.messages()
-		if len(msgs) >= n {
-			return msgs
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d emails arrived within %s, want %d: %v", len(msgs), timeout, n, describeMessages(msgs))
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// waitMessagesTo waits (at most timeout) until at least n messages arrived
-// for rcpt, and returns those.
-func (r *smtpRecorder) waitMessagesTo(t *testing.T, rcpt string, n int, timeout time.Duration) []smtpMessage {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		msgs := r.messagesTo(rcpt)
-		if len(msgs) >= n {
-			return msgs
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d emails for %s arrived within %s, want %d; all: %v", len(msgs), rcpt, timeout, n, describeMessages(r.messages()))
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func describeMessages(msgs []smtpMessage) []string {
-	var out []string
-	for _, m := range msgs {
-		subject := ""
-		if msg, err := mail.ReadMessage(bytes.NewReader(m.Data)); err == nil {
-			subject, _ = new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject"))
-		}
-		out = append(out, fmt.Sprintf("%v %q", m.To, subject))
-	}
-	return out
-}
-
-// parsedMail is a received message taken apart.
-type parsedMail struct {
-	From, To, Subject string
-	Text, HTML        string
-}
-
-// parseMail reads a message with net/mail and its parts with
-// mime/multipart, decoding quoted-printable and base64 bodies.
-func parseMail(t *testing.T, m smtpMessage) parsedMail {
-	t.Helper()
-	msg, err := mail.ReadMessage(bytes.NewReader(m.Data))
-	if err != nil {
-		t.Fatalf("received email is not a mail message (%v):\n%s", err, m.Data)
-	}
-	dec := new(mime.WordDecoder)
-	var pm parsedMail
-	for key, dst := range map[string]*string{"From": &pm.From, "To": &pm.To, "Subject": &pm.Subject} {
-		if *dst, err = dec.DecodeHeader(msg.Header.Get(key)); err != nil {
-			t.Fatalf("email header %s %q: %v", key, msg.Header.Get(key), err)
-		}
-	}
-	if err := walkMailPart(msg.Header.Get("Content-Type"), msg.Header.Get("Content-Transfer-Encoding"), msg.Body, &pm, 0); err != nil {
-		t.Fatalf("email body: %v\n%s", err, m.Data)
-	}
-	return pm
-}
-
-func walkMailPart(contentType, encoding string, body io.Reader, pm *parsedMail, depth int) error {
-	if depth > 5 {
-		return fmt.Errorf("multipart nested too deep")
-	}
-	if contentType == "" {
-		contentType = "text/plain"
-	}
-	mt, params, err := mime.ParseMediaType(contentType)
-	if err != nil {
-		return fmt.Errorf("Content-Type %q: %w", contentType, err)
-	}
-	if strings.HasPrefix(mt, "multipart/") {
-		mr := multipart.NewReader(body, params["boundary"])
-		for {
-			// NextPart decodes quoted-printable itself (and drops the
-			// header); base64 is left to us.
-			p, err := mr.NextPart()
-			if err == io.EOF {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			if err := walkMailPart(p.Header.Get("Content-Type"), p.Header.Get("Content-Transfer-Encoding"), p, pm, depth+1); err != nil {
-				return err
-			}
-		}
-	}
-	switch strings.ToLower(strings.TrimSpace(encoding)) {
-	case "quoted-printable":
-		body = quotedprintable.NewReader(body)
-	case "base64":
-		body = base64.NewDecoder(base64.StdEncoding, body)
-	}
-	data, err := io.ReadAll(body)
-	if err != nil {
-		return err
-	}
-	switch mt {
-	case "text/plain":
-		pm.Text += string(data)
-	case "text/html":
-		pm.HTML += string(data)
-	}
-	return nil
-}
+// Mail settings for a server under test; the SMTP server that receives
+// its mail is smtptest.Server.
 
 // mailEnv points a server at an SMTP server on a loopback port: no TLS,
 // no authentication, retries after 200ms.
@@ -513,8 +296,8 @@ func doCookie(t *testing.T, method, url, cookie string, body any) (int, http.Hea
 
 func TestE2EInvitationEmailAndAccept(t *testing.T) {
 	t.Parallel()
-	smtpSrv := startSMTP(t, "127.0.0.1:0")
-	p := startServer(t, t.TempDir(), mailEnv(smtpSrv.Port)...)
+	smtpSrv := smtptest.Start(t, smtptest.Config{})
+	p := startServer(t, t.TempDir(), mailEnv(smtpSrv.Port())...)
 
 	before := time.Now()
 	inv := createInvitation(t, p, map[string]any{
@@ -554,14 +337,14 @@ func TestE2EInvitationEmailAndAccept(t *testing.T) {
 	}
 
 	// The email.
-	msg := smtpSrv.waitMessages(t, 1, 10*time.Second)[0]
+	msg := smtpSrv.WaitMessages(t, 1, 10*time.Second)[0]
 	if msg.From != inviteFromAddr {
 		t.Errorf("MAIL FROM %q, want %q", msg.From, inviteFromAddr)
 	}
 	if !reflect.DeepEqual(msg.To, []string{"grace@example.com"}) {
 		t.Errorf("RCPT TO %v, want [grace@example.com]", msg.To)
 	}
-	pm := parseMail(t, msg)
+	pm := smtptest.MustParse(t, msg.Data)
 	if !strings.Contains(pm.To, "grace@example.com") {
 		t.Errorf("To header %q", pm.To)
 	}
@@ -609,8 +392,8 @@ func TestE2EInvitationEmailAndAccept(t *testing.T) {
 	}
 
 	// The welcome email, and emailSent.
-	msgs := smtpSrv.waitMessages(t, 2, 10*time.Second)
-	welcome := parseMail(t, msgs[1])
+	msgs := smtpSrv.WaitMessages(t, 2, 10*time.Second)
+	welcome := smtptest.MustParse(t, msgs[1].Data)
 	if !reflect.DeepEqual(msgs[1].To, []string{"grace@example.com"}) {
 		t.Errorf("welcome RCPT TO %v", msgs[1].To)
 	}
@@ -626,15 +409,15 @@ func TestE2EInvitationEmailAndAccept(t *testing.T) {
 
 	// Nothing else was sent.
 	time.Sleep(200 * time.Millisecond)
-	if n := len(smtpSrv.messages()); n != 2 {
-		t.Errorf("%d emails in all, want 2: %v", n, describeMessages(smtpSrv.messages()))
+	if n := len(smtpSrv.Messages()); n != 2 {
+		t.Errorf("%d emails in all, want 2: %v", n, smtptest.Describe(smtpSrv.Messages()))
 	}
 }
 
 func TestE2EInvitationRules(t *testing.T) {
 	t.Parallel()
-	smtpSrv := startSMTP(t, "127.0.0.1:0")
-	p := startServer(t, t.TempDir(), mailEnv(smtpSrv.Port)...)
+	smtpSrv := smtptest.Start(t, smtptest.Config{})
+	p := startServer(t, t.TempDir(), mailEnv(smtpSrv.Port())...)
 	create := p.URL + invitationsPath
 	invite := func(email string, extra map[string]any) map[string]any {
 		m := map[string]any{"invitedEmail": email, "inviter": "Ada Lovelace"}
@@ -749,8 +532,8 @@ func TestE2EInvitationRules(t *testing.T) {
 	wantField(t, "resent invitation", resent, "name", made[2]["name"])
 	status, _, body = do(t, "POST", acceptURL(t, p, oldURI), "", acceptBody("Res End", ""))
 	wantError(t, "accept with the token replaced by a resend", status, body, 404, "NotFoundError", "not valid")
-	resendMsgs := smtpSrv.waitMessagesTo(t, "resend@example.com", 2, 10*time.Second)
-	if text := parseMail(t, resendMsgs[1]).Text; !strings.Contains(text, newURI) || strings.Contains(text, oldURI) {
+	resendMsgs := smtpSrv.WaitMessagesTo(t, "resend@example.com", 2, 10*time.Second)
+	if text := smtptest.MustParse(t, resendMsgs[1].Data).Text; !strings.Contains(text, newURI) || strings.Contains(text, oldURI) {
 		t.Errorf("the resent email does not hold just the new link %s:\n%s", newURI, text)
 	}
 	status, _, body = do(t, "POST", acceptURL(t, p, newURI), "", acceptBody("Res End", ""))
@@ -802,9 +585,9 @@ func TestE2EInvitationRules(t *testing.T) {
 	createInvitation(t, p, invite("late@example.com", nil))
 
 	// disableInvitationEmail: no email, even after the one queued after it.
-	smtpSrv.waitMessagesTo(t, "marker@example.com", 1, 10*time.Second)
+	smtpSrv.WaitMessagesTo(t, "marker@example.com", 1, 10*time.Second)
 	time.Sleep(1500 * time.Millisecond)
-	if got := smtpSrv.messagesTo("silent@example.com"); len(got) != 0 {
+	if got := smtpSrv.MessagesTo("silent@example.com"); len(got) != 0 {
 		t.Errorf("%d emails went to silent@example.com, whose invitation disabled them", len(got))
 	}
 	// The silent invitation still works by its link.
@@ -819,8 +602,8 @@ func TestE2EInvitationRules(t *testing.T) {
 
 func TestE2EDoitInvite(t *testing.T) {
 	t.Parallel()
-	smtpSrv := startSMTP(t, "127.0.0.1:0")
-	p := startServer(t, t.TempDir(), mailEnv(smtpSrv.Port)...)
+	smtpSrv := smtptest.Start(t, smtptest.Config{})
+	p := startServer(t, t.TempDir(), mailEnv(smtpSrv.Port())...)
 	doitURL := p.URL + "/api/admin/users/invite"
 
 	status, header, body := do(t, "POST", doitURL, e2eAdminKey, map[string]any{"email": "doit@example.com", "roleId": "2", "organizationId": "default"})
@@ -852,8 +635,8 @@ func TestE2EDoitInvite(t *testing.T) {
 	wantField(t, "DoiT invitation", inv, "invitedEmail", "doit@example.com")
 	wantField(t, "DoiT invitation", inv, "roleId", "2")
 	wantField(t, "DoiT invitation", inv, "state", "PENDING")
-	msg := smtpSrv.waitMessagesTo(t, "doit@example.com", 1, 10*time.Second)[0]
-	pm := parseMail(t, msg)
+	msg := smtpSrv.WaitMessagesTo(t, "doit@example.com", 1, 10*time.Second)[0]
+	pm := smtptest.MustParse(t, msg.Data)
 	if !strings.Contains(pm.Subject, inviteSiteName) {
 		t.Errorf("DoiT email subject %q does not name the site", pm.Subject)
 	}
@@ -912,8 +695,8 @@ func TestE2EDoitInvite(t *testing.T) {
 	if all, _ := listInvitations(t, p, nil); len(all) != 1 {
 		t.Errorf("%d invitations, want 1", len(all))
 	}
-	if msgs := smtpSrv.messages(); len(msgs) > 2 { // the invitation and the viewer's welcome
-		t.Errorf("emails sent: %v", describeMessages(msgs))
+	if msgs := smtpSrv.Messages(); len(msgs) > 2 { // the invitation and the viewer's welcome
+		t.Errorf("emails sent: %v", smtptest.Describe(msgs))
 	}
 }
 
@@ -940,13 +723,13 @@ func TestE2EEmailRetryAcrossRestart(t *testing.T) {
 			t.Errorf("invited serve after SIGTERM: %v, want exit status 0", err)
 		}
 
-		smtpSrv := startSMTP(t, "127.0.0.1:"+strconv.Itoa(port))
+		smtpSrv := smtptest.Start(t, smtptest.Config{Addr: "127.0.0.1:" + strconv.Itoa(port)})
 		p2 := startServer(t, dir, env...)
-		msg := smtpSrv.waitMessages(t, 1, 15*time.Second)[0]
+		msg := smtpSrv.WaitMessages(t, 1, 15*time.Second)[0]
 		if !reflect.DeepEqual(msg.To, []string{"retry@example.com"}) {
 			t.Errorf("RCPT TO %v", msg.To)
 		}
-		pm := parseMail(t, msg)
+		pm := smtptest.MustParse(t, msg.Data)
 		if link := invitationLinkRE.FindString(pm.Text); link != uri {
 			t.Fatalf("the delivered email links %q, want the invitation's %q", link, uri)
 		}
@@ -958,8 +741,8 @@ func TestE2EEmailRetryAcrossRestart(t *testing.T) {
 		})
 		status, _, body := do(t, "POST", acceptURL(t, p2, uri), "", acceptBody("Re Try", ""))
 		wantStatus(t, "accept the delivered link", status, 200, body)
-		smtpSrv.waitMessagesTo(t, "retry@example.com", 2, 10*time.Second) // the welcome
-		if n := len(smtpSrv.messagesTo("retry@example.com")); n != 2 {
+		smtpSrv.WaitMessagesTo(t, "retry@example.com", 2, 10*time.Second) // the welcome
+		if n := len(smtpSrv.MessagesTo("retry@example.com")); n != 2 {
 			t.Errorf("%d emails to retry@example.com, want the invitation once and the welcome", n)
 		}
 	})

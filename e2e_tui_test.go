@@ -107,7 +107,8 @@ func TestE2ETUIInTmux(t *testing.T) {
 	tm.waitFor("link form", 5*time.Second, "New signup link")
 	tm.keys(true, "Tmux crew")
 	tm.keys(false, "C-s")
-	tm.waitFor("link listed", 10*time.Second, "Tmux crew")
+	// The name is on screen in the form already: wait for the answer.
+	tm.waitFor("link created", 10*time.Second, "Created the signup link", "1 signup link")
 
 	var secret string
 	for _, l := range listLinks(t, p) {

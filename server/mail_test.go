@@ -4,13 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"io"
-	"log"
 	"log/slog"
-	"mime"
-	"mime/multipart"
 	"net"
-	"net/mail"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -19,111 +14,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/emersion/go-sasl"
-	"github.com/emersion/go-smtp"
-
 	"invited/db"
+	"invited/server/smtptest"
 )
 
 // ---- helpers: a recording SMTP server, a store, a running worker ----
-
-// mailReceived is one message as the test SMTP server got it.
-type mailReceived struct {
-	From       string
-	To         []string
-	Data       []byte
-	User, Pass string // the AUTH PLAIN credentials of the session, if any
-}
-
-// mailBackend records every message. With user set it offers AUTH PLAIN
-// and refuses mail from sessions that did not log in with user and pass.
-type mailBackend struct {
-	user, pass string
-
-	mu   sync.Mutex
-	msgs []mailReceived
-}
-
-func (b *mailBackend) NewSession(*smtp.Conn) (smtp.Session, error) {
-	return &mailSession{b: b}, nil
-}
-
-func (b *mailBackend) received() []mailReceived {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return append([]mailReceived(nil), b.msgs...)
-}
-
-type mailSession struct {
-	b      *mailBackend
-	cur    mailReceived
-	authed bool
-}
-
-func (s *mailSession) AuthMechanisms() []string {
-	if s.b.user == "" {
-		return nil
-	}
-	return []string{sasl.Plain}
-}
-
-func (s *mailSession) Auth(string) (sasl.Server, error) {
-	return sasl.NewPlainServer(func(_, username, password string) error {
-		s.cur.User, s.cur.Pass = username, password
-		if username != s.b.user || password != s.b.pass {
-			return smtp.ErrAuthFailed
-		}
-		s.authed = true
-		return nil
-	}), nil
-}
-
-func (s *mailSession) Mail(from string, _ *smtp.MailOptions) error {
-	if s.b.user != "" && !s.authed {
-		return smtp.ErrAuthRequired
-	}
-	s.cur.From = from
-	return nil
-}
-
-func (s *mailSession) Rcpt(to string, _ *smtp.RcptOptions) error {
-	s.cur.To = append(s.cur.To, to)
-	return nil
-}
-
-func (s *mailSession) Data(r io.Reader) error {
-	data, err := io.ReadAll(r)
-	if err != nil {
-		return err
-	}
-	s.cur.Data = data
-	s.b.mu.Lock()
-	s.b.msgs = append(s.b.msgs, s.cur)
-	s.b.mu.Unlock()
-	s.Reset()
-	return nil
-}
-
-func (s *mailSession) Reset()        { s.cur.From, s.cur.To, s.cur.Data = "", nil, nil }
-func (s *mailSession) Logout() error { return nil }
-
-// startMailServer runs a plain (no TLS) SMTP server on addr, which may be
-// "127.0.0.1:0", until the test ends, and returns its address.
-func startMailServer(tb testing.TB, addr string, be *mailBackend) string {
-	tb.Helper()
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	s := smtp.NewServer(be)
-	s.Domain = "localhost"
-	s.AllowInsecureAuth = true
-	s.ReadTimeout, s.WriteTimeout = 5*time.Second, 5*time.Second
-	s.ErrorLog = log.New(io.Discard, "", 0)
-	go func() { _ = s.Serve(l) }()
-	tb.Cleanup(func() { _ = s.Close() })
-	return l.Addr().String()
-}
 
 // closedMailAddr returns a loopback address where nothing listens.
 func closedMailAddr(tb testing.TB) string {
@@ -213,49 +108,13 @@ type mailSenderFunc func(context.Context, db.Email) error
 
 func (f mailSenderFunc) Send(ctx context.Context, e db.Email) error { return f(ctx, e) }
 
-// parsedMail is a received multipart/alternative message, decoded.
-type parsedMail struct {
-	Header     mail.Header
-	Subject    string
-	Parts      []string // content types, in order
-	Text, HTML string
-}
-
-func parseMail(tb testing.TB, data []byte) parsedMail {
+// parseMail takes a received message apart; it must be
+// multipart/alternative.
+func parseMail(tb testing.TB, data []byte) smtptest.Parsed {
 	tb.Helper()
-	m, err := mail.ReadMessage(bytes.NewReader(data))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	subject, err := new(mime.WordDecoder).DecodeHeader(m.Header.Get("Subject"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	pm := parsedMail{Header: m.Header, Subject: subject}
-	mt, params, err := mime.ParseMediaType(m.Header.Get("Content-Type"))
-	if err != nil || mt != "multipart/alternative" {
-		tb.Fatalf("Content-Type %q, want multipart/alternative (%v)", m.Header.Get("Content-Type"), err)
-	}
-	mr := multipart.NewReader(m.Body, params["boundary"])
-	for {
-		p, err := mr.NextPart() // decodes quoted-printable
-		if err == io.EOF {
-			break
-		} else if err != nil {
-			tb.Fatal(err)
-		}
-		body, err := io.ReadAll(p)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		ct, _, _ := mime.ParseMediaType(p.Header.Get("Content-Type"))
-		pm.Parts = append(pm.Parts, ct)
-		switch ct {
-		case "text/plain":
-			pm.Text = string(body)
-		case "text/html":
-			pm.HTML = string(body)
-		}
+	pm := smtptest.MustParse(tb, data)
+	if pm.Type != "multipart/alternative" {
+		tb.Fatalf("Content-Type %q, want multipart/alternative", pm.Header.Get("Content-Type"))
 	}
 	return pm
 }
@@ -428,9 +287,8 @@ func TestLogSenderWritesRecipientAndSubject(t *testing.T) {
 }
 
 func TestSMTPSenderWrongPassword(t *testing.T) {
-	be := &mailBackend{user: "mailer", pass: "right-password"}
-	addr := startMailServer(t, "127.0.0.1:0", be)
-	err := mustSMTPSender(t, addr, "mailer", "wrong-password", "none").
+	srv := smtptest.Start(t, smtptest.Config{Username: "mailer", Password: "right-password"})
+	err := mustSMTPSender(t, srv.Addr(), "mailer", "wrong-password", "none").
 		Send(context.Background(), db.Email{To: "bob@example.com", Subject: "s", Text: "t"})
 	if err == nil {
 		t.Fatal("sent with a wrong password")
@@ -438,20 +296,19 @@ func TestSMTPSenderWrongPassword(t *testing.T) {
 	if strings.Contains(err.Error(), "wrong-password") {
 		t.Errorf("the error shows the password: %v", err)
 	}
-	if len(be.received()) != 0 {
+	if len(srv.Messages()) != 0 {
 		t.Error("the server got a message")
 	}
 }
 
 func TestSMTPSenderStartTLSRequired(t *testing.T) {
-	be := &mailBackend{}
-	addr := startMailServer(t, "127.0.0.1:0", be)
-	err := mustSMTPSender(t, addr, "", "", "starttls").
+	srv := smtptest.Start(t, smtptest.Config{})
+	err := mustSMTPSender(t, srv.Addr(), "", "", "starttls").
 		Send(context.Background(), db.Email{To: "bob@example.com", Subject: "s", Text: "t"})
 	if err == nil || !strings.Contains(err.Error(), "STARTTLS") {
 		t.Errorf("sending without STARTTLS in starttls mode: err = %v", err)
 	}
-	if len(be.received()) != 0 {
+	if len(srv.Messages()) != 0 {
 		t.Error("the server got a message in clear")
 	}
 }
@@ -459,8 +316,7 @@ func TestSMTPSenderStartTLSRequired(t *testing.T) {
 // ---- the outbox ----
 
 func TestOutboxDeliversOverSMTP(t *testing.T) {
-	be := &mailBackend{user: "mailer", pass: "s3cret"}
-	addr := startMailServer(t, "127.0.0.1:0", be)
+	srv := smtptest.Start(t, smtptest.Config{Username: "mailer", Password: "s3cret"})
 	store := mustMailStore(t)
 	const uri = "https://invited.example.com/invitations/0123abcd?a=1&b=2"
 	e, err := RenderInvitationEmail(InvitationMail{SiteName: "Acme Team", To: "bob@example.com",
@@ -471,11 +327,11 @@ func TestOutboxDeliversOverSMTP(t *testing.T) {
 	if err := store.EnqueueEmail(db.EmailInvitation, e); err != nil {
 		t.Fatal(err)
 	}
-	o := runOutbox(t, store, mustSMTPSender(t, addr, "mailer", "s3cret", "none"), OutboxOptions{})
+	o := runOutbox(t, store, mustSMTPSender(t, srv.Addr(), "mailer", "s3cret", "none"), OutboxOptions{})
 	o.Poke()
 	waitForMail(t, "the email to be sent", func() bool { return onlyEmail(t, store).State == db.EmailSent })
 
-	msgs := be.received()
+	msgs := srv.Messages()
 	if len(msgs) != 1 {
 		t.Fatalf("the server got %d messages, want 1", len(msgs))
 	}
@@ -538,9 +394,8 @@ func TestOutboxWelcomeSetsEmailSent(t *testing.T) {
 	if u.EmailSent {
 		t.Fatal("emailSent is true before the welcome email went out")
 	}
-	be := &mailBackend{}
-	addr := startMailServer(t, "127.0.0.1:0", be)
-	runOutbox(t, store, mustSMTPSender(t, addr, "", "", "none"), OutboxOptions{})
+	srv := smtptest.Start(t, smtptest.Config{})
+	runOutbox(t, store, mustSMTPSender(t, srv.Addr(), "", "", "none"), OutboxOptions{})
 	waitForMail(t, "the welcome email to be sent", func() bool { return onlyEmail(t, store).State == db.EmailSent })
 	got, err := store.FindUserByID(u.ID)
 	if err != nil {
@@ -549,7 +404,7 @@ func TestOutboxWelcomeSetsEmailSent(t *testing.T) {
 	if !got.EmailSent {
 		t.Error("emailSent is still false after the welcome email was sent")
 	}
-	if msgs := be.received(); len(msgs) != 1 || msgs[0].To[0] != "ada@example.com" || parseMail(t, msgs[0].Data).Subject != "Welcome to Acme" {
+	if msgs := srv.Messages(); len(msgs) != 1 || msgs[0].To[0] != "ada@example.com" || parseMail(t, msgs[0].Data).Subject != "Welcome to Acme" {
 		t.Errorf("received %+v", msgs)
 	}
 }
@@ -568,10 +423,9 @@ func TestOutboxRetriesUntilServerAnswers(t *testing.T) {
 		t.Errorf("after failures: state %q, lastError %q", rec.State, rec.LastError)
 	}
 
-	be := &mailBackend{}
-	startMailServer(t, addr, be)
+	srv := smtptest.Start(t, smtptest.Config{Addr: addr})
 	waitForMail(t, "the email to be sent", func() bool { return onlyEmail(t, store).State == db.EmailSent })
-	if n := len(be.received()); n != 1 {
+	if n := len(srv.Messages()); n != 1 {
 		t.Errorf("the server got %d messages, want 1", n)
 	}
 	if rec := onlyEmail(t, store); rec.Attempts < 3 || rec.LastError != "" {

@@ -18,9 +18,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"html/template"
-	"math"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -233,36 +233,36 @@ func passwordHint(p db.PasswordPolicy) string {
 	return "At least " + strconv.Itoa(n) + " characters. A few unrelated words make a password that is easy to remember and hard to guess."
 }
 
+// newAccountFields are the fields of a form that creates an account: the
+// email field given, then name, username and the password twice. The
+// handlers check that the two passwords match with passwordsDiffer.
+func (s *Server) newAccountFields(email *pageField) []*pageField {
+	return []*pageField{
+		email,
+		{Name: "name", Label: "Name", Type: "text", Autocomplete: "name", Required: true,
+			Hint: "How others will see you, for example Ada Lovelace."},
+		{Name: "username", Label: "Username", Type: "text", Autocomplete: "username",
+			Hint: "2 to 64 letters, digits, '.', '-' or '_'. You can log in with it instead of your email."},
+		{Name: "password", Label: "Password", Type: "password", Autocomplete: "new-password", Required: true,
+			Hint: passwordHint(s.policy)},
+		{Name: "password2", Label: "Password again", Type: "password", Autocomplete: "new-password", Required: true},
+	}
+}
+
 func (s *Server) signupForm(secret string) *pageForm {
 	return &pageForm{
 		Action: "/new-user?invite=" + url.QueryEscape(secret), Submit: "Create account",
-		Fields: []*pageField{
-			{Name: "email", Label: "Email", Type: "email", Autocomplete: "email", Required: true},
-			{Name: "name", Label: "Name", Type: "text", Autocomplete: "name", Required: true,
-				Hint: "How others will see you, for example Ada Lovelace."},
-			{Name: "username", Label: "Username", Type: "text", Autocomplete: "username",
-				Hint: "2 to 64 letters, digits, '.', '-' or '_'. You can log in with it instead of your email."},
-			{Name: "password", Label: "Password", Type: "password", Autocomplete: "new-password", Required: true,
-				Hint: passwordHint(s.policy)},
-			{Name: "password2", Label: "Password again", Type: "password", Autocomplete: "new-password", Required: true},
-		},
+		Fields: s.newAccountFields(
+			&pageField{Name: "email", Label: "Email", Type: "email", Autocomplete: "email", Required: true}),
 	}
 }
 
 func (s *Server) invitationForm(token, email string) *pageForm {
 	return &pageForm{
 		Action: "/invitations/" + url.PathEscape(token), Submit: "Accept and create account",
-		Fields: []*pageField{
-			{Name: "email", Label: "Email", Type: "email", Autocomplete: "email", ReadOnly: true, Value: email,
-				Hint: "The invitation is for this address; it cannot be changed here."},
-			{Name: "name", Label: "Name", Type: "text", Autocomplete: "name", Required: true,
-				Hint: "How others will see you, for example Ada Lovelace."},
-			{Name: "username", Label: "Username", Type: "text", Autocomplete: "username",
-				Hint: "2 to 64 letters, digits, '.', '-' or '_'. You can log in with it instead of your email."},
-			{Name: "password", Label: "Password", Type: "password", Autocomplete: "new-password", Required: true,
-				Hint: passwordHint(s.policy)},
-			{Name: "password2", Label: "Password again", Type: "password", Autocomplete: "new-password", Required: true},
-		},
+		Fields: s.newAccountFields(
+			&pageField{Name: "email", Label: "Email", Type: "email", Autocomplete: "email", ReadOnly: true, Value: email,
+				Hint: "The invitation is for this address; it cannot be changed here."}),
 	}
 }
 
@@ -367,11 +367,8 @@ func (s *Server) pageLimit(l *ipLimiter, h httprouter.Handle) httprouter.Handle 
 		return h
 	}
 	return func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
-		ok, wait := l.allow(clientIP(r, s.trusted))
-		if !ok {
-			secs := int(math.Ceil(wait.Seconds()))
-			w.Header().Set("Retry-After", strconv.Itoa(secs))
-			s.renderError(w, r, db.Errorf(db.ETOOMANY, "Too many requests from your address; wait %d seconds and try again.", secs))
+		if err := s.overLimit(l, w, r); err != nil {
+			s.renderError(w, r, err)
 			return
 		}
 		h(w, r, ps)
@@ -484,14 +481,7 @@ func (s *Server) handleSignupForm(w http.ResponseWriter, r *http.Request, _ http
 	show := func(status int) {
 		s.renderPage(w, r, status, "signup", &pageData{Title: "Create your account", LinkName: link.Name, Form: form})
 	}
-	// The two passwords are compared before anything is hashed; the other
-	// fields are checked too (cheaply) so that every problem shows at once.
-	if in.Password != r.PostForm.Get("password2") {
-		if _, err := s.policy.ValidateUserInput(in); err != nil {
-			form.addError(err)
-		}
-		form.fieldError("password2", "Password again does not match the password; type the same password in both fields.")
-		show(http.StatusBadRequest)
+	if s.passwordsDiffer(r, form, in, show) {
 		return
 	}
 	u, err := s.signup(r, secret, in)
@@ -509,16 +499,45 @@ func (s *Server) formFailed(w http.ResponseWriter, r *http.Request, form *pageFo
 	switch db.ErrorCode(err) {
 	case db.EGONE, db.ENOTFOUND:
 		dead()
-	case db.EINVALID, db.ECONFLICT:
+	default:
+		s.showFormError(w, r, form, err, show, db.EINVALID, db.ECONFLICT)
+	}
+}
+
+// showFormError shows a failed submission: an error with one of the codes
+// of input (a problem with what was typed) gets the form again with the
+// status the JSON API would use, a busy server gets it again with 503 and
+// Retry-After, and anything else gets an error page.
+func (s *Server) showFormError(w http.ResponseWriter, r *http.Request, form *pageForm, err error, show func(int), input ...db.Code) {
+	code := db.ErrorCode(err)
+	switch {
+	case slices.Contains(input, code):
 		form.addError(err)
 		show(pageStatus(err))
-	case db.EUNAVAILABLE:
+	case code == db.EUNAVAILABLE:
 		w.Header().Set("Retry-After", "1")
 		form.addError(err)
 		show(http.StatusServiceUnavailable)
 	default:
 		s.renderError(w, r, err)
 	}
+}
+
+// passwordsDiffer reports whether the password2 field of a new account's
+// form differs from in.Password, and then shows the form again (400) with
+// that and every problem of in. The two passwords are compared before
+// anything is hashed; the other fields are checked too (cheaply) so that
+// every problem shows at once.
+func (s *Server) passwordsDiffer(r *http.Request, form *pageForm, in db.UserInput, show func(int)) bool {
+	if in.Password == r.PostForm.Get("password2") {
+		return false
+	}
+	if _, err := s.policy.ValidateUserInput(in); err != nil {
+		form.addError(err)
+	}
+	form.fieldError("password2", "Password again does not match the password; type the same password in both fields.")
+	show(http.StatusBadRequest)
+	return true
 }
 
 func (s *Server) renderWelcome(w http.ResponseWriter, r *http.Request, u db.User) {
@@ -567,11 +586,21 @@ func (s *Server) invitationPage(inv db.Invitation, form *pageForm) *pageData {
 	}
 }
 
-func (s *Server) handleInvitationPage(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
-	token := ps.ByName("token")
+// openInvitation returns the invitation of token when it can be accepted
+// now, or answers with the page that says why not and returns false.
+func (s *Server) openInvitation(w http.ResponseWriter, r *http.Request, token string) (db.Invitation, bool) {
 	inv, err := s.store.FindInvitationByToken(token)
 	if err != nil {
 		s.renderDeadInvitation(w, r, inv, err)
+		return db.Invitation{}, false
+	}
+	return inv, true
+}
+
+func (s *Server) handleInvitationPage(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+	token := ps.ByName("token")
+	inv, ok := s.openInvitation(w, r, token)
+	if !ok {
 		return
 	}
 	s.renderPage(w, r, http.StatusOK, "invitation", s.invitationPage(inv, s.invitationForm(token, inv.Email)))
@@ -582,21 +611,15 @@ func (s *Server) handleInvitationForm(w http.ResponseWriter, r *http.Request, ps
 	if !s.readForm(w, r) {
 		return
 	}
-	inv, err := s.store.FindInvitationByToken(token)
-	if err != nil {
-		s.renderDeadInvitation(w, r, inv, err)
+	inv, ok := s.openInvitation(w, r, token)
+	if !ok {
 		return
 	}
 	form := s.invitationForm(token, inv.Email)
 	form.fill(r.PostForm)
 	name, username, password := r.PostForm.Get("name"), r.PostForm.Get("username"), r.PostForm.Get("password")
 	show := func(status int) { s.renderPage(w, r, status, "invitation", s.invitationPage(inv, form)) }
-	if password != r.PostForm.Get("password2") {
-		if _, err := s.policy.ValidateUserInput(db.UserInput{Email: inv.Email, Name: name, Username: username, Password: password}); err != nil {
-			form.addError(err)
-		}
-		form.fieldError("password2", "Password again does not match the password; type the same password in both fields.")
-		show(http.StatusBadRequest)
+	if s.passwordsDiffer(r, form, db.UserInput{Email: inv.Email, Name: name, Username: username, Password: password}, show) {
 		return
 	}
 	u, err := s.acceptInvitation(r, token, name, username, password)
@@ -642,23 +665,15 @@ func (s *Server) handleLoginForm(w http.ResponseWriter, r *http.Request, _ httpr
 		return
 	}
 	res, err := s.login(r, login, password)
-	switch db.ErrorCode(err) {
-	case "":
-		s.setSessionCookie(w, res)
-		info(r).actor = userActor(res.User).String()
-		http.Redirect(w, r, "/account", http.StatusSeeOther)
-	case db.EINVALID, db.EUNAUTHORIZED:
+	if err != nil {
 		// A wrong password and an unknown account read the same; a locked
 		// account says so and who can unlock it.
-		form.addError(err)
-		show(pageStatus(err))
-	case db.EUNAVAILABLE:
-		w.Header().Set("Retry-After", "1")
-		form.addError(err)
-		show(http.StatusServiceUnavailable)
-	default:
-		s.renderError(w, r, err)
+		s.showFormError(w, r, form, err, show, db.EINVALID, db.EUNAUTHORIZED)
+		return
 	}
+	s.setSessionCookie(w, res)
+	info(r).actor = userActor(res.User).String()
+	http.Redirect(w, r, "/account", http.StatusSeeOther)
 }
 
 // handleLogoutForm ends the session, if any, and goes back to the login
@@ -759,14 +774,9 @@ func (s *Server) handlePasswordForm(w http.ResponseWriter, r *http.Request, _ ht
 	if err == nil {
 		err = s.store.ChangePasswordKeepingSession(userActor(u), u.ID, newHash, token)
 	}
-	switch db.ErrorCode(err) {
-	case "":
-		http.Redirect(w, r, "/account?password-changed", http.StatusSeeOther)
-	case db.EUNAVAILABLE:
-		w.Header().Set("Retry-After", "1")
-		form.addError(err)
-		show(http.StatusServiceUnavailable)
-	default:
-		s.renderError(w, r, err)
+	if err != nil {
+		s.showFormError(w, r, form, err, show)
+		return
 	}
+	http.Redirect(w, r, "/account?password-changed", http.StatusSeeOther)
 }

@@ -140,13 +140,22 @@ func (s *Server) limit(l *ipLimiter, next func(http.ResponseWriter, *http.Reques
 		return next
 	}
 	return func(w http.ResponseWriter, r *http.Request) {
-		ok, wait := l.allow(clientIP(r, s.trusted))
-		if !ok {
-			secs := int(math.Ceil(wait.Seconds()))
-			w.Header().Set("Retry-After", strconv.Itoa(secs))
-			s.writeError(w, r, db.Errorf(db.ETOOMANY, "Too many requests from your address; wait %d seconds and try again.", secs))
+		if err := s.overLimit(l, w, r); err != nil {
+			s.writeError(w, r, err)
 			return
 		}
 		next(w, r)
 	}
+}
+
+// overLimit takes a request from r's address out of l. Over the limit it
+// sets Retry-After and returns the ETOOMANY error to answer with.
+func (s *Server) overLimit(l *ipLimiter, w http.ResponseWriter, r *http.Request) error {
+	ok, wait := l.allow(clientIP(r, s.trusted))
+	if ok {
+		return nil
+	}
+	secs := int(math.Ceil(wait.Seconds()))
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	return db.Errorf(db.ETOOMANY, "Too many requests from your address; wait %d seconds and try again.", secs)
 }
