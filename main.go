@@ -3,6 +3,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"crypto/sha256"
 	"crypto/tls"
@@ -21,6 +22,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -180,7 +182,11 @@ func runServe(ctx context.Context, args, environ []string, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	log := newLogger(cfg.Log, stderr)
+	// Logs are buffered and written every 100 ms (and at exit), so the
+	// per-request line costs no system call of its own.
+	logOut := newFlushWriter(stderr, 100*time.Millisecond)
+	defer logOut.Close()
+	log := newLogger(cfg.Log, logOut)
 
 	store, err := openStore(cfg)
 	if err != nil {
@@ -465,4 +471,50 @@ func writeFileAtomic(path string, write func(io.Writer) (int64, error)) (int64, 
 		err = os.Rename(tmp.Name(), path)
 	}
 	return n, err
+}
+
+// flushWriter buffers writes to w and flushes them every interval and on
+// Close. Each Write is kept whole, so log lines never interleave.
+type flushWriter struct {
+	mu   sync.Mutex
+	buf  *bufio.Writer
+	stop chan struct{}
+	done chan struct{}
+}
+
+func newFlushWriter(w io.Writer, every time.Duration) *flushWriter {
+	f := &flushWriter{buf: bufio.NewWriterSize(w, 64<<10), stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(f.done)
+		tick := time.NewTicker(every)
+		defer tick.Stop()
+		for {
+			select {
+			case <-tick.C:
+				f.flush()
+			case <-f.stop:
+				return
+			}
+		}
+	}()
+	return f
+}
+
+func (f *flushWriter) Write(p []byte) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.buf.Write(p)
+}
+
+func (f *flushWriter) flush() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	_ = f.buf.Flush()
+}
+
+// Close stops the timer and writes out what is left.
+func (f *flushWriter) Close() {
+	close(f.stop)
+	<-f.done
+	f.flush()
 }

@@ -1,6 +1,7 @@
 package db
 
 import (
+	"bytes"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -97,9 +98,25 @@ type linkRecord struct {
 	MaxUses        int       `json:"max_uses,omitempty"`
 	AllowedDomains []string  `json:"allowed_domains,omitempty"`
 	// Uses counts signups ever made through the link; deleting a user
-	// does not give a use back. UserIDs lists the users who still exist.
-	Uses    int      `json:"uses"`
-	UserIDs []uint64 `json:"user_ids,omitempty"`
+	// does not give a use back. Who joined is in bucketLinkUsers, so the
+	// record stays small however often the link is used.
+	Uses int `json:"uses"`
+}
+
+// linkUserKey is a key of bucketLinkUsers: the link id, then the user id,
+// so a link's users are one prefix scan in signup order.
+func linkUserKey(linkID, userID uint64) []byte { return append(itob(linkID), itob(userID)...) }
+
+// linkUserIDsTx lists the ids of the users who joined through a link and
+// still exist.
+func linkUserIDsTx(tx *bolt.Tx, linkID uint64) []uint64 {
+	var ids []uint64
+	prefix := itob(linkID)
+	c := tx.Bucket(bucketLinkUsers).Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		ids = append(ids, btoi(k[8:]))
+	}
+	return ids
 }
 
 // NewSignupToken is what an admin gives to create a link.
@@ -152,7 +169,7 @@ func (s *Store) token(tx *bolt.Tx, rec linkRecord, withUsers bool) (SignupToken,
 	}
 	t.Enabled = t.Switched && !t.Expired
 	if withUsers {
-		users, err := usersTx(tx, rec.UserIDs)
+		users, err := usersTx(tx, linkUserIDsTx(tx, rec.ID))
 		if err != nil {
 			return t, err
 		}
@@ -394,7 +411,9 @@ func (s *Store) RedeemSignupToken(secret string, in NewUser) (User, error) {
 		if err := s.welcomeTx(tx, urec); err != nil {
 			return err
 		}
-		rec.UserIDs = append(rec.UserIDs, urec.ID)
+		if err := tx.Bucket(bucketLinkUsers).Put(linkUserKey(rec.ID, urec.ID), nil); err != nil {
+			return err
+		}
 		rec.Uses++
 		if err := putJSON(tx.Bucket(bucketLinks), itob(rec.ID), rec); err != nil {
 			return err

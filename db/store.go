@@ -32,6 +32,7 @@ var (
 	bucketUsersByUsername = []byte("users_by_username")    // lower(username) → id
 	bucketLinks           = []byte("links")                // id → linkRecord
 	bucketLinksBySecret   = []byte("links_by_secret")      // secret → id
+	bucketLinkUsers       = []byte("link_users")           // link id + user id → empty: who joined through a link
 	bucketAPIKeys         = []byte("apikeys")              // id → apiKeyRecord
 	bucketAPIKeysByHash   = []byte("apikeys_by_hash")      // hex(sha256(key)) → id
 	bucketEvents          = []byte("events")               // id → eventRecord
@@ -46,7 +47,7 @@ var (
 
 	allBuckets = [][]byte{
 		bucketMeta, bucketUsers, bucketUsersByEmail, bucketUsersByUsername,
-		bucketLinks, bucketLinksBySecret, bucketAPIKeys, bucketAPIKeysByHash,
+		bucketLinks, bucketLinksBySecret, bucketLinkUsers, bucketAPIKeys, bucketAPIKeysByHash,
 		bucketEvents, bucketSessions, bucketSessionsByUser, bucketOutbox, bucketOutboxDue,
 		bucketOrgs, bucketInvitations, bucketInvitesByToken, bucketInvitesByEmail,
 	}

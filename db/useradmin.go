@@ -169,22 +169,8 @@ func (s *Store) DeleteUser(actor Actor, id uint64) error {
 			}
 		}
 		if rec.LinkID != 0 {
-			var link linkRecord
-			ok, err := getJSON(tx.Bucket(bucketLinks), itob(rec.LinkID), &link)
-			if err != nil {
+			if err := tx.Bucket(bucketLinkUsers).Delete(linkUserKey(rec.LinkID, id)); err != nil {
 				return err
-			}
-			if ok {
-				kept := link.UserIDs[:0]
-				for _, uid := range link.UserIDs {
-					if uid != id {
-						kept = append(kept, uid)
-					}
-				}
-				link.UserIDs = kept
-				if err := putJSON(tx.Bucket(bucketLinks), itob(link.ID), link); err != nil {
-					return err
-				}
 			}
 		}
 		if err := deleteUserSessionsTx(tx, id); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"log/slog"
 	"net/http"
 	"regexp"
 	"strings"
@@ -87,6 +88,9 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 			route = redactPath(r.URL.Path)
 		} else {
 			s.metrics.observeRequest(r.Method, route, rec.status, elapsed)
+		}
+		if !s.log.Enabled(r.Context(), slog.LevelInfo) {
+			return
 		}
 		attrs := []any{"request_id", ri.id, "method", r.Method, "route", route, "status", rec.status,
 			"duration_ms", float64(elapsed.Microseconds()) / 1000}

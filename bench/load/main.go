@@ -1,0 +1,408 @@
+// Command load is invited's performance benchmark. Run it from the
+// repository with
+//
+//	go run ./bench/load
+//
+// It builds the server (tmp/invited) and a bare httprouter baseline
+// (tmp/bench-bare, from bench/bare), measures in the same run
+//
+//   - the argon2id ceiling: hashes/s with invited's default parameters on
+//     all cores, in this process, and the time of one hash alone;
+//   - signups/s and their latency with -clients concurrent clients against
+//     the running server;
+//   - GET /invite/{secret}/validate req/s on invited against the same route
+//     on the bare baseline (with wrk when it is installed);
+//
+// and prints a Markdown summary with the targets of docs/PERFORMANCE.md,
+// PASS or MISS for each. Every process it starts is stopped by its pid at
+// the end; all traffic goes to 127.0.0.1, and every phase is bounded in
+// time. A quick smoke run:
+//
+//	go run ./bench/load -signup-duration 2s -validate-duration 2s -hash-duration 1s
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+)
+
+type options struct {
+	signupDuration   time.Duration
+	warmup           time.Duration
+	validateDuration time.Duration
+	hashDuration     time.Duration
+	clients          int
+	conns            int
+	rounds           int
+	tool             string
+	accessLog        bool
+	keep             bool
+	serverEnv        []string
+}
+
+func main() {
+	var o options
+	flag.DurationVar(&o.signupDuration, "signup-duration", 15*time.Second, "how long the signup load is measured (after the warm-up)")
+	flag.DurationVar(&o.warmup, "warmup", 2*time.Second, "signup load before the measurement starts")
+	flag.DurationVar(&o.validateDuration, "validate-duration", 10*time.Second, "length of each validate load run")
+	flag.DurationVar(&o.hashDuration, "hash-duration", 5*time.Second, "how long the argon2id ceiling is measured")
+	flag.IntVar(&o.clients, "clients", 8, "concurrent signup clients")
+	flag.IntVar(&o.conns, "connections", 32, "connections of the validate load")
+	flag.IntVar(&o.rounds, "rounds", 2, "validate runs per server, alternating between them; the best counts")
+	flag.StringVar(&o.tool, "tool", "auto", "validate load generator: auto (wrk if installed), wrk or go")
+	flag.BoolVar(&o.accessLog, "access-log", true, "also measure validate with the access log on (log level info)")
+	flag.BoolVar(&o.keep, "keep", false, "keep the temporary data folder and the server logs")
+	flag.Func("server-env", "extra `NAME=VALUE` in the server's environment, e.g. GOMEMLIMIT=96MiB (repeatable)", func(v string) error {
+		if !strings.Contains(v, "=") {
+			return fmt.Errorf("%q is not NAME=VALUE", v)
+		}
+		o.serverEnv = append(o.serverEnv, v)
+		return nil
+	})
+	flag.Parse()
+	if o.clients < 1 || o.conns < 1 || o.rounds < 1 || o.signupDuration <= 0 || o.validateDuration < time.Second || o.hashDuration <= 0 || o.warmup < 0 {
+		fmt.Fprintln(os.Stderr, "load: -clients, -connections and -rounds must be at least 1, durations positive, -validate-duration at least 1s")
+		os.Exit(2)
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, o, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "load:", err)
+		stop()
+		os.Exit(1)
+	}
+}
+
+// report collects every figure for the summary.
+type report struct {
+	started   time.Time
+	machine   machineInfo
+	opts      options
+	hashes    []hashResult // before the server starts, and after the signups
+	signup    signupResult
+	signupCPU phaseCPU // during the measured signup window
+	rssIdle   int64    // server VmRSS before the signups, KiB
+	peakRSS   int64    // server VmHWM after the signup run, KiB
+	rssAfter  int64    // server VmRSS after the signup run, KiB
+	slots     int      // auth.max_concurrent_hashes of the server
+	users     int      // users on the signup link when validate was run on it
+	tool      string
+	bare      []validateResult
+	invited   []validateResult
+	crowded   *validateResult // invited, on the link that took every signup
+	logged    *validateResult // invited with the access log on
+	logBytes  int64           // access log written during the logged run
+}
+
+func run(ctx context.Context, o options, stdout, progress io.Writer) error {
+	say := func(format string, args ...any) { fmt.Fprintf(progress, "load: "+format+"\n", args...) }
+	rep := &report{started: time.Now(), opts: o, slots: runtime.NumCPU()}
+	for _, kv := range o.serverEnv {
+		if v, ok := strings.CutPrefix(kv, "INVITED_AUTH_MAX_CONCURRENT_HASHES="); ok {
+			if _, err := fmt.Sscan(v, &rep.slots); err != nil {
+				return fmt.Errorf("-server-env %s: %w", kv, err)
+			}
+		}
+	}
+
+	root, err := moduleRoot(ctx)
+	if err != nil {
+		return err
+	}
+	say("building tmp/invited and tmp/bench-bare in %s", root)
+	serverBin := filepath.Join(root, "tmp", "invited")
+	bareBin := filepath.Join(root, "tmp", "bench-bare")
+	if err := goBuild(ctx, root, "tmp/invited", "."); err != nil {
+		return err
+	}
+	if err := goBuild(ctx, root, "tmp/bench-bare", "./bench/bare"); err != nil {
+		return err
+	}
+	rep.machine = readMachineInfo()
+
+	runner, err := newValidateRunner(o.tool, o.conns)
+	if err != nil {
+		return err
+	}
+	rep.tool = runner.describe(o.validateDuration)
+
+	// 1. The ceiling, with nothing else running. It is measured again
+	// after the signups, with the server idle, and the better of the two
+	// counts, so that a neighbour's load during one of them cannot make
+	// the signups look better than they are.
+	ceiling := func() error {
+		say("argon2id ceiling: one hash alone, then %d goroutines for %s", runtime.NumCPU(), o.hashDuration)
+		h, err := measureHashing(ctx, o.hashDuration, 10)
+		if err != nil {
+			return fmt.Errorf("argon2id ceiling: %w", err)
+		}
+		rep.hashes = append(rep.hashes, h)
+		say("  %.1f hashes/s; one hash %s", h.perSecond, h.single.Round(10*time.Microsecond))
+		return nil
+	}
+	if err := ceiling(); err != nil {
+		return err
+	}
+
+	// 2. The server, in a data folder of its own.
+	tmpDir, err := os.MkdirTemp("", "invited-bench-")
+	if err != nil {
+		return err
+	}
+	if o.keep {
+		say("keeping %s", tmpDir)
+	} else {
+		defer os.RemoveAll(tmpDir)
+	}
+	var procs []*proc
+	defer func() {
+		for _, p := range procs {
+			if serr := p.stop(20 * time.Second); serr != nil {
+				fmt.Fprintln(progress, "load:", serr)
+			}
+		}
+	}()
+
+	apiKey := randomHex(24)
+	server, base, err := startInvited(ctx, serverBin, tmpDir, apiKey, "warn", "server.log", o.serverEnv)
+	if err != nil {
+		return err
+	}
+	procs = append(procs, server)
+	say("invited is up at %s (pid %d)", base, server.pid())
+
+	api := &apiClient{base: base, apiKey: apiKey, http: newHTTPClient(o.clients + 2)}
+	signupLink, err := api.createLink(ctx, "bench signups")
+	if err != nil {
+		return err
+	}
+	validateLink, err := api.createLink(ctx, "bench validate")
+	if err != nil {
+		return err
+	}
+
+	rep.rssIdle, _ = memoryKiB(server.pid(), "VmRSS")
+
+	// 3. Signups.
+	say("signups: %d clients, %s warm-up, %s measured", o.clients, o.warmup, o.signupDuration)
+	meterc := make(chan *cpuMeter, 1)
+	windowTimer := time.AfterFunc(o.warmup, func() { meterc <- startCPUMeter(server.pid()) })
+	rep.signup = runSignups(ctx, api, signupLink, o.clients, o.warmup, o.signupDuration)
+	windowTimer.Stop()
+	select {
+	case m := <-meterc:
+		rep.signupCPU = m.stop()
+	default: // cut short before the window
+	}
+	if rep.peakRSS, err = memoryKiB(server.pid(), "VmHWM"); err != nil {
+		return err
+	}
+	rep.rssAfter, _ = memoryKiB(server.pid(), "VmRSS")
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	say("  %.1f signups/s, p99 %s, peak RSS %d MiB", rep.signup.perSecond, percentile(rep.signup.latencies, 99).Round(time.Millisecond), rep.peakRSS/1024)
+	api.http.CloseIdleConnections()
+	if err := ceiling(); err != nil {
+		return err
+	}
+
+	// 4. Validate: bare baseline against invited, alternating.
+	bare, err := startProc("bench-bare", bareBin, nil, cleanEnv(), tmpDir, filepath.Join(tmpDir, "bare.log"))
+	if err != nil {
+		return err
+	}
+	procs = append(procs, bare)
+	bareAddr, err := bare.waitForLine(ctx, regexp.MustCompile(`(?m)^(127\.0\.0\.1:\d+)$`), 10*time.Second)
+	if err != nil {
+		return err
+	}
+	bareURL := "http://" + bareAddr + "/invite/" + validateLink + "/validate"
+	invitedURL := base + "/invite/" + validateLink + "/validate"
+	for round := 1; round <= o.rounds; round++ {
+		say("validate round %d/%d: bare, then invited (%s)", round, o.rounds, runner.tool)
+		b, err := runner.run(ctx, "bare httprouter", bareURL, o.validateDuration, bare.pid())
+		if err != nil {
+			return err
+		}
+		rep.bare = append(rep.bare, b)
+		v, err := runner.run(ctx, "invited", invitedURL, o.validateDuration, server.pid())
+		if err != nil {
+			return err
+		}
+		rep.invited = append(rep.invited, v)
+		say("  bare %.0f req/s, invited %.0f req/s", b.perSecond, v.perSecond)
+	}
+	if err := bare.stop(10 * time.Second); err != nil {
+		return err
+	}
+
+	// The link that took every signup lists every user it made, and
+	// validate reads that record.
+	rep.users = rep.signup.total
+	say("validate on the link with %d users", rep.users)
+	crowded, err := runner.run(ctx, fmt.Sprintf("invited, link with %d users", rep.users),
+		base+"/invite/"+signupLink+"/validate", o.validateDuration, server.pid())
+	if err != nil {
+		return err
+	}
+	rep.crowded = &crowded
+
+	// 5. Once more with the access log on (level info), written to a file.
+	if o.accessLog {
+		if err := server.stop(20 * time.Second); err != nil {
+			return err
+		}
+		logged, base2, err := startInvited(ctx, serverBin, tmpDir, apiKey, "info", "server-info.log", o.serverEnv)
+		if err != nil {
+			return err
+		}
+		procs = append(procs, logged)
+		say("validate with the access log on (pid %d)", logged.pid())
+		before := fileSize(logged.logPath)
+		v, err := runner.run(ctx, "invited, access log on", base2+"/invite/"+validateLink+"/validate", o.validateDuration, logged.pid())
+		if err != nil {
+			return err
+		}
+		rep.logged = &v
+		rep.logBytes = fileSize(logged.logPath) - before
+	}
+
+	// Anything the server logged at warn or above during the run.
+	for _, p := range procs {
+		if strings.HasPrefix(p.name, "invited") {
+			if data, err := os.ReadFile(p.logPath); err == nil {
+				for line := range strings.SplitSeq(string(data), "\n") {
+					if strings.Contains(line, "level=ERROR") || (strings.Contains(line, "level=WARN") && !strings.Contains(line, "no API keys")) {
+						say("server log: %s", line)
+					}
+				}
+			}
+		}
+	}
+
+	for _, p := range procs {
+		if err := p.stop(20 * time.Second); err != nil {
+			return err
+		}
+	}
+	writeReport(stdout, rep)
+	return nil
+}
+
+// startInvited starts the server binary on a free loopback port with the
+// benchmark's settings, and returns it with its base URL.
+func startInvited(ctx context.Context, bin, dataDir, apiKey, logLevel, logName string, extraEnv []string) (*proc, string, error) {
+	env := append(cleanEnv(),
+		"INVITED_STORAGE_DATA_DIR="+dataDir,
+		"INVITED_SERVER_LISTEN=127.0.0.1:0",
+		"INVITED_AUTH_INIT_ADMIN_API_TOKENS="+apiKey,
+		fmt.Sprintf("INVITED_AUTH_ARGON2_MEMORY_KIB=%d", argonMemoryKiB),
+		fmt.Sprintf("INVITED_AUTH_ARGON2_ITERATIONS=%d", argonIterations),
+		fmt.Sprintf("INVITED_AUTH_ARGON2_PARALLELISM=%d", argonParallelism),
+		"INVITED_LIMITS_PUBLIC_PER_MINUTE=0",
+		"INVITED_LIMITS_AUTH_PER_MINUTE=0",
+		"INVITED_LOG_LEVEL="+logLevel,
+		"INVITED_LOG_FORMAT=text",
+	)
+	env = append(env, extraEnv...)
+	p, err := startProc("invited", bin, []string{"serve"}, env, dataDir, filepath.Join(dataDir, logName))
+	if err != nil {
+		return nil, "", err
+	}
+	// invited names its address in an info line; at level warn that line
+	// is not written, and the address is read from /proc instead.
+	addr, err := p.waitFor(ctx, 15*time.Second, func(output []byte) (string, bool) {
+		if m := listeningRE.FindSubmatch(output); m != nil {
+			return string(m[1]), true
+		}
+		return listeningAddr(p.pid())
+	})
+	if err != nil {
+		_ = p.stop(5 * time.Second)
+		return nil, "", err
+	}
+	return p, "http://" + addr, nil
+}
+
+var listeningRE = regexp.MustCompile(`msg="invited is listening" addr=http://(127\.0\.0\.1:\d+)`)
+
+// cleanEnv is this process's environment without any INVITED_ variable, so
+// that the caller's settings do not leak into the server under test.
+func cleanEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "INVITED_") {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func fileSize(path string) int64 {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
+}
+
+type machineInfo struct {
+	nproc     string
+	numCPU    int
+	cpuModel  string
+	goVersion string
+	kernel    string
+	memTotal  string
+	nice      string
+}
+
+func readMachineInfo() machineInfo {
+	m := machineInfo{numCPU: runtime.NumCPU(), goVersion: runtime.Version(), cpuModel: "unknown", nproc: "?", kernel: "?", memTotal: "?",
+		nice: niceness(os.Getpid())}
+	if out, err := exec.Command("nproc").Output(); err == nil {
+		m.nproc = strings.TrimSpace(string(out))
+	}
+	if data, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for line := range strings.SplitSeq(string(data), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.cpuModel = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	if data, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		m.kernel = strings.TrimSpace(string(data))
+	}
+	if data, err := os.ReadFile("/proc/meminfo"); err == nil {
+		if line, _, ok := strings.Cut(string(data), "\n"); ok {
+			if _, v, ok := strings.Cut(line, ":"); ok {
+				var kib int64
+				if _, err := fmt.Sscanf(strings.TrimSpace(v), "%d kB", &kib); err == nil {
+					m.memTotal = fmt.Sprintf("%.1f GiB", float64(kib)/(1<<20))
+				}
+			}
+		}
+	}
+	return m
+}
