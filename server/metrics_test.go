@@ -46,3 +46,17 @@ func TestMetrics(t *testing.T) {
 		t.Error("an unmatched path became a label")
 	}
 }
+
+func TestHealth(t *testing.T) {
+	ts := mustServer(t)
+	resp, body := ts.call(t, "GET", "/health", "", "")
+	if resp.StatusCode != 200 || body["health"] != "GOOD" {
+		t.Fatalf("health: %d %v", resp.StatusCode, body)
+	}
+	// A database that cannot be read makes the server unhealthy.
+	ts.store.Close()
+	resp, body = ts.call(t, "GET", "/health", "", "")
+	if resp.StatusCode != 503 || body["health"] != "BAD" {
+		t.Fatalf("health with the database closed: %d %v, want 503", resp.StatusCode, body)
+	}
+}
