@@ -39,7 +39,7 @@ func (k APIKey) MarshalJSON() ([]byte, error) {
 		s := FormatTime(*k.LastUsedAt)
 		last = &s
 	}
-	return json.Marshal(struct {
+	return marshalAPI(struct {
 		plain
 		Role       RoleInfo `json:"role"`
 		CreatedAt  string   `json:"createdAt"`

@@ -1,6 +1,8 @@
 package db
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 )
@@ -75,4 +77,16 @@ func ErrorMessage(err error) string {
 		return e.Message
 	}
 	return "Something went wrong on our side; it has been logged. Try again, and tell the administrator if it keeps happening."
+}
+
+// marshalAPI encodes v as JSON without escaping <, > and &, so that URLs
+// in answers read as they are ("?s=42&d=retro", not "\u0026").
+func marshalAPI(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }

@@ -52,7 +52,7 @@ type Event struct {
 // MarshalJSON writes the event with its time in the API's format.
 func (e Event) MarshalJSON() ([]byte, error) {
 	type plain Event
-	return json.Marshal(struct {
+	return marshalAPI(struct {
 		plain
 		CreatedAt string `json:"createdAt"`
 	}{plain(e), FormatTime(e.CreatedAt)})

@@ -106,7 +106,7 @@ func (inv Invitation) MarshalJSON() ([]byte, error) {
 	if labels == nil {
 		labels = []Label{}
 	}
-	return json.Marshal(invitationJSON{
+	return marshalAPI(invitationJSON{
 		InvitedEmail: inv.Email, ExpirationTime: FormatTime(inv.ExpiresAt),
 		InvitationURI: inv.URI, InvitationToken: inv.Token,
 		CreateTime: FormatTime(inv.CreatedAt), UpdateTime: FormatTime(inv.UpdatedAt),

@@ -82,7 +82,7 @@ func (t SignupToken) MarshalJSON() ([]byte, error) {
 	if t.MaxUses > 0 {
 		j.MaxUses = &t.MaxUses
 	}
-	return json.Marshal(j)
+	return marshalAPI(j)
 }
 
 type linkRecord struct {

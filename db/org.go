@@ -23,7 +23,7 @@ type Organization struct {
 // MarshalJSON writes the organization with its time in the API's format.
 func (o Organization) MarshalJSON() ([]byte, error) {
 	type plain Organization
-	return json.Marshal(struct {
+	return marshalAPI(struct {
 		plain
 		CreatedAt string `json:"createdAt"`
 	}{plain(o), FormatTime(o.CreatedAt)})

@@ -472,3 +472,17 @@ func TestMigrationTakesBackupFirst(t *testing.T) {
 		return nil
 	})
 }
+
+func TestUserJSONShape(t *testing.T) {
+	raw, err := marshalAPI(User{ID: 7, Email: "a@example.com", RootRole: RoleViewer, CreatedAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := string(raw)
+	for _, want := range []string{`"id":7`, `"isAPI":false`, `"name":null`, `"username":null`, `"seenAt":null`, `"scimId":null`,
+		`"permissions":[]`, `"accountType":"User"`, `"createdAt":"2026-01-02T03:04:05.000Z"`, `?s=42&d=retro"`} {
+		if !strings.Contains(got, want) {
+			t.Errorf("user JSON %s lacks %s", got, want)
+		}
+	}
+}

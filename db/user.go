@@ -77,7 +77,7 @@ func (u User) MarshalJSON() ([]byte, error) {
 		s := FormatTime(*u.SeenAt)
 		j.SeenAt = &s
 	}
-	return json.Marshal(j)
+	return marshalAPI(j)
 }
 
 // UnmarshalJSON reads the API shape back, for clients of the API.
