@@ -1,7 +1,9 @@
 package server
 
 import (
+	"encoding/json"
 	"io"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -58,5 +60,25 @@ func TestHealth(t *testing.T) {
 	resp, body = ts.call(t, "GET", "/health", "", "")
 	if resp.StatusCode != 503 || body["health"] != "BAD" {
 		t.Fatalf("health with the database closed: %d %v, want 503", resp.StatusCode, body)
+	}
+}
+
+func TestCrossOriginRefusedInEachShape(t *testing.T) {
+	ts := mustServer(t)
+	for path, wantKey := range map[string]string{doitInvitePath: "error", "/api/admin/invite-link/tokens": "name"} {
+		req, _ := http.NewRequest("POST", ts.URL+path, strings.NewReader(`{}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Sec-Fetch-Site", "cross-site")
+		req.Header.Set("Authorization", "Bearer "+testKey)
+		resp, err := ts.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		if resp.StatusCode != 403 || body[wantKey] == nil {
+			t.Errorf("cross-site POST %s: %d %v, want 403 with %q", path, resp.StatusCode, body, wantKey)
+		}
 	}
 }

@@ -8,6 +8,10 @@ import (
 	"invited/db"
 )
 
+// doitInvitePath is DoiT's invite-user endpoint, whose errors have their
+// own shape.
+const doitInvitePath = "/api/admin/users/invite"
+
 // authedHandle is a handler that runs once the caller is known and allowed.
 type authedHandle func(http.ResponseWriter, *http.Request, httprouter.Params, db.Actor)
 
@@ -76,7 +80,7 @@ func (s *Server) apiRoutes() []route {
 		authed("GET", "/v1/userInvitations/:id", permManageInvitations, s.handleGetInvitation),
 		authed("DELETE", "/v1/userInvitations/:id", permManageInvitations, s.handleRevokeInvitation),
 		authed("POST", "/v1/userInvitations/:id/resend", permManageInvitations, s.handleResendInvitation),
-		doit(authed("POST", "/api/admin/users/invite", permManageInvitations, s.handleDoitInvite)),
+		doit(authed("POST", doitInvitePath, permManageInvitations, s.handleDoitInvite)),
 		public("POST", "/invitations/:token/accept", s.publicLimit, s.handleAcceptInvitation),
 		authed("GET", "/api/admin/organizations", permReadOrgs, s.handleListOrgs),
 		authed("POST", "/api/admin/organizations", permManageOrgs, s.handleCreateOrg),

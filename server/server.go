@@ -109,7 +109,12 @@ func New(opts Options) *Server {
 	// such headers and pass.
 	csrf := http.NewCrossOriginProtection()
 	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.writeError(w, r, db.Errorf(db.EFORBIDDEN, "Cross-origin requests that change data are refused; use this site's own pages or a non-browser client."))
+		err := db.Errorf(db.EFORBIDDEN, "Cross-origin requests that change data are refused; use this site's own pages or a non-browser client.")
+		if r.URL.Path == doitInvitePath {
+			s.writeDoitError(w, r, err)
+			return
+		}
+		s.writeError(w, r, err)
 	}))
 	s.handler = s.logRequests(csrf.Handler(s.router))
 	return s
