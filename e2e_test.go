@@ -715,7 +715,7 @@ func TestE2EWalkthrough(t *testing.T) {
 	// Validate and sign up.
 	status, _, body = do(t, "GET", validateURL(p, secret), "", nil)
 	wantStatus(t, "validate", status, 200, body)
-	status, header, body = do(t, "POST", signupURL(p, secret), "", signupJSON("hunter@example.com", "hunter", "Hunter Burgan"))
+	status, _, body = do(t, "POST", signupURL(p, secret), "", signupJSON("hunter@example.com", "hunter", "Hunter Burgan"))
 	wantStatus(t, "signup", status, 200, body)
 	user := object(t, "signup", body)
 	checkUser(t, "signed-up user", user, "hunter@example.com", "hunter", "Hunter Burgan", 3)

@@ -53,6 +53,7 @@ func TestE2ELoginLockoutAndUserAdmin(t *testing.T) {
 	}
 	path := fmt.Sprintf("%s/api/admin/user-admin/%.0f", p.URL, bossID)
 	status, _, body = do(t, "GET", path, e2eAdminKey, nil)
+	wantStatus(t, "locked user", status, 200, body)
 	wantField(t, "locked user", object(t, "locked user", body), "loginAttempts", 3.0)
 	status, _, body = do(t, "POST", path+"/unlock", e2eAdminKey, nil)
 	wantStatus(t, "unlock", status, 200, body)
