@@ -236,4 +236,24 @@ func TestInvitationRoleCeiling(t *testing.T) {
 	if got, err := s.RevokeInvitation(admin, a2.ID); err != nil || got.State != InvitationRevoked {
 		t.Fatalf("admin revoke: %+v %v", got, err)
 	}
+
+	// An Editor invitation that expired, then an Admin one for the same
+	// address: resending the old one is a conflict that does not name the
+	// new, hidden one.
+	old, err := s.CreateInvitation(admin, NewInvitation{Email: "twice@example.com", TTL: time.Minute, Role: RoleEditor})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock.add(2 * time.Minute)
+	newer := ceilingInvite(t, s, "twice@example.com", RoleAdmin)
+	_, err = s.ResendInvitation(ceilEditor, old.ID)
+	wantCode(t, err, ECONFLICT)
+	if strings.Contains(err.Error(), InvitationName(newer.ID)) {
+		t.Errorf("conflict message %q names the hidden invitation", err)
+	}
+	_, err = s.ResendInvitation(admin, old.ID)
+	wantCode(t, err, ECONFLICT)
+	if !strings.Contains(err.Error(), InvitationName(newer.ID)) {
+		t.Errorf("an Admin's conflict message %q does not name the newer invitation", err)
+	}
 }

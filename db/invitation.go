@@ -402,7 +402,7 @@ func (s *Store) ListInvitations(actor Actor, state string, after uint64, limit i
 				return err
 			}
 			inv := s.invitation(rec)
-			if state != "" && inv.State != state || !canManageInvitation(actor, rec) {
+			if (state != "" && inv.State != state) || !canManageInvitation(actor, rec) {
 				continue
 			}
 			if len(list) == limit {
