@@ -199,7 +199,7 @@ func (s *Store) validateInvitation(actor Actor, in *NewInvitation) error {
 	}
 	if !in.Role.Valid() {
 		errs.add("roleId", "is not a root role: use 1 (Admin), 2 (Editor) or 3 (Viewer)")
-	} else if !actor.Role.AtLeast(in.Role) {
+	} else if !actor.CanGrant(in.Role) {
 		errs.add("roleId", fmt.Sprintf("may not be above your own role (%s)", actor.Role.Name()))
 	}
 	if in.OrgID == "" {
@@ -252,7 +252,13 @@ func (s *Store) CreateInvitation(actor Actor, in NewInvitation) (Invitation, err
 				return err
 			}
 			if s.invitation(prev).State == InvitationPending {
-				return &Error{Code: ECONFLICT, Message: fmt.Sprintf("%s has a pending invitation (%s); resend it with POST /v1/%s/resend instead.", in.Email, InvitationName(id), InvitationName(id)),
+				msg := fmt.Sprintf("%s has a pending invitation (%s); resend it with POST /v1/%s/resend instead.", in.Email, InvitationName(id), InvitationName(id))
+				// One the actor may not see is not named: resending it
+				// would answer 404.
+				if !canManageInvitation(actor, prev) {
+					msg = fmt.Sprintf("%s already has a pending invitation from someone with a higher role; ask an Admin to resend or revoke it.", in.Email)
+				}
+				return &Error{Code: ECONFLICT, Message: msg,
 					Details: []FieldError{{Path: "invitedEmail", Message: "has a pending invitation"}}}
 			}
 		}
@@ -337,6 +343,12 @@ func endPendingTx(tx *bolt.Tx, rec *invitationRecord) error {
 	return nil
 }
 
+// errNoInvitation is the answer for an unknown invitation, and for one the
+// caller may not manage, so that the two cannot be told apart.
+func errNoInvitation(id uint64) error {
+	return Errorf(ENOTFOUND, "There is no invitation %s.", InvitationName(id))
+}
+
 func getInvitationTx(tx *bolt.Tx, id uint64) (invitationRecord, error) {
 	var rec invitationRecord
 	ok, err := getJSON(tx.Bucket(bucketInvitations), itob(id), &rec)
@@ -344,16 +356,31 @@ func getInvitationTx(tx *bolt.Tx, id uint64) (invitationRecord, error) {
 		return rec, err
 	}
 	if !ok {
-		return rec, Errorf(ENOTFOUND, "There is no invitation %s.", InvitationName(id))
+		return rec, errNoInvitation(id)
 	}
 	return rec, nil
 }
 
-// GetInvitation returns an invitation (without its token), or ENOTFOUND.
-func (s *Store) GetInvitation(id uint64) (Invitation, error) {
+// canManageInvitation reports whether actor may see, revoke or resend an
+// invitation: only when they could have given its role themselves.
+func canManageInvitation(actor Actor, rec invitationRecord) bool { return actor.CanGrant(rec.Role) }
+
+// manageableInvitationTx is getInvitationTx for actor: an invitation they
+// may not manage is ENOTFOUND, exactly as an unknown one.
+func manageableInvitationTx(tx *bolt.Tx, actor Actor, id uint64) (invitationRecord, error) {
+	rec, err := getInvitationTx(tx, id)
+	if err == nil && !canManageInvitation(actor, rec) {
+		return invitationRecord{}, errNoInvitation(id)
+	}
+	return rec, err
+}
+
+// GetInvitation returns an invitation (without its token), or ENOTFOUND,
+// also for one whose role is above the actor's own.
+func (s *Store) GetInvitation(actor Actor, id uint64) (Invitation, error) {
 	var inv Invitation
 	err := s.db.View(func(tx *bolt.Tx) error {
-		rec, err := getInvitationTx(tx, id)
+		rec, err := manageableInvitationTx(tx, actor, id)
 		inv = s.invitation(rec)
 		return err
 	})
@@ -361,9 +388,10 @@ func (s *Store) GetInvitation(id uint64) (Invitation, error) {
 }
 
 // ListInvitations returns up to limit invitations with ids above after,
-// oldest first, only those in state when it is not empty, and the id to
-// continue after (0 when there are no more).
-func (s *Store) ListInvitations(state string, after uint64, limit int) ([]Invitation, uint64, error) {
+// oldest first, only those in state when it is not empty and none whose
+// role is above the actor's own, and the id to continue after (0 when
+// there are no more).
+func (s *Store) ListInvitations(actor Actor, state string, after uint64, limit int) ([]Invitation, uint64, error) {
 	list := []Invitation{}
 	var next uint64
 	err := s.db.View(func(tx *bolt.Tx) error {
@@ -374,7 +402,7 @@ func (s *Store) ListInvitations(state string, after uint64, limit int) ([]Invita
 				return err
 			}
 			inv := s.invitation(rec)
-			if state != "" && inv.State != state {
+			if (state != "" && inv.State != state) || !canManageInvitation(actor, rec) {
 				continue
 			}
 			if len(list) == limit {
@@ -390,11 +418,12 @@ func (s *Store) ListInvitations(state string, after uint64, limit int) ([]Invita
 
 // RevokeInvitation ends a pending or expired invitation so that its token
 // no longer works. Revoking a revoked invitation changes nothing. It
-// returns ENOTFOUND, or EINVALID for an accepted one.
+// returns ENOTFOUND (also for an invitation whose role is above the
+// actor's own), or EINVALID for an accepted one.
 func (s *Store) RevokeInvitation(actor Actor, id uint64) (Invitation, error) {
 	var inv Invitation
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		rec, err := getInvitationTx(tx, id)
+		rec, err := manageableInvitationTx(tx, actor, id)
 		if err != nil {
 			return err
 		}
@@ -420,9 +449,10 @@ func (s *Store) RevokeInvitation(actor Actor, id uint64) (Invitation, error) {
 
 // ResendInvitation gives a pending or expired invitation a new token (the
 // old one stops working), renews its expiry by its ttl, and queues the
-// email again. It returns ENOTFOUND, or EINVALID for an accepted or
-// revoked invitation, or ECONFLICT when the address got an account or
-// another pending invitation meanwhile.
+// email again. It returns ENOTFOUND (also for an invitation whose role is
+// above the actor's own), or EINVALID for an accepted or revoked
+// invitation, or ECONFLICT when the address got an account or another
+// pending invitation meanwhile.
 func (s *Store) ResendInvitation(actor Actor, id uint64) (Invitation, error) {
 	token, err := s.newSecret(InvitationTokenBytes)
 	if err != nil {
@@ -430,7 +460,7 @@ func (s *Store) ResendInvitation(actor Actor, id uint64) (Invitation, error) {
 	}
 	var inv Invitation
 	err = s.db.Update(func(tx *bolt.Tx) error {
-		rec, err := getInvitationTx(tx, id)
+		rec, err := manageableInvitationTx(tx, actor, id)
 		if err != nil {
 			return err
 		}
@@ -441,6 +471,12 @@ func (s *Store) ResendInvitation(actor Actor, id uint64) (Invitation, error) {
 			return Errorf(ECONFLICT, "%s has an account now; there is nothing to resend.", rec.Email)
 		}
 		if other := lookup(tx, bucketInvitesByEmail, emailKey(rec.Email)); other != 0 && other != id {
+			if _, err := manageableInvitationTx(tx, actor, other); err != nil {
+				if ErrorCode(err) != ENOTFOUND {
+					return err
+				}
+				return Errorf(ECONFLICT, "%s has a newer pending invitation from someone with a higher role; ask an Admin about it.", rec.Email)
+			}
 			return Errorf(ECONFLICT, "%s has a newer pending invitation (%s); resend that one.", rec.Email, InvitationName(other))
 		}
 		if err := retireTokenTx(tx, &rec); err != nil {

@@ -58,23 +58,31 @@ type signupTokenJSON struct {
 	ExpiresAt      string   `json:"expiresAt"`
 	CreatedAt      string   `json:"createdAt"`
 	CreatedBy      *string  `json:"createdBy"`
-	Users          []User   `json:"users"`
+	Users          any      `json:"users"`
 	Role           RoleInfo `json:"role"`
 	MaxUses        *int     `json:"maxUses"`
 	Uses           int      `json:"uses"`
 	AllowedDomains []string `json:"allowedDomains"`
 }
 
-// MarshalJSON writes the link in the API's shape.
+// MarshalJSON writes the link in the API's shape, with whole users.
 func (t SignupToken) MarshalJSON() ([]byte, error) {
+	users := t.Users
+	if users == nil {
+		users = []User{}
+	}
+	return t.MarshalJSONWithUsers(users)
+}
+
+// MarshalJSONWithUsers writes the link in the API's shape with users (a
+// JSON array of the people who joined) in place of t.Users, so that the
+// server can show a caller only the parts of each user they may read.
+func (t SignupToken) MarshalJSONWithUsers(users any) ([]byte, error) {
 	j := signupTokenJSON{
 		Secret: t.Secret, URL: t.URL, Name: t.Name, Enabled: t.Enabled,
 		ExpiresAt: FormatTime(t.ExpiresAt), CreatedAt: FormatTime(t.CreatedAt),
-		CreatedBy: nullable(t.CreatedBy), Users: t.Users, Role: t.Role.Info(),
+		CreatedBy: nullable(t.CreatedBy), Users: users, Role: t.Role.Info(),
 		Uses: t.Uses, AllowedDomains: t.AllowedDomains,
-	}
-	if j.Users == nil {
-		j.Users = []User{}
 	}
 	if j.AllowedDomains == nil {
 		j.AllowedDomains = []string{}
@@ -194,7 +202,7 @@ func (s *Store) validateNewToken(actor Actor, in *NewSignupToken) error {
 	}
 	if !in.Role.Valid() {
 		errs.add("role", "is not a root role: use 1 (Admin), 2 (Editor) or 3 (Viewer)")
-	} else if !actor.Role.AtLeast(in.Role) {
+	} else if !actor.CanGrant(in.Role) {
 		errs.add("role", fmt.Sprintf("may not be above your own role (%s)", actor.Role.Name()))
 	}
 	if in.MaxUses < 0 {
@@ -262,6 +270,12 @@ func (s *Store) CreateSignupToken(actor Actor, in NewSignupToken) (SignupToken, 
 	return t, err
 }
 
+// errNoLink is the answer for an unknown link, and for a link the caller
+// may not manage, so that the two cannot be told apart.
+func errNoLink() error {
+	return Errorf(ENOTFOUND, "There is no signup link with that secret; check the link, or ask an admin for a new one.")
+}
+
 func getLinkTx(tx *bolt.Tx, secret string) (linkRecord, error) {
 	var rec linkRecord
 	id := uint64(0)
@@ -269,7 +283,7 @@ func getLinkTx(tx *bolt.Tx, secret string) (linkRecord, error) {
 		id = lookup(tx, bucketLinksBySecret, secret)
 	}
 	if id == 0 {
-		return rec, Errorf(ENOTFOUND, "There is no signup link with that secret; check the link, or ask an admin for a new one.")
+		return rec, errNoLink()
 	}
 	ok, err := getJSON(tx.Bucket(bucketLinks), itob(id), &rec)
 	if err == nil && !ok {
@@ -278,12 +292,26 @@ func getLinkTx(tx *bolt.Tx, secret string) (linkRecord, error) {
 	return rec, err
 }
 
+// canManageLink reports whether actor may see a link's secret and change
+// it: only when they could have given its role themselves.
+func canManageLink(actor Actor, rec linkRecord) bool { return actor.CanGrant(rec.Role) }
+
+// manageableLinkTx is getLinkTx for actor: a link they may not manage is
+// ENOTFOUND, exactly as an unknown one.
+func manageableLinkTx(tx *bolt.Tx, actor Actor, secret string) (linkRecord, error) {
+	rec, err := getLinkTx(tx, secret)
+	if err == nil && !canManageLink(actor, rec) {
+		return linkRecord{}, errNoLink()
+	}
+	return rec, err
+}
+
 // FindSignupToken returns the link with that secret, with its users, or
-// ENOTFOUND.
-func (s *Store) FindSignupToken(secret string) (SignupToken, error) {
+// ENOTFOUND, also for a link whose role is above the actor's own.
+func (s *Store) FindSignupToken(actor Actor, secret string) (SignupToken, error) {
 	var t SignupToken
 	err := s.db.View(func(tx *bolt.Tx) error {
-		rec, err := getLinkTx(tx, secret)
+		rec, err := manageableLinkTx(tx, actor, secret)
 		if err != nil {
 			return err
 		}
@@ -293,14 +321,18 @@ func (s *Store) FindSignupToken(secret string) (SignupToken, error) {
 	return t, err
 }
 
-// ListSignupTokens returns every link, oldest first, with their users.
-func (s *Store) ListSignupTokens() ([]SignupToken, error) {
+// ListSignupTokens returns every link the actor may manage (none whose
+// role is above their own), oldest first, with their users.
+func (s *Store) ListSignupTokens(actor Actor) ([]SignupToken, error) {
 	tokens := []SignupToken{}
 	err := s.db.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketLinks).ForEach(func(_, v []byte) error {
 			var rec linkRecord
 			if err := json.Unmarshal(v, &rec); err != nil {
 				return err
+			}
+			if !canManageLink(actor, rec) {
+				return nil
 			}
 			t, err := s.token(tx, rec, true)
 			tokens = append(tokens, t)
@@ -312,7 +344,8 @@ func (s *Store) ListSignupTokens() ([]SignupToken, error) {
 
 // UpdateSignupToken changes a link's expiry and on/off switch. Any instant
 // may be set, a past one ending the link now. It returns ENOTFOUND for an
-// unknown secret and EINVALID when neither field is given.
+// unknown secret or a link whose role is above the actor's own, and
+// EINVALID when neither field is given.
 func (s *Store) UpdateSignupToken(actor Actor, secret string, in SignupTokenUpdate) (SignupToken, error) {
 	if in.ExpiresAt == nil && in.Enabled == nil {
 		return SignupToken{}, &Error{Code: EINVALID,
@@ -321,7 +354,7 @@ func (s *Store) UpdateSignupToken(actor Actor, secret string, in SignupTokenUpda
 	}
 	var t SignupToken
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		rec, err := getLinkTx(tx, secret)
+		rec, err := manageableLinkTx(tx, actor, secret)
 		if err != nil {
 			return err
 		}

@@ -79,6 +79,14 @@ type Actor struct {
 // SystemActor is the actor of changes the program makes by itself.
 var SystemActor = Actor{Kind: "system", Name: "system", Role: RoleAdmin}
 
+// CanGrant reports whether the actor could hand out role themselves. It is
+// the ceiling of everything reachable (DESIGN §5): an actor creates, sees
+// the secret or token of, changes, re-enables, extends, revokes or resends
+// only links and invitations whose role passes it, so nobody is one
+// request away from a role above their own. A check of groups, when links
+// and invitations carry them, belongs here too.
+func (a Actor) CanGrant(role Role) bool { return a.Role.AtLeast(role) }
+
 // String renders the actor for audit events, e.g. "apikey:ci-bot".
 func (a Actor) String() string {
 	if a.Kind == "user" {

@@ -115,7 +115,7 @@ func TestCreateSignupToken(t *testing.T) {
 	if got := strings.Join(tok.AllowedDomains, ","); got != "example.com,b.org" {
 		t.Errorf("domains %q, want normalised and deduplicated", got)
 	}
-	got, err := s.FindSignupToken(tok.Secret)
+	got, err := s.FindSignupToken(admin, tok.Secret)
 	if err != nil || got.Name != "Friends" || got.MaxUses != 3 {
 		t.Fatalf("find: %+v, %v", got, err)
 	}
@@ -159,7 +159,7 @@ func TestCreateSignupTokenValidation(t *testing.T) {
 			}
 		})
 	}
-	if tokens, _ := s.ListSignupTokens(); len(tokens) != 0 {
+	if tokens, _ := s.ListSignupTokens(admin); len(tokens) != 0 {
 		t.Fatalf("refused creates stored %d links", len(tokens))
 	}
 	// An editor may create an Editor link.
@@ -205,7 +205,7 @@ func TestRedeemSignupToken(t *testing.T) {
 			t.Errorf("message %q does not say the link is used up", err)
 		}
 	})
-	got, _ := s.FindSignupToken(tok.Secret)
+	got, _ := s.FindSignupToken(admin, tok.Secret)
 	if got.Uses != 2 || len(got.Users) != 2 || got.Users[0].Email != "Ada@example.com" {
 		t.Fatalf("link after redeem: uses %d, users %+v", got.Uses, got.Users)
 	}
@@ -243,7 +243,7 @@ func TestSignupTokenDisabledAndExpired(t *testing.T) {
 		t.Fatal(err)
 	}
 	clock.add(25 * time.Hour)
-	tok, _ = s.FindSignupToken(tok.Secret)
+	tok, _ = s.FindSignupToken(admin, tok.Secret)
 	if tok.Enabled || !tok.Expired || !tok.Switched {
 		t.Fatalf("expired link: enabled %v expired %v switched %v", tok.Enabled, tok.Expired, tok.Switched)
 	}

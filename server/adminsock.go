@@ -186,7 +186,7 @@ func (a *AdminSocket) dispatch(req rpcRequest) (rpcResponse, error) {
 	switch req.Method {
 	case "Ping":
 	case "ListSignupTokens":
-		r.Tokens, err = s.ListSignupTokens()
+		r.Tokens, err = s.ListSignupTokens(req.Actor)
 	case "CreateSignupToken":
 		r.Token, err = s.CreateSignupToken(req.Actor, req.NewToken)
 	case "UpdateSignupToken":
@@ -195,7 +195,7 @@ func (a *AdminSocket) dispatch(req rpcRequest) (rpcResponse, error) {
 			r.Token, err = s.UpdateSignupToken(req.Actor, req.Secret, in)
 		}
 	case "ListInvitations":
-		r.Invitations, r.Next, err = s.ListInvitations(req.State, req.After, req.Limit)
+		r.Invitations, r.Next, err = s.ListInvitations(req.Actor, req.State, req.After, req.Limit)
 	case "CreateInvitation":
 		r.Invitation, err = s.CreateInvitation(req.Actor, req.NewInvitation)
 		a.poke()

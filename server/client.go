@@ -104,9 +104,9 @@ func (c *Client) Backup(w io.Writer) (int64, error) {
 }
 
 // ListSignupTokens is Store.ListSignupTokens over the socket.
-func (c *Client) ListSignupTokens() ([]db.SignupToken, error) {
+func (c *Client) ListSignupTokens(actor db.Actor) ([]db.SignupToken, error) {
 	var r rpcResponse
-	err := c.call(rpcRequest{Method: "ListSignupTokens"}, &r)
+	err := c.call(rpcRequest{Method: "ListSignupTokens", Actor: actor}, &r)
 	return r.Tokens, err
 }
 
@@ -129,9 +129,9 @@ func (c *Client) UpdateSignupToken(actor db.Actor, secret string, in db.SignupTo
 }
 
 // ListInvitations is Store.ListInvitations over the socket.
-func (c *Client) ListInvitations(state string, after uint64, limit int) ([]db.Invitation, uint64, error) {
+func (c *Client) ListInvitations(actor db.Actor, state string, after uint64, limit int) ([]db.Invitation, uint64, error) {
 	var r rpcResponse
-	err := c.call(rpcRequest{Method: "ListInvitations", State: state, After: after, Limit: limit}, &r)
+	err := c.call(rpcRequest{Method: "ListInvitations", Actor: actor, State: state, After: after, Limit: limit}, &r)
 	return r.Invitations, r.Next, err
 }
 

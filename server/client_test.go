@@ -103,7 +103,7 @@ func backendSuite(t *testing.T, open func(*testing.T) (tui.Backend, *db.Store)) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	tokens, err := b.ListSignupTokens()
+	tokens, err := b.ListSignupTokens(admin)
 	if err != nil || len(tokens) != 1 || len(tokens[0].Users) != 1 || tokens[0].Users[0].Email != "ada@example.com" || tokens[0].Uses != 1 {
 		t.Fatalf("list links: %+v %v", tokens, err)
 	}
@@ -151,7 +151,7 @@ func backendSuite(t *testing.T, open func(*testing.T) (tui.Backend, *db.Store)) 
 	if err != nil || resent.Token == "" || resent.Token == inv.Token {
 		t.Fatalf("resend: %+v %v", resent, err)
 	}
-	list, next, err := b.ListInvitations(db.InvitationPending, 0, 10)
+	list, next, err := b.ListInvitations(admin, db.InvitationPending, 0, 10)
 	if err != nil || len(list) != 1 || next != 0 || list[0].Token != "" || len(list[0].Labels) != 1 {
 		t.Fatalf("list invitations: %+v %d %v", list, next, err)
 	}
@@ -225,5 +225,69 @@ func TestDialAdminWithoutServer(t *testing.T) {
 	_, err := DialAdmin(filepath.Join(t.TempDir(), "admin.sock"))
 	if err == nil {
 		t.Fatal("dial with no server succeeded")
+	}
+}
+
+// TestBackendRoleCeiling checks, on the store and through the admin
+// socket, that an Editor actor neither sees nor reaches links and
+// invitations with the Admin role, and still manages the others.
+func TestBackendRoleCeiling(t *testing.T) {
+	for name, open := range map[string]func(*testing.T) (tui.Backend, *db.Store){
+		"store": backendDirect, "socket": backendOverSocket,
+	} {
+		t.Run(name, func(t *testing.T) {
+			b, _ := open(t)
+			admin := db.Actor{Kind: "tui", Name: "root", Role: db.RoleAdmin}
+			editor := db.Actor{Kind: "tui", Name: "ed", Role: db.RoleEditor}
+			expires := time.Now().Add(time.Hour)
+			adminLink, err := b.CreateSignupToken(admin, db.NewSignupToken{Name: "admins", ExpiresAt: expires, Role: db.RoleAdmin})
+			if err != nil {
+				t.Fatal(err)
+			}
+			editorLink, err := b.CreateSignupToken(admin, db.NewSignupToken{Name: "editors", ExpiresAt: expires, Role: db.RoleEditor})
+			if err != nil {
+				t.Fatal(err)
+			}
+			adminInv, err := b.CreateInvitation(admin, db.NewInvitation{Email: "boss@example.com", DefaultTTL: time.Hour, Role: db.RoleAdmin})
+			if err != nil {
+				t.Fatal(err)
+			}
+			viewerInv, err := b.CreateInvitation(admin, db.NewInvitation{Email: "pal@example.com", DefaultTTL: time.Hour})
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			tokens, err := b.ListSignupTokens(editor)
+			if err != nil || len(tokens) != 1 || tokens[0].Secret != editorLink.Secret {
+				t.Fatalf("editor lists links %+v %v, want only the Editor link", tokens, err)
+			}
+			if tokens, _ := b.ListSignupTokens(admin); len(tokens) != 2 {
+				t.Fatalf("admin lists %d links, want 2", len(tokens))
+			}
+			off := false
+			_, err = b.UpdateSignupToken(editor, adminLink.Secret, db.SignupTokenUpdate{Enabled: &off})
+			wantCode(t, "editor updates the Admin link", err, db.ENOTFOUND)
+			if _, err := b.UpdateSignupToken(editor, editorLink.Secret, db.SignupTokenUpdate{Enabled: &off}); err != nil {
+				t.Fatalf("editor updates the Editor link: %v", err)
+			}
+
+			invs, next, err := b.ListInvitations(editor, "", 0, 10)
+			if err != nil || len(invs) != 1 || invs[0].ID != viewerInv.ID || next != 0 {
+				t.Fatalf("editor lists invitations %+v %d %v, want only the Viewer one", invs, next, err)
+			}
+			resent, err := b.ResendInvitation(editor, adminInv.ID)
+			wantCode(t, "editor resends the Admin invitation", err, db.ENOTFOUND)
+			if resent.Token != "" {
+				t.Fatal("a refused resend carries a token")
+			}
+			_, err = b.RevokeInvitation(editor, adminInv.ID)
+			wantCode(t, "editor revokes the Admin invitation", err, db.ENOTFOUND)
+			if _, err := b.ResendInvitation(editor, viewerInv.ID); err != nil {
+				t.Fatalf("editor resends the Viewer invitation: %v", err)
+			}
+			if _, err := b.ResendInvitation(admin, adminInv.ID); err != nil {
+				t.Fatalf("admin resends the Admin invitation: %v", err)
+			}
+		})
 	}
 }

@@ -119,7 +119,7 @@ func pageToken(after uint64) string {
 
 var invitationStates = []string{db.InvitationPending, db.InvitationAccepted, db.InvitationExpired, db.InvitationRevoked}
 
-func (s *Server) handleListInvitations(w http.ResponseWriter, r *http.Request, _ httprouter.Params, _ db.Actor) {
+func (s *Server) handleListInvitations(w http.ResponseWriter, r *http.Request, _ httprouter.Params, actor db.Actor) {
 	q := r.URL.Query()
 	size := 50
 	if v := q.Get("pageSize"); v != "" {
@@ -140,7 +140,7 @@ func (s *Server) handleListInvitations(w http.ResponseWriter, r *http.Request, _
 		s.writeError(w, r, db.FieldErrorf("state", "must be one of %s", strings.Join(invitationStates, ", ")))
 		return
 	}
-	list, next, err := s.store.ListInvitations(state, after, size)
+	list, next, err := s.store.ListInvitations(actor, state, after, size)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -148,11 +148,11 @@ func (s *Server) handleListInvitations(w http.ResponseWriter, r *http.Request, _
 	writeJSON(w, http.StatusOK, listInvitationsResponse{UserInvitations: list, NextPageToken: pageToken(next)})
 }
 
-func (s *Server) handleGetInvitation(w http.ResponseWriter, r *http.Request, ps httprouter.Params, _ db.Actor) {
+func (s *Server) handleGetInvitation(w http.ResponseWriter, r *http.Request, ps httprouter.Params, actor db.Actor) {
 	id, err := parseID(ps, "invitation")
 	if err == nil {
 		var inv db.Invitation
-		if inv, err = s.store.GetInvitation(id); err == nil {
+		if inv, err = s.store.GetInvitation(actor, id); err == nil {
 			writeJSON(w, http.StatusOK, inv)
 			return
 		}

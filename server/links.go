@@ -25,7 +25,50 @@ type updateTokenRequest struct {
 }
 
 type listTokensResponse struct {
-	Tokens []db.SignupToken `json:"tokens"`
+	Tokens []linkAnswer `json:"tokens"`
+}
+
+// linkAnswer is a link as one caller may read it. Who may read users (an
+// Admin) sees each joiner whole, as seed 002 shows them; anyone else sees
+// only what someone who shares the link needs, so that managing links is
+// not a way to read other people's addresses and sign-in history.
+type linkAnswer struct {
+	token      db.SignupToken
+	wholeUsers bool
+}
+
+// linkUserBrief is a joiner as a caller without MANAGE_USERS sees them:
+// userSchema's required id, and who they are, with which role, since when.
+type linkUserBrief struct {
+	ID        uint64  `json:"id"`
+	Name      *string `json:"name"`
+	Username  *string `json:"username"`
+	RootRole  db.Role `json:"rootRole"`
+	CreatedAt string  `json:"createdAt"`
+}
+
+// MarshalJSON writes the link with its users whole or brief.
+func (a linkAnswer) MarshalJSON() ([]byte, error) {
+	if a.wholeUsers {
+		return a.token.MarshalJSON()
+	}
+	orNull := func(s string) *string {
+		if s == "" {
+			return nil
+		}
+		return &s
+	}
+	users := make([]linkUserBrief, len(a.token.Users))
+	for i, u := range a.token.Users {
+		users[i] = linkUserBrief{ID: u.ID, Name: orNull(u.Name), Username: orNull(u.Username),
+			RootRole: u.RootRole, CreatedAt: db.FormatTime(u.CreatedAt)}
+	}
+	return a.token.MarshalJSONWithUsers(users)
+}
+
+// answerLink is t as actor may read it.
+func answerLink(actor db.Actor, t db.SignupToken) linkAnswer {
+	return linkAnswer{token: t, wholeUsers: allowed(actor.Role, permManageUsers)}
 }
 
 // parseTime reads an RFC 3339 time for field.
@@ -89,30 +132,35 @@ func (s *Server) handleCreateToken(w http.ResponseWriter, r *http.Request, _ htt
 		return
 	}
 	w.Header().Set("Location", "/api/admin/invite-link/tokens/"+token.Secret)
-	writeJSON(w, http.StatusCreated, token)
+	writeJSON(w, http.StatusCreated, answerLink(actor, token))
 }
 
-func (s *Server) handleListTokens(w http.ResponseWriter, r *http.Request, _ httprouter.Params, _ db.Actor) {
-	tokens, err := s.store.ListSignupTokens()
+func (s *Server) handleListTokens(w http.ResponseWriter, r *http.Request, _ httprouter.Params, actor db.Actor) {
+	tokens, err := s.store.ListSignupTokens(actor)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, listTokensResponse{Tokens: tokens})
+	answers := make([]linkAnswer, len(tokens))
+	for i, t := range tokens {
+		answers[i] = answerLink(actor, t)
+	}
+	writeJSON(w, http.StatusOK, listTokensResponse{Tokens: answers})
 }
 
-func (s *Server) handleGetToken(w http.ResponseWriter, r *http.Request, ps httprouter.Params, _ db.Actor) {
-	token, err := s.store.FindSignupToken(ps.ByName("token"))
+func (s *Server) handleGetToken(w http.ResponseWriter, r *http.Request, ps httprouter.Params, actor db.Actor) {
+	token, err := s.store.FindSignupToken(actor, ps.ByName("token"))
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, token)
+	writeJSON(w, http.StatusOK, answerLink(actor, token))
 }
 
 func (s *Server) handleUpdateToken(w http.ResponseWriter, r *http.Request, ps httprouter.Params, actor db.Actor) {
-	// An unknown link is a 404 whatever the body says.
-	if _, err := s.store.FindSignupToken(ps.ByName("token")); err != nil {
+	// An unknown link, or one above the caller's role, is a 404 whatever
+	// the body says.
+	if _, err := s.store.FindSignupToken(actor, ps.ByName("token")); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -136,5 +184,5 @@ func (s *Server) handleUpdateToken(w http.ResponseWriter, r *http.Request, ps ht
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, token)
+	writeJSON(w, http.StatusOK, answerLink(actor, token))
 }

@@ -416,7 +416,8 @@ func (s *Server) openLink(w http.ResponseWriter, r *http.Request, secret string)
 	err := s.store.CheckSignupToken(secret, "")
 	if err == nil {
 		var t db.SignupToken
-		if t, err = s.store.FindSignupToken(secret); err == nil {
+		// Whoever holds the secret may open the link it belongs to.
+		if t, err = s.store.FindSignupToken(db.SystemActor, secret); err == nil {
 			return t, true
 		}
 	}
@@ -438,7 +439,7 @@ func (s *Server) renderDeadLink(w http.ResponseWriter, r *http.Request, secret s
 	case db.EGONE:
 		d := &pageData{Title: "Signup link no longer works", Heading: "This signup link no longer works",
 			Message: db.ErrorMessage(err), Next: next, ShowLogin: true}
-		if t, ferr := s.store.FindSignupToken(secret); ferr == nil {
+		if t, ferr := s.store.FindSignupToken(db.SystemActor, secret); ferr == nil {
 			// The same order as the store's check: switched off, then
 			// expired, then used up.
 			switch {

@@ -350,7 +350,7 @@ func TestUserAdmin(t *testing.T) {
 	if resp, _ := ts.callAs(t, cookie, "GET", "/api/admin/user", ""); resp.StatusCode != 401 {
 		t.Errorf("session of a deleted user still works: %d", resp.StatusCode)
 	}
-	tokens, _ := ts.store.ListSignupTokens()
+	tokens, _ := ts.store.ListSignupTokens(db.SystemActor)
 	for _, tok := range tokens {
 		for _, u := range tok.Users {
 			if u.ID == other.ID {

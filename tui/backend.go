@@ -9,11 +9,13 @@ import "invited/db"
 // Both return *db.Error values with the same codes, so the TUI shows the
 // same messages either way.
 type Backend interface {
-	ListSignupTokens() ([]db.SignupToken, error)
+	// The lists, like every change, hold only what the actor may manage:
+	// nothing whose role is above their own.
+	ListSignupTokens(actor db.Actor) ([]db.SignupToken, error)
 	CreateSignupToken(actor db.Actor, in db.NewSignupToken) (db.SignupToken, error)
 	UpdateSignupToken(actor db.Actor, secret string, in db.SignupTokenUpdate) (db.SignupToken, error)
 
-	ListInvitations(state string, after uint64, limit int) ([]db.Invitation, uint64, error)
+	ListInvitations(actor db.Actor, state string, after uint64, limit int) ([]db.Invitation, uint64, error)
 	CreateInvitation(actor db.Actor, in db.NewInvitation) (db.Invitation, error)
 	ResendInvitation(actor db.Actor, id uint64) (db.Invitation, error)
 	RevokeInvitation(actor db.Actor, id uint64) (db.Invitation, error)

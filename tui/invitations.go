@@ -53,13 +53,13 @@ func (s *invitationsScreen) tabName() string { return "Invitations" }
 
 func (s *invitationsScreen) load() tea.Cmd {
 	seq := s.nextSeq()
-	b := s.app.backend
+	b, actor := s.app.backend, s.app.actor
 	return func() tea.Msg {
 		var msg invitationsLoadedMsg
 		_, err := protect(func() (any, error) {
 			var after uint64
 			for len(msg.invs) < maxRecords {
-				page, next, err := b.ListInvitations("", after, pageSize)
+				page, next, err := b.ListInvitations(actor, "", after, pageSize)
 				if err != nil {
 					return nil, err
 				}

@@ -43,8 +43,9 @@ func (s *linksScreen) tabName() string { return "Links" }
 
 func (s *linksScreen) load() tea.Cmd {
 	seq := s.nextSeq()
-	b := s.app.backend
-	return fetch(b.ListSignupTokens, func(t []db.SignupToken, err error) tea.Msg {
+	b, actor := s.app.backend, s.app.actor
+	list := func() ([]db.SignupToken, error) { return b.ListSignupTokens(actor) }
+	return fetch(list, func(t []db.SignupToken, err error) tea.Msg {
 		return linksLoadedMsg{seq: seq, tokens: t, err: err}
 	})
 }

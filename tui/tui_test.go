@@ -79,7 +79,7 @@ func TestCreateLinkByKeystrokes(t *testing.T) {
 	h.keys("enter") // enter on the last field submits
 	h.golden("created")
 
-	tokens, err := h.store.ListSignupTokens()
+	tokens, err := h.store.ListSignupTokens(testAdmin)
 	if err != nil || len(tokens) != 1 {
 		t.Fatalf("links %v, %v", tokens, err)
 	}
@@ -108,7 +108,7 @@ func TestLinkFormValidation(t *testing.T) {
 	h.typeText("example")
 	h.keys("ctrl+s")
 	h.golden()
-	if tokens, _ := h.store.ListSignupTokens(); len(tokens) != 0 {
+	if tokens, _ := h.store.ListSignupTokens(testAdmin); len(tokens) != 0 {
 		t.Fatalf("created %v", tokens)
 	}
 	// The first marked field has the focus; fixing the fields clears
@@ -161,7 +161,7 @@ func TestCreateInvitationShowsLinkOnce(t *testing.T) {
 	h.keys("esc", "esc")
 	h.contains("barbara@example.com", "acme-resear")
 
-	invs, _, _ := h.store.ListInvitations("", 0, 10)
+	invs, _, _ := h.store.ListInvitations(testAdmin, "", 0, 10)
 	last := invs[len(invs)-1]
 	if last.Email != "barbara@example.com" || last.Role != db.RoleEditor || last.OrgID != "acme-research" || !last.DisableEmail {
 		t.Errorf("created %+v", last)
@@ -174,12 +174,12 @@ func TestRevokeAsksFirst(t *testing.T) {
 	h.golden()
 	h.keys("n")
 	h.contains("Nothing changed.")
-	if inv, _ := h.store.GetInvitation(1); inv.State != db.InvitationPending {
+	if inv, _ := h.store.GetInvitation(testAdmin, 1); inv.State != db.InvitationPending {
 		t.Fatalf("state %s after no", inv.State)
 	}
 	h.keys("x", "y")
 	h.contains("Revoked the invitation of grace@example.com.", "revoked")
-	if inv, _ := h.store.GetInvitation(1); inv.State != db.InvitationRevoked {
+	if inv, _ := h.store.GetInvitation(testAdmin, 1); inv.State != db.InvitationRevoked {
 		t.Fatalf("state %s after yes", inv.State)
 	}
 }
@@ -349,7 +349,7 @@ func TestAuditDetail(t *testing.T) {
 func TestAutoRefreshShowsNewSignups(t *testing.T) {
 	h := newHarness(t, true)
 	h.contains("2/10")
-	tokens, _ := h.store.ListSignupTokens()
+	tokens, _ := h.store.ListSignupTokens(testAdmin)
 	if _, err := h.store.RedeemSignupToken(tokens[0].Secret, db.NewUser{Email: "new@example.com", Name: "New", PasswordHash: "x"}); err != nil {
 		t.Fatal(err)
 	}
@@ -374,7 +374,7 @@ func TestResize(t *testing.T) {
 // failing is a backend whose every call fails or panics.
 type failing struct{ Backend }
 
-func (failing) ListSignupTokens() ([]db.SignupToken, error) {
+func (failing) ListSignupTokens(db.Actor) ([]db.SignupToken, error) {
 	return nil, db.Errorf(db.EUNAVAILABLE, "the server is restarting")
 }
 
