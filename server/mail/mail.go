@@ -321,6 +321,8 @@ func renderEmail(name, to, subject string, data any) (db.Email, error) {
 // accepted or had expired, or its user had been deleted.
 type StaleError struct{ Reason string }
 
+// Error returns the reason, which the outbox keeps as the email's
+// lastError.
 func (e *StaleError) Error() string { return e.Reason }
 
 // Render makes the email e of the outbox, now, for site: an invitation
@@ -340,7 +342,11 @@ func Render(store *db.Store, site Site, e db.OutboxEmail) (db.Email, error) {
 		case db.ErrorCode(err) == db.ENOTFOUND || (err == nil && inv.ID != e.InvitationID):
 			return db.Email{}, &StaleError{"not sent: the invitation was resent before this email went out, so its link no longer works (the newer email carries the new one)"}
 		case db.ErrorCode(err) == db.EGONE:
-			return db.Email{}, &StaleError{"not sent: the invitation was " + strings.ToLower(inv.State) + " before this email went out"}
+			what := map[string]string{db.InvitationAccepted: "was accepted", db.InvitationRevoked: "was revoked", db.InvitationExpired: "had expired"}[inv.State]
+			if what == "" {
+				what = "could no longer be used"
+			}
+			return db.Email{}, &StaleError{"not sent: the invitation " + what + " before this email went out"}
 		case err != nil:
 			return db.Email{}, err
 		}
