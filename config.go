@@ -181,7 +181,9 @@ type LimitsConfig struct {
 
 // SiteConfig is the [site] section.
 type SiteConfig struct {
-	// Name is the product name shown in pages and emails.
+	// Name is the product name shown in pages and emails. Left at its
+	// default ("invited", the program's name), emails name the site by
+	// server.base_url's host instead.
 	Name string `toml:"name"`
 }
 

@@ -28,6 +28,7 @@ import (
 
 	"invited/db"
 	"invited/server"
+	"invited/server/mail"
 	"invited/tui"
 )
 
@@ -160,13 +161,18 @@ func openStore(cfg Config) (*db.Store, error) {
 	return store, err
 }
 
-// openStoreTimeout opens the database with its email composers, waiting
-// at most wait for another process to let go of it.
+// openStoreTimeout opens the database, waiting at most wait for another
+// process to let go of it. Emails are queued as data; the server's mail
+// worker renders them with its own configuration when it sends them.
 func openStoreTimeout(cfg Config, wait time.Duration) (*db.Store, error) {
-	invite, welcome := server.Composers(cfg.Site.Name, cfg.Server.BaseURL, cfg.Mail.Welcome)
 	return db.Open(cfg.DatabasePath(), db.Options{
-		BaseURL: cfg.Server.BaseURL, ComposeInvitation: invite, ComposeWelcome: welcome, LockTimeout: wait,
+		BaseURL: cfg.Server.BaseURL, WelcomeEmails: cfg.Mail.Welcome, LockTimeout: wait,
 	})
+}
+
+// siteOf is the configuration emails are rendered with.
+func siteOf(cfg Config) mail.Site {
+	return mail.Site{Name: cfg.Site.Name, BaseURL: cfg.Server.BaseURL}
 }
 
 // osUser names the person at the terminal, for audit events.
@@ -206,14 +212,14 @@ func runServe(ctx context.Context, args, environ []string, stderr io.Writer) err
 	if err != nil {
 		return fmt.Errorf("set up password hashing: %w", err)
 	}
-	sender, err := server.NewSender(server.MailOptions{
+	sender, err := mail.NewSender(mail.SenderOptions{
 		Driver: cfg.Mail.Driver, Host: cfg.Mail.Host, Port: cfg.Mail.Port, Username: cfg.Mail.Username,
 		Password: cfg.Mail.Password, From: cfg.Mail.From, TLS: cfg.Mail.TLS,
 	}, log)
 	if err != nil {
 		return fmt.Errorf("mail: %w", err)
 	}
-	outbox := server.NewOutbox(store, sender, log, server.OutboxOptions{
+	outbox := mail.NewOutbox(store, sender, siteOf(cfg), log, mail.OutboxOptions{
 		BaseDelay: cfg.Mail.RetryDelay.Duration, MaxAttempts: cfg.Mail.MaxAttempts,
 	})
 	// The worker stops after the HTTP server, so nothing a request queued
@@ -303,6 +309,7 @@ func runAdmin(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 	opts := tui.Options{
 		Mode: "direct", DataPath: cfg.DatabasePath(), SiteName: cfg.Site.Name,
 		Actor:            db.Actor{Kind: "tui", Name: osUser(), Role: db.RoleAdmin},
+		Inviter:          siteOf(cfg).Team(),
 		MaxLoginAttempts: cfg.Auth.MaxLoginAttempts,
 		InvitationTTL:    cfg.Invitations.DefaultTTL.Duration,
 		Output:           stdout,

@@ -97,4 +97,4 @@ func deleteSessionsExceptTx(tx *bolt.Tx, userID uint64, keepHash string) (int, e
 
 // SendsWelcomeEmails reports whether a new user gets a welcome email, so
 // that a signup page can say so.
-func (s *Store) SendsWelcomeEmails() bool { return s.composeWelcome != nil }
+func (s *Store) SendsWelcomeEmails() bool { return s.welcomeEnabled }

@@ -165,10 +165,6 @@ type NewInvitation struct {
 	OrgID        string // "" means the default organization
 }
 
-// InvitationComposer renders an invitation's email; it runs inside the
-// transaction, with the new token's URI set on inv.
-type InvitationComposer func(inv Invitation) (Email, error)
-
 func (s *Store) validateInvitation(actor Actor, in *NewInvitation) error {
 	var errs fieldErrors
 	email, err := NormalizeEmail("invitedEmail", in.Email)
@@ -225,7 +221,8 @@ func (s *Store) validateInvitation(actor Actor, in *NewInvitation) error {
 }
 
 // CreateInvitation invites one email address. With email not disabled, the
-// invitation email is composed and queued in the same transaction. The
+// invitation email is queued in the same transaction (as data: the mail
+// worker renders it when it sends it). The
 // result holds the token and URI, which are not stored and not shown
 // again. It returns EINVALID (bad fields, unknown organization), or
 // ECONFLICT when the address has an account or a pending invitation.
@@ -298,15 +295,13 @@ func (s *Store) CreateInvitation(actor Actor, in NewInvitation) (Invitation, err
 	return inv, err
 }
 
+// sendInvitationTx queues the email of an invitation that was just given
+// token. The outbox keeps the token in clear until the email is sent, as
+// the link needs it; see OutboxEmail.Token.
 func (s *Store) sendInvitationTx(tx *bolt.Tx, inv Invitation) error {
-	if s.composeInvite == nil {
-		return nil
-	}
-	e, err := s.composeInvite(inv)
-	if err != nil {
-		return fmt.Errorf("compose invitation email: %w", err)
-	}
-	return s.enqueueEmailTx(tx, EmailInvitation, 0, e)
+	return s.enqueueEmailTx(tx, emailRecord{
+		Kind: EmailInvitation, To: inv.Email, InvitationID: inv.ID, Inviter: inv.Inviter, Token: inv.Token,
+	})
 }
 
 func (s *Store) putInvitationTx(tx *bolt.Tx, rec invitationRecord) error {

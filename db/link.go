@@ -417,10 +417,6 @@ func (s *Store) CheckSignupToken(secret, email string) error {
 	})
 }
 
-// Composer renders the email a change sends; it runs inside the change's
-// transaction, so it must be quick and touch nothing else.
-type Composer func(u User) (Email, error)
-
 // RedeemSignupToken creates a user through a link, with the link's role,
 // records the user on the link and queues the welcome email, all in one
 // transaction: either all of it is on disk or none. It fails as
@@ -462,14 +458,11 @@ func (s *Store) RedeemSignupToken(secret string, in NewUser) (User, error) {
 	return u, err
 }
 
-// welcomeTx queues the welcome email of a new user.
+// welcomeTx queues the welcome email of a new user, when welcome emails
+// are on; the mail worker renders it from the user when it sends it.
 func (s *Store) welcomeTx(tx *bolt.Tx, urec userRecord) error {
-	if s.composeWelcome == nil {
+	if !s.welcomeEnabled {
 		return nil
 	}
-	e, err := s.composeWelcome(urec.user())
-	if err != nil {
-		return fmt.Errorf("compose welcome email: %w", err)
-	}
-	return s.enqueueEmailTx(tx, EmailWelcome, urec.ID, e)
+	return s.enqueueEmailTx(tx, emailRecord{Kind: EmailWelcome, To: urec.Email, UserID: urec.ID})
 }

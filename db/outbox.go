@@ -7,7 +7,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// Email is one message to send: a plain-text and an HTML body.
+// Email is one rendered message: a plain-text and an HTML body.
 type Email struct {
 	To      string
 	Subject string
@@ -21,20 +21,30 @@ const (
 	EmailWelcome    = "welcome"
 )
 
-// States of an email in the outbox.
+// States of an email in the outbox. An email is cancelled when, by the
+// time it is due, it no longer makes sense: its invitation was resent,
+// revoked, accepted or expired, or its user was deleted.
 const (
-	EmailPending = "pending"
-	EmailSent    = "sent"
-	EmailFailed  = "failed"
+	EmailPending   = "pending"
+	EmailSent      = "sent"
+	EmailFailed    = "failed"
+	EmailCancelled = "cancelled"
 )
 
-// OutboxEmail is an email in the outbox with its delivery state. Its
-// bodies are kept only until it is sent: they may hold an invitation
-// link.
+// OutboxEmail is an email in the outbox with its delivery state.
+//
+// The outbox stores what to send, not how it reads: the kind, the
+// recipient and the ids involved. The mail worker renders it when it
+// sends it, with the serving configuration (base URL, site name), so an
+// email queued by `invited admin` while the server was stopped carries
+// the server's links. Records written by older builds, and those queued
+// with EnqueueEmail, hold their rendered bodies instead (see Rendered).
 type OutboxEmail struct {
-	ID            uint64     `json:"id"`
-	Kind          string     `json:"kind"`
-	To            string     `json:"to"`
+	ID   uint64 `json:"id"`
+	Kind string `json:"kind"`
+	To   string `json:"to"`
+	// Subject is the subject an email was sent with; empty until then
+	// for an email rendered at send time.
 	Subject       string     `json:"subject"`
 	Text          string     `json:"-"`
 	HTML          string     `json:"-"`
@@ -47,8 +57,24 @@ type OutboxEmail struct {
 	// UserID is the user a welcome email is for, so that sending it can
 	// set the user's emailSent.
 	UserID uint64 `json:"userId,omitempty"`
+	// InvitationID is the invitation an invitation email is for.
+	InvitationID uint64 `json:"invitationId,omitempty"`
+	// Inviter is the name an invitation email is signed with.
+	Inviter string `json:"-"`
+	// Token is the invitation's token, needed for the link. It is the
+	// only copy of a token in clear in the database, kept only while the
+	// email is pending: sending, giving up and cancelling wipe it.
+	Token string `json:"-"`
 }
 
+// Rendered reports whether the email holds its rendered bodies (an older
+// build's record, or one queued with EnqueueEmail): such an email is sent
+// as it is.
+func (e OutboxEmail) Rendered() bool { return e.Text != "" || e.HTML != "" }
+
+// emailRecord is an outbox record. Version 1 held rendered bodies;
+// version 2 holds the data to render from (invitation id, inviter,
+// token, user id), and bodies only for EnqueueEmail.
 type emailRecord struct {
 	V             int        `json:"v"`
 	Kind          string     `json:"kind"`
@@ -63,6 +89,9 @@ type emailRecord struct {
 	NextAttemptAt time.Time  `json:"next_attempt_at"`
 	SentAt        *time.Time `json:"sent_at,omitempty"`
 	UserID        uint64     `json:"user_id,omitempty"`
+	InvitationID  uint64     `json:"invitation_id,omitempty"`
+	Inviter       string     `json:"inviter,omitempty"`
+	Token         string     `json:"token,omitempty"`
 }
 
 func (r emailRecord) email(id uint64) OutboxEmail {
@@ -70,8 +99,14 @@ func (r emailRecord) email(id uint64) OutboxEmail {
 		ID: id, Kind: r.Kind, To: r.To, Subject: r.Subject, Text: r.Text, HTML: r.HTML,
 		State: r.State, Attempts: r.Attempts, LastError: r.LastError, CreatedAt: r.CreatedAt,
 		NextAttemptAt: r.NextAttemptAt, SentAt: r.SentAt, UserID: r.UserID,
+		InvitationID: r.InvitationID, Inviter: r.Inviter, Token: r.Token,
 	}
 }
+
+// forget drops what an email no longer needs once it is done with (sent,
+// failed for good, cancelled): its bodies and its token, which may hold
+// or make an invitation link.
+func (r *emailRecord) forget() { r.Text, r.HTML, r.Token = "", "", "" }
 
 // dueKey orders pending emails by their next attempt: the time in
 // nanoseconds, then the id.
@@ -81,17 +116,16 @@ func dueKey(at time.Time, id uint64) []byte {
 
 // enqueueEmailTx writes an email to the outbox in the caller's
 // transaction, so it exists exactly when the change that caused it does.
-func (s *Store) enqueueEmailTx(tx *bolt.Tx, kind string, userID uint64, e Email) error {
+// rec holds what to send; the state and times are set here.
+func (s *Store) enqueueEmailTx(tx *bolt.Tx, rec emailRecord) error {
 	b := tx.Bucket(bucketOutbox)
 	id, err := nextID(b)
 	if err != nil {
 		return err
 	}
 	now := s.clock()
-	if err := putJSON(b, itob(id), emailRecord{
-		V: 1, Kind: kind, To: e.To, Subject: e.Subject, Text: e.Text, HTML: e.HTML,
-		State: EmailPending, CreatedAt: now, NextAttemptAt: now, UserID: userID,
-	}); err != nil {
+	rec.V, rec.State, rec.CreatedAt, rec.NextAttemptAt = 2, EmailPending, now, now
+	if err := putJSON(b, itob(id), rec); err != nil {
 		return err
 	}
 	return tx.Bucket(bucketOutboxDue).Put(dueKey(now, id), nil)
@@ -160,15 +194,20 @@ func updateEmailTx(tx *bolt.Tx, id uint64, edit func(*emailRecord) error) error 
 	return putJSON(tx.Bucket(bucketOutbox), itob(id), rec)
 }
 
-// MarkEmailSent records a delivery: the email becomes sent, its bodies are
-// dropped, and a welcome email sets its user's emailSent.
-func (s *Store) MarkEmailSent(id uint64) error {
+// MarkEmailSent records a delivery with the subject it went out with:
+// the email becomes sent, its bodies and token are dropped, and a welcome
+// email sets its user's emailSent. An empty subject keeps the stored one.
+func (s *Store) MarkEmailSent(id uint64, subject string) error {
 	return s.db.Update(func(tx *bolt.Tx) error {
 		var userID uint64
 		err := updateEmailTx(tx, id, func(rec *emailRecord) error {
 			now := s.clock()
 			rec.State, rec.SentAt, rec.Attempts = EmailSent, &now, rec.Attempts+1
-			rec.Text, rec.HTML, rec.LastError = "", "", ""
+			rec.LastError = ""
+			rec.forget()
+			if subject != "" {
+				rec.Subject = subject
+			}
 			if rec.Kind == EmailWelcome {
 				userID = rec.UserID
 			}
@@ -189,12 +228,10 @@ func (s *Store) MarkEmailSent(id uint64) error {
 }
 
 // MarkEmailAttemptFailed records a failed attempt. With final, the email
-// becomes failed (its bodies dropped) and is not tried again; otherwise it
-// is tried again at next.
+// becomes failed (its bodies and token dropped) and is not tried again;
+// otherwise it is tried again at next.
 func (s *Store) MarkEmailAttemptFailed(id uint64, reason string, next time.Time, final bool) error {
-	if r := []rune(reason); len(r) > 500 {
-		reason = string(r[:500])
-	}
+	reason = capReason(reason)
 	return s.db.Update(func(tx *bolt.Tx) error {
 		return updateEmailTx(tx, id, func(rec *emailRecord) error {
 			rec.Attempts++
@@ -202,20 +239,45 @@ func (s *Store) MarkEmailAttemptFailed(id uint64, reason string, next time.Time,
 			rec.NextAttemptAt = next.UTC()
 			if final {
 				rec.State = EmailFailed
-				rec.Text, rec.HTML = "", ""
+				rec.forget()
 			}
 			return nil
 		})
 	})
 }
 
-// RetryEmail puts a failed email back in the queue, due now. Its bodies
-// are gone, so only emails that still have them can be retried; the
-// invitation's resend makes a new one otherwise.
+// CancelEmail ends a pending email that no longer makes sense without
+// sending it (its invitation was resent or revoked, its user deleted):
+// it becomes cancelled, reason is kept as its lastError, and its bodies
+// and token are dropped. It returns ENOTFOUND for an unknown email.
+func (s *Store) CancelEmail(id uint64, reason string) error {
+	reason = capReason(reason)
+	return s.db.Update(func(tx *bolt.Tx) error {
+		return updateEmailTx(tx, id, func(rec *emailRecord) error {
+			rec.State, rec.LastError = EmailCancelled, reason
+			rec.forget()
+			return nil
+		})
+	})
+}
+
+// capReason keeps a stored failure reason to 500 characters.
+func capReason(reason string) string {
+	if r := []rune(reason); len(r) > 500 {
+		return string(r[:500])
+	}
+	return reason
+}
+
+// RetryEmail puts a failed email back in the queue, due now. Only emails
+// that can still be made can be retried: those with their bodies, and
+// welcome emails (rendered from the user); an invitation email lost its
+// token when it failed, and the invitation's resend makes a new one.
 func (s *Store) RetryEmail(id uint64) error {
 	return s.db.Update(func(tx *bolt.Tx) error {
 		return updateEmailTx(tx, id, func(rec *emailRecord) error {
-			if rec.Text == "" {
+			canMake := rec.Text != "" || rec.Token != "" || (rec.V >= 2 && rec.Kind == EmailWelcome && rec.UserID != 0)
+			if !canMake {
 				return Errorf(EINVALID, "This email can no longer be sent again; resend the invitation instead.")
 			}
 			// A retry asked for by an admin gets a full set of attempts.
@@ -250,7 +312,7 @@ func (s *Store) ListOutbox(offset, limit int) ([]OutboxEmail, int, error) {
 
 // OutboxStats counts emails by state.
 func (s *Store) OutboxStats() (map[string]int, error) {
-	counts := map[string]int{EmailPending: 0, EmailSent: 0, EmailFailed: 0}
+	counts := map[string]int{EmailPending: 0, EmailSent: 0, EmailFailed: 0, EmailCancelled: 0}
 	err := s.db.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketOutbox).ForEach(func(_, v []byte) error {
 			var rec struct {
@@ -267,7 +329,9 @@ func (s *Store) OutboxStats() (map[string]int, error) {
 }
 
 // EnqueueEmail adds an email that no other change causes (a test message
-// from the admin, say).
+// from the admin, say), rendered already: it is sent as it is.
 func (s *Store) EnqueueEmail(kind string, e Email) error {
-	return s.db.Update(func(tx *bolt.Tx) error { return s.enqueueEmailTx(tx, kind, 0, e) })
+	return s.db.Update(func(tx *bolt.Tx) error {
+		return s.enqueueEmailTx(tx, emailRecord{Kind: kind, To: e.To, Subject: e.Subject, Text: e.Text, HTML: e.HTML})
+	})
 }

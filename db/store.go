@@ -78,8 +78,7 @@ type Store struct {
 	now            func() time.Time
 	rand           io.Reader
 	baseURL        string
-	composeInvite  InvitationComposer
-	composeWelcome Composer
+	welcomeEnabled bool
 }
 
 // Options tune Open. The zero value is usable.
@@ -96,10 +95,10 @@ type Options struct {
 	// BaseURL is where the server is reached from outside, without a
 	// trailing slash; links are built on it.
 	BaseURL string
-	// ComposeInvitation renders invitation emails; nil queues none.
-	ComposeInvitation InvitationComposer
-	// ComposeWelcome renders welcome emails; nil queues none.
-	ComposeWelcome Composer
+	// WelcomeEmails queues a welcome email for every new user. (Invitation
+	// emails are always queued, unless an invitation disables its own.)
+	// The outbox holds what to send; the mail worker renders it.
+	WelcomeEmails bool
 }
 
 // ErrLocked is returned by Open when another process holds the file.
@@ -131,7 +130,7 @@ func Open(path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	s := &Store{db: bdb, now: opts.Now, rand: opts.Rand, baseURL: strings.TrimRight(opts.BaseURL, "/"),
-		composeInvite: opts.ComposeInvitation, composeWelcome: opts.ComposeWelcome}
+		welcomeEnabled: opts.WelcomeEmails}
 	if !opts.ReadOnly {
 		if err := s.migrate(); err != nil {
 			bdb.Close()

@@ -11,6 +11,7 @@ import (
 	"github.com/julienschmidt/httprouter"
 
 	"invited/db"
+	"invited/server/mail"
 )
 
 type createInvitationRequest struct {
@@ -362,6 +363,12 @@ func (s *Server) handleListEmails(w http.ResponseWriter, r *http.Request, _ http
 	if err != nil {
 		s.writeError(w, r, err)
 		return
+	}
+	// An email is rendered when it is sent, so one not sent (yet) shows
+	// the subject it gets from this server's configuration.
+	site := mail.Site{Name: s.site, BaseURL: s.baseURL}
+	for i := range emails {
+		emails[i].Subject = mail.Subject(site, emails[i])
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"emails": emails, "total": total, "limit": limit, "offset": offset})
 }

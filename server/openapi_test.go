@@ -239,14 +239,13 @@ type walkReq struct {
 
 const walkPassword = "violet-Tundra-Mosaic-47"
 
-// newWalk starts a server as mustServerWith does, but on a store with
-// email composers, so that the outbox has something to show, and with the
+// newWalk starts a server as mustServerWith does, but on a store that
+// queues welcome emails too, so that the outbox has something to show, and with the
 // given per-minute rate limits (0: off).
 func newWalk(t *testing.T, perMinute int) *walk {
 	t.Helper()
-	invite, welcome := Composers("test", "http://example.test", true)
 	store, err := db.Open(filepath.Join(t.TempDir(), "walk.db"),
-		db.Options{BaseURL: "http://example.test", ComposeInvitation: invite, ComposeWelcome: welcome})
+		db.Options{BaseURL: "http://example.test", WelcomeEmails: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -543,7 +542,7 @@ func TestOpenAPIWalk(t *testing.T) {
 	if err != nil || len(due) < 2 {
 		t.Fatalf("due emails: %d, %v", len(due), err)
 	}
-	if err := w.store.MarkEmailSent(due[0].ID); err != nil {
+	if err := w.store.MarkEmailSent(due[0].ID, ""); err != nil {
 		t.Fatal(err)
 	}
 	if err := w.store.MarkEmailAttemptFailed(due[1].ID, "550 no such mailbox", time.Now(), true); err != nil {

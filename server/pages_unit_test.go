@@ -485,9 +485,7 @@ func TestPageRateLimitAnswersWithAPage(t *testing.T) {
 }
 
 func TestWelcomePageMentionsTheEmailWhenOneIsSent(t *testing.T) {
-	store, err := db.Open(filepath.Join(t.TempDir(), "w.db"), db.Options{
-		ComposeWelcome: func(u db.User) (db.Email, error) { return db.Email{To: u.Email, Subject: "Welcome", Text: "hi"}, nil },
-	})
+	store, err := db.Open(filepath.Join(t.TempDir(), "w.db"), db.Options{WelcomeEmails: true})
 	if err != nil {
 		t.Fatal(err)
 	}

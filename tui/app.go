@@ -43,6 +43,9 @@ type app struct {
 	// links is the last list of signup links seen, to name the link a
 	// user joined through.
 	links []db.SignupToken
+	// inviter is the name the last invitation was signed with, offered
+	// again for the next one; "" until the first (then opts.Inviter).
+	inviter string
 }
 
 func (a *app) push(o overlay) { a.overlays = append(a.overlays, o) }

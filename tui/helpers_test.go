@@ -101,15 +101,26 @@ type harness struct {
 
 func newHarness(t *testing.T, withData bool) *harness {
 	t.Helper()
+	return newHarnessWith(t, withData, nil)
+}
+
+// newHarnessWith is newHarness with options changed by edit.
+func newHarnessWith(t *testing.T, withData bool, edit func(*Options)) *harness {
+	t.Helper()
 	store := mustOpen(t)
 	if withData {
 		seed(t, store)
 	}
 	h := &harness{t: t, store: store, clip: &bytes.Buffer{}}
-	h.m = newModel(store, Options{
+	opts := Options{
 		Mode: "direct", DataPath: "./data/invited.db", SiteName: "invited", Actor: testAdmin,
+		Inviter:          "The team.example.com team",
 		MaxLoginAttempts: 10, InvitationTTL: 7 * 24 * time.Hour, Output: h.clip,
-	}, fixedClock, false)
+	}
+	if edit != nil {
+		edit(&opts)
+	}
+	h.m = newModel(store, opts, fixedClock, false)
 	h.send(tea.WindowSizeMsg{Width: 80, Height: 24})
 	h.run(h.m.Init())
 	return h

@@ -132,7 +132,7 @@ func (s *invitationsScreen) key(k tea.KeyMsg) tea.Cmd {
 			return a.backend.ResendInvitation(a.actor, inv.ID)
 		}, func(res any) tea.Cmd {
 			ni, _ := res.(db.Invitation)
-			a.setOK("Resent the invitation to " + ni.Email + "; the old link no longer works.")
+			a.setOK("Made a new link for " + ni.Email + "; the old one no longer works.")
 			a.push(s.resultBox("Invitation resent", ni))
 			return s.load()
 		})
@@ -150,14 +150,23 @@ func (s *invitationsScreen) key(k tea.KeyMsg) tea.Cmd {
 	return nil
 }
 
+// emailNote says, truthfully, what becomes of an invitation's email: in
+// direct mode no server runs to send it, so it waits in the database's
+// outbox until one starts; through the server it is queued there.
+func (s *invitationsScreen) emailNote(inv db.Invitation) string {
+	switch {
+	case inv.DisableEmail:
+		return "No email was sent: give the link to " + inv.Email + " yourself."
+	case s.app.opts.Mode == "server":
+		return "The email to " + inv.Email + " is queued: the server sends it now."
+	default:
+		return "The email to " + inv.Email + " is queued; it will be sent when the server starts (the server is not running)."
+	}
+}
+
 // resultBox shows the link of a new or resent invitation, once.
 func (s *invitationsScreen) resultBox(title string, inv db.Invitation) *result {
-	note := "The link is shown only now; the database keeps only a hash of it."
-	if inv.DisableEmail {
-		note += " No email was sent: give the link to " + inv.Email + " yourself."
-	} else {
-		note += " The email to " + inv.Email + " is on its way."
-	}
+	note := "The link is shown only now; the database keeps only a hash of it. " + s.emailNote(inv)
 	return &result{
 		app: s.app, title: title, note: note,
 		lines: []resultLine{
@@ -196,9 +205,14 @@ func (s *invitationsScreen) createForm() *form {
 	f.choose("Organization", orgs, def, "The organization they join; create more in tab 5.", "organizationId")
 	f.text("Valid for", fmtDuration(a.opts.InvitationTTL), "", "How long the link works: 7d, 48h, 2w (at most 365d).", "ttl", "expirationTime")
 	f.choose("Send email", []string{"yes", "no"}, 0, "No: you pass the link on yourself.", "disableInvitationEmail")
+	inviter := a.inviter
+	if inviter == "" {
+		inviter = a.opts.Inviter
+	}
+	f.text("Inviter", inviter, "Ada Lovelace", "The name the email is signed with (\"… invited you to join\"); kept for your next invitations.", "inviter")
 	f.submit = func(f *form) (func() (any, error), error) {
 		var c checks
-		in := db.NewInvitation{DefaultTTL: a.opts.InvitationTTL, Inviter: a.actor.Name}
+		in := db.NewInvitation{DefaultTTL: a.opts.InvitationTTL}
 		email, err := db.NormalizeEmail("invitedEmail", f.valueOf("Email"))
 		c.add(err)
 		in.Email = email
@@ -213,6 +227,14 @@ func (s *invitationsScreen) createForm() *form {
 		}
 		in.TTL = ttl
 		in.DisableEmail = f.valueOf("Send email") == "no"
+		// The person invited reads this name: never the login of whoever
+		// runs the terminal ("root invited you").
+		in.Inviter = strings.TrimSpace(f.valueOf("Inviter"))
+		if in.Inviter == "" {
+			c.fail("inviter", "give the name the email is signed with, such as your own or "+a.opts.Inviter)
+		} else {
+			a.inviter = in.Inviter
+		}
 		if err := c.err(); err != nil {
 			return nil, err
 		}
@@ -242,7 +264,7 @@ func (s *invitationsScreen) detailText() string {
 		}
 		labels = strings.Join(parts, ", ")
 	}
-	email := "sent"
+	email := "sent by the server (queued until it runs)"
 	if inv.DisableEmail {
 		email = "not sent (disabled)"
 	}

@@ -25,6 +25,7 @@ type Options struct {
 	DataPath         string        // shown in the header, e.g. ./data/invited.db
 	SiteName         string        // shown in the header
 	Actor            db.Actor      // who the changes are recorded as, e.g. {Kind:"tui", Name:"root", Role: db.RoleAdmin}
+	Inviter          string        // the invitation form's first name to sign emails with, e.g. "The team.example.com team"; "" → "The <SiteName> team"
 	MaxLoginAttempts int           // a user with loginAttempts >= this is shown as locked
 	InvitationTTL    time.Duration // default ttl in the invitation form
 	Refresh          time.Duration // auto refresh interval; 0 → 3s
@@ -45,6 +46,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.SiteName == "" {
 		o.SiteName = "invited"
+	}
+	if o.Inviter == "" {
+		o.Inviter = "The " + o.SiteName + " team"
 	}
 	if o.Actor.Role == 0 {
 		o.Actor.Role = db.RoleAdmin

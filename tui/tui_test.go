@@ -143,7 +143,7 @@ func TestCreateInvitationShowsLinkOnce(t *testing.T) {
 	h.keys("2", "n")
 	h.typeText("barbara@example.com")
 	h.keys("tab", "left", "tab", "left", "tab", "tab", "right") // Editor, acme-research, 7d, no email
-	h.keys("enter")
+	h.keys("enter", "enter")                                    // on to the inviter, and save
 	h.golden()
 	h.keys("c")
 	seq := h.clip.String()
@@ -166,6 +166,54 @@ func TestCreateInvitationShowsLinkOnce(t *testing.T) {
 	if last.Email != "barbara@example.com" || last.Role != db.RoleEditor || last.OrgID != "acme-research" || !last.DisableEmail {
 		t.Errorf("created %+v", last)
 	}
+}
+
+// The invitation form asks whose name the email is signed with (never
+// the terminal's login), offers the site's team first and then the name
+// last given, and says truthfully when the email goes out: with the
+// server stopped, nothing sends it until the server starts.
+func TestInvitationInviterAndEmailNote(t *testing.T) {
+	h := newHarness(t, true)
+	h.keys("2", "n")
+	h.contains("Inviter", "The team.example.com team")
+	h.lacks("root")
+	h.typeText("barbara@example.com")
+	h.keys("tab", "tab", "tab", "tab", "tab", "ctrl+u", "ctrl+s") // an empty inviter
+	h.contains("! give the name the email is signed with")
+	h.typeText("Ada Lovelace")
+	h.keys("ctrl+s")
+	h.contains("Invitation created", "will be sent when the server starts")
+	h.lacks("on its way", "is queued: the server sends it now")
+
+	invs, _, err := h.store.ListInvitations("", 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := invs[len(invs)-1]
+	if last.Email != "barbara@example.com" || last.Inviter != "Ada Lovelace" {
+		t.Errorf("created %s signed %q, want barbara@example.com signed Ada Lovelace", last.Email, last.Inviter)
+	}
+	due, err := h.store.DueEmails(fixedNow, 10)
+	if err != nil || len(due) == 0 || due[len(due)-1].To != "barbara@example.com" || due[len(due)-1].Inviter != "Ada Lovelace" {
+		t.Errorf("queued emails %+v, %v: want barbara's, signed Ada Lovelace", due, err)
+	}
+
+	// The name is kept for the next invitation.
+	h.keys("esc", "n")
+	h.contains("New invitation", "Ada Lovelace")
+	h.lacks("The team.example.com team")
+}
+
+func TestInvitationEmailNoteInServerMode(t *testing.T) {
+	h := newHarnessWith(t, true, func(o *Options) { o.Mode = "server" })
+	h.keys("2", "n")
+	h.typeText("barbara@example.com")
+	h.keys("ctrl+s")
+	h.contains("Invitation created", "is queued: the server sends it now")
+	h.lacks("on its way", "when the server starts")
+	// A resend says the same.
+	h.keys("esc", "down", "down", "r")
+	h.contains("Invitation resent", "is queued: the server sends it now")
 }
 
 func TestRevokeAsksFirst(t *testing.T) {

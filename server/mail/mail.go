@@ -1,4 +1,11 @@
-package server
+// Package mail renders and sends invited's emails.
+//
+// The store's outbox holds what to send (the kind, the recipient, the ids
+// involved); the Outbox worker here takes due emails from it, renders each
+// one from that data with the serving configuration (Site: base URL and
+// site name) at the moment it sends it, and hands it to a Sender: SMTP, or
+// the log when no SMTP server is configured.
+package mail
 
 import (
 	"bytes"
@@ -11,7 +18,8 @@ import (
 	htmltemplate "html/template"
 	"log/slog"
 	mathrand "math/rand/v2"
-	"net/mail"
+	netmail "net/mail"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	texttemplate "text/template"
@@ -25,9 +33,9 @@ import (
 
 // ---- Sending ----
 
-// MailOptions configure sending (the [mail] section of the config; main
+// SenderOptions configure sending (the [mail] section of the config; main
 // fills them).
-type MailOptions struct {
+type SenderOptions struct {
 	Driver   string // "log" (the default when empty) or "smtp"
 	Host     string
 	Port     int // 0 → 587 for starttls, 465 for tls, 25 for none
@@ -50,7 +58,7 @@ type Sender interface {
 // NewSender returns the sender opts ask for. It fails, with a message that
 // names the setting, when the options cannot work (an unknown driver or
 // TLS mode, no host, a From that is not an address).
-func NewSender(opts MailOptions, log *slog.Logger) (Sender, error) {
+func NewSender(opts SenderOptions, log *slog.Logger) (Sender, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -77,12 +85,12 @@ func (s *logSender) Send(ctx context.Context, e db.Email) error {
 // smtpSender sends through an SMTP server with go-mail, one connection
 // per email.
 type smtpSender struct {
-	opts   MailOptions
+	opts   SenderOptions
 	from   string // the From header, as configured
 	domain string // of the From address, for Message-IDs
 }
 
-func newSMTPSender(opts MailOptions) (*smtpSender, error) {
+func newSMTPSender(opts SenderOptions) (*smtpSender, error) {
 	if opts.Host == "" {
 		return nil, errors.New("mail.host is empty; the smtp driver needs the SMTP server's name")
 	}
@@ -103,7 +111,7 @@ func newSMTPSender(opts MailOptions) (*smtpSender, error) {
 	if opts.Timeout <= 0 {
 		opts.Timeout = 30 * time.Second
 	}
-	from, err := mail.ParseAddress(opts.From)
+	from, err := netmail.ParseAddress(opts.From)
 	if err != nil {
 		return nil, fmt.Errorf("mail.from %q is not an email address (%v); write it as \"Name <name@example.com>\" or \"name@example.com\"", opts.From, err)
 	}
@@ -188,21 +196,52 @@ func headerValue(s string) string {
 
 // ---- Rendering ----
 
-//go:embed mailtmpl/*.txt mailtmpl/*.html
+//go:embed templates/*.txt templates/*.html
 var mailTemplateFS embed.FS
 
 // The templates are parsed once; a broken template fails at start (and in
 // the tests), not when the first email is due.
 var (
-	mailText = texttemplate.Must(texttemplate.New("").Option("missingkey=error").ParseFS(mailTemplateFS, "mailtmpl/*.txt"))
-	mailHTML = htmltemplate.Must(htmltemplate.New("").Option("missingkey=error").ParseFS(mailTemplateFS, "mailtmpl/*.html"))
+	mailText = texttemplate.Must(texttemplate.New("").Option("missingkey=error").ParseFS(mailTemplateFS, "templates/*.txt"))
+	mailHTML = htmltemplate.Must(htmltemplate.New("").Option("missingkey=error").ParseFS(mailTemplateFS, "templates/*.html"))
 )
+
+// DefaultSiteName is the default of site.name: the program's own name,
+// which emails never use to name the site (see Site.Label).
+const DefaultSiteName = "invited"
+
+// Site is the serving configuration emails are rendered with.
+type Site struct {
+	Name    string // site.name
+	BaseURL string // server.base_url; links are built on it
+}
+
+// Label is how emails name the site: site.name, or, while that is the
+// default (the program's name: "root invited you to invited" reads like
+// phishing), the host of the base URL, such as "team.example.com".
+func (s Site) Label() string {
+	name := headerValue(s.Name)
+	if name != "" && name != DefaultSiteName {
+		return name
+	}
+	if u, err := url.Parse(strings.TrimSpace(s.BaseURL)); err == nil && u.Host != "" {
+		return headerValue(u.Host)
+	}
+	return DefaultSiteName
+}
+
+// Team is "The <Label> team": the name an invitation is signed with when
+// its maker names nobody else (the admin TUI's default).
+func (s Site) Team() string { return "The " + s.Label() + " team" }
+
+// baseURL is the base URL without a trailing slash.
+func (s Site) baseURL() string { return strings.TrimRight(strings.TrimSpace(s.BaseURL), "/") }
 
 // InvitationMail is what an invitation email says.
 type InvitationMail struct {
-	SiteName  string
+	SiteName  string // how the site is named: a Site's Label
 	To        string
-	Inviter   string    // who invited: a name or an email; empty → "An administrator"
+	Inviter   string    // who invited: a name or an email; empty → nobody is named
 	URI       string    // where to accept
 	ExpiresAt time.Time // shown in UTC; zero → not mentioned
 	RoleName  string    // e.g. "Viewer"; empty → not mentioned
@@ -210,7 +249,7 @@ type InvitationMail struct {
 
 // WelcomeMail is what a welcome email says.
 type WelcomeMail struct {
-	SiteName string
+	SiteName string // how the site is named: a Site's Label
 	To       string
 	Name     string
 	LoginURL string // {base_url}/login
@@ -219,19 +258,27 @@ type WelcomeMail struct {
 // expiryLayout shows an expiry the way a person reads it.
 const expiryLayout = "Monday, 2 January 2006 at 15:04 UTC"
 
+// invitationSubject is the subject of an invitation email; inviter and
+// site are header-safe already.
+func invitationSubject(inviter, site string) string {
+	if inviter == "" {
+		return "You are invited to join " + site
+	}
+	return fmt.Sprintf("%s invited you to join %s", inviter, site)
+}
+
+func welcomeSubject(site string) string { return "Welcome to " + site }
+
 // RenderInvitationEmail renders the invitation email for m. Every value is
 // put on one line first, so none can add a header; the HTML body escapes
 // them. It fails only if a template is broken.
 func RenderInvitationEmail(m InvitationMail) (db.Email, error) {
 	inviter := headerValue(m.Inviter)
-	if inviter == "" {
-		inviter = "An administrator"
-	}
 	site := headerValue(m.SiteName)
 	data := struct {
 		Subject, SiteName, Inviter, URI, Expires, RoleName string
 	}{
-		Subject:  fmt.Sprintf("%s invited you to %s", inviter, site),
+		Subject:  invitationSubject(inviter, site),
 		SiteName: site,
 		Inviter:  inviter,
 		URI:      headerValue(m.URI),
@@ -250,7 +297,7 @@ func RenderWelcomeEmail(m WelcomeMail) (db.Email, error) {
 	data := struct {
 		Subject, SiteName, Name, LoginURL string
 	}{
-		Subject:  "Welcome to " + site,
+		Subject:  welcomeSubject(site),
 		SiteName: site,
 		Name:     headerValue(m.Name),
 		LoginURL: headerValue(m.LoginURL),
@@ -269,6 +316,71 @@ func renderEmail(name, to, subject string, data any) (db.Email, error) {
 	return db.Email{To: to, Subject: subject, Text: text.String(), HTML: html.String()}, nil
 }
 
+// StaleError says why an email of the outbox is not to be sent after all:
+// by the time it was due, its invitation had been resent, revoked,
+// accepted or had expired, or its user had been deleted.
+type StaleError struct{ Reason string }
+
+// Error returns the reason, which the outbox keeps as the email's
+// lastError.
+func (e *StaleError) Error() string { return e.Reason }
+
+// Render makes the email e of the outbox, now, for site: an invitation
+// from its invitation (which must still be pending under e's token) and
+// the inviter e names, a welcome email from its user. An email that holds
+// its rendered bodies (queued by an older build, or with EnqueueEmail) is
+// returned as it is. It returns a *StaleError when e is no longer to be
+// sent, and the store's error when it cannot read the data.
+func Render(store *db.Store, site Site, e db.OutboxEmail) (db.Email, error) {
+	if e.Rendered() {
+		return db.Email{To: e.To, Subject: e.Subject, Text: e.Text, HTML: e.HTML}, nil
+	}
+	switch e.Kind {
+	case db.EmailInvitation:
+		inv, err := store.FindInvitationByToken(e.Token)
+		switch {
+		case db.ErrorCode(err) == db.ENOTFOUND || (err == nil && inv.ID != e.InvitationID):
+			return db.Email{}, &StaleError{"not sent: the invitation was resent before this email went out, so its link no longer works (the newer email carries the new one)"}
+		case db.ErrorCode(err) == db.EGONE:
+			what := map[string]string{db.InvitationAccepted: "was accepted", db.InvitationRevoked: "was revoked", db.InvitationExpired: "had expired"}[inv.State]
+			if what == "" {
+				what = "could no longer be used"
+			}
+			return db.Email{}, &StaleError{"not sent: the invitation " + what + " before this email went out"}
+		case err != nil:
+			return db.Email{}, err
+		}
+		return RenderInvitationEmail(InvitationMail{
+			SiteName: site.Label(), To: inv.Email, Inviter: e.Inviter, URI: site.baseURL() + "/invitations/" + e.Token,
+			ExpiresAt: inv.ExpiresAt, RoleName: inv.Role.Name(),
+		})
+	case db.EmailWelcome:
+		u, err := store.FindUserByID(e.UserID)
+		if db.ErrorCode(err) == db.ENOTFOUND {
+			return db.Email{}, &StaleError{"not sent: the user was deleted before this email went out"}
+		} else if err != nil {
+			return db.Email{}, err
+		}
+		return RenderWelcomeEmail(WelcomeMail{SiteName: site.Label(), To: u.Email, Name: u.Name, LoginURL: site.baseURL() + "/login"})
+	}
+	return db.Email{}, &StaleError{fmt.Sprintf("not sent: this build of invited does not know emails of the kind %q", e.Kind)}
+}
+
+// Subject is the subject of e as it went out, or, for an email not sent
+// yet (or never sent), the one it gets when it is rendered for site now.
+func Subject(site Site, e db.OutboxEmail) string {
+	if e.Subject != "" {
+		return e.Subject
+	}
+	switch e.Kind {
+	case db.EmailInvitation:
+		return invitationSubject(headerValue(e.Inviter), site.Label())
+	case db.EmailWelcome:
+		return welcomeSubject(site.Label())
+	}
+	return ""
+}
+
 // ---- The outbox worker ----
 
 // OutboxOptions tune the delivery worker.
@@ -284,13 +396,14 @@ type OutboxOptions struct {
 // outboxBatch is how many due emails one look at the store takes.
 const outboxBatch = 50
 
-// Outbox sends the emails of the store's outbox, retrying failures with
-// exponential backoff. Delivery is at least once: an email whose success
+// Outbox sends the emails of the store's outbox, each rendered for its
+// Site when it is sent, retrying failures with exponential backoff. Delivery is at least once: an email whose success
 // could not be recorded (the store failing just then, or the process
 // dying between the two) may be sent again.
 type Outbox struct {
 	store  *db.Store
 	sender Sender
+	site   Site
 	log    *slog.Logger
 	opts   OutboxOptions
 	poke   chan struct{}
@@ -299,14 +412,16 @@ type Outbox struct {
 	sent    atomic.Int64
 	failed  atomic.Int64
 
-	// unrecorded holds emails that went out but could not be marked sent.
-	// They are not sent again while the process lives; recording is
-	// retried first on every pass. Only Run's goroutine touches it.
-	unrecorded map[uint64]bool
+	// unrecorded holds emails that went out but could not be marked sent,
+	// with their subjects. They are not sent again while the process
+	// lives; recording is retried first on every pass. Only Run's
+	// goroutine touches it.
+	unrecorded map[uint64]string
 }
 
-// NewOutbox returns a worker over store; nothing runs until Run.
-func NewOutbox(store *db.Store, sender Sender, log *slog.Logger, opts OutboxOptions) *Outbox {
+// NewOutbox returns a worker that sends the emails of store through
+// sender, rendered for site; nothing runs until Run.
+func NewOutbox(store *db.Store, sender Sender, site Site, log *slog.Logger, opts OutboxOptions) *Outbox {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -329,9 +444,9 @@ func NewOutbox(store *db.Store, sender Sender, log *slog.Logger, opts OutboxOpti
 		opts.Now = time.Now
 	}
 	return &Outbox{
-		store: store, sender: sender, log: log, opts: opts,
+		store: store, sender: sender, site: site, log: log, opts: opts,
 		poke:       make(chan struct{}, 1),
-		unrecorded: map[uint64]bool{},
+		unrecorded: map[uint64]string{},
 	}
 }
 
@@ -383,8 +498,8 @@ func (o *Outbox) Run(ctx context.Context) {
 // next pass. A store error ends the pass early; the next one, a poll
 // later, tries again.
 func (o *Outbox) pass(ctx context.Context) time.Duration {
-	for id := range o.unrecorded {
-		if err := o.store.MarkEmailSent(id); err != nil && db.ErrorCode(err) != db.ENOTFOUND {
+	for id, subject := range o.unrecorded {
+		if err := o.store.MarkEmailSent(id, subject); err != nil && db.ErrorCode(err) != db.ENOTFOUND {
 			o.log.Error("outbox: recording a sent email failed again", "email_id", id, "error", err)
 			return o.opts.Poll
 		}
@@ -419,20 +534,36 @@ func (o *Outbox) pass(ctx context.Context) time.Duration {
 	return min(max(next.Sub(o.opts.Now()), 0), o.opts.Poll)
 }
 
-// attempt sends one email and records the outcome. It returns false when
-// the store failed to record it.
+// attempt renders one email, sends it and records the outcome; an email
+// that is no longer to be sent is cancelled instead. It returns false
+// when the store failed to read or record it.
 func (o *Outbox) attempt(ctx context.Context, e db.OutboxEmail) bool {
+	msg, err := Render(o.store, o.site, e)
+	var stale *StaleError
+	if errors.As(err, &stale) {
+		o.log.Info("email cancelled", "email_id", e.ID, "kind", e.Kind, "reason", stale.Reason)
+		if err := o.store.CancelEmail(e.ID, stale.Reason); err != nil && db.ErrorCode(err) != db.ENOTFOUND {
+			o.log.Error("outbox: recording a cancelled email failed", "email_id", e.ID, "error", err)
+			return false
+		}
+		return true
+	}
+	if err != nil {
+		o.log.Error("outbox: reading what an email needs failed", "email_id", e.ID, "kind", e.Kind, "error", err)
+		return false
+	}
+
 	attempt := e.Attempts + 1
 	sendCtx, cancel := context.WithTimeout(ctx, o.opts.Timeout)
-	err := o.sender.Send(sendCtx, db.Email{To: e.To, Subject: e.Subject, Text: e.Text, HTML: e.HTML})
+	err = o.sender.Send(sendCtx, msg)
 	cancel()
 
 	if err == nil {
 		o.sent.Add(1)
 		o.log.Info("email sent", "email_id", e.ID, "kind", e.Kind, "attempt", attempt)
-		if err := o.store.MarkEmailSent(e.ID); err != nil && db.ErrorCode(err) != db.ENOTFOUND {
+		if err := o.store.MarkEmailSent(e.ID, msg.Subject); err != nil && db.ErrorCode(err) != db.ENOTFOUND {
 			o.log.Error("outbox: email sent but recording it failed; will record it later", "email_id", e.ID, "error", err)
-			o.unrecorded[e.ID] = true
+			o.unrecorded[e.ID] = msg.Subject
 			return false
 		}
 		return true

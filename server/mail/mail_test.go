@@ -1,4 +1,4 @@
-package server
+package mail
 
 import (
 	"bytes"
@@ -39,7 +39,7 @@ func mustSMTPSender(tb testing.TB, addr, user, pass, tlsMode string) Sender {
 		tb.Fatal(err)
 	}
 	p, _ := strconv.Atoi(port)
-	s, err := NewSender(MailOptions{
+	s, err := NewSender(SenderOptions{
 		Driver: "smtp", Host: host, Port: p, Username: user, Password: pass,
 		From: "invited <invited@example.com>", TLS: tlsMode, Timeout: 2 * time.Second,
 	}, nil)
@@ -59,11 +59,14 @@ func mustMailStore(tb testing.TB) *db.Store {
 	return store
 }
 
+// testSite is the configuration the tests' workers render emails with.
+var testSite = Site{Name: "Acme Team", BaseURL: "https://invited.example.com/"}
+
 // runOutbox starts a worker that stops (and is waited for) when the test
 // ends, before the store closes.
 func runOutbox(tb testing.TB, store *db.Store, sender Sender, opts OutboxOptions) *Outbox {
 	tb.Helper()
-	o := NewOutbox(store, sender, nil, opts)
+	o := NewOutbox(store, sender, testSite, nil, opts)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { o.Run(ctx); close(done) }()
@@ -153,7 +156,7 @@ func TestRenderInvitationEmail(t *testing.T) {
 		if e.To != "bob@example.com" {
 			t.Errorf("To = %q", e.To)
 		}
-		if want := "Ada Lovelace invited you to Acme Team"; e.Subject != want {
+		if want := "Ada Lovelace invited you to join Acme Team"; e.Subject != want {
 			t.Errorf("Subject = %q, want %q", e.Subject, want)
 		}
 		for _, want := range []string{"Ada Lovelace", "Acme Team", uri, "Monday, 4 March 2030 at 14:04 UTC", "Viewer", "ignore this email"} {
@@ -176,11 +179,11 @@ func TestRenderInvitationEmail(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := "An administrator invited you to Acme Team"; e.Subject != want {
+		if want := "You are invited to join Acme Team"; e.Subject != want {
 			t.Errorf("Subject = %q, want %q", e.Subject, want)
 		}
-		if !strings.Contains(e.Text, "An administrator invited you") {
-			t.Errorf("text: %s", e.Text)
+		if !strings.Contains(e.Text, "You are invited to join Acme Team") || !strings.Contains(e.HTML, "You are invited to join <strong>Acme Team</strong>") {
+			t.Errorf("text: %s\nHTML: %s", e.Text, e.HTML)
 		}
 	})
 
@@ -196,7 +199,7 @@ func TestRenderInvitationEmail(t *testing.T) {
 		if strings.ContainsAny(e.Subject, "\r\n\u2028") || strings.ContainsAny(e.To, "\r\n") {
 			t.Errorf("a header value holds a line break: Subject %q, To %q", e.Subject, e.To)
 		}
-		if want := "Mallory Bcc: evil@x invited you to Acme X-Evil: 1"; e.Subject != want {
+		if want := "Mallory Bcc: evil@x invited you to join Acme X-Evil: 1"; e.Subject != want {
 			t.Errorf("Subject = %q, want %q", e.Subject, want)
 		}
 	})
@@ -243,13 +246,13 @@ func TestRenderWelcomeEmail(t *testing.T) {
 // ---- senders ----
 
 func TestNewSenderRejectsBadOptions(t *testing.T) {
-	ok := MailOptions{Driver: "smtp", Host: "smtp.example.com", From: "invited@example.com"}
-	for name, edit := range map[string]func(*MailOptions){
-		"unknown driver": func(o *MailOptions) { o.Driver = "sendmail" },
-		"no host":        func(o *MailOptions) { o.Host = "" },
-		"bad TLS mode":   func(o *MailOptions) { o.TLS = "ssl" },
-		"bad from":       func(o *MailOptions) { o.From = "not an address" },
-		"bad port":       func(o *MailOptions) { o.Port = 70000 },
+	ok := SenderOptions{Driver: "smtp", Host: "smtp.example.com", From: "invited@example.com"}
+	for name, edit := range map[string]func(*SenderOptions){
+		"unknown driver": func(o *SenderOptions) { o.Driver = "sendmail" },
+		"no host":        func(o *SenderOptions) { o.Host = "" },
+		"bad TLS mode":   func(o *SenderOptions) { o.TLS = "ssl" },
+		"bad from":       func(o *SenderOptions) { o.From = "not an address" },
+		"bad port":       func(o *SenderOptions) { o.Port = 70000 },
 	} {
 		t.Run(name, func(t *testing.T) {
 			o := ok
@@ -266,7 +269,7 @@ func TestNewSenderRejectsBadOptions(t *testing.T) {
 
 func TestLogSenderWritesRecipientAndSubject(t *testing.T) {
 	var buf mailLogBuffer
-	s, err := NewSender(MailOptions{Driver: "log"}, slog.New(slog.NewTextHandler(&buf, nil)))
+	s, err := NewSender(SenderOptions{Driver: "log"}, slog.New(slog.NewTextHandler(&buf, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -279,7 +282,7 @@ func TestLogSenderWritesRecipientAndSubject(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := buf.String()
-	for _, want := range []string{"level=INFO", "to=bob@example.com", `subject="An administrator invited you to Acme"`, "https://invited.example.com/invitations/tok123"} {
+	for _, want := range []string{"level=INFO", "to=bob@example.com", `subject="You are invited to join Acme"`, "https://invited.example.com/invitations/tok123"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("log lacks %q:\n%s", want, out)
 		}
@@ -349,7 +352,7 @@ func TestOutboxDeliversOverSMTP(t *testing.T) {
 		}
 	}
 	pm := parseMail(t, got.Data)
-	if want := "Mallory Bcc: evil@x invited you to Acme Team"; pm.Subject != want {
+	if want := "Mallory Bcc: evil@x invited you to join Acme Team"; pm.Subject != want {
 		t.Errorf("Subject %q, want %q", pm.Subject, want)
 	}
 	if pm.Header.Get("Date") == "" || !strings.HasSuffix(pm.Header.Get("Message-ID"), "@example.com>") {
@@ -375,10 +378,7 @@ func TestOutboxDeliversOverSMTP(t *testing.T) {
 }
 
 func TestOutboxWelcomeSetsEmailSent(t *testing.T) {
-	compose := func(u db.User) (db.Email, error) {
-		return RenderWelcomeEmail(WelcomeMail{SiteName: "Acme", To: u.Email, Name: u.Name, LoginURL: "https://invited.example.com/login"})
-	}
-	store, err := db.Open(filepath.Join(t.TempDir(), "x.db"), db.Options{ComposeWelcome: compose})
+	store, err := db.Open(filepath.Join(t.TempDir(), "x.db"), db.Options{WelcomeEmails: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -404,7 +404,7 @@ func TestOutboxWelcomeSetsEmailSent(t *testing.T) {
 	if !got.EmailSent {
 		t.Error("emailSent is still false after the welcome email was sent")
 	}
-	if msgs := srv.Messages(); len(msgs) != 1 || msgs[0].To[0] != "ada@example.com" || parseMail(t, msgs[0].Data).Subject != "Welcome to Acme" {
+	if msgs := srv.Messages(); len(msgs) != 1 || msgs[0].To[0] != "ada@example.com" || parseMail(t, msgs[0].Data).Subject != "Welcome to Acme Team" {
 		t.Errorf("received %+v", msgs)
 	}
 }
@@ -480,7 +480,7 @@ func TestOutboxPokeWakesWorker(t *testing.T) {
 func TestOutboxRunStopsWhenCancelled(t *testing.T) {
 	t.Run("idle", func(t *testing.T) {
 		store := mustMailStore(t)
-		o := NewOutbox(store, mailSenderFunc(func(context.Context, db.Email) error { return nil }), nil, OutboxOptions{})
+		o := NewOutbox(store, mailSenderFunc(func(context.Context, db.Email) error { return nil }), testSite, nil, OutboxOptions{})
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
 		go func() { o.Run(ctx); close(done) }()
@@ -504,7 +504,7 @@ func TestOutboxRunStopsWhenCancelled(t *testing.T) {
 			<-ctx.Done() // a send that only ends with its context
 			return ctx.Err()
 		})
-		o := NewOutbox(store, sender, nil, OutboxOptions{})
+		o := NewOutbox(store, sender, testSite, nil, OutboxOptions{})
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
 		go func() { o.Run(ctx); close(done) }()
@@ -527,7 +527,7 @@ func TestOutboxRunStopsWhenCancelled(t *testing.T) {
 }
 
 func TestOutboxBackoff(t *testing.T) {
-	o := NewOutbox(nil, nil, nil, OutboxOptions{BaseDelay: 10 * time.Second, MaxDelay: time.Hour})
+	o := NewOutbox(nil, nil, Site{}, nil, OutboxOptions{BaseDelay: 10 * time.Second, MaxDelay: time.Hour})
 	for _, tc := range []struct {
 		attempts int
 		min      time.Duration
