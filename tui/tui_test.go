@@ -185,7 +185,7 @@ func TestInvitationInviterAndEmailNote(t *testing.T) {
 	h.contains("Invitation created", "will be sent when the server starts")
 	h.lacks("on its way", "is queued: the server sends it now")
 
-	invs, _, err := h.store.ListInvitations("", 0, 10)
+	invs, _, err := h.store.ListInvitations(testAdmin, "", 0, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
