@@ -151,12 +151,18 @@ func newLogger(cfg LogConfig, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
+// serveLockWait is how long `invited serve` waits for the database file.
+// `invited admin`, `apikey create` and `backup` hold it only while they
+// work (milliseconds, or a backup's copy), so the server waits them out
+// instead of failing a restart.
+const serveLockWait = 5 * time.Second
+
 // openStore opens the database, explaining a held lock in terms of what
 // the admin should do.
 func openStore(cfg Config) (*db.Store, error) {
-	store, err := openStoreTimeout(cfg, time.Second)
+	store, err := openStoreTimeout(cfg, serveLockWait)
 	if errors.Is(err, db.ErrLocked) {
-		return nil, fmt.Errorf("the database %s is in use by another process: is `invited serve` or `invited admin` already running on this data folder? Stop it, or point --config / INVITED_STORAGE_DATA_DIR at another folder", cfg.DatabasePath())
+		return nil, fmt.Errorf("the database %s is in use by another process: is `invited serve` already running on this data folder? Stop it, or point --config / INVITED_STORAGE_DATA_DIR at another folder", cfg.DatabasePath())
 	}
 	return store, err
 }
@@ -294,20 +300,25 @@ func runServe(ctx context.Context, args, environ []string, stderr io.Writer) err
 // The socket client must offer the TUI everything the store does.
 var _ tui.Backend = (*server.Client)(nil)
 
-// runAdmin opens the admin TUI on the database file, or, while the server
-// holds it, on the server's admin socket.
+// runAdmin opens the admin TUI. It works on the database file, opening it
+// only for each operation so that `invited serve` can start meanwhile, and
+// through the server's admin socket while a server holds the file.
 func runAdmin(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
 	cfg, err := loadConfig(flag.NewFlagSet("admin", flag.ContinueOnError), args, environ, stderr)
 	if err != nil {
 		return err
 	}
-	store, client, release, err := openOrDial(cfg)
-	if err != nil {
+	backend := adminBackend(cfg)
+	// One operation at start, so that a damaged file or a held one with
+	// no server is reported before the screen opens.
+	if err := backend.Probe(); err != nil {
+		if errors.Is(err, db.ErrLocked) || db.ErrorCode(err) == db.EUNAVAILABLE {
+			return fmt.Errorf("the database %s is in use by another process, and no server answers on %s: if `invited serve` is starting or stopping, try again in a moment; otherwise stop the program that holds the file", cfg.DatabasePath(), cfg.SocketPath())
+		}
 		return err
 	}
-	defer release()
 	opts := tui.Options{
-		Mode: "direct", DataPath: cfg.DatabasePath(), SiteName: cfg.Site.Name,
+		Mode: backend.Mode(), DataPath: cfg.DatabasePath(), SiteName: cfg.Site.Name,
 		Actor:            db.Actor{Kind: "tui", Name: osUser(), Role: db.RoleAdmin},
 		Inviter:          siteOf(cfg).Team(),
 		MaxLoginAttempts: cfg.Auth.MaxLoginAttempts,
@@ -315,11 +326,26 @@ func runAdmin(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 		Output:           stdout,
 		NoColor:          lookupEnv(environ, "NO_COLOR") != "",
 	}
-	var backend tui.Backend = store
-	if client != nil {
-		backend, opts.Mode = client, "server"
-	}
 	return tui.Run(ctx, backend, opts)
+}
+
+// adminLockWait is how long one TUI operation waits for the database file
+// before it asks the server's admin socket instead.
+const adminLockWait = 300 * time.Millisecond
+
+// adminBackend is the TUI's backend: the file while no server holds it,
+// else the server's admin socket, chosen again whenever the other side
+// stops working.
+func adminBackend(cfg Config) *tui.SwitchingBackend {
+	return tui.NewSwitchingBackend(tui.SwitchOptions{
+		Open: func(readOnly bool) (*db.Store, error) {
+			if readOnly {
+				return db.Open(cfg.DatabasePath(), db.Options{ReadOnly: true, LockTimeout: adminLockWait, BaseURL: cfg.Server.BaseURL})
+			}
+			return openStoreTimeout(cfg, adminLockWait)
+		},
+		Dial: func() (tui.Backend, error) { return server.DialAdmin(cfg.SocketPath()) },
+	})
 }
 
 // lookupEnv is the value of name in environ, or "".
@@ -340,7 +366,7 @@ type keyStore interface {
 // openOrDial opens the database, or, when a running server holds it,
 // connects to that server's admin socket. close releases either.
 func openOrDial(cfg Config) (store *db.Store, client *server.Client, close func(), err error) {
-	store, err = openStoreTimeout(cfg, 300*time.Millisecond)
+	store, err = openStoreTimeout(cfg, adminLockWait)
 	if err == nil {
 		return store, nil, func() { store.Close() }, nil
 	}
@@ -349,7 +375,7 @@ func openOrDial(cfg Config) (store *db.Store, client *server.Client, close func(
 	}
 	client, derr := server.DialAdmin(cfg.SocketPath())
 	if derr != nil {
-		return nil, nil, nil, fmt.Errorf("the database %s is in use by another process, and no server answers on %s: if `invited admin` is open elsewhere, close it and try again (%v)", cfg.DatabasePath(), cfg.SocketPath(), derr)
+		return nil, nil, nil, fmt.Errorf("the database %s is in use by another process, and no server answers on %s: if `invited serve` is starting or stopping, try again in a moment; otherwise stop the program that holds the file (%v)", cfg.DatabasePath(), cfg.SocketPath(), derr)
 	}
 	return nil, client, func() {}, nil
 }

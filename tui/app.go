@@ -48,6 +48,21 @@ type app struct {
 	inviter string
 }
 
+// mode is where the backend works now: ModeDirect or ModeServer. A
+// backend that switches by itself says so; any other keeps Options.Mode.
+func (a *app) mode() string {
+	if r, ok := a.backend.(ModeReporter); ok && r.Mode() != "" {
+		return r.Mode()
+	}
+	return a.opts.Mode
+}
+
+// switching reports a backend that opens the file only while it works.
+func (a *app) switching() bool {
+	_, ok := a.backend.(ModeReporter)
+	return ok
+}
+
 func (a *app) push(o overlay) { a.overlays = append(a.overlays, o) }
 
 // pop removes o (and anything above it) from the overlay stack.

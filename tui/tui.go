@@ -21,7 +21,7 @@ import (
 
 // Options configure the TUI.
 type Options struct {
-	Mode             string        // "direct" (the TUI holds the database file) or "server" (through the running server's admin socket); shown in the header
+	Mode             string        // "direct" (the TUI holds the database file) or "server" (through the running server's admin socket); shown in the header unless the backend is a ModeReporter, whose own mode wins
 	DataPath         string        // shown in the header, e.g. ./data/invited.db
 	SiteName         string        // shown in the header
 	Actor            db.Actor      // who the changes are recorded as, e.g. {Kind:"tui", Name:"root", Role: db.RoleAdmin}
@@ -400,13 +400,16 @@ func (m *model) header() string {
 	s := m.styles
 	left := s.Header.Render(m.opts.SiteName+" admin") + " · " + m.screens[m.active].name()
 	var mode string
-	switch m.opts.Mode {
-	case "direct":
+	switch current := m.mode(); {
+	case current == ModeDirect && m.switching():
+		// It opens the file only while it works, so it holds nothing.
+		mode = "direct: " + m.opts.DataPath
+	case current == ModeDirect:
 		mode = "direct: holding " + m.opts.DataPath
-	case "server":
+	case current == ModeServer:
 		mode = "server: via admin socket"
 	default:
-		mode = m.opts.Mode
+		mode = current
 	}
 	room := m.width - lipgloss.Width(left) - 2
 	if room < 8 {
