@@ -157,7 +157,7 @@ func (s *invitationsScreen) emailNote(inv db.Invitation) string {
 	switch {
 	case inv.DisableEmail:
 		return "No email was sent: give the link to " + inv.Email + " yourself."
-	case s.app.opts.Mode == "server":
+	case s.app.mode() == ModeServer:
 		return "The email to " + inv.Email + " is queued: the server sends it now."
 	default:
 		return "The email to " + inv.Email + " is queued; it will be sent when the server starts (the server is not running)."

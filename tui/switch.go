@@ -166,8 +166,8 @@ func notConnected(err error) bool {
 }
 
 // ListSignupTokens lists the links where the data is now.
-func (s *SwitchingBackend) ListSignupTokens() (out []db.SignupToken, err error) {
-	err = s.run(false, func(b Backend) (err error) { out, err = b.ListSignupTokens(); return err })
+func (s *SwitchingBackend) ListSignupTokens(actor db.Actor) (out []db.SignupToken, err error) {
+	err = s.run(false, func(b Backend) (err error) { out, err = b.ListSignupTokens(actor); return err })
 	return out, err
 }
 
@@ -184,8 +184,8 @@ func (s *SwitchingBackend) UpdateSignupToken(actor db.Actor, secret string, in d
 }
 
 // ListInvitations lists invitations where the data is now.
-func (s *SwitchingBackend) ListInvitations(state string, after uint64, limit int) (out []db.Invitation, next uint64, err error) {
-	err = s.run(false, func(b Backend) (err error) { out, next, err = b.ListInvitations(state, after, limit); return err })
+func (s *SwitchingBackend) ListInvitations(actor db.Actor, state string, after uint64, limit int) (out []db.Invitation, next uint64, err error) {
+	err = s.run(false, func(b Backend) (err error) { out, next, err = b.ListInvitations(actor, state, after, limit); return err })
 	return out, next, err
 }
 

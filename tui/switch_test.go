@@ -104,7 +104,7 @@ func (e *switchEnv) wantMode(what, want string) {
 // linkNames lists the links' names through the backend.
 func (e *switchEnv) linkNames(what string) []string {
 	e.t.Helper()
-	tokens, err := e.b.ListSignupTokens()
+	tokens, err := e.b.ListSignupTokens(testAdmin)
 	if err != nil {
 		e.t.Fatalf("%s: list links: %v", what, err)
 	}
@@ -143,7 +143,7 @@ func TestSwitchingBackendFollowsTheServer(t *testing.T) {
 	if err := e.createLink("During"); err != nil {
 		t.Fatal(err)
 	}
-	onServer, err := srvStore.ListSignupTokens()
+	onServer, err := srvStore.ListSignupTokens(testAdmin)
 	if err != nil || len(onServer) != 2 || onServer[1].Name != "During" {
 		t.Fatalf("the server's store has %+v (%v), want the link made through it", onServer, err)
 	}
