@@ -1,6 +1,7 @@
 package db
 
 import (
+	"context"
 	"errors"
 	"testing"
 	"time"
@@ -142,6 +143,34 @@ func TestLoginThrottling(t *testing.T) {
 	}
 }
 
+// TestLoginWaitsDoubleToTheCap: a guesser who waits out every wait gets
+// waits of 1, 2, 4, 8 minutes, then 15 minutes for ever after, never more.
+func TestLoginWaitsDoubleToTheCap(t *testing.T) {
+	s, clock := mustOpen(t)
+	tok := mustLink(t, s, clock, NewSignupToken{})
+	u, err := s.RedeemSignupToken(tok.Secret, newUser("ada@example.com", "ada"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	th := Throttle{MaxAttempts: 2, Max: 15 * time.Minute}
+	if _, err := s.RecordLogin(u.ID, PasswordWrong, th, time.Hour); !errors.Is(err, ErrBadLogin) {
+		t.Fatal(err)
+	}
+	for i, want := range []time.Duration{time.Minute, 2 * time.Minute, 4 * time.Minute, 8 * time.Minute, 15 * time.Minute, 15 * time.Minute} {
+		if _, err := s.RecordLogin(u.ID, PasswordWrong, th, time.Hour); !errors.Is(err, ErrBadLogin) {
+			t.Fatal(err)
+		}
+		got, err := s.FindUserByID(u.ID)
+		if err != nil || got.ThrottledUntil == nil {
+			t.Fatalf("failure %d: no wait (%v)", i+2, err)
+		}
+		if wait := got.ThrottledUntil.Sub(clock.now()); wait != want {
+			t.Fatalf("failure %d: waits %v, want %v", i+2, wait, want)
+		}
+		clock.add(want)
+	}
+}
+
 func TestUnlockEndsTheWait(t *testing.T) {
 	s, clock := mustOpen(t)
 	tok := mustLink(t, s, clock, NewSignupToken{})
@@ -172,4 +201,27 @@ func TestUnlockEndsTheWait(t *testing.T) {
 	if err != nil || len(events) != 1 || events[0].Data["loginAttempts"] != float64(2) {
 		t.Fatalf("unlock events %+v, %v", events, err)
 	}
+}
+
+// TestSimulateTakesASlot: the hash a throttled login pays is bounded like
+// every other, and any stored hash (or none) is fine.
+func TestSimulateTakesASlot(t *testing.T) {
+	h, err := NewHasher(HashParams{MemoryKiB: 64, Iterations: 1, Parallelism: 1}, 1, 20*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash, err := h.Hash(context.Background(), "secret words here")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, stored := range []string{hash, "", "not a hash"} {
+		if err := h.Simulate(context.Background(), "secret words here", stored); err != nil {
+			t.Errorf("Simulate with stored hash %q: %v", stored, err)
+		}
+	}
+	h.slots <- struct{}{}
+	if err := h.Simulate(context.Background(), "x", hash); !errors.Is(err, ErrBusy) {
+		t.Fatalf("Simulate with no free slot: %v, want ErrBusy", err)
+	}
+	<-h.slots
 }
