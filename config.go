@@ -131,8 +131,13 @@ type AuthConfig struct {
 	// MinPasswordScore is the lowest zxcvbn strength score (0 to 4) a new
 	// password may have; 0 turns the check off.
 	MinPasswordScore int `toml:"min_password_score"`
-	// MaxLoginAttempts is how many failed logins in a row lock an account.
+	// MaxLoginAttempts is how many failed logins in a row an account may
+	// have before it must wait between tries (1 minute, doubling with
+	// each further failure, up to LockoutMax).
 	MaxLoginAttempts int `toml:"max_login_attempts"`
+	// LockoutMax is the longest an account must wait after failed logins;
+	// it is never locked for ever.
+	LockoutMax Duration `toml:"lockout_max"`
 	// SessionTTL is how long a login session lasts.
 	SessionTTL Duration `toml:"session_ttl"`
 }
@@ -214,6 +219,7 @@ func DefaultConfig() Config {
 			MinPasswordLength:   8,
 			MinPasswordScore:    2,
 			MaxLoginAttempts:    10,
+			LockoutMax:          Duration{15 * time.Minute},
 			SessionTTL:          Duration{168 * time.Hour},
 		},
 		Invitations: InvitationsConfig{DefaultTTL: Duration{168 * time.Hour}},
@@ -800,6 +806,9 @@ func (c Config) Validate() error {
 	}
 	if a.MaxLoginAttempts < 1 {
 		bad("auth.max_login_attempts", "%d is too small; use 1 or more", a.MaxLoginAttempts)
+	}
+	if a.LockoutMax.Duration <= 0 {
+		bad("auth.lockout_max", "%s is not positive; use a duration such as \"15m\"", formatDuration(a.LockoutMax.Duration))
 	}
 	if a.SessionTTL.Duration <= 0 {
 		bad("auth.session_ttl", "%s is not positive; use a duration such as \"168h\"", formatDuration(a.SessionTTL.Duration))

@@ -74,6 +74,7 @@ func TestConfigDefaults(t *testing.T) {
 		{"auth.min_password_length", cfg.Auth.MinPasswordLength, 8},
 		{"auth.min_password_score", cfg.Auth.MinPasswordScore, 2},
 		{"auth.max_login_attempts", cfg.Auth.MaxLoginAttempts, 10},
+		{"auth.lockout_max", cfg.Auth.LockoutMax.Duration, 15 * time.Minute},
 		{"auth.session_ttl", cfg.Auth.SessionTTL.Duration, 168 * time.Hour},
 		{"invitations.default_ttl", cfg.Invitations.DefaultTTL.Duration, 168 * time.Hour},
 		{"mail.driver", cfg.Mail.Driver, "log"},
@@ -536,6 +537,7 @@ func TestConfigValidate(t *testing.T) {
 		{"min_password_score too large", func(c *Config) { c.Auth.MinPasswordScore = 7 }, "auth.min_password_score", "7 is out of range; use 0 to 4"},
 		{"min_password_score negative", func(c *Config) { c.Auth.MinPasswordScore = -1 }, "auth.min_password_score", "use 0 to 4"},
 		{"max_login_attempts zero", func(c *Config) { c.Auth.MaxLoginAttempts = 0 }, "auth.max_login_attempts", "1 or more"},
+		{"lockout_max zero", func(c *Config) { c.Auth.LockoutMax = Duration{} }, "auth.lockout_max", "not positive"},
 		{"session_ttl zero", func(c *Config) { c.Auth.SessionTTL = Duration{} }, "auth.session_ttl", "not positive"},
 		{"default_ttl negative", func(c *Config) { c.Invitations.DefaultTTL = Duration{-time.Hour} }, "invitations.default_ttl", "not positive"},
 		{"mail driver unknown", func(c *Config) { c.Mail.Driver = "sendmail" }, "mail.driver", `use "log" or "smtp"`},
@@ -659,6 +661,7 @@ func TestConfigEnvNames(t *testing.T) {
 		{"server.listen", "INVITED_SERVER_LISTEN"},
 		{"server.trusted_proxies", "INVITED_SERVER_TRUSTED_PROXIES"},
 		{"auth.argon2_memory_kib", "INVITED_AUTH_ARGON2_MEMORY_KIB"},
+		{"auth.lockout_max", "INVITED_AUTH_LOCKOUT_MAX"},
 		{"limits.auth_per_minute", "INVITED_LIMITS_AUTH_PER_MINUTE"},
 		{"invitations.default_ttl", "INVITED_INVITATIONS_DEFAULT_TTL"},
 		{"log.level", "INVITED_LOG_LEVEL"},
@@ -670,8 +673,8 @@ func TestConfigEnvNames(t *testing.T) {
 			}
 		})
 	}
-	if len(seen) != 31 {
-		t.Errorf("%d keys, want 31 (update the example file and this count together)", len(seen))
+	if len(seen) != 32 {
+		t.Errorf("%d keys, want 32 (update the example file and this count together)", len(seen))
 	}
 }
 

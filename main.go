@@ -248,6 +248,7 @@ func runServe(ctx context.Context, args, environ []string, stderr io.Writer) err
 		Store: store, Hasher: hasher, Logger: log, SiteName: cfg.Site.Name, BaseURL: cfg.Server.BaseURL,
 		Policy:           db.PasswordPolicy{MinLength: cfg.Auth.MinPasswordLength, MinScore: cfg.Auth.MinPasswordScore},
 		MaxLoginAttempts: cfg.Auth.MaxLoginAttempts,
+		LockoutMax:       cfg.Auth.LockoutMax.Duration,
 		SessionTTL:       cfg.Auth.SessionTTL.Duration,
 		TrustedProxies:   trusted,
 		AuthPerMinute:    cfg.Limits.AuthPerMinute,

@@ -9,6 +9,7 @@ import (
 
 	"github.com/alexedwards/argon2id"
 	"github.com/ccojocar/zxcvbn-go"
+	"golang.org/x/crypto/argon2"
 )
 
 // MaxPasswordBytes bounds a password's length; longer ones are refused
@@ -127,6 +128,26 @@ func (h *Hasher) Verify(ctx context.Context, password, hash string) (bool, error
 		return false, nil
 	}
 	return argon2id.ComparePasswordAndHash(password, hash)
+}
+
+// Simulate costs what Verify(password, hash) costs, a slot and an argon2id
+// run with the parameters of hash (the dummy's when hash is empty or not
+// an argon2id hash), without comparing anything with hash: a login to a
+// throttled account pays it, so its answer takes as long as a real check
+// yet the password is never checked. Its only errors are the slot's.
+func (h *Hasher) Simulate(ctx context.Context, password, hash string) error {
+	if err := h.acquire(ctx); err != nil {
+		return err
+	}
+	defer func() { <-h.slots }()
+	p, salt, _, err := argon2id.DecodeHash(hash)
+	if err != nil {
+		p, salt, _, _ = argon2id.DecodeHash(h.dummy)
+	}
+	// A salt of zeros: the run costs the same whatever the salt is, and
+	// keeping the stored one out makes sure nothing here checks anything.
+	_ = argon2.IDKey([]byte(password), make([]byte, len(salt)), p.Iterations, p.Memory, p.Parallelism, p.KeyLength)
+	return nil
 }
 
 // PasswordPolicy decides which passwords are acceptable.

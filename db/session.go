@@ -35,25 +35,24 @@ type LoginResult struct {
 	ExpiresAt time.Time
 }
 
-// ErrBadLogin is the one answer to an unknown login or a wrong password,
-// so the answer never tells whether an account exists.
+// ErrBadLogin is the one answer to an unknown login, a wrong password and
+// any password while the account is throttled, so the answer never tells
+// whether an account exists nor whether it is being slowed down.
 var ErrBadLogin = Errorf(EUNAUTHORIZED, "Wrong username or password.")
 
-// ErrLocked answers a correct password on a locked account.
-func errAccountLocked(max int) error {
-	return Errorf(EUNAUTHORIZED, "This account is locked after %d failed logins in a row; an admin must unlock it (in `invited admin`, or POST /api/admin/user-admin/:id/unlock).", max)
-}
-
 // RecordLogin applies the result of a password check to the user in one
-// transaction. A wrong password counts a failed attempt (and locks the
-// account when the count reaches maxAttempts) and returns ErrBadLogin. A
-// right password on a locked account returns an error that says it is
-// locked. A right password otherwise resets the count, sets seenAt and
-// opens a session lasting ttl.
-func (s *Store) RecordLogin(userID uint64, passwordOK bool, maxAttempts int, ttl time.Duration) (LoginResult, error) {
+// transaction, following th (see Throttle). A right password outside a
+// wait resets the count and the wait, sets seenAt and opens a session
+// lasting ttl. Anything else returns ErrBadLogin and counts a failed login
+// in loginAttempts: a wrong password outside a wait starts the wait that
+// th gives for the new count; a login during a wait (the password was
+// unchecked, or it was checked just before another failure started the
+// wait) leaves the wait as it is, so hammering an account never makes its
+// owner wait longer than th.Max.
+func (s *Store) RecordLogin(userID uint64, check PasswordCheck, th Throttle, ttl time.Duration) (LoginResult, error) {
 	var res LoginResult
 	var token string
-	if passwordOK {
+	if check == PasswordRight {
 		var err error
 		if token, err = s.newSecret(32); err != nil {
 			return res, err
@@ -69,20 +68,13 @@ func (s *Store) RecordLogin(userID uint64, passwordOK bool, maxAttempts int, ttl
 			return err
 		}
 		now := s.clock()
-		switch {
-		case !passwordOK:
-			rec.LoginAttempts++
-			outcome = ErrBadLogin
-			if rec.LoginAttempts == maxAttempts {
-				if err := s.addEventTx(tx, SystemActor, EventUserLocked, "user", rec.ID, map[string]any{"email": rec.Email, "loginAttempts": rec.LoginAttempts}); err != nil {
-					return err
-				}
-			}
-		case rec.LoginAttempts >= maxAttempts:
-			outcome = errAccountLocked(maxAttempts)
-			return nil
-		default:
+		// The wait is judged again here, in the write transaction: a
+		// right password checked while a concurrent guess started a wait
+		// is refused too, so parallel guesses learn nothing either.
+		waiting := rec.throttled(now)
+		if check == PasswordRight && !waiting {
 			rec.LoginAttempts = 0
+			rec.ThrottledUntil = nil
 			rec.SeenAt = &now
 			hash := hashToken(token)
 			sess := sessionRecord{V: 1, UserID: rec.ID, CreatedAt: now, ExpiresAt: now.Add(ttl)}
@@ -93,6 +85,22 @@ func (s *Store) RecordLogin(userID uint64, passwordOK bool, maxAttempts int, ttl
 				return err
 			}
 			res.Token, res.ExpiresAt = token, sess.ExpiresAt
+			res.User = rec.user()
+			return putJSON(tx.Bucket(bucketUsers), itob(rec.ID), rec)
+		}
+		outcome = ErrBadLogin
+		rec.LoginAttempts++
+		if wait := th.Wait(rec.LoginAttempts); check == PasswordWrong && !waiting && wait > 0 {
+			first := rec.ThrottledUntil == nil
+			until := now.Add(wait)
+			rec.ThrottledUntil = &until
+			// One event when the slowing down begins, not one per wait.
+			if first {
+				data := map[string]any{"email": rec.Email, "loginAttempts": rec.LoginAttempts, "until": FormatTime(until)}
+				if err := s.addEventTx(tx, SystemActor, EventUserLocked, "user", rec.ID, data); err != nil {
+					return err
+				}
+			}
 		}
 		res.User = rec.user()
 		return putJSON(tx.Bucket(bucketUsers), itob(rec.ID), rec)

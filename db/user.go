@@ -26,6 +26,12 @@ type User struct {
 	LinkID uint64
 	// OrganizationID is the organization the user belongs to.
 	OrganizationID string
+
+	// ThrottledUntil is the end of the last wait that failed logins gave
+	// the account (nil when none since the last good login or unlock); the
+	// account is slowed down while the clock is before it. It is not in
+	// the API JSON.
+	ThrottledUntil *time.Time
 }
 
 // userJSON is the API shape of a user (seed 000's userSchema).
@@ -126,6 +132,9 @@ type userRecord struct {
 	LinkID        uint64     `json:"link_id,omitempty"`
 	InvitationID  uint64     `json:"invitation_id,omitempty"`
 	OrgID         string     `json:"org_id,omitempty"`
+
+	// ThrottledUntil is User.ThrottledUntil.
+	ThrottledUntil *time.Time `json:"throttled_until,omitempty"`
 }
 
 // orgID is the user's organization; records written before organizations
@@ -142,6 +151,7 @@ func (r userRecord) user() User {
 		ID: r.ID, Name: r.Name, Email: r.Email, Username: r.Username, RootRole: r.RootRole,
 		LoginAttempts: r.LoginAttempts, EmailSent: r.EmailSent, SeenAt: r.SeenAt,
 		CreatedAt: r.CreatedAt, LinkID: r.LinkID, OrganizationID: r.orgID(),
+		ThrottledUntil: r.ThrottledUntil,
 	}
 }
 

@@ -180,8 +180,9 @@ func (s *Store) DeleteUser(actor Actor, id uint64) error {
 	})
 }
 
-// UnlockUser clears a user's failed-login count so that it may log in
-// again. It returns ENOTFOUND for an unknown id.
+// UnlockUser clears a user's failed-login count and ends its wait, so that
+// its next login is checked at once. It returns ENOTFOUND for an unknown
+// id.
 func (s *Store) UnlockUser(actor Actor, id uint64) (User, error) {
 	var u User
 	err := s.db.Update(func(tx *bolt.Tx) error {
@@ -191,6 +192,7 @@ func (s *Store) UnlockUser(actor Actor, id uint64) (User, error) {
 		}
 		before := rec.LoginAttempts
 		rec.LoginAttempts = 0
+		rec.ThrottledUntil = nil
 		if err := putJSON(tx.Bucket(bucketUsers), itob(id), rec); err != nil {
 			return err
 		}

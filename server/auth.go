@@ -25,9 +25,10 @@ type loginRequest struct {
 	Password string `json:"password"`
 }
 
-// handleLogin checks a password. An unknown login costs the same hash as a
-// wrong password and gets the same answer, so answers never tell whether
-// an account exists.
+// handleLogin checks a password. An unknown login, a wrong password and any
+// password while the account is throttled cost the same hash and get the
+// same answer, so answers never tell whether an account exists nor whether
+// it is being slowed down.
 func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
 	var req loginRequest
 	if err := decode(w, r, &req); err != nil {
@@ -56,14 +57,36 @@ func (s *Server) login(r *http.Request, login, password string) (db.LoginResult,
 	if err != nil && db.ErrorCode(err) != db.EUNAUTHORIZED {
 		return db.LoginResult{}, err
 	}
-	ok, verr := s.hasher.Verify(r.Context(), password, hash) // an empty hash checks the dummy
+	check := db.PasswordWrong
+	if err == nil {
+		waiting, terr := s.store.LoginThrottled(id)
+		if terr != nil {
+			return db.LoginResult{}, terr
+		}
+		if waiting {
+			check = db.PasswordUnchecked
+		}
+	}
+	var ok bool
+	var verr error
+	if check == db.PasswordUnchecked {
+		// While the account waits its password is not looked at, so a
+		// guess teaches nothing; a hash of the same cost is still paid,
+		// so the time taken does not tell the wait either.
+		verr = s.hasher.Simulate(r.Context(), password, hash)
+	} else {
+		ok, verr = s.hasher.Verify(r.Context(), password, hash) // an empty hash checks the dummy
+	}
 	if verr != nil {
 		return db.LoginResult{}, verr
 	}
 	if err != nil {
 		return db.LoginResult{}, db.ErrBadLogin
 	}
-	return s.store.RecordLogin(id, ok, s.maxAttempts, s.sessionTTL)
+	if ok && check == db.PasswordWrong {
+		check = db.PasswordRight
+	}
+	return s.store.RecordLogin(id, check, s.throttle, s.sessionTTL)
 }
 
 func (s *Server) setSessionCookie(w http.ResponseWriter, res db.LoginResult) {

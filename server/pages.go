@@ -667,8 +667,8 @@ func (s *Server) handleLoginForm(w http.ResponseWriter, r *http.Request, _ httpr
 	}
 	res, err := s.login(r, login, password)
 	if err != nil {
-		// A wrong password and an unknown account read the same; a locked
-		// account says so and who can unlock it.
+		// A wrong password, an unknown account and a throttled account
+		// read the same (db.ErrBadLogin).
 		s.showFormError(w, r, form, err, show, db.EINVALID, db.EUNAUTHORIZED)
 		return
 	}

@@ -404,19 +404,28 @@ func TestLoginAndAccountPages(t *testing.T) {
 	}
 }
 
-func TestLoginPageShowsLock(t *testing.T) {
-	ts := mustServer(t) // three failed logins lock an account
+// TestLoginPageThrottledReadsLikeWrongPassword: on the /login page, the
+// right password of a waiting account gets the very page a wrong password
+// gets, and no session.
+func TestLoginPageThrottledReadsLikeWrongPassword(t *testing.T) {
+	ts := mustServer(t) // the third failed login starts a wait
 	u := ts.mustUser(t, db.RoleViewer)
-	for i := 0; i < 3; i++ {
+	wrong := ts.page(t, "POST", "/login", "", url.Values{"username": {u.Email}, "password": {"wrong"}})
+	if wrong.StatusCode != 401 || !strings.Contains(wrong.body, "Wrong username or password") {
+		t.Fatalf("wrong password: %d\n%s", wrong.StatusCode, wrong.body)
+	}
+	for range 2 {
 		ts.page(t, "POST", "/login", "", url.Values{"username": {u.Email}, "password": {"wrong"}})
 	}
-	p := ts.page(t, "POST", "/login", "", url.Values{"username": {u.Email}, "password": {testPassword}})
-	if p.StatusCode != 401 || !strings.Contains(p.body, "locked") {
-		t.Errorf("locked: %d\n%s", p.StatusCode, p.body)
-	}
-	for _, c := range p.Cookies() {
-		if c.Name == sessionCookie {
-			t.Error("a locked account got a session")
+	for _, password := range []string{testPassword, "wrong"} {
+		p := ts.page(t, "POST", "/login", "", url.Values{"username": {u.Email}, "password": {password}})
+		if p.StatusCode != wrong.StatusCode || p.body != wrong.body {
+			t.Errorf("password %q in the wait: %d\n%s\nwant the wrong-password page: %d\n%s", password, p.StatusCode, p.body, wrong.StatusCode, wrong.body)
+		}
+		for _, c := range p.Cookies() {
+			if c.Name == sessionCookie && c.Value != "" {
+				t.Errorf("password %q in the wait got a session", password)
+			}
 		}
 	}
 }

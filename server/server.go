@@ -24,8 +24,12 @@ type Options struct {
 	SiteName string
 	// BaseURL is the public URL; an https one makes cookies Secure.
 	BaseURL string
-	// MaxLoginAttempts failed logins in a row lock an account.
+	// MaxLoginAttempts failed logins in a row start slowing an account
+	// down (db.Throttle); 0 means 10.
 	MaxLoginAttempts int
+	// LockoutMax is the longest wait failed logins give an account; 0
+	// means db.DefaultLockoutMax.
+	LockoutMax time.Duration
 	// SessionTTL is how long a login lasts.
 	SessionTTL time.Duration
 	// TrustedProxies may set X-Forwarded-For.
@@ -49,7 +53,7 @@ type Server struct {
 	log           *slog.Logger
 	site          string
 	secureCookies bool
-	maxAttempts   int
+	throttle      db.Throttle
 	sessionTTL    time.Duration
 	trusted       []netip.Prefix
 	authLimit     *ipLimiter
@@ -77,7 +81,7 @@ func New(opts Options) *Server {
 		store: opts.Store, hasher: opts.Hasher, policy: opts.Policy,
 		log: opts.Logger, site: opts.SiteName,
 		secureCookies: strings.HasPrefix(opts.BaseURL, "https://"),
-		maxAttempts:   opts.MaxLoginAttempts,
+		throttle:      db.Throttle{MaxAttempts: opts.MaxLoginAttempts, Max: opts.LockoutMax},
 		sessionTTL:    opts.SessionTTL,
 		trusted:       opts.TrustedProxies,
 		authLimit:     newIPLimiter(opts.AuthPerMinute),

@@ -4,7 +4,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"path/filepath"
+	"regexp"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -267,40 +270,112 @@ func TestLoginLogoutAndCookie(t *testing.T) {
 	}
 }
 
-func TestLoginNoEnumerationAndLockout(t *testing.T) {
-	ts := mustServer(t) // MaxLoginAttempts: 3
+// errorIDs matches the one part of an error body that differs between
+// two answers of the same kind.
+var errorIDs = regexp.MustCompile(`"id":"[0-9a-f-]{36}"`)
+
+// TestLoginNoEnumerationAndThrottling: an unknown login, a wrong password,
+// and the right or a wrong password while the account waits all get the
+// same status and the same bytes but the error id; the wait ends on the
+// store's clock, and an admin's unlock ends it at once.
+func TestLoginNoEnumerationAndThrottling(t *testing.T) {
+	clock := &settableClock{t: time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)}
+	ts := mustServerWith(t, func(o *Options) {
+		store, err := db.Open(filepath.Join(t.TempDir(), "clock.db"), db.Options{BaseURL: "http://example.test", Now: clock.now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { store.Close() })
+		if _, err := store.EnsureAPIKey("admin", testKey); err != nil {
+			t.Fatal(err)
+		}
+		o.Store, o.LockoutMax = store, 15*time.Minute // MaxLoginAttempts: 3
+	})
+	ts.store = ts.srv.store
 	u := ts.mustUser(t, db.RoleViewer)
-	bad := func(login, password string) (int, string) {
-		resp, body := ts.call(t, "POST", "/auth/simple/login", "", fmt.Sprintf(`{"username":%q,"password":%q}`, login, password))
-		return resp.StatusCode, fmt.Sprint(body["name"], body["message"])
+	answer := func(login, password string) (int, string) {
+		t.Helper()
+		resp, raw := ts.callAs(t, "", "POST", "/auth/simple/login", fmt.Sprintf(`{"username":%q,"password":%q}`, login, password))
+		for _, c := range resp.Cookies() {
+			if c.Name == sessionCookie && c.Value != "" {
+				t.Errorf("login %s with %q opened a session", login, password)
+			}
+		}
+		return resp.StatusCode, errorIDs.ReplaceAllString(raw, `"id":"…"`)
 	}
-	unknownStatus, unknownMsg := bad("nobody@example.com", "whatever it is")
-	wrongStatus, wrongMsg := bad(u.Email, "whatever it is")
-	if unknownStatus != 401 || unknownStatus != wrongStatus || unknownMsg != wrongMsg {
-		t.Fatalf("unknown user %d %q vs wrong password %d %q: must be the same", unknownStatus, unknownMsg, wrongStatus, wrongMsg)
+	same := func(what string, status int, body string, wantStatus int, wantBody string) {
+		t.Helper()
+		if status != wantStatus || body != wantBody {
+			t.Fatalf("%s: %d %s\nwant the wrong-password answer: %d %s", what, status, body, wantStatus, wantBody)
+		}
 	}
-	bad(u.Email, "still wrong")
-	bad(u.Username, "wrong a third time")
+	wrongStatus, wrongBody := answer(u.Email, "whatever it is")
+	if wrongStatus != 401 || !strings.Contains(wrongBody, "Wrong username or password") {
+		t.Fatalf("wrong password: %d %s", wrongStatus, wrongBody)
+	}
+	status, body := answer("nobody@example.com", "whatever it is")
+	same("unknown user", status, body, wrongStatus, wrongBody)
+	answer(u.Username, "wrong a second time")
+	answer(u.Email, "wrong a third time") // the third failure starts a 1-minute wait
+	if waiting, err := ts.store.LoginThrottled(u.ID); err != nil || !waiting {
+		t.Fatalf("waiting %v, %v after three failures", waiting, err)
+	}
+
+	// While it waits, the right password reads exactly like a wrong one,
+	// and the hash is still paid: with the only hash slot taken it is
+	// busy (503) like any checked password.
+	status, body = answer(u.Email, testPassword)
+	same("right password in the wait", status, body, wrongStatus, wrongBody)
+	status, body = answer(u.Username, "still wrong")
+	same("wrong password in the wait", status, body, wrongStatus, wrongBody)
+	release, holding := make(chan struct{}), make(chan struct{})
+	go holdSlot(ts.hasher, holding, release)
+	<-holding
+	busy, _ := ts.callAs(t, "", "POST", "/auth/simple/login", fmt.Sprintf(`{"username":%q,"password":%q}`, u.Email, testPassword))
+	close(release)
+	if busy.StatusCode != 503 {
+		t.Errorf("throttled login with the hasher busy: %d, want 503 (the hash must be paid)", busy.StatusCode)
+	}
 	got, _ := ts.store.FindUserByID(u.ID)
-	if got.LoginAttempts != 3 {
-		t.Fatalf("loginAttempts %d, want 3", got.LoginAttempts)
-	}
-	status, msg := bad(u.Email, testPassword)
-	if status != 401 || !strings.Contains(msg, "locked") {
-		t.Fatalf("right password on a locked account: %d %q, want 401 saying locked", status, msg)
+	if got.LoginAttempts != 5 {
+		t.Fatalf("loginAttempts %d, want 5 (every refused login counts)", got.LoginAttempts)
 	}
 	if _, total, _ := ts.store.ListEvents(db.EventUserLocked, 0, 10); total != 1 {
 		t.Errorf("%d user-locked events, want 1", total)
 	}
-	resp, body := ts.call(t, "POST", fmt.Sprintf("/api/admin/user-admin/%d/unlock", u.ID), "Bearer "+testKey, "")
-	if resp.StatusCode != 200 || body["loginAttempts"] != float64(0) {
-		t.Fatalf("unlock: %d %v", resp.StatusCode, body)
-	}
+
+	// After the wait the right password works and resets the count.
+	clock.add(time.Minute)
 	ts.login(t, u.Email, testPassword)
 	got, _ = ts.store.FindUserByID(u.ID)
-	if got.LoginAttempts != 0 || got.SeenAt == nil {
-		t.Fatalf("after good login: attempts %d seenAt %v", got.LoginAttempts, got.SeenAt)
+	if got.LoginAttempts != 0 || got.SeenAt == nil || got.ThrottledUntil != nil {
+		t.Fatalf("after good login: attempts %d seenAt %v wait %v", got.LoginAttempts, got.SeenAt, got.ThrottledUntil)
 	}
+
+	// An admin's unlock ends a wait at once.
+	for range 3 {
+		answer(u.Email, "wrong again")
+	}
+	status, body = answer(u.Email, testPassword)
+	same("right password in the second wait", status, body, wrongStatus, wrongBody)
+	resp, unlocked := ts.call(t, "POST", fmt.Sprintf("/api/admin/user-admin/%d/unlock", u.ID), "Bearer "+testKey, "")
+	if resp.StatusCode != 200 || unlocked["loginAttempts"] != float64(0) {
+		t.Fatalf("unlock: %d %v", resp.StatusCode, unlocked)
+	}
+	ts.login(t, u.Email, testPassword)
+}
+
+// settableClock is a clock a test moves by hand.
+type settableClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *settableClock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *settableClock) add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
 }
 
 func TestUserAdmin(t *testing.T) {

@@ -185,7 +185,10 @@ func (s *SwitchingBackend) UpdateSignupToken(actor db.Actor, secret string, in d
 
 // ListInvitations lists invitations where the data is now.
 func (s *SwitchingBackend) ListInvitations(actor db.Actor, state string, after uint64, limit int) (out []db.Invitation, next uint64, err error) {
-	err = s.run(false, func(b Backend) (err error) { out, next, err = b.ListInvitations(actor, state, after, limit); return err })
+	err = s.run(false, func(b Backend) (err error) {
+		out, next, err = b.ListInvitations(actor, state, after, limit)
+		return err
+	})
 	return out, next, err
 }
 

@@ -26,7 +26,7 @@ type Options struct {
 	SiteName         string        // shown in the header
 	Actor            db.Actor      // who the changes are recorded as, e.g. {Kind:"tui", Name:"root", Role: db.RoleAdmin}
 	Inviter          string        // the invitation form's first name to sign emails with, e.g. "The team.example.com team"; "" → "The <SiteName> team"
-	MaxLoginAttempts int           // a user with loginAttempts >= this is shown as locked
+	MaxLoginAttempts int           // failed logins in a row before waits start (auth.max_login_attempts), shown in a user's details
 	InvitationTTL    time.Duration // default ttl in the invitation form
 	Refresh          time.Duration // auto refresh interval; 0 → 3s
 	Input            io.Reader     // nil → stdin

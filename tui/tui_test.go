@@ -317,21 +317,26 @@ func TestUserRoleUnlockDelete(t *testing.T) {
 	h.contains("Deleted the user alan@example.org.", "1 user")
 }
 
-func TestLockedUserShowsAndUnlocks(t *testing.T) {
+func TestSlowedUserShowsAndUnlocks(t *testing.T) {
 	h := newHarness(t, true)
 	for range 10 {
-		if _, err := h.store.RecordLogin(2, false, 10, time.Hour); err != nil && db.ErrorCode(err) != db.EUNAUTHORIZED && db.ErrorCode(err) != db.EFORBIDDEN {
-			t.Fatal(err)
+		if _, err := h.store.RecordLogin(2, db.PasswordWrong, db.Throttle{MaxAttempts: 10}, time.Hour); db.ErrorCode(err) != db.EUNAUTHORIZED {
+			t.Fatalf("wrong password: %v", err)
 		}
 	}
 	h.keys("3")
-	if row := h.row("alan@example.org"); !strings.HasSuffix(row, "locked") {
+	if row := h.row("alan@example.org"); !strings.HasSuffix(row, "slowed") {
 		t.Fatalf("row %q", row)
 	}
-	h.keys("down", "u")
+	h.keys("down", "enter")
+	h.contains("slowed until 2026-01-02 03:05 UTC", "10 (waits start at 10)")
+	h.keys("esc", "u")
 	h.contains("Unlocked alan@example.org")
 	if row := h.row("alan@example.org"); !strings.HasSuffix(row, " ok") {
 		t.Fatalf("row %q", row)
+	}
+	if u, _ := h.store.FindUserByID(2); u.LoginAttempts != 0 || u.ThrottledUntil != nil {
+		t.Fatalf("after unlock: %d failed logins, wait until %v", u.LoginAttempts, u.ThrottledUntil)
 	}
 }
 

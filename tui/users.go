@@ -3,6 +3,7 @@ package tui
 import (
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
@@ -63,10 +64,13 @@ func (s *usersScreen) load() tea.Cmd {
 	}
 }
 
-// locked reports whether too many failed logins locked the user out.
-func (s *usersScreen) locked(u db.User) bool {
-	max := s.app.opts.MaxLoginAttempts
-	return max > 0 && u.LoginAttempts >= max
+// slowedUntil returns the end of the wait failed logins gave the user, and
+// whether that wait is still running on the TUI's clock.
+func (s *usersScreen) slowedUntil(u db.User) (time.Time, bool) {
+	if u.ThrottledUntil == nil || !s.app.now().Before(*u.ThrottledUntil) {
+		return time.Time{}, false
+	}
+	return *u.ThrottledUntil, true
 }
 
 func (s *usersScreen) receive(msg tea.Msg) tea.Cmd {
@@ -78,8 +82,8 @@ func (s *usersScreen) receive(msg tea.Msg) tea.Cmd {
 	rows := make([]row, len(m.users))
 	for i, u := range m.users {
 		status := "ok"
-		if s.locked(u) {
-			status = "locked"
+		if _, slowed := s.slowedUntil(u); slowed {
+			status = "slowed"
 		}
 		id := strconv.FormatUint(u.ID, 10)
 		rows[i] = row{
@@ -166,8 +170,12 @@ func (s *usersScreen) detailText() string {
 	}
 	a := s.app
 	status := "active"
-	if s.locked(u) {
-		status = "locked (u unlocks)"
+	if until, slowed := s.slowedUntil(u); slowed {
+		status = "slowed until " + fmtTime(until) + " UTC (u ends the wait)"
+	}
+	failed := strconv.Itoa(u.LoginAttempts)
+	if max := a.opts.MaxLoginAttempts; max > 0 && u.LoginAttempts > 0 {
+		failed += fmt.Sprintf(" (waits start at %d)", max)
 	}
 	via := "created directly"
 	if u.LinkID != 0 {
@@ -194,7 +202,7 @@ func (s *usersScreen) detailText() string {
 		{label: "Role", value: u.RootRole.Name()},
 		{label: "Organization", value: u.OrganizationID},
 		{label: "Status", value: status},
-		{label: "Failed logins", value: strconv.Itoa(u.LoginAttempts)},
+		{label: "Failed logins", value: failed},
 		{label: "Last seen", value: fmtTimePtr(u.SeenAt)},
 		{label: "Created", value: fmtFull(u.CreatedAt)},
 		{label: "Joined through", value: via},
