@@ -1,9 +1,14 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"path/filepath"
+	"strings"
 	"testing"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // TestE2EAddressNormalisation checks DESIGN §5 through the real binary:
@@ -98,4 +103,61 @@ func TestE2EAddressNormalisation(t *testing.T) {
 	wantDetail(t, "look-alike domain", wantError(t, "look-alike domain", status, body, http.StatusBadRequest, "ValidationError"), "email")
 	status, _, body = do(t, "POST", p.URL+tokensPath, e2eAdminKey, map[string]any{"name": "bad", "expiresAt": e2eFuture, "allowedDomains": []string{"\u0430\u0440\u0440\u04cf\u0435.com"}})
 	wantDetail(t, "look-alike allowed domain", wantError(t, "look-alike allowed domain", status, body, http.StatusBadRequest, "ValidationError", "look-alike"), "allowedDomains")
+}
+
+// TestE2EMigrationReportsCollisions starts the real binary on a file of
+// schema 1 holding two spellings of one mailbox: serve migrates it, keeps
+// both accounts, and warns in its log naming them and what to do.
+func TestE2EMigrationReportsCollisions(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	old, err := bolt.Open(filepath.Join(dir, "invited.db"), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = old.Update(func(tx *bolt.Tx) error {
+		meta, err := tx.CreateBucket([]byte("meta"))
+		if err != nil {
+			return err
+		}
+		if err := meta.Put([]byte("schema_version"), []byte("1")); err != nil {
+			return err
+		}
+		users, err := tx.CreateBucket([]byte("users"))
+		if err != nil {
+			return err
+		}
+		byEmail, err := tx.CreateBucket([]byte("users_by_email"))
+		if err != nil {
+			return err
+		}
+		for id, email := range []string{"kim@example.com", "ｋｉｍ@example.com"} {
+			key := []byte{0, 0, 0, 0, 0, 0, 0, byte(id + 1)}
+			rec, _ := json.Marshal(map[string]any{"v": 1, "id": id + 1, "name": "Kim", "email": email,
+				"password_hash": "$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2g", "root_role": 3, "created_at": "2025-01-01T00:00:00Z"})
+			if err := users.Put(key, rec); err != nil {
+				return err
+			}
+			if err := byEmail.Put([]byte(strings.ToLower(email)), key); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	old.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	p := startServer(t, dir)
+	// Both accounts are still there, as they were.
+	status, _, body := do(t, "GET", p.URL+"/api/admin/user-admin/2", e2eAdminKey, nil)
+	wantStatus(t, "user 2", status, http.StatusOK, body)
+	wantField(t, "user 2", object(t, "user 2", body), "email", "ｋｉｍ@example.com")
+	log := p.log.String()
+	for _, want := range []string{"level=WARN", "database migration", `user 1 (\"kim@example.com\") and user 2 (\"ｋｉｍ@example.com\") are one mailbox`, "Delete all but one"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("the log of serve lacks %q", want)
+		}
+	}
 }
