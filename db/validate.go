@@ -138,6 +138,10 @@ func NormalizeEmail(field, s string) (string, error) {
 	if msg := localPartProblem(local); msg != "" {
 		return "", FieldErrorf(field, "%q %s", s, msg)
 	}
+	// The ASCII form of a domain can be longer than its Unicode form.
+	if len(local)+1+len(domain) > MaxEmailLength {
+		return "", FieldErrorf(field, "is too long: at most %d characters", MaxEmailLength)
+	}
 	return local + "@" + domain, nil
 }
 
