@@ -30,6 +30,7 @@ func firstInvisible(s string) (rune, bool) {
 	return 0, false
 }
 
+// isASCII reports whether s is plain ASCII text.
 func isASCII(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] >= utf8.RuneSelf {

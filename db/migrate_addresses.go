@@ -38,6 +38,7 @@ type addressOf struct {
 	key    string
 }
 
+// newAddressOf reads a stored address through NormalizeEmail.
 func newAddressOf(id uint64, stored string) addressOf {
 	a := addressOf{id: id, stored: stored, key: emailKey(stored)}
 	normal, err := NormalizeEmail("email", stored)
@@ -85,6 +86,7 @@ func recreateBucket(tx *bolt.Tx, name []byte) (*bolt.Bucket, error) {
 	return tx.CreateBucket(name)
 }
 
+// describe names the records of a group for a warning: user 1 ("…") and …
 func describe(kind string, group []addressOf) string {
 	parts := make([]string, len(group))
 	for i, a := range group {
@@ -145,6 +147,7 @@ func (s *Store) normalizeUserAddressesTx(tx *bolt.Tx, report *MigrationReport) (
 	return owners, nil
 }
 
+// rewriteUserEmailTx stores a user's address in its normal form.
 func rewriteUserEmailTx(b *bolt.Bucket, id uint64, email string) error {
 	var rec userRecord
 	if _, err := getJSON(b, itob(id), &rec); err != nil {
@@ -221,6 +224,7 @@ func normalizeInvitationAddressesTx(tx *bolt.Tx, users map[string]uint64, report
 	return nil
 }
 
+// rewriteInvitationEmailTx stores an invitation's address in its normal form.
 func rewriteInvitationEmailTx(b *bolt.Bucket, id uint64, email string) error {
 	var rec invitationRecord
 	if _, err := getJSON(b, itob(id), &rec); err != nil {
