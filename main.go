@@ -208,6 +208,9 @@ func runServe(ctx context.Context, args, environ []string, stderr io.Writer) err
 	if m := store.Migration; m.Backup != "" {
 		log.Info("migrated the database schema", "from", m.From, "to", m.To, "backup", m.Backup)
 	}
+	for _, w := range store.Migration.Warnings {
+		log.Warn("database migration: " + w)
+	}
 	if err := ensureInitKeys(store, cfg.Auth.InitAdminAPITokens, log); err != nil {
 		return err
 	}

@@ -26,6 +26,9 @@ const (
 	EventInviteResent  = "invitation-resent"
 	EventInviteRevoked = "invitation-revoked"
 	EventInviteAccept  = "invitation-accepted"
+	// EventSchemaMigrated records a migration of the file's schema, with
+	// the warnings of its MigrationReport.
+	EventSchemaMigrated = "schema-migrated"
 )
 
 // EventTypes lists every event type, for filters.
@@ -34,7 +37,7 @@ var EventTypes = []string{
 	EventUserUpdated, EventUserDeleted, EventUserLocked, EventUserUnlocked,
 	EventAPIKeyCreated, EventAPIKeyDeleted, EventOrgCreated, EventOrgDeleted,
 	EventInviteCreated, EventInviteResent, EventInviteRevoked, EventInviteAccept,
-	EventPasswordChanged,
+	EventPasswordChanged, EventSchemaMigrated,
 }
 
 // Event is one entry of the audit log: who changed what, and when. It

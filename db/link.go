@@ -392,6 +392,9 @@ func (s *Store) usableErr(rec linkRecord, email string) error {
 	}
 	if email != "" && len(rec.AllowedDomains) > 0 {
 		domain := email[strings.LastIndexByte(email, '@')+1:]
+		if nd, err := normalizeDomain(domain); err == nil {
+			domain = nd // compared in the form the allowed domains are stored in
+		}
 		for _, d := range rec.AllowedDomains {
 			if strings.EqualFold(d, domain) {
 				return nil

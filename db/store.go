@@ -18,7 +18,9 @@ import (
 
 // SchemaVersion is the version of the bucket layout and record formats this
 // build writes. Open migrates older files up to it.
-const SchemaVersion = 1
+//
+// Version 2 normalised the stored addresses (NormalizeEmail).
+const SchemaVersion = 2
 
 // schemaVersion is SchemaVersion, but one more for every migration a test
 // adds.
@@ -57,8 +59,13 @@ var (
 
 // migrations[i] moves a file from schema version i+1 to i+2. Each runs in
 // the same transaction as the version bump, so a crash leaves the old
-// version intact.
-var migrations = []func(tx *bolt.Tx) error{}
+// version intact, and adds to the report what an admin must look at.
+var migrations = []migration{
+	(*Store).normalizeAddressesTx, // 1 → 2
+}
+
+// migration is one step of migrations.
+type migration func(s *Store, tx *bolt.Tx, report *MigrationReport) error
 
 // Store is the domain's persistence over one bbolt file.
 //
@@ -145,6 +152,11 @@ type MigrationReport struct {
 	From, To int
 	// Backup is the copy of the file taken before the migration.
 	Backup string
+	// Warnings are sentences for the log, each naming records the
+	// migration left as they were for an admin to decide about (two
+	// accounts of one mailbox, an address the rules now refuse) and what
+	// to do. They are also kept in the audit log.
+	Warnings []string
 }
 
 // Close releases the file.
@@ -194,10 +206,21 @@ func (s *Store) migrate() error {
 		if version > schemaVersion() {
 			return Errorf(EINVALID, "the database has schema version %d, but this build of invited knows only up to %d: run a newer invited", version, schemaVersion())
 		}
+		report := MigrationReport{From: version, To: schemaVersion()}
 		for ; version < schemaVersion(); version++ {
-			if err := migrations[version-1](tx); err != nil {
+			if err := migrations[version-1](s, tx, &report); err != nil {
 				return fmt.Errorf("migrate schema %d to %d: %w", version, version+1, err)
 			}
+		}
+		if report.From < report.To {
+			// The audit log keeps what the log says once, so that an admin
+			// who migrated with `invited admin` sees it too.
+			if err := s.addEventTxKey(tx, SystemActor, EventSchemaMigrated, "database", "schema", map[string]any{
+				"from": report.From, "to": report.To, "warnings": append([]string{}, report.Warnings...),
+			}); err != nil {
+				return err
+			}
+			s.Migration.Warnings = report.Warnings
 		}
 		if err := ensureDefaultOrgTx(tx, s.clock()); err != nil {
 			return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -437,7 +438,7 @@ func TestMigrationTakesBackupFirst(t *testing.T) {
 	s.Close()
 
 	// A build with one more migration opens the file.
-	migrations = append(migrations, func(tx *bolt.Tx) error {
+	migrations = append(migrations, func(_ *Store, tx *bolt.Tx, _ *MigrationReport) error {
 		return tx.Bucket(bucketMeta).Put([]byte("migrated"), []byte("yes"))
 	})
 	defer func() { migrations = migrations[:len(migrations)-1] }()
@@ -447,21 +448,21 @@ func TestMigrationTakesBackupFirst(t *testing.T) {
 	}
 	defer s.Close()
 	m := s.Migration
-	if m.From != 1 || m.To != 2 || m.Backup == "" {
+	if m.From != SchemaVersion || m.To != SchemaVersion+1 || m.Backup == "" {
 		t.Fatalf("migration report %+v", m)
 	}
-	if v, _ := s.SchemaVersionOnDisk(); v != 2 {
-		t.Fatalf("schema %d after migration, want 2", v)
+	if v, _ := s.SchemaVersionOnDisk(); v != SchemaVersion+1 {
+		t.Fatalf("schema %d after migration, want %d", v, SchemaVersion+1)
 	}
-	// The backup is the old file: schema 1, the data, no migration mark.
+	// The backup is the old file: the old schema, the data, no migration mark.
 	old, err := bolt.Open(m.Backup, 0o600, &bolt.Options{ReadOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer old.Close()
 	_ = old.View(func(tx *bolt.Tx) error {
-		if v := string(tx.Bucket(bucketMeta).Get(keySchemaVersion)); v != "1" {
-			t.Errorf("backup schema %q, want 1", v)
+		if v := string(tx.Bucket(bucketMeta).Get(keySchemaVersion)); v != fmt.Sprint(SchemaVersion) {
+			t.Errorf("backup schema %q, want %d", v, SchemaVersion)
 		}
 		if tx.Bucket(bucketMeta).Get([]byte("migrated")) != nil {
 			t.Error("backup was taken after the migration")

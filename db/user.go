@@ -165,7 +165,19 @@ type NewUser struct {
 	PasswordHash string
 }
 
-func emailKey(email string) string       { return strings.ToLower(email) }
+// emailKey is the key of an address in the email indexes: the key of its
+// NormalizeEmail form, so that every spelling of a mailbox finds the same
+// entry whoever calls, and of the text as given when the rules refuse it
+// (what someone typed to log in, or an address stored before the rules
+// existed). Folding the case both ways makes the letters that have two
+// lower-case forms (Greek sigma, dotless i) meet.
+func emailKey(email string) string {
+	if normal, err := NormalizeEmail("email", email); err == nil {
+		email = normal
+	}
+	return strings.ToLower(strings.ToUpper(strings.TrimSpace(email)))
+}
+
 func usernameKey(username string) string { return strings.ToLower(username) }
 
 // checkAvailableTx returns ECONFLICT when the email or the username is
@@ -199,6 +211,13 @@ type placement struct {
 
 // createUserTx stores a new user with its indexes and audit event.
 func (s *Store) createUserTx(tx *bolt.Tx, actor Actor, in NewUser, at placement) (userRecord, error) {
+	// Callers normalise already; doing it again here means no path can
+	// store an address in any other form.
+	email, err := NormalizeEmail("email", in.Email)
+	if err != nil {
+		return userRecord{}, err
+	}
+	in.Email = email
 	if err := checkAvailableTx(tx, in.Email, in.Username); err != nil {
 		return userRecord{}, err
 	}

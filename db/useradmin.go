@@ -103,11 +103,10 @@ func (s *Store) UpdateUser(actor Actor, id uint64, in UserUpdate) (User, error) 
 				return &Error{Code: ECONFLICT, Message: fmt.Sprintf("Another user has the email %q.", *in.Email),
 					Details: []FieldError{{Path: "email", Message: "is taken"}}}
 			}
-			idx := tx.Bucket(bucketUsersByEmail)
-			if err := idx.Delete([]byte(emailKey(rec.Email))); err != nil {
+			if err := dropEmailKeyTx(tx, rec.Email, id); err != nil {
 				return err
 			}
-			if err := idx.Put([]byte(emailKey(*in.Email)), itob(id)); err != nil {
+			if err := tx.Bucket(bucketUsersByEmail).Put([]byte(emailKey(*in.Email)), itob(id)); err != nil {
 				return err
 			}
 			data["email"] = *in.Email
@@ -139,6 +138,18 @@ func (s *Store) UpdateUser(actor Actor, id uint64, in UserUpdate) (User, error) 
 	return u, err
 }
 
+// dropEmailKeyTx removes a user's entry from the email index, only when
+// the entry is that user's: of two accounts that the address migration
+// found to share one mailbox, only one holds it.
+func dropEmailKeyTx(tx *bolt.Tx, email string, id uint64) error {
+	idx := tx.Bucket(bucketUsersByEmail)
+	key := []byte(emailKey(email))
+	if btoi(idx.Get(key)) != id {
+		return nil
+	}
+	return idx.Delete(key)
+}
+
 // DeleteUser removes a user with its index entries, its place in the user
 // lists of links, and its sessions, in one transaction. It returns
 // ENOTFOUND, or EINVALID for the last Admin.
@@ -160,7 +171,7 @@ func (s *Store) DeleteUser(actor Actor, id uint64) error {
 		if err := tx.Bucket(bucketUsers).Delete(itob(id)); err != nil {
 			return err
 		}
-		if err := tx.Bucket(bucketUsersByEmail).Delete([]byte(emailKey(rec.Email))); err != nil {
+		if err := dropEmailKeyTx(tx, rec.Email, id); err != nil {
 			return err
 		}
 		if rec.Username != "" {
