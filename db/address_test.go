@@ -317,13 +317,13 @@ func TestMigrationNormalisesAddresses(t *testing.T) {
 		}
 	}
 	for id, want := range map[uint64]string{1: "grace@example.org", 2: "\u212aim@example.com", 3: "lin@example.com", 4: "m\u0430llory@example.com"} {
-		if inv, err := s.GetInvitation(id); err != nil || inv.Email != want {
+		if inv, err := s.GetInvitation(SystemActor, id); err != nil || inv.Email != want {
 			t.Errorf("invitation %d: email %q, %v; want %q", id, inv.Email, err, want)
 		}
 	}
 	_, err = s.CreateInvitation(admin, NewInvitation{Email: "Grace@example.org", DefaultTTL: time.Hour})
 	wantCode(t, err, ECONFLICT)
-	link, err := s.FindSignupToken(secret)
+	link, err := s.FindSignupToken(SystemActor, secret)
 	if err != nil {
 		t.Fatal(err)
 	}
