@@ -20,6 +20,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"invited/db"
 )
@@ -83,7 +84,8 @@ func checkJSONToken(dec *json.Decoder, tok json.Token, t reflect.Type, path stri
 		}
 		return wrongJSONType(path, t, "an object")
 	case string:
-		if t.Kind() != reflect.String && !reflect.PointerTo(t).Implements(textUnmarshalerType) {
+		isBytes := t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Uint8 // base64, as encoding/json reads it
+		if t.Kind() != reflect.String && !isBytes && !reflect.PointerTo(t).Implements(textUnmarshalerType) {
 			return wrongJSONType(path, t, "a string")
 		}
 	case bool:
@@ -107,9 +109,9 @@ func checkJSONObject(dec *json.Decoder, fields map[string]reflect.Type, elem ref
 			return jsonError(err)
 		}
 		key, _ := tok.(string)
-		child := key
+		child := shortKey(key)
 		if path != "" {
-			child = path + "." + key
+			child = path + "." + child
 		}
 		ft := elem
 		if fields != nil {
@@ -129,6 +131,20 @@ func checkJSONObject(dec *json.Decoder, fields map[string]reflect.Type, elem ref
 	}
 	_, err := dec.Token() // }
 	return jsonErrorOrNil(err)
+}
+
+// shortKey is a key of the request as an answer may echo it: a stranger
+// of any length is cut short, so the answer stays small.
+func shortKey(key string) string {
+	const max = 64
+	if len(key) <= max {
+		return key
+	}
+	cut := max
+	for cut > 0 && !utf8.RuneStart(key[cut]) {
+		cut--
+	}
+	return key[:cut] + "…"
 }
 
 // checkJSONNumber accepts a number where t is a number kind that holds it:
@@ -174,6 +190,16 @@ func jsonFields(t reflect.Type) map[string]reflect.Type {
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
 		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct {
+			// An embedded struct's fields are the outer struct's, as
+			// encoding/json reads them.
+			for k, v := range jsonFields(f.Type) {
+				if _, ok := fields[k]; !ok {
+					fields[k] = v
+				}
+			}
+			continue
+		}
 		if name == "-" || !f.IsExported() {
 			continue
 		}

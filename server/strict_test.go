@@ -44,6 +44,9 @@ func strictCases(linkSecret, invitationID, invitationToken, userID string) []str
 		[3]string{"Email", `{"Email": "ada@example.com", "name": "Ada", "password": "x"}`, "case-sensitive"},
 		[3]string{"email", `{"email": "ada@example.com", "name": "Ada", "password": "x", "email": "eve@example.com"}`, "twice"},
 	)
+	// A stranger's name is echoed cut short.
+	cases = append(cases, strictCase{name: "signup: long unknown name", method: "POST", path: signup,
+		body: `{"` + strings.Repeat("k", 5000) + `": 1}`, field: strings.Repeat("k", 64) + "…", msg: "not a field"})
 	tokens := "/api/admin/invite-link/tokens"
 	add("create link", "POST", tokens, false,
 		[3]string{"name", `{"name": 1, "expiresAt": "2099-01-01T00:00:00Z"}`, "must be a string"},
