@@ -184,18 +184,24 @@ func decodeJSON(body []byte, v any) error {
 	if !utf8.Valid(body) {
 		return db.Errorf(db.EINVALID, "The request body is not valid UTF-8 text.")
 	}
-	// encoding/json is lenient (names in any case, null for anything,
-	// repeated keys), so the body is first checked against v's type by
-	// checkJSONValue, which names the JSON path of the first problem.
+	// Broken JSON is said first, as such.
 	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	if err := checkJSONValue(dec, reflect.TypeOf(v).Elem(), ""); err != nil {
-		return err
+	var raw json.RawMessage
+	if err := dec.Decode(&raw); err != nil {
+		return jsonError(err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return db.Errorf(db.EINVALID, "The request body must hold one JSON object and nothing after it.")
 	}
-	if err := json.Unmarshal(body, v); err != nil {
+	// encoding/json is lenient (names in any case, null for anything,
+	// repeated keys), so the body is then checked against v's type by
+	// checkJSONValue, which names the JSON path of the first problem.
+	dec = json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := checkJSONValue(dec, reflect.TypeOf(v).Elem(), ""); err != nil {
+		return err
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
 		return jsonError(err)
 	}
 	return nil
