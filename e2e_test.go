@@ -507,7 +507,7 @@ func emailsOf(t *testing.T, link map[string]any) []string {
 }
 
 var (
-	tokenFields = []string{"secret", "url", "name", "enabled", "expiresAt", "createdAt", "createdBy", "users", "role",
+	tokenFields = []string{"secret", "url", "name", "description", "enabled", "expiresAt", "createdAt", "createdBy", "users", "role",
 		"maxUses", "uses", "allowedDomains"}
 	userFields = []string{"id", "isAPI", "name", "email", "username", "imageUrl", "inviteLink", "loginAttempts",
 		"emailSent", "rootRole", "seenAt", "createdAt", "accountType", "permissions", "scimId",

@@ -13,14 +13,18 @@ import (
 )
 
 // SignupToken is a shareable signup link ("public signup token"). Its JSON
-// is seed 002's publicSignupTokenSchema plus maxUses, uses and
-// allowedDomains.
+// is seed 002's publicSignupTokenSchema plus description, maxUses, uses
+// and allowedDomains.
 type SignupToken struct {
 	ID     uint64
 	Secret string
 	// URL is where people sign up: {base_url}/new-user?invite={secret}.
-	URL  string
+	URL string
+	// Name is private: only admins see it, never a public page.
 	Name string
+	// Description is public: the signup page shows it to whoever has the
+	// link ("" for none).
+	Description string
 	// Enabled is false when an admin switched the link off or it expired.
 	Enabled bool
 	// Switched is the admin's on/off switch alone; Expired tells the rest.
@@ -54,6 +58,7 @@ type signupTokenJSON struct {
 	Secret         string   `json:"secret"`
 	URL            string   `json:"url"`
 	Name           string   `json:"name"`
+	Description    string   `json:"description"`
 	Enabled        bool     `json:"enabled"`
 	ExpiresAt      string   `json:"expiresAt"`
 	CreatedAt      string   `json:"createdAt"`
@@ -79,7 +84,7 @@ func (t SignupToken) MarshalJSON() ([]byte, error) {
 // server can show a caller only the parts of each user they may read.
 func (t SignupToken) MarshalJSONWithUsers(users any) ([]byte, error) {
 	j := signupTokenJSON{
-		Secret: t.Secret, URL: t.URL, Name: t.Name, Enabled: t.Enabled,
+		Secret: t.Secret, URL: t.URL, Name: t.Name, Description: t.Description, Enabled: t.Enabled,
 		ExpiresAt: FormatTime(t.ExpiresAt), CreatedAt: FormatTime(t.CreatedAt),
 		CreatedBy: nullable(t.CreatedBy), Users: users, Role: t.Role.Info(),
 		Uses: t.Uses, AllowedDomains: t.AllowedDomains,
@@ -98,6 +103,7 @@ type linkRecord struct {
 	ID             uint64    `json:"id"`
 	Secret         string    `json:"secret"`
 	Name           string    `json:"name"`
+	Description    string    `json:"description,omitempty"`
 	Enabled        bool      `json:"enabled"`
 	ExpiresAt      time.Time `json:"expires_at"`
 	CreatedAt      time.Time `json:"created_at"`
@@ -129,7 +135,8 @@ func linkUserIDsTx(tx *bolt.Tx, linkID uint64) []uint64 {
 
 // NewSignupToken is what an admin gives to create a link.
 type NewSignupToken struct {
-	Name           string
+	Name           string // private: for admins only
+	Description    string // public: shown on the signup page; optional
 	ExpiresAt      time.Time
 	Role           Role // 0 means Viewer
 	MaxUses        int  // 0 means no limit
@@ -140,6 +147,8 @@ type NewSignupToken struct {
 type SignupTokenUpdate struct {
 	ExpiresAt *time.Time
 	Enabled   *bool
+	// Description replaces the public description; "" removes it.
+	Description *string
 }
 
 // SecretLength is the length of a link secret: 32 lowercase hex characters.
@@ -171,7 +180,7 @@ func (s *Store) token(tx *bolt.Tx, rec linkRecord, withUsers bool) (SignupToken,
 	now := s.now()
 	t := SignupToken{
 		ID: rec.ID, Secret: rec.Secret, URL: s.baseURL + "/new-user?invite=" + rec.Secret,
-		Name: rec.Name, Switched: rec.Enabled, Expired: !now.Before(rec.ExpiresAt),
+		Name: rec.Name, Description: rec.Description, Switched: rec.Enabled, Expired: !now.Before(rec.ExpiresAt),
 		ExpiresAt: rec.ExpiresAt, CreatedAt: rec.CreatedAt, CreatedBy: rec.CreatedBy,
 		Role: rec.Role, MaxUses: rec.MaxUses, Uses: rec.Uses, AllowedDomains: rec.AllowedDomains,
 	}
@@ -192,6 +201,9 @@ func (s *Store) validateNewToken(actor Actor, in *NewSignupToken) error {
 	name, err := CleanText("name", in.Name, true, MaxNameLength)
 	errs.addErr(err)
 	in.Name = name
+	description, err := CleanText("description", in.Description, false, MaxNameLength)
+	errs.addErr(err)
+	in.Description = description
 	if in.ExpiresAt.IsZero() {
 		errs.add("expiresAt", "is required: give an RFC 3339 time such as 2030-01-31T12:00:00Z")
 	} else if !in.ExpiresAt.After(s.now()) {
@@ -248,7 +260,7 @@ func (s *Store) CreateSignupToken(actor Actor, in NewSignupToken) (SignupToken, 
 			return err
 		}
 		rec := linkRecord{
-			V: 1, ID: id, Secret: secret, Name: in.Name, Enabled: true,
+			V: 1, ID: id, Secret: secret, Name: in.Name, Description: in.Description, Enabled: true,
 			ExpiresAt: in.ExpiresAt.UTC(), CreatedAt: s.clock(), CreatedBy: actor.Name,
 			Role: in.Role, MaxUses: in.MaxUses, AllowedDomains: in.AllowedDomains,
 		}
@@ -259,7 +271,7 @@ func (s *Store) CreateSignupToken(actor Actor, in NewSignupToken) (SignupToken, 
 			return err
 		}
 		if err := s.addEventTx(tx, actor, EventLinkCreated, "signup-link", id, map[string]any{
-			"name": rec.Name, "expiresAt": FormatTime(rec.ExpiresAt), "role": rec.Role,
+			"name": rec.Name, "description": rec.Description, "expiresAt": FormatTime(rec.ExpiresAt), "role": rec.Role,
 			"maxUses": rec.MaxUses, "allowedDomains": rec.AllowedDomains,
 		}); err != nil {
 			return err
@@ -342,15 +354,23 @@ func (s *Store) ListSignupTokens(actor Actor) ([]SignupToken, error) {
 	return tokens, err
 }
 
-// UpdateSignupToken changes a link's expiry and on/off switch. Any instant
-// may be set, a past one ending the link now. It returns ENOTFOUND for an
-// unknown secret or a link whose role is above the actor's own, and
-// EINVALID when neither field is given.
+// UpdateSignupToken changes a link's expiry, on/off switch and public
+// description. Any instant may be set, a past one ending the link now. It
+// returns ENOTFOUND for an unknown secret or a link whose role is above the
+// actor's own, and EINVALID when no field is given or the description
+// breaks the rules of CreateSignupToken.
 func (s *Store) UpdateSignupToken(actor Actor, secret string, in SignupTokenUpdate) (SignupToken, error) {
-	if in.ExpiresAt == nil && in.Enabled == nil {
+	if in.ExpiresAt == nil && in.Enabled == nil && in.Description == nil {
 		return SignupToken{}, &Error{Code: EINVALID,
-			Message: "Nothing to change: give expiresAt, enabled, or both.",
-			Details: []FieldError{{Path: "", Message: "give expiresAt, enabled, or both"}}}
+			Message: "Nothing to change: give expiresAt, enabled or description.",
+			Details: []FieldError{{Path: "", Message: "give expiresAt, enabled or description"}}}
+	}
+	if in.Description != nil {
+		d, err := CleanText("description", *in.Description, false, MaxNameLength)
+		if err != nil {
+			return SignupToken{}, err
+		}
+		in.Description = &d
 	}
 	var t SignupToken
 	err := s.db.Update(func(tx *bolt.Tx) error {
@@ -366,6 +386,10 @@ func (s *Store) UpdateSignupToken(actor Actor, secret string, in SignupTokenUpda
 		if in.Enabled != nil {
 			rec.Enabled = *in.Enabled
 			data["enabled"] = rec.Enabled
+		}
+		if in.Description != nil {
+			rec.Description = *in.Description
+			data["description"] = rec.Description
 		}
 		if err := putJSON(tx.Bucket(bucketLinks), itob(rec.ID), rec); err != nil {
 			return err

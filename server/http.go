@@ -11,7 +11,6 @@ import (
 	"mime"
 	"net/http"
 	"reflect"
-	"sort"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -160,11 +159,8 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 // JSON, the text valid UTF-8, every field known and of the right type, and
 // nothing may follow the object. Errors name the field and say what to fix.
 func decode(w http.ResponseWriter, r *http.Request, v any) error {
-	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || !(mt == "application/json" || strings.HasSuffix(mt, "+json")) {
-		return &db.Error{Code: db.EINVALID,
-			Message: "The request body must be JSON: send it with the header Content-Type: application/json.",
-			Details: []db.FieldError{{Path: "Content-Type", Message: "must be application/json"}}}
+	if err := jsonContentType(r); err != nil {
+		return err
 	}
 	body, err := readBody(w, r)
 	if err != nil {
@@ -173,75 +169,40 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	return decodeJSON(body, v)
 }
 
+// jsonContentType refuses a body that is not sent as JSON.
+func jsonContentType(r *http.Request) error {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || !(mt == "application/json" || strings.HasSuffix(mt, "+json")) {
+		return &db.Error{Code: db.EINVALID,
+			Message: "The request body must be JSON: send it with the header Content-Type: application/json.",
+			Details: []db.FieldError{{Path: "Content-Type", Message: "must be application/json"}}}
+	}
+	return nil
+}
+
 func decodeJSON(body []byte, v any) error {
 	if !utf8.Valid(body) {
 		return db.Errorf(db.EINVALID, "The request body is not valid UTF-8 text.")
 	}
+	// Broken JSON is said first, as such.
 	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	var raw json.RawMessage
+	if err := dec.Decode(&raw); err != nil {
 		return jsonError(err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return db.Errorf(db.EINVALID, "The request body must hold one JSON object and nothing after it.")
 	}
-	// encoding/json matches names without regard to case ("EMAIL" fills
-	// email); a field must be named exactly.
-	var tree any
-	if err := json.Unmarshal(body, &tree); err != nil {
+	// encoding/json is lenient (names in any case, null for anything,
+	// repeated keys), so the body is then checked against v's type by
+	// checkJSONValue, which names the JSON path of the first problem.
+	dec = json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := checkJSONValue(dec, reflect.TypeOf(v).Elem(), ""); err != nil {
+		return err
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
 		return jsonError(err)
-	}
-	return exactNames(tree, reflect.TypeOf(v), "")
-}
-
-// exactNames checks every object key of tree against the json names of
-// the struct type t describes, case-sensitively, and names the first
-// stranger.
-func exactNames(tree any, t reflect.Type, prefix string) error {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	switch node := tree.(type) {
-	case map[string]any:
-		if t.Kind() != reflect.Struct {
-			return nil
-		}
-		fields := map[string]reflect.Type{}
-		for i := 0; i < t.NumField(); i++ {
-			f := t.Field(i)
-			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-			if name == "-" || !f.IsExported() {
-				continue
-			}
-			if name == "" {
-				name = f.Name
-			}
-			fields[name] = f.Type
-		}
-		keys := make([]string, 0, len(node))
-		for key := range node {
-			keys = append(keys, key)
-		}
-		sort.Strings(keys)
-		for _, key := range keys {
-			child := node[key]
-			ft, ok := fields[key]
-			if !ok {
-				return db.FieldErrorf(prefix+key, "is not a field of this request; remove it (names are case-sensitive)")
-			}
-			if err := exactNames(child, ft, prefix+key+"."); err != nil {
-				return err
-			}
-		}
-	case []any:
-		if t.Kind() != reflect.Slice || t == reflect.TypeOf(json.RawMessage(nil)) {
-			return nil
-		}
-		for i, child := range node {
-			if err := exactNames(child, t.Elem(), fmt.Sprintf("%s[%d].", strings.TrimSuffix(prefix, "."), i)); err != nil {
-				return err
-			}
-		}
 	}
 	return nil
 }

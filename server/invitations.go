@@ -3,7 +3,9 @@ package server
 import (
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -121,12 +123,18 @@ func pageToken(after uint64) string {
 var invitationStates = []string{db.InvitationPending, db.InvitationAccepted, db.InvitationExpired, db.InvitationRevoked}
 
 func (s *Server) handleListInvitations(w http.ResponseWriter, r *http.Request, _ httprouter.Params, actor db.Actor) {
+	// An empty pageToken is the first page: it is what nextPageToken is
+	// on the last one.
+	if err := queryParams(r, []string{"pageSize", "pageToken", "state"}, "pageToken"); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	q := r.URL.Query()
 	size := 50
 	if v := q.Get("pageSize"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			s.writeError(w, r, db.FieldErrorf("pageSize", "must be a whole number from 1 to 1000"))
+		n, err := wholeNumber("pageSize", v, 1, 1000)
+		if err != nil {
+			s.writeError(w, r, err)
 			return
 		}
 		size = n
@@ -136,8 +144,9 @@ func (s *Server) handleListInvitations(w http.ResponseWriter, r *http.Request, _
 		s.writeError(w, r, err)
 		return
 	}
+	// A state is matched whole, in any case (as the API document says).
 	state := strings.ToUpper(q.Get("state"))
-	if state != "" && !strings.Contains(strings.Join(invitationStates, " "), state) || strings.Contains(state, " ") {
+	if state != "" && !slices.Contains(invitationStates, state) {
 		s.writeError(w, r, db.FieldErrorf("state", "must be one of %s", strings.Join(invitationStates, ", ")))
 		return
 	}
@@ -175,6 +184,9 @@ func (s *Server) handleRevokeInvitation(w http.ResponseWriter, r *http.Request, 
 
 func (s *Server) handleResendInvitation(w http.ResponseWriter, r *http.Request, ps httprouter.Params, actor db.Actor) {
 	id, err := parseID(ps, "invitation")
+	if err == nil {
+		err = decodeEmpty(w, r)
+	}
 	if err == nil {
 		var inv db.Invitation
 		if inv, err = s.store.ResendInvitation(actor, id); err == nil {
@@ -272,12 +284,30 @@ func (s *Server) writeDoitError(w http.ResponseWriter, r *http.Request, err erro
 		}
 		msg = strings.Join(parts, "; ")
 	}
-	// DoiT's field is email, not invitedEmail.
-	msg = strings.ReplaceAll(msg, "invitedEmail", "email")
 	if status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests {
 		w.Header().Set("Retry-After", "1")
 	}
 	writeJSON(w, status, map[string]string{"error": msg})
+}
+
+// doitNames renames the store's invitedEmail to DoiT's email in err. Only
+// the store's answers need it: a decoding error names the field the
+// caller sent, which may well be a stray "invitedEmail".
+func doitNames(err error) error {
+	var de *db.Error
+	if !errors.As(err, &de) {
+		return err
+	}
+	renamed := *de
+	renamed.Message = strings.ReplaceAll(de.Message, "invitedEmail", "email")
+	renamed.Details = make([]db.FieldError, len(de.Details))
+	for i, d := range de.Details {
+		if d.Path == "invitedEmail" {
+			d.Path = "email"
+		}
+		renamed.Details[i] = d
+	}
+	return &renamed
 }
 
 func (s *Server) handleDoitInvite(w http.ResponseWriter, r *http.Request, _ httprouter.Params, actor db.Actor) {
@@ -299,7 +329,7 @@ func (s *Server) handleDoitInvite(w http.ResponseWriter, r *http.Request, _ http
 		Email: req.Email, DefaultTTL: s.inviteTTL, Role: role, OrgID: strings.TrimSpace(req.OrganizationID), Inviter: inviter,
 	})
 	if err != nil {
-		s.writeDoitError(w, r, err)
+		s.writeDoitError(w, r, doitNames(err))
 		return
 	}
 	s.pokeOutbox()

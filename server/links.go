@@ -13,6 +13,7 @@ import (
 
 type createTokenRequest struct {
 	Name           string          `json:"name"`
+	Description    string          `json:"description"`
 	ExpiresAt      *string         `json:"expiresAt"`
 	Role           json.RawMessage `json:"role"`
 	MaxUses        *int            `json:"maxUses"`
@@ -20,8 +21,9 @@ type createTokenRequest struct {
 }
 
 type updateTokenRequest struct {
-	ExpiresAt *string `json:"expiresAt"`
-	Enabled   *bool   `json:"enabled"`
+	ExpiresAt   *string `json:"expiresAt"`
+	Enabled     *bool   `json:"enabled"`
+	Description *string `json:"description"`
 }
 
 type listTokensResponse struct {
@@ -107,7 +109,7 @@ func (s *Server) handleCreateToken(w http.ResponseWriter, r *http.Request, _ htt
 		s.writeError(w, r, err)
 		return
 	}
-	in := db.NewSignupToken{Name: req.Name, AllowedDomains: req.AllowedDomains}
+	in := db.NewSignupToken{Name: req.Name, Description: req.Description, AllowedDomains: req.AllowedDomains}
 	var err error
 	if req.ExpiresAt != nil {
 		if in.ExpiresAt, err = parseTime("expiresAt", *req.ExpiresAt); err != nil {
@@ -171,6 +173,7 @@ func (s *Server) handleUpdateToken(w http.ResponseWriter, r *http.Request, ps ht
 	}
 	var in db.SignupTokenUpdate
 	in.Enabled = req.Enabled
+	in.Description = req.Description
 	if req.ExpiresAt != nil {
 		t, err := parseTime("expiresAt", *req.ExpiresAt)
 		if err != nil {

@@ -101,9 +101,10 @@ type pageData struct {
 	Form                    *pageForm
 	Notice                  string
 
-	// Signup and invitation pages.
-	LinkName, Inviter, Role, Expires string
-	Welcome                          *pageWelcome
+	// Signup and invitation pages. A link's name is private to admins;
+	// its signup page shows only its public description.
+	LinkDescription, Inviter, Role, Expires string
+	Welcome                                 *pageWelcome
 
 	// Dead-link and error pages.
 	Heading, Message, Next string
@@ -249,12 +250,25 @@ func (s *Server) newAccountFields(email *pageField) []*pageField {
 	}
 }
 
-func (s *Server) signupForm(secret string) *pageForm {
+// signupForm is the form of link, whose email field says which domains
+// the link accepts, if it limits them.
+func (s *Server) signupForm(secret string, link db.SignupToken) *pageForm {
+	email := &pageField{Name: "email", Label: "Email", Type: "email", Autocomplete: "email", Required: true}
+	if len(link.AllowedDomains) > 0 {
+		email.Hint = "Use an address at " + orList(link.AllowedDomains) + "."
+	}
 	return &pageForm{
 		Action: "/new-user?invite=" + url.QueryEscape(secret), Submit: "Create account",
-		Fields: s.newAccountFields(
-			&pageField{Name: "email", Label: "Email", Type: "email", Autocomplete: "email", Required: true}),
+		Fields: s.newAccountFields(email),
 	}
+}
+
+// orList joins items as a sentence does: "a", "a or b", "a, b or c".
+func orList(items []string) string {
+	if len(items) < 2 {
+		return strings.Join(items, "")
+	}
+	return strings.Join(items[:len(items)-1], ", ") + " or " + items[len(items)-1]
 }
 
 func (s *Server) invitationForm(token, email string) *pageForm {
@@ -463,7 +477,7 @@ func (s *Server) handleSignupPage(w http.ResponseWriter, r *http.Request, _ http
 	if !ok {
 		return
 	}
-	s.renderPage(w, r, http.StatusOK, "signup", &pageData{Title: "Create your account", LinkName: link.Name, Form: s.signupForm(secret)})
+	s.renderPage(w, r, http.StatusOK, "signup", &pageData{Title: "Create your account", LinkDescription: link.Description, Form: s.signupForm(secret, link)})
 }
 
 func (s *Server) handleSignupForm(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
@@ -475,12 +489,17 @@ func (s *Server) handleSignupForm(w http.ResponseWriter, r *http.Request, _ http
 	if !ok {
 		return
 	}
-	form := s.signupForm(secret)
+	form := s.signupForm(secret, link)
 	form.fill(r.PostForm)
 	in := db.UserInput{Email: r.PostForm.Get("email"), Name: r.PostForm.Get("name"),
 		Username: r.PostForm.Get("username"), Password: r.PostForm.Get("password")}
 	show := func(status int) {
-		s.renderPage(w, r, status, "signup", &pageData{Title: "Create your account", LinkName: link.Name, Form: form})
+		s.renderPage(w, r, status, "signup", &pageData{Title: "Create your account", LinkDescription: link.Description, Form: form})
+	}
+	// A wrong domain is said first, before the passwords are compared.
+	if err := s.checkSignupDomain(secret, in.Email); err != nil {
+		s.formFailed(w, r, form, err, show, func() { s.renderDeadLink(w, r, secret, err) })
+		return
 	}
 	if s.passwordsDiffer(r, form, in, show) {
 		return

@@ -141,12 +141,16 @@ func TestPagesInChromium(t *testing.T) {
 
 	t.Run("signup through a link", func(t *testing.T) {
 		ctx := tab(t, browser)
-		link := ts.mustLink(t, db.NewSignupToken{Name: "Autumn cohort"})
+		link := ts.mustLink(t, db.NewSignupToken{Name: "Autumn cohort", Description: "Welcome to the autumn cohort."})
 		if status := open(t, ctx, ts.URL+"/new-user?invite="+link.Secret); status != 200 {
 			t.Fatalf("signup page: %d", status)
 		}
-		if got := text(t, ctx, "main .lead"); !strings.Contains(got, "Autumn cohort") || !strings.Contains(got, "test") {
-			t.Errorf("the page does not name the site and link: %q", got)
+		if got := text(t, ctx, "main .lead"); !strings.Contains(got, "test") {
+			t.Errorf("the page does not name the site: %q", got)
+		}
+		// The link's name is private to admins; its description is public.
+		if got := text(t, ctx, "main"); !strings.Contains(got, "Welcome to the autumn cohort.") || strings.Contains(got, "Autumn cohort") {
+			t.Errorf("the page shows the private name or not the description: %q", got)
 		}
 		// The stylesheet loads under the page's CSP (DevTools may evaluate
 		// script; the page itself may not).

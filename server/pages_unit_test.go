@@ -188,11 +188,11 @@ func TestSignupPageDeadLinks(t *testing.T) {
 
 func TestSignupFormOverHTTP(t *testing.T) {
 	ts := mustServer(t)
-	link := ts.mustLink(t, db.NewSignupToken{Name: "Spring cohort"})
+	link := ts.mustLink(t, db.NewSignupToken{Name: "Spring cohort", Description: "Welcome to the spring cohort."})
 	path := "/new-user?invite=" + link.Secret
 
 	p := ts.page(t, "GET", path, "", nil)
-	if p.StatusCode != 200 || !strings.Contains(p.body, "Spring cohort") || !strings.Contains(p.body, `action="`+path+`"`) {
+	if p.StatusCode != 200 || !strings.Contains(p.body, "Welcome to the spring cohort.") || !strings.Contains(p.body, `action="`+path+`"`) {
 		t.Fatalf("page: %d\n%s", p.StatusCode, p.body)
 	}
 	for _, s := range []string{`autocomplete="email"`, `autocomplete="name"`, `autocomplete="username"`, `autocomplete="new-password"`, `<label for="password2">`} {

@@ -55,6 +55,9 @@ func (s *Server) handleSignup(w http.ResponseWriter, r *http.Request, ps httprou
 // transaction, then redeems the link. Cheap checks run first so that a
 // refused signup costs no hash.
 func (s *Server) signup(r *http.Request, secret string, in db.UserInput) (db.User, error) {
+	if err := s.checkSignupDomain(secret, in.Email); err != nil {
+		return db.User{}, err
+	}
 	in, err := s.policy.ValidateUserInput(in)
 	if err != nil {
 		return db.User{}, err
@@ -75,4 +78,19 @@ func (s *Server) signup(r *http.Request, secret string, in db.UserInput) (db.Use
 		s.pokeOutbox()
 	}
 	return u, err
+}
+
+// checkSignupDomain refuses an address outside the link's allowedDomains
+// before anything else about the signup is checked. That answer stands
+// alone: a person who must use another address is told so first, rather
+// than asked to change a password whose strength is judged against the
+// address too (and which may be fine once the address is right). An
+// address that is not an address at all is left to ValidateUserInput,
+// which reports it with every other problem.
+func (s *Server) checkSignupDomain(secret, email string) error {
+	email, err := db.NormalizeEmail("email", email)
+	if err != nil {
+		return nil
+	}
+	return s.store.CheckSignupToken(secret, email)
 }

@@ -12,23 +12,23 @@ import (
 )
 
 // parsePage reads limit and offset from the query, with limit defaulting
-// to def and capped at max.
-func parsePage(r *http.Request, def, max int) (offset, limit int, err error) {
+// to def and capped at max. The query may hold only limit, offset and the
+// extra parameters the list takes; anything else is refused.
+func parsePage(r *http.Request, def, max int, extra ...string) (offset, limit int, err error) {
+	if err := queryParams(r, append([]string{"limit", "offset"}, extra...)); err != nil {
+		return 0, 0, err
+	}
 	limit = def
 	q := r.URL.Query()
 	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > max {
-			return 0, 0, db.FieldErrorf("limit", "must be a whole number from 1 to %d", max)
+		if limit, err = wholeNumber("limit", v, 1, max); err != nil {
+			return 0, 0, err
 		}
-		limit = n
 	}
 	if v := q.Get("offset"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			return 0, 0, db.FieldErrorf("offset", "must be a whole number, 0 or more")
+		if offset, err = wholeNumber("offset", v, 0, -1); err != nil {
+			return 0, 0, err
 		}
-		offset = n
 	}
 	return offset, limit, nil
 }
@@ -231,7 +231,7 @@ type listEventsResponse struct {
 }
 
 func (s *Server) handleListEvents(w http.ResponseWriter, r *http.Request, _ httprouter.Params, _ db.Actor) {
-	offset, limit, err := parsePage(r, 100, 1000)
+	offset, limit, err := parsePage(r, 100, 1000, "type")
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -152,7 +152,10 @@ func (s *linksScreen) createForm() *form {
 	roles := grantable(a.actor.Role, db.Roles)
 	f := newForm(a, "New signup link", nil, nil)
 	f.intro = "Anyone with the link can sign up until it expires, is disabled or used up."
-	f.text("Name", "", "e.g. Spring interns", "What the link is for; only admins see it.", "name")
+	// The name is for admins only; the intro is what the public signup
+	// page shows, so the labels say which is which.
+	f.text("Name (private)", "", "e.g. Spring interns", "What the link is for; only admins see it, never the people who sign up.", "name")
+	f.text("Intro (public)", "", "none", "Optional: shown on the signup page to everyone who opens the link, e.g. Welcome to the spring internship.", "description")
 	f.text("Expires", "7d", "", "In how long: 7d, 48h, 2w; or an RFC 3339 time such as 2030-01-31T12:00:00Z.", "expiresAt")
 	f.choose("Role", roleNames(roles), roleIndex(roles, db.RoleViewer), "The role of people who sign up through it.", "role")
 	f.text("Max uses", "", "no limit", "How many people may sign up; empty for no limit.", "maxUses")
@@ -160,9 +163,12 @@ func (s *linksScreen) createForm() *form {
 	f.submit = func(f *form) (func() (any, error), error) {
 		var c checks
 		in := db.NewSignupToken{}
-		name, err := db.CleanText("name", f.valueOf("Name"), true, db.MaxNameLength)
+		name, err := db.CleanText("name", f.valueOf("Name (private)"), true, db.MaxNameLength)
 		c.add(err)
 		in.Name = name
+		description, err := db.CleanText("description", f.valueOf("Intro (public)"), false, db.MaxNameLength)
+		c.add(err)
+		in.Description = description
 		exp, err := parseExpiry("expiresAt", f.valueOf("Expires"), a.now())
 		c.add(err)
 		if err == nil && !exp.After(a.now()) {
@@ -238,6 +244,11 @@ func (s *linksScreen) detailText() string {
 	}
 	lines := []resultLine{
 		{label: "URL", value: t.URL, wrapAnywhere: true},
+	}
+	if t.Description != "" {
+		lines = append(lines, resultLine{label: "Public intro", value: t.Description})
+	}
+	lines = append(lines, []resultLine{
 		{label: "State", value: linkState(t)},
 		{label: "Role", value: t.Role.Name()},
 		{label: "Uses", value: fmt.Sprintf("%d of %s", t.Uses, maxUses)},
@@ -245,7 +256,7 @@ func (s *linksScreen) detailText() string {
 		{label: "Allowed domains", value: domains},
 		{label: "Created", value: fmtFull(t.CreatedAt) + " by " + t.CreatedBy},
 		{},
-	}
+	}...)
 	var b strings.Builder
 	b.WriteString(renderLines(a.styles, lines, s.list.w-1))
 	b.WriteString(a.styles.Title.Render(fmt.Sprintf("Joined through this link: %d", len(t.Users))) + "\n")

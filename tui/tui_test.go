@@ -68,6 +68,8 @@ func TestCreateLinkByKeystrokes(t *testing.T) {
 	h.keys("n")
 	h.typeText("Spring interns")
 	h.keys("tab")
+	h.typeText("Welcome to the spring internship")
+	h.keys("tab")
 	h.keys("ctrl+u") // clear the default 7d
 	h.typeText("48h")
 	h.keys("tab", "left") // Role: Viewer → Editor
@@ -84,7 +86,7 @@ func TestCreateLinkByKeystrokes(t *testing.T) {
 		t.Fatalf("links %v, %v", tokens, err)
 	}
 	tok := tokens[0]
-	if tok.Name != "Spring interns" || tok.Role != db.RoleEditor || tok.MaxUses != 5 ||
+	if tok.Name != "Spring interns" || tok.Description != "Welcome to the spring internship" || tok.Role != db.RoleEditor || tok.MaxUses != 5 ||
 		!tok.ExpiresAt.Equal(fixedNow.Add(48*time.Hour)) || strings.Join(tok.AllowedDomains, ",") != "example.com,example.org" {
 		t.Errorf("created %+v", tok)
 	}
@@ -100,7 +102,7 @@ func TestCreateLinkCtrlSFromFirstField(t *testing.T) {
 
 func TestLinkFormValidation(t *testing.T) {
 	h := newHarness(t, false)
-	h.keys("n", "tab", "ctrl+u")
+	h.keys("n", "tab", "tab", "ctrl+u")
 	h.typeText("tomorrow")
 	h.keys("tab", "tab")
 	h.typeText("-3")
@@ -114,7 +116,7 @@ func TestLinkFormValidation(t *testing.T) {
 	// The first marked field has the focus; fixing the fields clears
 	// the marks and creates the link.
 	h.typeText("Fixed")
-	h.keys("tab", "ctrl+u")
+	h.keys("tab", "tab", "ctrl+u")
 	h.typeText("2030-01-31T12:00:00Z")
 	h.keys("tab", "tab", "ctrl+u", "tab", "ctrl+u", "ctrl+s")
 	h.contains(`Created the signup link "Fixed"`)
