@@ -1,0 +1,196 @@
+package main
+
+// End-to-end tests of the limits that hold against hostile clients: no
+// request grows the server's memory, a damaged database is refused, and
+// every time input stays within the years 1–9999. Each attack input is a
+// row of a table, so that the next hole found is one more row.
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	mrand "math/rand/v2"
+	"net"
+	"net/http"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+)
+
+// rawRequest sends one HTTP/1.1 request written by hand (so that any
+// method name goes out as it is) and returns the answer's status and body.
+func rawRequest(t *testing.T, p *proc, method, path string) (int, []byte) {
+	t.Helper()
+	addr := strings.TrimPrefix(p.URL, "http://")
+	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatalf("dial %s: %v", addr, err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(15 * time.Second))
+	if _, err := fmt.Fprintf(conn, "%s %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", method, path, addr); err != nil {
+		t.Fatalf("send %.20s… %s: %v", method, path, err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("answer to %.20s… %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		t.Fatalf("read answer to %.20s… %s: %v", method, path, err)
+	}
+	return resp.StatusCode, body
+}
+
+// scrapeMetrics reads /metrics and returns its series (a sample line
+// without its value) and the type each family declares.
+func scrapeMetrics(t *testing.T, p *proc) (series map[string]bool, types map[string]string) {
+	t.Helper()
+	status, _, body := do(t, "GET", p.URL+"/metrics", "", nil)
+	wantStatus(t, "GET /metrics", status, 200, body)
+	series, types = map[string]bool{}, map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(string(body)), "\n") {
+		if f, ok := strings.CutPrefix(line, "# TYPE "); ok {
+			name, typ, _ := strings.Cut(f, " ")
+			if _, dup := types[name]; dup {
+				t.Errorf("/metrics types the family %s twice", name)
+			}
+			types[name] = typ
+			continue
+		}
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		if i < 0 {
+			t.Fatalf("/metrics line %q has no value", line)
+		}
+		series[line[:i]] = true
+	}
+	return series, types
+}
+
+// randomMethod is a valid HTTP method token no route takes: "X" and
+// random letters, digits and token symbols, n characters in all.
+func randomMethod(r *mrand.Rand, n int) string {
+	const chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!#$%&'*+-.^_`|~"
+	b := []byte{'X'}
+	for len(b) < n {
+		b = append(b, chars[r.IntN(len(chars))])
+	}
+	return string(b)
+}
+
+// TestE2EMetricsSeriesBounded sends ~200 requests with never-seen methods
+// (some 4 KB long) on unknown and known paths, and unknown paths with
+// known methods: /metrics must hold exactly the series it held before,
+// and declare the type of every family.
+func TestE2EMetricsSeriesBounded(t *testing.T) {
+	t.Parallel()
+	p := startServer(t, t.TempDir())
+	link := createLink(t, p, map[string]any{"name": "metrics", "expiresAt": e2eFuture})
+	secret := link["secret"].(string)
+
+	// Each kind of request once first, so that the series it may add
+	// (its status under the "other" label, a route's own) exist already.
+	type attack struct {
+		method func(i int) string
+		path   func(i int) string
+		status int
+	}
+	r := mrand.New(mrand.NewPCG(10, 2))
+	method := func(i int) string {
+		if i%10 == 0 {
+			return randomMethod(r, 4096)
+		}
+		return randomMethod(r, 4+r.IntN(28))
+	}
+	fixed := func(s string) func(int) string { return func(int) string { return s } }
+	attacks := []attack{
+		{method, func(i int) string { return fmt.Sprintf("/no/such/%d/%s", i, randomSecret(t)) }, 404},
+		{method, fixed("/health"), 405},
+		{method, fixed(tokensPath), 405},
+		{method, fixed("/invite/" + secret + "/validate"), 405},
+		{method, fixed("/invite/" + secret + "/signup"), 405},
+		{fixed("GET"), func(i int) string { return "/" + strings.Repeat(randomSecret(t), 1+i%4) }, 404},
+		{fixed("DELETE"), func(i int) string { return "/x" + randomSecret(t) }, 404},
+		// Known routes with ever new path values: the label is the pattern.
+		{fixed("GET"), func(int) string { return "/invite/" + randomSecret(t) + "/validate" }, 400},
+	}
+	for _, a := range attacks {
+		if status, body := rawRequest(t, p, a.method(1), a.path(1)); status != a.status {
+			t.Fatalf("warm-up %s: status %d, want %d: %s", a.path(1), status, a.status, body)
+		}
+	}
+	scrapeMetrics(t, p) // the scrape is a route too: count it once
+	before, _ := scrapeMetrics(t, p)
+
+	echoed := false
+	for i := 0; i < 200; i++ {
+		a := attacks[i%len(attacks)]
+		m, path := a.method(i), a.path(i)
+		status, body := rawRequest(t, p, m, path)
+		if status != a.status {
+			t.Fatalf("request %d (%.20s… %s): status %d, want %d: %.300s", i, m, path, status, a.status, body)
+		}
+		if len(body) > 1024 && !echoed {
+			echoed = true
+			t.Errorf("request %d (%.20s… %s): the answer is %d bytes: it echoes the request", i, m, path, len(body))
+		}
+	}
+
+	after, types := scrapeMetrics(t, p)
+	var added, lost []string
+	for s := range after {
+		if !before[s] {
+			added = append(added, s)
+		}
+	}
+	for s := range before {
+		if !after[s] {
+			lost = append(lost, s)
+		}
+	}
+	sort.Strings(added)
+	if len(added) > 0 || len(lost) > 0 || len(after) != len(before) {
+		for i := range added {
+			added[i] = clipForLog(added[i])
+		}
+		t.Errorf("/metrics held %d series before the requests and %d after; added %d: %v; lost: %v",
+			len(before), len(after), len(added), added[:min(len(added), 5)], lost)
+	}
+	for s := range after {
+		if strings.Contains(s, "/no/such") || strings.Contains(s, `method="X`) {
+			t.Errorf("a client value became a label: %s", clipForLog(s))
+			break
+		}
+	}
+
+	// Every family says its type; a histogram's _bucket, _sum and _count
+	// belong to it.
+	for s := range after {
+		name, _, _ := strings.Cut(s, "{")
+		family := name
+		for _, suffix := range []string{"_bucket", "_sum", "_count"} {
+			if base, ok := strings.CutSuffix(name, suffix); ok && (types[base] == "histogram" || types[base] == "summary") {
+				family = base
+			}
+		}
+		if types[family] == "" {
+			t.Errorf("/metrics has no # TYPE line for %s", family)
+		}
+	}
+	if types["invited_http_requests_total"] != "counter" || types["invited_users"] != "gauge" {
+		t.Errorf("types of invited_http_requests_total and invited_users: %q, %q; want counter, gauge",
+			types["invited_http_requests_total"], types["invited_users"])
+	}
+}
+
+func clipForLog(s string) string {
+	if len(s) > 120 {
+		return s[:120] + "…"
+	}
+	return s
+}
