@@ -194,3 +194,53 @@ func clipForLog(s string) string {
 	}
 	return s
 }
+
+// TestE2ETimesOutsideYears1To9999 sends times that leave the years
+// 1–9999 once converted to UTC to every endpoint that takes a time: each
+// is a 400 ValidationError naming the field, and nothing is made or
+// changed.
+func TestE2ETimesOutsideYears1To9999(t *testing.T) {
+	t.Parallel()
+	p := startServer(t, t.TempDir())
+	link := createLink(t, p, map[string]any{"name": "times", "expiresAt": e2eFuture})
+	secret := link["secret"].(string)
+	invitations := p.URL + "/v1/userInvitations"
+
+	type row struct {
+		name, method, url, field string
+		body                     map[string]any
+	}
+	var rows []row
+	for _, v := range []string{
+		"9999-12-31T23:59:59-23:59", // year 10000 in UTC
+		"0001-01-01T00:00:00+01:00", // year 0 in UTC
+		"9999-12-31T23:00:00-01:00", // exactly 10000-01-01T00:00:00Z
+	} {
+		rows = append(rows,
+			row{"link create " + v, "POST", p.URL + tokensPath, "expiresAt", map[string]any{"name": "late", "expiresAt": v}},
+			row{"link update " + v, "PUT", p.URL + tokensPath + "/" + secret, "expiresAt", map[string]any{"expiresAt": v}},
+			row{"invitation " + v, "POST", invitations, "expirationTime", map[string]any{"invitedEmail": "late@example.com", "inviter": "Ops", "expirationTime": v}},
+		)
+	}
+	// The zero instant is in range, but the store reads it as "not
+	// given": a create must refuse it, not fall back to a default expiry.
+	rows = append(rows,
+		row{"link create, the zero instant", "POST", p.URL + tokensPath, "expiresAt", map[string]any{"name": "zero", "expiresAt": "0001-01-01T00:00:00Z"}},
+		row{"invitation, the zero instant", "POST", invitations, "expirationTime", map[string]any{"invitedEmail": "zero@example.com", "inviter": "Ops", "expirationTime": "0001-01-01T00:00:00Z"}},
+	)
+	for _, r := range rows {
+		status, _, body := do(t, r.method, r.url, e2eAdminKey, r.body)
+		e := wantError(t, r.name, status, body, 400, "ValidationError", r.field)
+		wantDetail(t, r.name, e, r.field)
+	}
+
+	if links := listLinks(t, p); len(links) != 1 {
+		t.Errorf("%d links after the refused requests, want only the first", len(links))
+	}
+	wantField(t, "the link after the refused updates", getLink(t, p, secret), "expiresAt", e2eFuture)
+	status, _, body := do(t, "GET", invitations, e2eAdminKey, nil)
+	wantStatus(t, "list invitations", status, 200, body)
+	if list, _ := object(t, "list invitations", body)["userInvitations"].([]any); len(list) != 0 {
+		t.Errorf("%d invitations after the refused requests, want none", len(list))
+	}
+}

@@ -186,6 +186,8 @@ func (s *Store) validateNewToken(actor Actor, in *NewSignupToken) error {
 	in.Name = name
 	if in.ExpiresAt.IsZero() {
 		errs.add("expiresAt", "is required: give an RFC 3339 time such as 2030-01-31T12:00:00Z")
+	} else if err := CheckTime("expiresAt", in.ExpiresAt); err != nil {
+		errs.addErr(err)
 	} else if !in.ExpiresAt.After(s.now()) {
 		errs.add("expiresAt", "must be in the future")
 	}
@@ -318,6 +320,11 @@ func (s *Store) UpdateSignupToken(actor Actor, secret string, in SignupTokenUpda
 		return SignupToken{}, &Error{Code: EINVALID,
 			Message: "Nothing to change: give expiresAt, enabled, or both.",
 			Details: []FieldError{{Path: "", Message: "give expiresAt, enabled, or both"}}}
+	}
+	if in.ExpiresAt != nil {
+		if err := CheckTime("expiresAt", *in.ExpiresAt); err != nil {
+			return SignupToken{}, err
+		}
 	}
 	var t SignupToken
 	err := s.db.Update(func(tx *bolt.Tx) error {
