@@ -7,11 +7,14 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	mrand "math/rand/v2"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -242,5 +245,68 @@ func TestE2ETimesOutsideYears1To9999(t *testing.T) {
 	wantStatus(t, "list invitations", status, 200, body)
 	if list, _ := object(t, "list invitations", body)["userInvitations"].([]any); len(list) != 0 {
 		t.Errorf("%d invitations after the refused requests, want none", len(list))
+	}
+}
+
+// TestE2EDamagedDatabaseRefused runs the real binary on a database file
+// cut in half and on an empty one: serve, backup and apikey create each
+// stop with an exit code that is not 0 and a message that names the file
+// and says to restore a backup, without a panic, and leave the file as it
+// was.
+func TestE2EDamagedDatabaseRefused(t *testing.T) {
+	t.Parallel()
+	good := t.TempDir()
+	p := startServer(t, good)
+	for i := 0; i < 20; i++ {
+		createLink(t, p, map[string]any{"name": fmt.Sprintf("link %d", i), "expiresAt": e2eFuture})
+	}
+	p.Stop()
+	if err := p.ExitErr(); err != nil {
+		t.Fatalf("invited serve did not stop cleanly: %v", err)
+	}
+	original, err := os.ReadFile(filepath.Join(good, "invited.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	for _, damage := range []struct {
+		name string
+		data []byte
+	}{
+		{"cut in half", original[:len(original)/2]},
+		{"empty", nil},
+	} {
+		t.Run(damage.name, func(t *testing.T) {
+			dir := t.TempDir()
+			dbPath := filepath.Join(dir, "invited.db")
+			if err := os.WriteFile(dbPath, damage.data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			env := serverEnv(dir)
+			for _, args := range [][]string{
+				{"serve"},
+				{"backup", filepath.Join(t.TempDir(), "copy.db")},
+				{"apikey", "create", "--name", "ci"},
+			} {
+				_, stderr, code := runBinary(t, 20*time.Second, env, args...)
+				what := "invited " + strings.Join(args, " ")
+				if code == 0 {
+					t.Errorf("%s on a damaged database: exit 0, want a refusal; stderr:\n%s", what, stderr)
+				}
+				for _, want := range []string{dbPath, "damaged", "backup"} {
+					if !strings.Contains(stderr, want) {
+						t.Errorf("%s: stderr does not say %q:\n%s", what, want, stderr)
+					}
+				}
+				for _, bad := range []string{"panic", "goroutine ", "SIGBUS", "SIGSEGV"} {
+					if strings.Contains(stderr, bad) {
+						t.Errorf("%s: stderr shows %q:\n%s", what, bad, stderr)
+					}
+				}
+			}
+			if after, err := os.ReadFile(dbPath); err != nil || !bytes.Equal(after, damage.data) {
+				t.Errorf("the damaged file changed: %d bytes before, %d after (%v)", len(damage.data), len(after), err)
+			}
+		})
 	}
 }
