@@ -249,7 +249,7 @@ func TestE2ETimesOutsideYears1To9999(t *testing.T) {
 }
 
 // TestE2EDamagedDatabaseRefused runs the real binary on a database file
-// cut in half and on an empty one: serve, backup and apikey create each
+// cut in half and on an empty one: serve, admin, backup and apikey create each
 // stop with an exit code that is not 0 and a message that names the file
 // and says to restore a backup, without a panic, and leave the file as it
 // was.
@@ -285,6 +285,7 @@ func TestE2EDamagedDatabaseRefused(t *testing.T) {
 			env := serverEnv(dir)
 			for _, args := range [][]string{
 				{"serve"},
+				{"admin"},
 				{"backup", filepath.Join(t.TempDir(), "copy.db")},
 				{"apikey", "create", "--name", "ci"},
 			} {
