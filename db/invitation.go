@@ -174,7 +174,9 @@ func (s *Store) validateInvitation(actor Actor, in *NewInvitation) error {
 	case in.TTL != 0 && !in.ExpiresAt.IsZero():
 		errs.add("ttl", "give either ttl or expirationTime, not both")
 	case !in.ExpiresAt.IsZero():
-		if !in.ExpiresAt.After(s.now()) {
+		if err := CheckTime("expirationTime", in.ExpiresAt); err != nil {
+			errs.addErr(err)
+		} else if !in.ExpiresAt.After(s.now()) {
 			errs.add("expirationTime", "must be in the future")
 		} else if in.ExpiresAt.Sub(s.now()) > MaxInvitationTTL {
 			errs.add("expirationTime", "may be at most 365 days ahead")
@@ -186,6 +188,10 @@ func (s *Store) validateInvitation(actor Actor, in *NewInvitation) error {
 		errs.add("ttl", "may be at most 365 days (\"31536000s\")")
 	case in.TTL == 0:
 		in.TTL = in.DefaultTTL
+	}
+	// The expiry the ttl makes must be a time the records can hold too.
+	if in.ExpiresAt.IsZero() && in.TTL > 0 {
+		errs.addErr(CheckTime("ttl", s.now().Add(in.TTL)))
 	}
 	inviter, err := CleanText("inviter", in.Inviter, false, MaxNameLength)
 	errs.addErr(err)

@@ -206,6 +206,8 @@ func (s *Store) validateNewToken(actor Actor, in *NewSignupToken) error {
 	in.Description = description
 	if in.ExpiresAt.IsZero() {
 		errs.add("expiresAt", "is required: give an RFC 3339 time such as 2030-01-31T12:00:00Z")
+	} else if err := CheckTime("expiresAt", in.ExpiresAt); err != nil {
+		errs.addErr(err)
 	} else if !in.ExpiresAt.After(s.now()) {
 		errs.add("expiresAt", "must be in the future")
 	}
@@ -371,6 +373,11 @@ func (s *Store) UpdateSignupToken(actor Actor, secret string, in SignupTokenUpda
 			return SignupToken{}, err
 		}
 		in.Description = &d
+	}
+	if in.ExpiresAt != nil {
+		if err := CheckTime("expiresAt", *in.ExpiresAt); err != nil {
+			return SignupToken{}, err
+		}
 	}
 	var t SignupToken
 	err := s.db.Update(func(tx *bolt.Tx) error {

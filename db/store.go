@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -13,7 +12,6 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
-	bolterrors "go.etcd.io/bbolt/errors"
 )
 
 // SchemaVersion is the version of the bucket layout and record formats this
@@ -114,7 +112,9 @@ var ErrLocked = &Error{Code: EUNAVAILABLE, Message: "the database file is in use
 // Open opens (creating it and its folder if needed) the database at path
 // and migrates it to SchemaVersion. It returns ErrLocked when another
 // process holds the file, and an EINVALID error when the file was written
-// by a newer build.
+// by a newer build or is damaged (empty, cut short, not a database, or
+// with pages that cannot be read): only a file that does not exist is
+// created new.
 func Open(path string, opts Options) (*Store, error) {
 	if opts.LockTimeout == 0 {
 		opts.LockTimeout = time.Second
@@ -130,17 +130,17 @@ func Open(path string, opts Options) (*Store, error) {
 			return nil, fmt.Errorf("create data folder: %w", err)
 		}
 	}
-	bdb, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.LockTimeout, ReadOnly: opts.ReadOnly})
-	if errors.Is(err, bolterrors.ErrTimeout) {
-		return nil, ErrLocked
-	} else if err != nil {
-		return nil, fmt.Errorf("open %s: %w", path, err)
+	bdb, err := openBolt(path, &bolt.Options{Timeout: opts.LockTimeout, ReadOnly: opts.ReadOnly})
+	if err != nil {
+		return nil, err
 	}
 	s := &Store{db: bdb, now: opts.Now, rand: opts.Rand, baseURL: strings.TrimRight(opts.BaseURL, "/"),
 		welcomeEnabled: opts.WelcomeEmails}
 	if !opts.ReadOnly {
-		if err := s.migrate(); err != nil {
-			bdb.Close()
+		// The first transactions read the file's records: a damaged page
+		// there is refused like one found while opening.
+		if err := guardDamage(path, s.migrate); err != nil {
+			_ = closeQuietly(bdb)
 			return nil, err
 		}
 	}

@@ -263,6 +263,17 @@ func NormalizeUsername(field, s string) (string, error) {
 	return s, nil
 }
 
+// CheckTime is the one rule for every time a person or a client gives, and
+// every expiry computed from one: after conversion to UTC it must fall in
+// the years 1 to 9999, the range RFC 3339 and the stored records can
+// hold. The EINVALID error names field.
+func CheckTime(field string, t time.Time) error {
+	if y := t.UTC().Year(); y < 1 || y > 9999 {
+		return FieldErrorf(field, "is outside the years 1 to 9999 once converted to UTC; give a time such as 2030-01-31T12:00:00Z")
+	}
+	return nil
+}
+
 // FormatTime renders t in UTC as RFC 3339 with milliseconds, as the seeds
 // show ("2023-04-12T11:13:31.960Z"), and with more digits only when t has
 // them, so no instant is ever rounded.

@@ -75,6 +75,11 @@ func init() {
 // rpcTimeout bounds one call on the socket.
 const rpcTimeout = 60 * time.Second
 
+// maxRequestBytes caps one request read from the socket, far above any
+// real one (they carry a few short fields), so that no client can make
+// the server buffer without bound.
+const maxRequestBytes = 1 << 20
+
 // AdminSocket serves the admin socket for a store.
 type AdminSocket struct {
 	store  *db.Store
@@ -126,8 +131,17 @@ func (a *AdminSocket) serveConn(conn net.Conn) {
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(rpcTimeout))
 	var req rpcRequest
-	if err := gob.NewDecoder(conn).Decode(&req); err != nil {
-		a.log.Warn("admin socket: unreadable request", "error", err)
+	limited := &io.LimitedReader{R: conn, N: maxRequestBytes + 1}
+	if err := gob.NewDecoder(limited).Decode(&req); err != nil {
+		// The answer never echoes what was sent: it may be anything.
+		msg := "The request could not be read; are invited and the server the same version?"
+		if limited.N <= 0 {
+			msg = fmt.Sprintf("The request is larger than %d bytes, the most the admin socket takes; send less.", maxRequestBytes)
+		}
+		a.log.Warn("admin socket: unreadable request", "error", clip(err.Error(), 200), "too_large", limited.N <= 0)
+		if err := gob.NewEncoder(conn).Encode(rpcResponse{Err: db.Errorf(db.EINVALID, "%s", msg)}); err != nil {
+			a.log.Warn("admin socket: write answer", "error", err)
+		}
 		return
 	}
 	if req.Method == "Backup" {
@@ -233,7 +247,7 @@ func (a *AdminSocket) dispatch(req rpcRequest) (rpcResponse, error) {
 			r.Events, err = plainEventData(r.Events)
 		}
 	default:
-		err = db.Errorf(db.EINVALID, "The admin socket has no method %q; are invited and the server the same version?", req.Method)
+		err = db.Errorf(db.EINVALID, "The admin socket has no method %q; are invited and the server the same version?", clip(req.Method, 64))
 	}
 	return r, err
 }

@@ -57,11 +57,14 @@ func (c *Client) call(req rpcRequest, resp *rpcResponse) error {
 		return err
 	}
 	defer conn.Close()
-	if err := gob.NewEncoder(conn).Encode(req); err != nil {
-		return fmt.Errorf("admin socket: send: %w", err)
-	}
+	// A request the server refuses (one too large) may be cut off while
+	// it is sent; the server's answer says why, so read it all the same.
+	sendErr := gob.NewEncoder(conn).Encode(req)
 	var r rpcResponse
 	if err := gob.NewDecoder(conn).Decode(&r); err != nil {
+		if sendErr != nil {
+			return fmt.Errorf("admin socket: send: %w", sendErr)
+		}
 		return fmt.Errorf("admin socket: read answer: %w", err)
 	}
 	if r.Err != nil {

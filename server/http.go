@@ -92,10 +92,23 @@ func describe(err error) (int, string, string, []db.FieldError) {
 	var details []db.FieldError
 	var de *db.Error
 	if errors.As(err, &de) && code == db.EINVALID {
-		details = de.Details
+		// Messages may quote what the client sent (a field name, a
+		// domain); quoting is capped so an answer or a log line never
+		// grows with the request.
+		details = make([]db.FieldError, len(de.Details))
+		for i, d := range de.Details {
+			details[i] = db.FieldError{Path: clip(d.Path, maxQuotedBytes), Message: clip(d.Message, maxMessageBytes)}
+		}
 	}
-	return kind.status, kind.name, db.ErrorMessage(err), details
+	return kind.status, kind.name, clip(db.ErrorMessage(err), maxMessageBytes), details
 }
+
+// maxMessageBytes and maxQuotedBytes bound an error message and a field
+// path in an answer; real ones are far shorter.
+const (
+	maxMessageBytes = 1024
+	maxQuotedBytes  = 200
+)
 
 // writeError answers with the Unleash error body. Internal errors are
 // logged with the error id so an admin can find them.
@@ -123,7 +136,7 @@ func (s *Server) logError(r *http.Request, err error, status int, id string) {
 	if status >= 500 && status != http.StatusServiceUnavailable {
 		s.log.ErrorContext(r.Context(), "request failed", "error", err, "error_id", id, "request_id", requestID(r))
 	} else {
-		s.log.DebugContext(r.Context(), "request refused", "status", status, "reason", db.ErrorMessage(err), "error_id", id)
+		s.log.DebugContext(r.Context(), "request refused", "status", status, "reason", clip(db.ErrorMessage(err), maxMessageBytes), "error_id", id)
 	}
 }
 

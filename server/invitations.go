@@ -66,7 +66,7 @@ func (s *Server) handleCreateInvitation(w http.ResponseWriter, r *http.Request, 
 	if req.TTL != nil {
 		d, ok := db.ParseDuration(*req.TTL)
 		if !ok {
-			s.writeError(w, r, db.FieldErrorf("ttl", "%q is not a duration; give seconds such as \"604800s\"", *req.TTL))
+			s.writeError(w, r, db.FieldErrorf("ttl", "%q is not a duration; give seconds such as \"604800s\"", clip(*req.TTL, 64)))
 			return
 		}
 		if d <= 0 {
@@ -76,7 +76,7 @@ func (s *Server) handleCreateInvitation(w http.ResponseWriter, r *http.Request, 
 		in.TTL = d
 	}
 	if req.ExpirationTime != nil {
-		if in.ExpiresAt, err = parseTime("expirationTime", *req.ExpirationTime); err != nil {
+		if in.ExpiresAt, err = parseFutureTime("expirationTime", *req.ExpirationTime); err != nil {
 			s.writeError(w, r, err)
 			return
 		}

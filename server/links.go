@@ -73,13 +73,25 @@ func answerLink(actor db.Actor, t db.SignupToken) linkAnswer {
 	return linkAnswer{token: t, wholeUsers: allowed(actor.Role, permManageUsers)}
 }
 
-// parseTime reads an RFC 3339 time for field.
+// parseTime reads an RFC 3339 time for field, within the years 1 to 9999
+// once in UTC (db.CheckTime).
 func parseTime(field, s string) (time.Time, error) {
 	t, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(s))
 	if err != nil {
-		return t, db.FieldErrorf(field, "%q is not an RFC 3339 time; give one such as 2030-01-31T12:00:00Z", s)
+		return t, db.FieldErrorf(field, "%q is not an RFC 3339 time; give one such as 2030-01-31T12:00:00Z", clip(s, 64))
 	}
-	return t, nil
+	return t, db.CheckTime(field, t)
+}
+
+// parseFutureTime is parseTime for a create request, where the zero
+// instant (0001-01-01T00:00:00Z), which the store reads as "not given",
+// must be refused rather than replaced by a default.
+func parseFutureTime(field, s string) (time.Time, error) {
+	t, err := parseTime(field, s)
+	if err == nil && t.IsZero() {
+		err = db.FieldErrorf(field, "must be in the future")
+	}
+	return t, err
 }
 
 // parseRole reads a role given as its id (3) or its name ("Viewer").
@@ -112,7 +124,7 @@ func (s *Server) handleCreateToken(w http.ResponseWriter, r *http.Request, _ htt
 	in := db.NewSignupToken{Name: req.Name, Description: req.Description, AllowedDomains: req.AllowedDomains}
 	var err error
 	if req.ExpiresAt != nil {
-		if in.ExpiresAt, err = parseTime("expiresAt", *req.ExpiresAt); err != nil {
+		if in.ExpiresAt, err = parseFutureTime("expiresAt", *req.ExpiresAt); err != nil {
 			s.writeError(w, r, err)
 			return
 		}

@@ -26,6 +26,8 @@ type serverMetrics struct {
 }
 
 func newServerMetrics() *serverMetrics {
+	// Prometheus tools read a metric's type from its "# TYPE" line.
+	metrics.ExposeMetadata(true)
 	set := metrics.NewSet()
 	return &serverMetrics{
 		set:       set,
@@ -77,18 +79,22 @@ func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request, _ httprou
 
 func (s *Server) writeStateMetrics(w io.Writer) {
 	gauge := func(name string, v int) { metrics.WriteGaugeUint64(w, name, uint64(max(v, 0))) }
+	// A family with labels gets its "# TYPE" line once, before its series
+	// (a second one for the same family is an error to Prometheus).
+	byState := func(family string, counts map[string]int) {
+		metrics.WriteMetadataIfNeeded(w, family, "gauge")
+		for _, state := range sortedKeys(counts) {
+			fmt.Fprintf(w, "%s{state=%q} %d\n", family, state, max(counts[state], 0))
+		}
+	}
 	if users, err := s.store.CountUsers(); err == nil {
 		gauge("invited_users", users)
 	}
 	if counts, err := s.store.CountInvitations(); err == nil {
-		for _, state := range sortedKeys(counts) {
-			gauge(fmt.Sprintf(`invited_invitations{state=%q}`, state), counts[state])
-		}
+		byState("invited_invitations", counts)
 	}
 	if counts, err := s.store.OutboxStats(); err == nil {
-		for _, state := range sortedKeys(counts) {
-			gauge(fmt.Sprintf(`invited_outbox_emails{state=%q}`, state), counts[state])
-		}
+		byState("invited_outbox_emails", counts)
 	}
 	if o, ok := s.outbox.(interface{ Sent() int64 }); ok {
 		metrics.WriteCounterUint64(w, "invited_outbox_sent_total", uint64(o.Sent()))

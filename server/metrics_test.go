@@ -15,6 +15,11 @@ func TestMetrics(t *testing.T) {
 	ts.mustUser(t, db.RoleViewer)
 	ts.mustInvitation(t)
 	ts.call(t, "GET", "/no/such/path", "", "")
+	// A method no route takes, on a known path and on an unknown one,
+	// folds into the one "other" series of its status.
+	ts.call(t, "BREW", "/health", "", "")
+	ts.call(t, "BREW", "/no/such/path", "", "")
+	ts.call(t, "CHURN", "/no/such/path", "", "")
 	resp, err := ts.Client().Get(ts.URL + "/metrics")
 	if err != nil {
 		t.Fatal(err)
@@ -27,7 +32,12 @@ func TestMetrics(t *testing.T) {
 	}
 	for _, want := range []string{
 		`invited_http_requests_total{method="POST",route="/invite/:token/signup",status="200"} 1`,
-		`invited_http_requests_total{method="GET",route="unmatched",status="404"} 1`,
+		`invited_http_requests_total{method="other",route="other",status="404"} 3`,
+		`invited_http_requests_total{method="other",route="other",status="405"} 1`,
+		"# TYPE invited_http_requests_total counter",
+		"# TYPE invited_http_request_duration_seconds histogram",
+		"# TYPE invited_invitations gauge",
+		"# TYPE invited_users gauge",
 		`invited_http_request_duration_seconds_bucket{method="POST",route="/invite/:token/signup",le="+Inf"} 1`,
 		`invited_signups_total{via="link"} 1`,
 		`invited_users 1`,
@@ -46,6 +56,15 @@ func TestMetrics(t *testing.T) {
 	// Paths are never labels: an unknown path must not add a series.
 	if strings.Contains(text, "/no/such/path") {
 		t.Error("an unmatched path became a label")
+	}
+	for _, method := range []string{"BREW", "CHURN"} {
+		if strings.Contains(text, method) {
+			t.Errorf("the unknown method %s became a label", method)
+		}
+	}
+	// Prometheus refuses a family typed twice.
+	if n := strings.Count(text, "# TYPE invited_invitations gauge\n"); n != 1 {
+		t.Errorf("the invited_invitations family is typed %d times, want once", n)
 	}
 }
 

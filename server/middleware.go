@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/julienschmidt/httprouter"
 
@@ -82,23 +83,48 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 			rec.status = http.StatusOK
 		}
 		elapsed := time.Since(start)
-		route := ri.route
+		// Metric labels come only from the route table: a matched route's
+		// method is the one it was registered with (httprouter matches
+		// methods exactly). Anything else, an unknown path, a method no
+		// route takes, a refused cross-origin request, is one "other"
+		// series, so no client can add series.
+		route, method := ri.route, r.Method
 		if route == "" {
-			s.metrics.observeRequest(r.Method, "unmatched", rec.status, elapsed)
-			route = redactPath(r.URL.Path)
+			s.metrics.observeRequest(otherLabel, otherLabel, rec.status, elapsed)
+			route, method = redactPath(r.URL.Path), clip(r.Method, maxLoggedMethod)
 		} else {
-			s.metrics.observeRequest(r.Method, route, rec.status, elapsed)
+			s.metrics.observeRequest(method, route, rec.status, elapsed)
 		}
 		if !s.log.Enabled(r.Context(), slog.LevelInfo) {
 			return
 		}
-		attrs := []any{"request_id", ri.id, "method", r.Method, "route", route, "status", rec.status,
+		attrs := []any{"request_id", ri.id, "method", method, "route", route, "status", rec.status,
 			"duration_ms", float64(elapsed.Microseconds()) / 1000}
 		if ri.actor != "" {
 			attrs = append(attrs, "actor", ri.actor)
 		}
 		s.log.InfoContext(r.Context(), "request", attrs...)
 	})
+}
+
+// otherLabel is the one metric label for requests outside the route table.
+const otherLabel = "other"
+
+// maxLoggedMethod bounds a method name that no route takes, as it is
+// logged and echoed in an error message.
+const maxLoggedMethod = 32
+
+// clip cuts s to at most n bytes (on a character boundary), marking the
+// cut with "…", so that a value taken from a client cannot make a log line
+// or a message arbitrarily long.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }
 
 var secretish = regexp.MustCompile(`[A-Za-z0-9_-]{16,}`)

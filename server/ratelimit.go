@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,6 +25,8 @@ type ipLimiter struct {
 	buckets   map[netip.Addr]*bucket
 	lastSweep time.Time
 	now       func() time.Time
+	// max is the most buckets kept; past it, the idlest half is dropped.
+	max int
 }
 
 type bucket struct {
@@ -31,14 +34,26 @@ type bucket struct {
 	seen time.Time
 }
 
-// maxBuckets bounds the table; past it, the idlest half is dropped.
+// maxBuckets bounds the table of each limiter.
 const maxBuckets = 100_000
 
 func newIPLimiter(perMinute int) *ipLimiter {
 	if perMinute <= 0 {
 		return nil
 	}
-	return &ipLimiter{perMinute: perMinute, buckets: map[netip.Addr]*bucket{}, now: time.Now}
+	return &ipLimiter{perMinute: perMinute, buckets: map[netip.Addr]*bucket{}, now: time.Now, max: maxBuckets}
+}
+
+// limitKey is the bucket an address counts against: itself for IPv4, its
+// /64 network for IPv6, since one host usually holds a whole /64 and could
+// otherwise make a fresh bucket (and escape its limit) with every request.
+func limitKey(ip netip.Addr) netip.Addr {
+	if ip.Is6() && !ip.Is4In6() {
+		if p, err := ip.Prefix(64); err == nil {
+			return p.Addr()
+		}
+	}
+	return ip
 }
 
 // allow takes a token for ip, or returns how long to wait for one.
@@ -46,15 +61,18 @@ func (l *ipLimiter) allow(ip netip.Addr) (bool, time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
-	b := l.buckets[ip]
+	key := limitKey(ip)
+	b := l.buckets[key]
+	// Sweep before adding, so the table never holds more than max.
+	if now.Sub(l.lastSweep) > time.Minute || (b == nil && len(l.buckets) >= l.max) {
+		l.sweep(now)
+		b = l.buckets[key]
+	}
 	if b == nil {
 		b = &bucket{lim: rate.NewLimiter(rate.Limit(float64(l.perMinute)/60), l.perMinute)}
-		l.buckets[ip] = b
+		l.buckets[key] = b
 	}
 	b.seen = now
-	if now.Sub(l.lastSweep) > time.Minute || len(l.buckets) > maxBuckets {
-		l.sweep(now)
-	}
 	r := b.lim.ReserveN(now, 1)
 	if d := r.DelayFrom(now); d > 0 {
 		r.CancelAt(now)
@@ -63,16 +81,34 @@ func (l *ipLimiter) allow(ip netip.Addr) (bool, time.Duration) {
 	return true, 0
 }
 
-// sweep drops buckets idle long enough to have refilled completely.
+// sweep drops buckets idle long enough to have refilled completely and,
+// when the table is still full (a flood of addresses), the idlest half,
+// whatever the clock says, so an address that keeps coming keeps its
+// bucket.
 func (l *ipLimiter) sweep(now time.Time) {
 	l.lastSweep = now
-	idle := time.Minute + time.Second
-	if len(l.buckets) > maxBuckets {
-		idle = 0 // under a flood of addresses keep only the ones seen now
-	}
 	for ip, b := range l.buckets {
-		if now.Sub(b.seen) > idle {
+		if now.Sub(b.seen) > time.Minute+time.Second {
 			delete(l.buckets, ip)
+		}
+	}
+	if len(l.buckets) < l.max {
+		return
+	}
+	seen := make([]time.Time, 0, len(l.buckets))
+	for _, b := range l.buckets {
+		seen = append(seen, b.seen)
+	}
+	sort.Slice(seen, func(i, j int) bool { return seen[i].Before(seen[j]) })
+	cut := seen[len(seen)/2]
+	drop := len(l.buckets) - l.max/2
+	for ip, b := range l.buckets {
+		if drop == 0 {
+			break
+		}
+		if !b.seen.After(cut) {
+			delete(l.buckets, ip)
+			drop--
 		}
 	}
 }

@@ -137,12 +137,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleNotFound(w http.ResponseWriter, r *http.Request) {
-	s.writeError(w, r, db.Errorf(db.ENOTFOUND, "There is nothing at %s %s; see /docs/openapi.json for the API.", r.Method, redactPath(r.URL.Path)))
+	s.writeError(w, r, db.Errorf(db.ENOTFOUND, "There is nothing at %s %s; see /docs/openapi.json for the API.", clip(r.Method, maxLoggedMethod), redactPath(r.URL.Path)))
 }
 
 func (s *Server) handleMethodNotAllowed(w http.ResponseWriter, r *http.Request) {
 	s.writeError(w, r, &statusError{http.StatusMethodNotAllowed, "MethodNotAllowed",
-		"This path does not take " + r.Method + "; it takes " + w.Header().Get("Allow") + "."})
+		"This path does not take " + clip(r.Method, maxLoggedMethod) + "; it takes " + w.Header().Get("Allow") + "."})
 }
 
 func (s *Server) handlePanic(w http.ResponseWriter, r *http.Request, v any) {
