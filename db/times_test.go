@@ -36,10 +36,10 @@ func TestTimesOutsideYears1To9999(t *testing.T) {
 	_, err = s.CreateInvitation(admin, NewInvitation{Email: "a@example.com", Inviter: "Ops", DefaultTTL: 60 * 24 * time.Hour})
 	wantField("a default ttl of 60 days on 1 December 9999", err, "ttl")
 
-	if tokens, err := s.ListSignupTokens(); err != nil || len(tokens) != 1 || !tokens[0].ExpiresAt.Equal(link.ExpiresAt) {
+	if tokens, err := s.ListSignupTokens(SystemActor); err != nil || len(tokens) != 1 || !tokens[0].ExpiresAt.Equal(link.ExpiresAt) {
 		t.Errorf("links after the refusals: %v, %v; want the first, unchanged", tokens, err)
 	}
-	if invs, _, err := s.ListInvitations("", 0, 10); err != nil || len(invs) != 0 {
+	if invs, _, err := s.ListInvitations(SystemActor, "", 0, 10); err != nil || len(invs) != 0 {
 		t.Errorf("invitations after the refusals: %d, %v; want none", len(invs), err)
 	}
 	if _, err := s.CreateInvitation(admin, NewInvitation{Email: "a@example.com", Inviter: "Ops", TTL: 7 * 24 * time.Hour}); err != nil {

@@ -3,6 +3,8 @@ package server
 import (
 	"fmt"
 	"testing"
+
+	"invited/db"
 )
 
 // TestTimesOutsideYears1To9999 sends times that are out of range once in
@@ -12,7 +14,7 @@ import (
 func TestTimesOutsideYears1To9999(t *testing.T) {
 	ts := mustServer(t)
 	secret := ts.link(t)
-	before, err := ts.store.FindSignupToken(secret)
+	before, err := ts.store.FindSignupToken(db.SystemActor, secret)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,14 +43,14 @@ func TestTimesOutsideYears1To9999(t *testing.T) {
 			}
 		})
 	}
-	links, err := ts.store.ListSignupTokens()
+	links, err := ts.store.ListSignupTokens(db.SystemActor)
 	if err != nil || len(links) != 1 {
 		t.Errorf("links after the refused requests: %d, %v; want only the first", len(links), err)
 	}
-	if after, err := ts.store.FindSignupToken(secret); err != nil || !after.ExpiresAt.Equal(before.ExpiresAt) {
+	if after, err := ts.store.FindSignupToken(db.SystemActor, secret); err != nil || !after.ExpiresAt.Equal(before.ExpiresAt) {
 		t.Errorf("the link's expiry went from %s to %s (%v)", before.ExpiresAt, after.ExpiresAt, err)
 	}
-	if invs, _, err := ts.store.ListInvitations("", 0, 10); err != nil || len(invs) != 0 {
+	if invs, _, err := ts.store.ListInvitations(db.SystemActor, "", 0, 10); err != nil || len(invs) != 0 {
 		t.Errorf("invitations after the refused requests: %d, %v; want none", len(invs), err)
 	}
 	// The edges themselves are fine: a link may end on the last second of
