@@ -1,0 +1,173 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// attack is one hostile request and what the server must answer. The table
+// in TestE2EAttackTable grows by a row each time a new hole is found, so a
+// hole that was closed stays closed.
+type attack struct {
+	name   string // what the attacker tries, and the issue item it came from
+	method string
+	path   string
+	as     string // who asks: "" nobody, "admin", "editor" (API key), "editor-session"
+	body   any    // as for do: nil, a string or []byte (raw JSON), or a value to marshal
+	status int
+	kind   string   // the error name; "" for a success answer
+	field  string   // a details path the ValidationError must name
+	msg    []string // parts the error message must hold
+	absent []string // strings the answer must not hold anywhere
+	doit   bool     // the answer is DoiT's {"error": "..."} shape
+	raw    bool     // sent as hand-written HTTP/1.1, so any method goes out as it is
+}
+
+// TestE2EAttackTable replays, against the real binary, every attack that
+// once worked, one row each; setup makes the targets (an Admin-role link
+// and invitation, an Editor with a key and a session, a user to squat on).
+func TestE2EAttackTable(t *testing.T) {
+	t.Parallel()
+	p := startServer(t, t.TempDir(), "INVITED_AUTH_MAX_LOGIN_ATTEMPTS=3")
+
+	// Targets.
+	adminLink := createLink(t, p, map[string]any{"name": "admins only", "expiresAt": e2eFuture, "role": "Admin"})
+	adminSecret := adminLink["secret"].(string)
+	status, _, body := do(t, "PUT", p.URL+tokensPath+"/"+adminSecret, e2eAdminKey, map[string]any{"enabled": false})
+	wantStatus(t, "switch the admin link off", status, 200, body)
+	adminInv := createInvitation(t, p, map[string]any{"invitedEmail": "boss@example.com", "roleId": "1", "inviter": "Ann Admin", "disableInvitationEmail": true})
+	adminInvID := invitationID(t, adminInv)
+
+	editorLink := createLink(t, p, map[string]any{"name": "private: editors of the night shift", "description": "Welcome, editors", "expiresAt": e2eFuture, "role": "Editor"})
+	editorSecret := editorLink["secret"].(string)
+	status, _, body = do(t, "POST", signupURL(p, editorSecret), "", signupJSON("eddie@example.com", "eddie", "Eddie Editor"))
+	wantStatus(t, "editor signs up", status, 200, body)
+	editorSession := sessionCookie(t, p, "eddie", e2ePassword)
+	status, _, body = do(t, "POST", p.URL+"/api/admin/api-tokens", e2eAdminKey, map[string]any{"name": "ed", "role": "editor"})
+	wantStatus(t, "create editor key", status, 201, body)
+	editorKey := object(t, "editor key", body)["secret"].(string)
+
+	viewerLink := createLink(t, p, map[string]any{"name": "viewers", "expiresAt": e2eFuture, "allowedDomains": []string{"sample.com"}})
+	viewerSecret := viewerLink["secret"].(string)
+	status, _, body = do(t, "POST", signupURL(p, viewerSecret), "", signupJSON("kim@sample.com", "kim", "Kim Park"))
+	wantStatus(t, "kim signs up", status, 200, body)
+
+	// The victim of guessing: three wrong passwords start the throttle.
+	for i := 0; i < 3; i++ {
+		status, _, body = do(t, "POST", p.URL+"/auth/simple/login", "", map[string]any{"username": "kim", "password": fmt.Sprintf("wrong-guess-%d", i)})
+		wantStatus(t, "wrong password", status, 401, body)
+	}
+
+	inv := "/v1/userInvitations/" + adminInvID
+	longMethod := strings.Repeat("M", 4096)
+	link := tokensPath + "/" + adminSecret
+	rows := []attack{
+		// 10.1: an Editor is never one request away from an Admin account.
+		{name: "10.1 editor lists links and sees an Admin link's secret", method: "GET", path: tokensPath, as: "editor", status: 200, absent: []string{adminSecret}},
+		{name: "10.1 editor session lists links", method: "GET", path: tokensPath, as: "editor-session", status: 200, absent: []string{adminSecret}},
+		{name: "10.1 editor reads an Admin link", method: "GET", path: link, as: "editor", status: 404, kind: "NotFoundError"},
+		{name: "10.1 editor re-enables an Admin link", method: "PUT", path: link, as: "editor", body: map[string]any{"enabled": true}, status: 404, kind: "NotFoundError"},
+		{name: "10.1 editor session re-enables an Admin link", method: "PUT", path: link, as: "editor-session", body: map[string]any{"enabled": true}, status: 404, kind: "NotFoundError"},
+		{name: "10.1 editor extends an Admin link", method: "PUT", path: link, as: "editor", body: map[string]any{"expiresAt": "2100-01-01T00:00:00Z"}, status: 404, kind: "NotFoundError"},
+		{name: "10.1 editor reads an Admin invitation", method: "GET", path: inv, as: "editor", status: 404, kind: "NotFoundError"},
+		{name: "10.1 editor resends an Admin invitation", method: "POST", path: inv + "/resend", as: "editor", status: 404, kind: "NotFoundError"},
+		{name: "10.1 editor session resends an Admin invitation", method: "POST", path: inv + "/resend", as: "editor-session", status: 404, kind: "NotFoundError"},
+		{name: "10.1 editor revokes an Admin invitation", method: "DELETE", path: inv, as: "editor", status: 404, kind: "NotFoundError"},
+		{name: "10.1 editor lists invitations", method: "GET", path: "/v1/userInvitations", as: "editor", status: 200, absent: []string{"boss@example.com"}},
+		{name: "10.1 editor reads joiners' addresses through a link", method: "GET", path: tokensPath + "/" + viewerSecret, as: "editor", status: 200, absent: []string{"kim@sample.com"}},
+		{name: "10.1 editor makes an Admin link", method: "POST", path: tokensPath, as: "editor", body: map[string]any{"name": "up", "expiresAt": e2eFuture, "role": "Admin"}, status: 400, kind: "ValidationError", field: "role"},
+
+		// 10.3: no password oracle while an account is slowed down.
+		{name: "10.3 right password while throttled", method: "POST", path: "/auth/simple/login", body: map[string]any{"username": "kim", "password": e2ePassword}, status: 401, kind: "AuthenticationRequired", absent: []string{"lock", "/api/", "invited admin"}},
+
+		// 10.4: one mailbox, one account; no look-alikes.
+		{name: "10.4 Kelvin sign squats kim@", method: "POST", path: "/invite/" + viewerSecret + "/signup", body: signupJSON("\u212Aim@sample.com", "", "Kim Again"), status: 409, kind: "NameExistsError"},
+		{name: "10.4 upper-case domain squats kim@", method: "POST", path: "/invite/" + viewerSecret + "/signup", body: signupJSON("kim@SAMPLE.com", "", "Kim Again"), status: 409, kind: "NameExistsError"},
+		{name: "10.4 mixed-script local part", method: "POST", path: "/invite/" + viewerSecret + "/signup", body: signupJSON("p\u0430ypal@sample.com", "", "Pay Pal"), status: 400, kind: "ValidationError", field: "email"},
+		{name: "10.4 zero-width joiner in the local part", method: "POST", path: "/invite/" + viewerSecret + "/signup", body: signupJSON("ki\u200dm@sample.com", "", "Kim Hidden"), status: 400, kind: "ValidationError", field: "email"},
+		{name: "10.4 look-alike domain on a domain link", method: "POST", path: "/invite/" + viewerSecret + "/signup", body: signupJSON("lee@s\u0430mple.com", "", "Lee Look"), status: 400, kind: "ValidationError", field: "email"},
+
+		// 10.6: years outside 1–9999 after UTC conversion.
+		{name: "10.6 link expiry past year 9999 in UTC", method: "POST", path: tokensPath, as: "admin", body: map[string]any{"name": "far", "expiresAt": "9999-12-31T23:59:59-23:59"}, status: 400, kind: "ValidationError", field: "expiresAt"},
+		{name: "10.6 link update before year 1 in UTC", method: "PUT", path: tokensPath + "/" + viewerSecret, as: "admin", body: map[string]any{"expiresAt": "0001-01-01T00:00:00+01:00"}, status: 400, kind: "ValidationError", field: "expiresAt"},
+		{name: "10.6 invitation expiry past year 9999", method: "POST", path: "/v1/userInvitations", as: "admin", body: map[string]any{"invitedEmail": "far@example.com", "expirationTime": "9999-12-31T23:59:59-23:59", "inviter": "Ann Admin", "disableInvitationEmail": true}, status: 400, kind: "ValidationError", field: "expirationTime"},
+
+		// 10.9: a link's name is private.
+		{name: "10.9 the signup page shows a link's private name", method: "GET", path: "/new-user?invite=" + editorSecret, status: 200, absent: []string{"night shift"}},
+
+		// 10.2: nothing unauthenticated grows memory or echoes itself back.
+		{name: "10.2 a 4 KB method on an unknown path", raw: true, method: "Q" + longMethod, path: "/no/such/path/1", status: 404, absent: []string{longMethod}},
+		{name: "10.2 a 4 KB method on a known path", raw: true, method: "R" + longMethod, path: "/health", status: 405, absent: []string{longMethod}},
+		{name: "10.2 a 4 KB method on an API route", raw: true, method: "S" + longMethod, path: tokensPath, status: 405, absent: []string{longMethod}},
+
+		// 10.11: strict JSON everywhere.
+		{name: "10.11 link name of the wrong type", method: "POST", path: tokensPath, as: "admin", body: `{"name": 5, "expiresAt": "` + e2eFuture + `"}`, status: 400, kind: "ValidationError", field: "name"},
+		{name: "10.11 enabled as a string", method: "PUT", path: tokensPath + "/" + viewerSecret, as: "admin", body: `{"enabled": "yes"}`, status: 400, kind: "ValidationError", field: "enabled"},
+		{name: "10.11 invitedEmail as a number", method: "POST", path: "/v1/userInvitations", as: "admin", body: `{"invitedEmail": 1}`, status: 400, kind: "ValidationError", field: "invitedEmail"},
+		{name: "10.11 DoiT email as a list", method: "POST", path: "/api/admin/users/invite", as: "admin", body: `{"email": ["a@example.com"]}`, status: 400, doit: true, msg: []string{"email"}},
+		{name: "10.11 login username as a number", method: "POST", path: "/auth/simple/login", body: `{"username": 1, "password": "x"}`, status: 400, kind: "ValidationError", field: "username"},
+		{name: "10.11 invitation state filter that is no state", method: "GET", path: "/v1/userInvitations?state=PEND", as: "admin", status: 400, kind: "ValidationError", field: "state"},
+	}
+
+	// 10.2: one request of each kind the raw rows send, so that the
+	// series they may legitimately add (per status) exist before counting.
+	rawRequest(t, p, "WARMUP", "/no/such/path")
+	rawRequest(t, p, "WARMUP", "/health")
+	seriesBefore, _ := scrapeMetrics(t, p)
+	for _, a := range rows {
+		t.Run(a.name, func(t *testing.T) {
+			var status int
+			var respBody []byte
+			switch {
+			case a.raw:
+				status, respBody = rawRequest(t, p, a.method, a.path)
+			case a.as == "editor-session":
+				status, _, respBody = doCookie(t, a.method, p.URL+a.path, editorSession, a.body)
+			default:
+				auth := map[string]string{"": "", "admin": e2eAdminKey, "editor": editorKey}[a.as]
+				status, _, respBody = do(t, a.method, p.URL+a.path, auth, a.body)
+			}
+			switch {
+			case a.doit:
+				wantStatus(t, a.name, status, a.status, respBody)
+				msg, _ := object(t, a.name, respBody)["error"].(string)
+				for _, part := range a.msg {
+					if !strings.Contains(strings.ToLower(msg), strings.ToLower(part)) {
+						t.Errorf("%s: error %q does not say %q", a.name, msg, part)
+					}
+				}
+			case a.kind != "":
+				e := wantError(t, a.name, status, respBody, a.status, a.kind, a.msg...)
+				if a.field != "" {
+					wantDetail(t, a.name, e, a.field)
+				}
+			default:
+				wantStatus(t, a.name, status, a.status, respBody)
+			}
+			for _, s := range a.absent {
+				if strings.Contains(strings.ToLower(string(respBody)), strings.ToLower(s)) {
+					t.Errorf("%s: the answer holds %q:\n%s", a.name, s, respBody)
+				}
+			}
+		})
+	}
+
+	// 10.2: the raw rows added no series: every one they may count in
+	// (the "other" label, by status) existed before them, and no series
+	// names a method that came from a client.
+	seriesAfter, _ := scrapeMetrics(t, p)
+	for k := range seriesAfter {
+		if strings.Contains(k, `route="other"`) && !seriesBefore[k] || strings.Contains(k, "MMMM") {
+			t.Errorf("a series made by the raw rows: %.200s", k)
+		}
+	}
+
+	// 10.1: nothing an Editor tried changed the Admin link or invitation.
+	if got := getLink(t, p, adminSecret); got["enabled"] != false || got["expiresAt"] != adminLink["expiresAt"] {
+		t.Errorf("the Admin link changed under an Editor: %v", got)
+	}
+	if got := getInvitation(t, p, adminInvID); got["state"] != "PENDING" {
+		t.Errorf("the Admin invitation changed under an Editor: %v", got)
+	}
+}
