@@ -193,8 +193,9 @@ func (s *Store) validateInvitation(actor Actor, in *NewInvitation) error {
 // CreateInvitation invites one email address. With email not disabled, the
 // invitation email is queued in the same transaction (as data: the mail
 // worker renders it when it sends it). The result holds the token, which
-// is not stored and not shown again. It returns EINVALID (bad fields, unknown organization), or
-// ECONFLICT when the address has an account or a pending invitation.
+// is not stored and not shown again. It returns EINVALID (bad fields,
+// unknown organization), or ECONFLICT when the address has an account or
+// a pending invitation.
 func (s *Store) CreateInvitation(actor Actor, in NewInvitation) (Invitation, error) {
 	if err := s.validateInvitation(actor, &in); err != nil {
 		return Invitation{}, err
