@@ -139,6 +139,16 @@ func TestLinksBuiltOnServerBaseURL(t *testing.T) {
 	if token == "" || inv["invitationUri"] != "https://join.example/team/invitations/"+token {
 		t.Errorf("invitationUri %v for token %q", inv["invitationUri"], token)
 	}
+	// The addresses lead to the pages they name (weburl and the routes
+	// agree).
+	for _, path := range []string{
+		strings.TrimPrefix(link["url"].(string), "https://join.example/team"),
+		strings.TrimPrefix(inv["invitationUri"].(string), "https://join.example/team"),
+	} {
+		if resp, page := ts.callAs(t, "", "GET", path, ""); resp.StatusCode != 200 || !strings.Contains(page, "<form") {
+			t.Errorf("GET %s: %d, want the page with its form", path, resp.StatusCode)
+		}
+	}
 	// Read back, the invitation has neither: the store keeps a hash only.
 	_, got := ts.call(t, "GET", "/v1/"+inv["name"].(string), "Bearer "+testKey, "")
 	if got["invitationUri"] != "" || got["invitationToken"] != "" {
