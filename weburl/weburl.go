@@ -1,8 +1,9 @@
 // Package weburl builds the public addresses people are sent to: the
 // signup page of a link, the page of an invitation, the login page. The
-// server (API answers, pages, emails) and the admin TUI (shown, copied,
-// as a QR code) build them here, from the configured server.base_url, so
-// the two can never disagree; the domain (package db) holds no URLs.
+// server (API answers, emails) and the admin TUI (shown, copied, as a QR
+// code) build them here, from the configured server.base_url, so the two
+// can never disagree; the domain (package db) holds no URLs. The paths
+// are those the server's routes serve.
 package weburl
 
 import "strings"
