@@ -95,8 +95,9 @@ type Config struct {
 type ServerConfig struct {
 	// Listen is the host:port the HTTP server binds to.
 	Listen string `toml:"listen"`
-	// BaseURL is the public URL that links in pages and emails start with,
-	// without a trailing slash.
+	// BaseURL is the public URL that links in pages, emails, API answers
+	// and the admin TUI start with (package weburl), without a trailing
+	// slash.
 	BaseURL string `toml:"base_url"`
 	// TrustedProxies lists the IP addresses or CIDR ranges of reverse
 	// proxies whose forwarding headers are believed.

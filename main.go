@@ -172,7 +172,7 @@ func openStore(cfg Config) (*db.Store, error) {
 // worker renders them with its own configuration when it sends them.
 func openStoreTimeout(cfg Config, wait time.Duration) (*db.Store, error) {
 	return db.Open(cfg.DatabasePath(), db.Options{
-		BaseURL: cfg.Server.BaseURL, WelcomeEmails: cfg.Mail.Welcome, LockTimeout: wait,
+		WelcomeEmails: cfg.Mail.Welcome, LockTimeout: wait,
 	})
 }
 
@@ -322,7 +322,7 @@ func runAdmin(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 		return err
 	}
 	opts := tui.Options{
-		Mode: backend.Mode(), DataPath: cfg.DatabasePath(), SiteName: cfg.Site.Name,
+		Mode: backend.Mode(), DataPath: cfg.DatabasePath(), SiteName: cfg.Site.Name, BaseURL: cfg.Server.BaseURL,
 		Actor:            db.Actor{Kind: "tui", Name: osUser(), Role: db.RoleAdmin},
 		Inviter:          siteOf(cfg).Team(),
 		MaxLoginAttempts: cfg.Auth.MaxLoginAttempts,
@@ -344,7 +344,7 @@ func adminBackend(cfg Config) *tui.SwitchingBackend {
 	return tui.NewSwitchingBackend(tui.SwitchOptions{
 		Open: func(readOnly bool) (*db.Store, error) {
 			if readOnly {
-				return db.Open(cfg.DatabasePath(), db.Options{ReadOnly: true, LockTimeout: adminLockWait, BaseURL: cfg.Server.BaseURL})
+				return db.Open(cfg.DatabasePath(), db.Options{ReadOnly: true, LockTimeout: adminLockWait})
 			}
 			return openStoreTimeout(cfg, adminLockWait)
 		},

@@ -22,29 +22,14 @@ const MinAPIKeyLength = 16
 // APIKey is a credential for scripts. The key itself is shown once, when it
 // is created; only its SHA-256 hash is stored.
 type APIKey struct {
-	ID         uint64     `json:"id"`
-	Name       string     `json:"name"`
-	Role       Role       `json:"-"`
-	Prefix     string     `json:"prefix"`
-	CreatedAt  time.Time  `json:"-"`
-	CreatedBy  string     `json:"createdBy"`
-	LastUsedAt *time.Time `json:"-"`
-}
-
-// MarshalJSON writes the key's public facts; never the key.
-func (k APIKey) MarshalJSON() ([]byte, error) {
-	type plain APIKey
-	var last *string
-	if k.LastUsedAt != nil {
-		s := FormatTime(*k.LastUsedAt)
-		last = &s
-	}
-	return marshalAPI(struct {
-		plain
-		Role       RoleInfo `json:"role"`
-		CreatedAt  string   `json:"createdAt"`
-		LastUsedAt *string  `json:"lastUsedAt"`
-	}{plain(k), k.Role.Info(), FormatTime(k.CreatedAt), last})
+	ID   uint64
+	Name string
+	Role Role
+	// Prefix is the start of the key, to tell keys apart in lists.
+	Prefix     string
+	CreatedAt  time.Time
+	CreatedBy  string
+	LastUsedAt *time.Time // nil until the key is first used
 }
 
 type apiKeyRecord struct {

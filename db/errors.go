@@ -1,8 +1,6 @@
 package db
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 )
@@ -24,10 +22,10 @@ const (
 	EINTERNAL     Code = "internal"     // a bug or an I/O failure; details are logged, not shown
 )
 
-// FieldError names one field of a request and what is wrong with it.
+// FieldError names one field of the input and what is wrong with it.
 type FieldError struct {
-	Path    string `json:"path"`
-	Message string `json:"message"`
+	Path    string // the field, as the caller named it: "email", "labels[2].key"; "" for the input as a whole
+	Message string // what is wrong with it, in words that say what to fix
 }
 
 // Error is the error type of every exported function of this package that
@@ -77,16 +75,4 @@ func ErrorMessage(err error) string {
 		return e.Message
 	}
 	return "Something went wrong on our side; it has been logged. Try again, and tell the administrator if it keeps happening."
-}
-
-// marshalAPI encodes v as JSON without escaping <, > and &, so that URLs
-// in answers read as they are ("?s=42&d=retro", not "\u0026").
-func marshalAPI(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }

@@ -43,22 +43,13 @@ var EventTypes = []string{
 // Event is one entry of the audit log: who changed what, and when. It
 // never holds a secret or a password.
 type Event struct {
-	ID         uint64         `json:"id"`
-	Type       string         `json:"type"`
-	CreatedAt  time.Time      `json:"-"`
-	CreatedBy  string         `json:"createdBy"`
-	ObjectType string         `json:"objectType"`
-	ObjectID   string         `json:"objectId"`
-	Data       map[string]any `json:"data"`
-}
-
-// MarshalJSON writes the event with its time in the API's format.
-func (e Event) MarshalJSON() ([]byte, error) {
-	type plain Event
-	return marshalAPI(struct {
-		plain
-		CreatedAt string `json:"createdAt"`
-	}{plain(e), FormatTime(e.CreatedAt)})
+	ID         uint64
+	Type       string
+	CreatedAt  time.Time
+	CreatedBy  string
+	ObjectType string
+	ObjectID   string
+	Data       map[string]any // what changed; nil for none
 }
 
 type eventRecord struct {

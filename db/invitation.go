@@ -29,21 +29,23 @@ const (
 	InvitationTokenBytes = 32
 )
 
-// Label is a key and value attached to an invitation.
+// Label is a key and value attached to an invitation. Its json tags are
+// how invitation records store it (the API's shape is the server's).
 type Label struct {
 	Key   string `json:"key"`
 	Value string `json:"value"`
 }
 
-// Invitation is a personal invitation for one email address. Its JSON is
-// seed 004's UserInvitation plus roleId, organizationId and state.
+// Invitation is a personal invitation for one email address. The API
+// shows it as seed 004's UserInvitation plus roleId, organizationId and
+// state; that shape, and the address where it is accepted
+// (weburl.InvitationLink of its Token), are built by the server.
 type Invitation struct {
 	ID    uint64
 	Email string
-	// Token and URI are set only in the answer that created the token
-	// (create and resend); the store keeps only the token's hash.
+	// Token is set only in the answer that created the token (create and
+	// resend); the store keeps only the token's hash.
 	Token        string
-	URI          string
 	ExpiresAt    time.Time
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
@@ -57,25 +59,6 @@ type Invitation struct {
 	OrgID        string
 	State        string
 	UserID       uint64 // the user who accepted, once ACCEPTED
-}
-
-type invitationJSON struct {
-	InvitedEmail           string  `json:"invitedEmail"`
-	ExpirationTime         string  `json:"expirationTime"`
-	InvitationURI          string  `json:"invitationUri"`
-	InvitationToken        string  `json:"invitationToken"`
-	CreateTime             string  `json:"createTime"`
-	UpdateTime             string  `json:"updateTime"`
-	Creator                string  `json:"creator"`
-	Updater                string  `json:"updater"`
-	Name                   string  `json:"name"`
-	Inviter                string  `json:"inviter"`
-	TTL                    string  `json:"ttl"`
-	DisableInvitationEmail bool    `json:"disableInvitationEmail"`
-	Labels                 []Label `json:"labels"`
-	RoleID                 string  `json:"roleId"`
-	OrganizationID         string  `json:"organizationId"`
-	State                  string  `json:"state"`
 }
 
 // FormatDuration renders d as a protobuf JSON duration: seconds with an
@@ -99,22 +82,6 @@ func ParseDuration(s string) (time.Duration, bool) {
 
 // InvitationName is the resource name of an invitation id.
 func InvitationName(id uint64) string { return "userInvitations/" + strconv.FormatUint(id, 10) }
-
-// MarshalJSON writes the invitation in the API's shape.
-func (inv Invitation) MarshalJSON() ([]byte, error) {
-	labels := inv.Labels
-	if labels == nil {
-		labels = []Label{}
-	}
-	return marshalAPI(invitationJSON{
-		InvitedEmail: inv.Email, ExpirationTime: FormatTime(inv.ExpiresAt),
-		InvitationURI: inv.URI, InvitationToken: inv.Token,
-		CreateTime: FormatTime(inv.CreatedAt), UpdateTime: FormatTime(inv.UpdatedAt),
-		Creator: inv.Creator, Updater: inv.Updater, Name: InvitationName(inv.ID), Inviter: inv.Inviter,
-		TTL: FormatDuration(inv.TTL), DisableInvitationEmail: inv.DisableEmail, Labels: labels,
-		RoleID: strconv.Itoa(int(inv.Role)), OrganizationID: inv.OrgID, State: inv.State,
-	})
-}
 
 type invitationRecord struct {
 	V            int           `json:"v"`
@@ -147,9 +114,6 @@ func (s *Store) invitation(rec invitationRecord) Invitation {
 	}
 	return inv
 }
-
-// InvitationURI is where an invitation with token is accepted.
-func (s *Store) InvitationURI(token string) string { return s.baseURL + "/invitations/" + token }
 
 // NewInvitation is what it takes to invite someone.
 type NewInvitation struct {
@@ -228,10 +192,10 @@ func (s *Store) validateInvitation(actor Actor, in *NewInvitation) error {
 
 // CreateInvitation invites one email address. With email not disabled, the
 // invitation email is queued in the same transaction (as data: the mail
-// worker renders it when it sends it). The
-// result holds the token and URI, which are not stored and not shown
-// again. It returns EINVALID (bad fields, unknown organization), or
-// ECONFLICT when the address has an account or a pending invitation.
+// worker renders it when it sends it). The result holds the token, which
+// is not stored and not shown again. It returns EINVALID (bad fields,
+// unknown organization), or ECONFLICT when the address has an account or
+// a pending invitation.
 func (s *Store) CreateInvitation(actor Actor, in NewInvitation) (Invitation, error) {
 	if err := s.validateInvitation(actor, &in); err != nil {
 		return Invitation{}, err
@@ -255,7 +219,7 @@ func (s *Store) CreateInvitation(actor Actor, in NewInvitation) (Invitation, err
 				return err
 			}
 			if s.invitation(prev).State == InvitationPending {
-				msg := fmt.Sprintf("%s has a pending invitation (%s); resend it with POST /v1/%s/resend instead.", in.Email, InvitationName(id), InvitationName(id))
+				msg := fmt.Sprintf("%s has a pending invitation (%s); resend that one instead of inviting again.", in.Email, InvitationName(id))
 				// One the actor may not see is not named: resending it
 				// would answer 404.
 				if !canManageInvitation(actor, prev) {
@@ -292,7 +256,7 @@ func (s *Store) CreateInvitation(actor Actor, in NewInvitation) (Invitation, err
 			return err
 		}
 		inv = s.invitation(rec)
-		inv.Token, inv.URI = token, s.InvitationURI(token)
+		inv.Token = token
 		if in.DisableEmail {
 			return nil
 		}
@@ -495,7 +459,7 @@ func (s *Store) ResendInvitation(actor Actor, id uint64) (Invitation, error) {
 			return err
 		}
 		inv = s.invitation(rec)
-		inv.Token, inv.URI = token, s.InvitationURI(token)
+		inv.Token = token
 		return s.sendInvitationTx(tx, inv)
 	})
 	return inv, err

@@ -12,14 +12,13 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// SignupToken is a shareable signup link ("public signup token"). Its JSON
-// is seed 002's publicSignupTokenSchema plus description, maxUses, uses
-// and allowedDomains.
+// SignupToken is a shareable signup link ("public signup token"). The API
+// shows it as seed 002's publicSignupTokenSchema plus description,
+// maxUses, uses and allowedDomains; that shape, and the link's address
+// (weburl.SignupLink of its Secret), are built by the server.
 type SignupToken struct {
 	ID     uint64
 	Secret string
-	// URL is where people sign up: {base_url}/new-user?invite={secret}.
-	URL string
 	// Name is private: only admins see it, never a public page.
 	Name string
 	// Description is public: the signup page shows it to whoever has the
@@ -38,64 +37,6 @@ type SignupToken struct {
 	Uses           int
 	AllowedDomains []string
 	Users          []User
-}
-
-// RoleInfo is the JSON shape of a root role (seed 002's role object).
-type RoleInfo struct {
-	ID          Role    `json:"id"`
-	Type        string  `json:"type"`
-	Name        string  `json:"name"`
-	Description string  `json:"description"`
-	Project     *string `json:"project"`
-}
-
-// Info returns the role as the API shows it.
-func (r Role) Info() RoleInfo {
-	return RoleInfo{ID: r, Type: "root", Name: r.Name(), Description: r.Description()}
-}
-
-type signupTokenJSON struct {
-	Secret         string   `json:"secret"`
-	URL            string   `json:"url"`
-	Name           string   `json:"name"`
-	Description    string   `json:"description"`
-	Enabled        bool     `json:"enabled"`
-	ExpiresAt      string   `json:"expiresAt"`
-	CreatedAt      string   `json:"createdAt"`
-	CreatedBy      *string  `json:"createdBy"`
-	Users          any      `json:"users"`
-	Role           RoleInfo `json:"role"`
-	MaxUses        *int     `json:"maxUses"`
-	Uses           int      `json:"uses"`
-	AllowedDomains []string `json:"allowedDomains"`
-}
-
-// MarshalJSON writes the link in the API's shape, with whole users.
-func (t SignupToken) MarshalJSON() ([]byte, error) {
-	users := t.Users
-	if users == nil {
-		users = []User{}
-	}
-	return t.MarshalJSONWithUsers(users)
-}
-
-// MarshalJSONWithUsers writes the link in the API's shape with users (a
-// JSON array of the people who joined) in place of t.Users, so that the
-// server can show a caller only the parts of each user they may read.
-func (t SignupToken) MarshalJSONWithUsers(users any) ([]byte, error) {
-	j := signupTokenJSON{
-		Secret: t.Secret, URL: t.URL, Name: t.Name, Description: t.Description, Enabled: t.Enabled,
-		ExpiresAt: FormatTime(t.ExpiresAt), CreatedAt: FormatTime(t.CreatedAt),
-		CreatedBy: nullable(t.CreatedBy), Users: users, Role: t.Role.Info(),
-		Uses: t.Uses, AllowedDomains: t.AllowedDomains,
-	}
-	if j.AllowedDomains == nil {
-		j.AllowedDomains = []string{}
-	}
-	if t.MaxUses > 0 {
-		j.MaxUses = &t.MaxUses
-	}
-	return marshalAPI(j)
 }
 
 type linkRecord struct {
@@ -179,7 +120,7 @@ func (s *Store) newSecret(n int) (string, error) {
 func (s *Store) token(tx *bolt.Tx, rec linkRecord, withUsers bool) (SignupToken, error) {
 	now := s.now()
 	t := SignupToken{
-		ID: rec.ID, Secret: rec.Secret, URL: s.baseURL + "/new-user?invite=" + rec.Secret,
+		ID: rec.ID, Secret: rec.Secret,
 		Name: rec.Name, Description: rec.Description, Switched: rec.Enabled, Expired: !now.Before(rec.ExpiresAt),
 		ExpiresAt: rec.ExpiresAt, CreatedAt: rec.CreatedAt, CreatedBy: rec.CreatedBy,
 		Role: rec.Role, MaxUses: rec.MaxUses, Uses: rec.Uses, AllowedDomains: rec.AllowedDomains,

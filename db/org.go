@@ -15,18 +15,9 @@ const DefaultOrganization = "default"
 
 // Organization groups users; invitations name the one a person joins.
 type Organization struct {
-	ID        string    `json:"id"`
-	Name      string    `json:"name"`
-	CreatedAt time.Time `json:"-"`
-}
-
-// MarshalJSON writes the organization with its time in the API's format.
-func (o Organization) MarshalJSON() ([]byte, error) {
-	type plain Organization
-	return marshalAPI(struct {
-		plain
-		CreatedAt string `json:"createdAt"`
-	}{plain(o), FormatTime(o.CreatedAt)})
+	ID        string
+	Name      string
+	CreatedAt time.Time
 }
 
 type orgRecord struct {

@@ -40,31 +40,31 @@ const (
 // the server's links. Records written by older builds, and those queued
 // with EnqueueEmail, hold their rendered bodies instead (see Rendered).
 type OutboxEmail struct {
-	ID   uint64 `json:"id"`
-	Kind string `json:"kind"`
-	To   string `json:"to"`
+	ID   uint64
+	Kind string
+	To   string
 	// Subject is the subject an email was sent with; empty until then
 	// for an email rendered at send time.
-	Subject       string     `json:"subject"`
-	Text          string     `json:"-"`
-	HTML          string     `json:"-"`
-	State         string     `json:"state"`
-	Attempts      int        `json:"attempts"`
-	LastError     string     `json:"lastError,omitempty"`
-	CreatedAt     time.Time  `json:"createdAt"`
-	NextAttemptAt time.Time  `json:"nextAttemptAt"`
-	SentAt        *time.Time `json:"sentAt,omitempty"`
+	Subject       string
+	Text          string
+	HTML          string
+	State         string
+	Attempts      int
+	LastError     string
+	CreatedAt     time.Time
+	NextAttemptAt time.Time
+	SentAt        *time.Time
 	// UserID is the user a welcome email is for, so that sending it can
 	// set the user's emailSent.
-	UserID uint64 `json:"userId,omitempty"`
+	UserID uint64
 	// InvitationID is the invitation an invitation email is for.
-	InvitationID uint64 `json:"invitationId,omitempty"`
+	InvitationID uint64
 	// Inviter is the name an invitation email is signed with.
-	Inviter string `json:"-"`
+	Inviter string
 	// Token is the invitation's token, needed for the link. It is the
 	// only copy of a token in clear in the database, kept only while the
 	// email is pending: sending, giving up and cancelling wipe it.
-	Token string `json:"-"`
+	Token string
 }
 
 // Rendered reports whether the email holds its rendered bodies (an older

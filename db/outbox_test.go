@@ -84,11 +84,6 @@ func TestInvitationEmailIsQueuedAsData(t *testing.T) {
 	if got := list[0]; got.State != EmailSent || got.Subject != "Ada Lovelace invited you to join Acme" || got.Token != "" || got.InvitationID != inv.ID {
 		t.Errorf("after sending: %+v", got)
 	}
-	// The API's JSON of an outbox email never shows a token or an inviter.
-	j, _ := json.Marshal(list[0])
-	if bytes.Contains(j, []byte(inv.Token)) || !bytes.Contains(j, []byte(`"invitationId":`)) {
-		t.Errorf("JSON %s", j)
-	}
 }
 
 func TestInvitationEmailRules(t *testing.T) {

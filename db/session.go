@@ -111,7 +111,7 @@ func (s *Store) RecordLogin(userID uint64, check PasswordCheck, th Throttle, ttl
 	return res, outcome
 }
 
-var errBadSession = Errorf(EUNAUTHORIZED, "Your session has ended or is not valid; log in again at /auth/simple/login.")
+var errBadSession = Errorf(EUNAUTHORIZED, "Your session has ended or is not valid; log in again.")
 
 // AuthenticateSession returns the user of a live session, or EUNAUTHORIZED.
 func (s *Store) AuthenticateSession(token string) (User, error) {

@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -82,7 +81,6 @@ type Store struct {
 	Migration      MigrationReport
 	now            func() time.Time
 	rand           io.Reader
-	baseURL        string
 	welcomeEnabled bool
 }
 
@@ -97,9 +95,6 @@ type Options struct {
 	Rand io.Reader
 	// ReadOnly opens the file for reading only.
 	ReadOnly bool
-	// BaseURL is where the server is reached from outside, without a
-	// trailing slash; links are built on it.
-	BaseURL string
 	// WelcomeEmails queues a welcome email for every new user. (Invitation
 	// emails are always queued, unless an invitation disables its own.)
 	// The outbox holds what to send; the mail worker renders it.
@@ -134,8 +129,7 @@ func Open(path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{db: bdb, now: opts.Now, rand: opts.Rand, baseURL: strings.TrimRight(opts.BaseURL, "/"),
-		welcomeEnabled: opts.WelcomeEmails}
+	s := &Store{db: bdb, now: opts.Now, rand: opts.Rand, welcomeEnabled: opts.WelcomeEmails}
 	if !opts.ReadOnly {
 		// The first transactions read the file's records: a damaged page
 		// there is refused like one found while opening.

@@ -1,9 +1,6 @@
 package db
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"strconv"
 	"strings"
 	"time"
@@ -11,7 +8,8 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// User is a person who can sign in. Its JSON is seed 000's userSchema.
+// User is a person who can sign in. The API shows it as seed 000's
+// userSchema; that shape is the server's, built from this.
 type User struct {
 	ID            uint64
 	Name          string
@@ -29,91 +27,9 @@ type User struct {
 
 	// ThrottledUntil is the end of the last wait that failed logins gave
 	// the account (nil when none since the last good login or unlock); the
-	// account is slowed down while the clock is before it. It is not in
-	// the API JSON.
+	// account is slowed down while the clock is before it. The API does
+	// not show it.
 	ThrottledUntil *time.Time
-}
-
-// userJSON is the API shape of a user (seed 000's userSchema).
-type userJSON struct {
-	ID            uint64   `json:"id"`
-	IsAPI         bool     `json:"isAPI"`
-	Name          *string  `json:"name"`
-	Email         string   `json:"email"`
-	Username      *string  `json:"username"`
-	ImageURL      string   `json:"imageUrl"`
-	InviteLink    string   `json:"inviteLink"`
-	LoginAttempts int      `json:"loginAttempts"`
-	EmailSent     bool     `json:"emailSent"`
-	RootRole      Role     `json:"rootRole"`
-	SeenAt        *string  `json:"seenAt"`
-	CreatedAt     string   `json:"createdAt"`
-	AccountType   string   `json:"accountType"`
-	Permissions   []string `json:"permissions"`
-	ScimID        *string  `json:"scimId"`
-	// OrganizationID is ours, beyond the seed's schema.
-	OrganizationID string `json:"organizationId"`
-}
-
-func nullable(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
-}
-
-// MarshalJSON writes the user in the API's shape.
-func (u User) MarshalJSON() ([]byte, error) {
-	j := userJSON{
-		ID:            u.ID,
-		Name:          nullable(u.Name),
-		Email:         u.Email,
-		Username:      nullable(u.Username),
-		ImageURL:      gravatarURL(u.Email),
-		LoginAttempts: u.LoginAttempts,
-		EmailSent:     u.EmailSent,
-		RootRole:      u.RootRole,
-		CreatedAt:     FormatTime(u.CreatedAt),
-		AccountType:   "User",
-		Permissions:   []string{},
-
-		OrganizationID: u.OrganizationID,
-	}
-	if u.SeenAt != nil {
-		s := FormatTime(*u.SeenAt)
-		j.SeenAt = &s
-	}
-	return marshalAPI(j)
-}
-
-// UnmarshalJSON reads the API shape back, for clients of the API.
-func (u *User) UnmarshalJSON(data []byte) error {
-	var j userJSON
-	if err := json.Unmarshal(data, &j); err != nil {
-		return err
-	}
-	*u = User{ID: j.ID, Email: j.Email, RootRole: j.RootRole, LoginAttempts: j.LoginAttempts, EmailSent: j.EmailSent, OrganizationID: j.OrganizationID}
-	if j.Name != nil {
-		u.Name = *j.Name
-	}
-	if j.Username != nil {
-		u.Username = *j.Username
-	}
-	u.CreatedAt, _ = time.Parse(time.RFC3339Nano, j.CreatedAt)
-	if j.SeenAt != nil {
-		t, err := time.Parse(time.RFC3339Nano, *j.SeenAt)
-		if err == nil {
-			u.SeenAt = &t
-		}
-	}
-	return nil
-}
-
-// gravatarURL points at the avatar service by a hash of the address, as
-// user avatars usually do; the server itself never fetches it.
-func gravatarURL(email string) string {
-	sum := sha256.Sum256([]byte(strings.ToLower(strings.TrimSpace(email))))
-	return "https://gravatar.com/avatar/" + hex.EncodeToString(sum[:]) + "?s=42&d=retro"
 }
 
 // userRecord is how a user is stored.

@@ -41,7 +41,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request, _ httproute
 		return
 	}
 	s.setSessionCookie(w, res)
-	writeJSON(w, http.StatusOK, res.User)
+	writeJSON(w, http.StatusOK, newUserResponse(res.User))
 }
 
 // login checks the password of login and opens a session.

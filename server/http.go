@@ -65,7 +65,13 @@ type errorBody struct {
 // on every ValidationError.
 type validationErrorBody struct {
 	errorBody
-	Details []db.FieldError `json:"details"`
+	Details []fieldErrorBody `json:"details"`
+}
+
+// fieldErrorBody is one bad field of a ValidationError.
+type fieldErrorBody struct {
+	Path    string `json:"path"`
+	Message string `json:"message"`
 }
 
 // newUUID returns a random (version 4) UUID.
@@ -126,10 +132,11 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		writeJSON(w, status, body)
 		return
 	}
-	if details == nil {
-		details = []db.FieldError{}
+	bad := make([]fieldErrorBody, len(details))
+	for i, d := range details {
+		bad[i] = fieldErrorBody{Path: d.Path, Message: d.Message}
 	}
-	writeJSON(w, status, validationErrorBody{body, details})
+	writeJSON(w, status, validationErrorBody{body, bad})
 }
 
 func (s *Server) logError(r *http.Request, err error, status int, id string) {

@@ -22,14 +22,14 @@ type createInvitationRequest struct {
 	ExpirationTime         *string         `json:"expirationTime"`
 	Inviter                *string         `json:"inviter"`
 	DisableInvitationEmail bool            `json:"disableInvitationEmail"`
-	Labels                 []db.Label      `json:"labels"`
+	Labels                 []labelJSON     `json:"labels"`
 	RoleID                 json.RawMessage `json:"roleId"`
 	OrganizationID         string          `json:"organizationId"`
 }
 
 type listInvitationsResponse struct {
-	UserInvitations []db.Invitation `json:"userInvitations"`
-	NextPageToken   string          `json:"nextPageToken"`
+	UserInvitations []invitationResponse `json:"userInvitations"`
+	NextPageToken   string               `json:"nextPageToken"`
 }
 
 // inviterName is the name an invitation email shows when the request
@@ -60,7 +60,10 @@ func (s *Server) handleCreateInvitation(w http.ResponseWriter, r *http.Request, 
 	}
 	in := db.NewInvitation{
 		Email: req.InvitedEmail, DefaultTTL: s.inviteTTL, DisableEmail: req.DisableInvitationEmail,
-		Labels: req.Labels, OrgID: strings.TrimSpace(req.OrganizationID),
+		OrgID: strings.TrimSpace(req.OrganizationID),
+	}
+	for _, l := range req.Labels {
+		in.Labels = append(in.Labels, db.Label{Key: l.Key, Value: l.Value})
 	}
 	var err error
 	if req.TTL != nil {
@@ -95,7 +98,7 @@ func (s *Server) handleCreateInvitation(w http.ResponseWriter, r *http.Request, 
 		return
 	}
 	s.pokeOutbox()
-	writeJSON(w, http.StatusOK, inv)
+	writeJSON(w, http.StatusOK, newInvitationResponse(s.baseURL, inv))
 }
 
 // parsePageToken reads the opaque token of the next page: the id to
@@ -155,7 +158,7 @@ func (s *Server) handleListInvitations(w http.ResponseWriter, r *http.Request, _
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, listInvitationsResponse{UserInvitations: list, NextPageToken: pageToken(next)})
+	writeJSON(w, http.StatusOK, listInvitationsResponse{UserInvitations: newInvitationResponses(s.baseURL, list), NextPageToken: pageToken(next)})
 }
 
 func (s *Server) handleGetInvitation(w http.ResponseWriter, r *http.Request, ps httprouter.Params, actor db.Actor) {
@@ -163,7 +166,7 @@ func (s *Server) handleGetInvitation(w http.ResponseWriter, r *http.Request, ps 
 	if err == nil {
 		var inv db.Invitation
 		if inv, err = s.store.GetInvitation(actor, id); err == nil {
-			writeJSON(w, http.StatusOK, inv)
+			writeJSON(w, http.StatusOK, newInvitationResponse(s.baseURL, inv))
 			return
 		}
 	}
@@ -175,7 +178,7 @@ func (s *Server) handleRevokeInvitation(w http.ResponseWriter, r *http.Request, 
 	if err == nil {
 		var inv db.Invitation
 		if inv, err = s.store.RevokeInvitation(actor, id); err == nil {
-			writeJSON(w, http.StatusOK, inv)
+			writeJSON(w, http.StatusOK, newInvitationResponse(s.baseURL, inv))
 			return
 		}
 	}
@@ -191,7 +194,7 @@ func (s *Server) handleResendInvitation(w http.ResponseWriter, r *http.Request, 
 		var inv db.Invitation
 		if inv, err = s.store.ResendInvitation(actor, id); err == nil {
 			s.pokeOutbox()
-			writeJSON(w, http.StatusOK, inv)
+			writeJSON(w, http.StatusOK, newInvitationResponse(s.baseURL, inv))
 			return
 		}
 	}
@@ -220,7 +223,7 @@ func (s *Server) handleAcceptInvitation(w http.ResponseWriter, r *http.Request, 
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, u)
+	writeJSON(w, http.StatusOK, newUserResponse(u))
 }
 
 // acceptInvitation validates the input against the invitation's email,
@@ -349,13 +352,21 @@ type createOrgRequest struct {
 	Name string `json:"name"`
 }
 
+type listOrgsResponse struct {
+	Organizations []organizationResponse `json:"organizations"`
+}
+
 func (s *Server) handleListOrgs(w http.ResponseWriter, r *http.Request, _ httprouter.Params, _ db.Actor) {
 	orgs, err := s.store.ListOrganizations()
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"organizations": orgs})
+	answers := make([]organizationResponse, len(orgs))
+	for i, o := range orgs {
+		answers[i] = newOrganizationResponse(o)
+	}
+	writeJSON(w, http.StatusOK, listOrgsResponse{Organizations: answers})
 }
 
 func (s *Server) handleCreateOrg(w http.ResponseWriter, r *http.Request, _ httprouter.Params, actor db.Actor) {
@@ -370,7 +381,7 @@ func (s *Server) handleCreateOrg(w http.ResponseWriter, r *http.Request, _ httpr
 		return
 	}
 	w.Header().Set("Location", "/api/admin/organizations/"+org.ID)
-	writeJSON(w, http.StatusCreated, org)
+	writeJSON(w, http.StatusCreated, newOrganizationResponse(org))
 }
 
 func (s *Server) handleDeleteOrg(w http.ResponseWriter, r *http.Request, ps httprouter.Params, actor db.Actor) {
@@ -382,6 +393,13 @@ func (s *Server) handleDeleteOrg(w http.ResponseWriter, r *http.Request, ps http
 }
 
 // The outbox, for admins to see what was sent and what failed.
+
+type listEmailsResponse struct {
+	Emails []emailResponse `json:"emails"`
+	Total  int             `json:"total"`
+	Limit  int             `json:"limit"`
+	Offset int             `json:"offset"`
+}
 
 func (s *Server) handleListEmails(w http.ResponseWriter, r *http.Request, _ httprouter.Params, _ db.Actor) {
 	offset, limit, err := parsePage(r, 100, 1000)
@@ -397,8 +415,9 @@ func (s *Server) handleListEmails(w http.ResponseWriter, r *http.Request, _ http
 	// An email is rendered when it is sent, so one not sent (yet) shows
 	// the subject it gets from this server's configuration.
 	site := mail.Site{Name: s.site, BaseURL: s.baseURL}
-	for i := range emails {
-		emails[i].Subject = mail.Subject(site, emails[i])
+	answers := make([]emailResponse, len(emails))
+	for i, e := range emails {
+		answers[i] = newEmailResponse(e, mail.Subject(site, e))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"emails": emails, "total": total, "limit": limit, "offset": offset})
+	writeJSON(w, http.StatusOK, listEmailsResponse{Emails: answers, Total: total, Limit: limit, Offset: offset})
 }

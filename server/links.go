@@ -27,50 +27,13 @@ type updateTokenRequest struct {
 }
 
 type listTokensResponse struct {
-	Tokens []linkAnswer `json:"tokens"`
+	Tokens []linkResponse `json:"tokens"`
 }
 
-// linkAnswer is a link as one caller may read it. Who may read users (an
-// Admin) sees each joiner whole, as seed 002 shows them; anyone else sees
-// only what someone who shares the link needs, so that managing links is
-// not a way to read other people's addresses and sign-in history.
-type linkAnswer struct {
-	token      db.SignupToken
-	wholeUsers bool
-}
-
-// linkUserBrief is a joiner as a caller without MANAGE_USERS sees them:
-// userSchema's required id, and who they are, with which role, since when.
-type linkUserBrief struct {
-	ID        uint64  `json:"id"`
-	Name      *string `json:"name"`
-	Username  *string `json:"username"`
-	RootRole  db.Role `json:"rootRole"`
-	CreatedAt string  `json:"createdAt"`
-}
-
-// MarshalJSON writes the link with its users whole or brief.
-func (a linkAnswer) MarshalJSON() ([]byte, error) {
-	if a.wholeUsers {
-		return a.token.MarshalJSON()
-	}
-	orNull := func(s string) *string {
-		if s == "" {
-			return nil
-		}
-		return &s
-	}
-	users := make([]linkUserBrief, len(a.token.Users))
-	for i, u := range a.token.Users {
-		users[i] = linkUserBrief{ID: u.ID, Name: orNull(u.Name), Username: orNull(u.Username),
-			RootRole: u.RootRole, CreatedAt: db.FormatTime(u.CreatedAt)}
-	}
-	return a.token.MarshalJSONWithUsers(users)
-}
-
-// answerLink is t as actor may read it.
-func answerLink(actor db.Actor, t db.SignupToken) linkAnswer {
-	return linkAnswer{token: t, wholeUsers: allowed(actor.Role, permManageUsers)}
+// answerLink is t as actor may read it: joiners whole for whoever may
+// manage users, brief for anyone else (see newLinkResponse).
+func (s *Server) answerLink(actor db.Actor, t db.SignupToken) linkResponse {
+	return newLinkResponse(s.baseURL, t, allowed(actor.Role, permManageUsers))
 }
 
 // parseTime reads an RFC 3339 time for field, within the years 1 to 9999
@@ -146,7 +109,7 @@ func (s *Server) handleCreateToken(w http.ResponseWriter, r *http.Request, _ htt
 		return
 	}
 	w.Header().Set("Location", "/api/admin/invite-link/tokens/"+token.Secret)
-	writeJSON(w, http.StatusCreated, answerLink(actor, token))
+	writeJSON(w, http.StatusCreated, s.answerLink(actor, token))
 }
 
 func (s *Server) handleListTokens(w http.ResponseWriter, r *http.Request, _ httprouter.Params, actor db.Actor) {
@@ -155,9 +118,9 @@ func (s *Server) handleListTokens(w http.ResponseWriter, r *http.Request, _ http
 		s.writeError(w, r, err)
 		return
 	}
-	answers := make([]linkAnswer, len(tokens))
+	answers := make([]linkResponse, len(tokens))
 	for i, t := range tokens {
-		answers[i] = answerLink(actor, t)
+		answers[i] = s.answerLink(actor, t)
 	}
 	writeJSON(w, http.StatusOK, listTokensResponse{Tokens: answers})
 }
@@ -168,7 +131,7 @@ func (s *Server) handleGetToken(w http.ResponseWriter, r *http.Request, ps httpr
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, answerLink(actor, token))
+	writeJSON(w, http.StatusOK, s.answerLink(actor, token))
 }
 
 func (s *Server) handleUpdateToken(w http.ResponseWriter, r *http.Request, ps httprouter.Params, actor db.Actor) {
@@ -199,5 +162,5 @@ func (s *Server) handleUpdateToken(w http.ResponseWriter, r *http.Request, ps ht
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, answerLink(actor, token))
+	writeJSON(w, http.StatusOK, s.answerLink(actor, token))
 }

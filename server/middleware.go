@@ -157,6 +157,9 @@ func (s *Server) requirePermission(perm permission, h authedHandle, writeErr fun
 	}
 }
 
+// errSessionEnded answers a session cookie of an ended or unknown session.
+var errSessionEnded = db.Errorf(db.EUNAUTHORIZED, "Your session has ended or is not valid; log in again at /auth/simple/login.")
+
 // authenticate finds the caller: an API key in the Authorization header,
 // bare or as "Bearer KEY", or else the session cookie of a logged-in user.
 func (s *Server) authenticate(r *http.Request) (db.Actor, error) {
@@ -164,7 +167,11 @@ func (s *Server) authenticate(r *http.Request) (db.Actor, error) {
 	if header == "" {
 		if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {
 			u, err := s.store.AuthenticateSession(c.Value)
-			if err != nil {
+			if db.ErrorCode(err) == db.EUNAUTHORIZED {
+				// The store says the session is over; where to log in
+				// again is the API's to say.
+				return db.Actor{}, errSessionEnded
+			} else if err != nil {
 				return db.Actor{}, err
 			}
 			return userActor(u), nil

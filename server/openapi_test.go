@@ -245,7 +245,7 @@ const walkPassword = "violet-Tundra-Mosaic-47"
 func newWalk(t *testing.T, perMinute int) *walk {
 	t.Helper()
 	store, err := db.Open(filepath.Join(t.TempDir(), "walk.db"),
-		db.Options{BaseURL: "http://example.test", WelcomeEmails: true})
+		db.Options{WelcomeEmails: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -255,6 +255,7 @@ func newWalk(t *testing.T, perMinute int) *walk {
 	}
 	ts := mustServerWith(t, func(o *Options) {
 		o.Store = store
+		o.BaseURL = "http://example.test"
 		o.Logger = slog.New(slog.DiscardHandler)
 		o.PublicPerMinute = perMinute
 		o.AuthPerMinute = perMinute

@@ -46,7 +46,7 @@ func mustServer(tb testing.TB) *testServer {
 
 func mustServerWith(tb testing.TB, edit func(*Options)) *testServer {
 	tb.Helper()
-	store, err := db.Open(filepath.Join(tb.TempDir(), "s.db"), db.Options{BaseURL: "http://example.test"})
+	store, err := db.Open(filepath.Join(tb.TempDir(), "s.db"), db.Options{})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -48,7 +48,7 @@ func (s *Server) handleSignup(w http.ResponseWriter, r *http.Request, ps httprou
 		s.writeError(w, r, publicLinkError(err))
 		return
 	}
-	writeJSON(w, http.StatusOK, user)
+	writeJSON(w, http.StatusOK, newUserResponse(user))
 }
 
 // signup validates the input, hashes the password outside any write

@@ -53,14 +53,14 @@ func (s *Server) handleGetSelf(w http.ResponseWriter, r *http.Request, _ httprou
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, u)
+	writeJSON(w, http.StatusOK, newUserResponse(u))
 }
 
 type listUsersResponse struct {
-	Users  []db.User `json:"users"`
-	Total  int       `json:"total"`
-	Limit  int       `json:"limit"`
-	Offset int       `json:"offset"`
+	Users  []userResponse `json:"users"`
+	Total  int            `json:"total"`
+	Limit  int            `json:"limit"`
+	Offset int            `json:"offset"`
 }
 
 func (s *Server) handleListUsers(w http.ResponseWriter, r *http.Request, _ httprouter.Params, _ db.Actor) {
@@ -74,7 +74,7 @@ func (s *Server) handleListUsers(w http.ResponseWriter, r *http.Request, _ httpr
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, listUsersResponse{Users: users, Total: total, Limit: limit, Offset: offset})
+	writeJSON(w, http.StatusOK, listUsersResponse{Users: newUserResponses(users), Total: total, Limit: limit, Offset: offset})
 }
 
 func (s *Server) handleGetUser(w http.ResponseWriter, r *http.Request, ps httprouter.Params, _ db.Actor) {
@@ -82,7 +82,7 @@ func (s *Server) handleGetUser(w http.ResponseWriter, r *http.Request, ps httpro
 	if err == nil {
 		var u db.User
 		if u, err = s.store.FindUserByID(id); err == nil {
-			writeJSON(w, http.StatusOK, u)
+			writeJSON(w, http.StatusOK, newUserResponse(u))
 			return
 		}
 	}
@@ -120,7 +120,7 @@ func (s *Server) handleUpdateUser(w http.ResponseWriter, r *http.Request, ps htt
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, u)
+	writeJSON(w, http.StatusOK, newUserResponse(u))
 }
 
 func (s *Server) handleDeleteUser(w http.ResponseWriter, r *http.Request, ps httprouter.Params, actor db.Actor) {
@@ -140,19 +140,23 @@ func (s *Server) handleUnlockUser(w http.ResponseWriter, r *http.Request, ps htt
 	if err == nil {
 		var u db.User
 		if u, err = s.store.UnlockUser(actor, id); err == nil {
-			writeJSON(w, http.StatusOK, u)
+			writeJSON(w, http.StatusOK, newUserResponse(u))
 			return
 		}
 	}
 	s.writeError(w, r, err)
 }
 
+type listRolesResponse struct {
+	Roles []roleResponse `json:"roles"`
+}
+
 func (s *Server) handleListRoles(w http.ResponseWriter, r *http.Request, _ httprouter.Params, _ db.Actor) {
-	roles := []db.RoleInfo{}
-	for _, role := range db.Roles {
-		roles = append(roles, role.Info())
+	roles := make([]roleResponse, len(db.Roles))
+	for i, role := range db.Roles {
+		roles[i] = newRoleResponse(role)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"roles": roles})
+	writeJSON(w, http.StatusOK, listRolesResponse{Roles: roles})
 }
 
 type createAPIKeyRequest struct {
@@ -160,23 +164,8 @@ type createAPIKeyRequest struct {
 	Role json.RawMessage `json:"role"`
 }
 
-// createAPIKeyResponse is the one answer that holds the key itself.
-type createAPIKeyResponse struct {
-	db.APIKey
-	Secret string `json:"secret"`
-}
-
-func (r createAPIKeyResponse) MarshalJSON() ([]byte, error) {
-	base, err := json.Marshal(r.APIKey)
-	if err != nil {
-		return nil, err
-	}
-	var m map[string]any
-	if err := json.Unmarshal(base, &m); err != nil {
-		return nil, err
-	}
-	m["secret"] = r.Secret
-	return json.Marshal(m)
+type listAPIKeysResponse struct {
+	Tokens []apiKeyResponse `json:"tokens"`
 }
 
 func (s *Server) handleListAPIKeys(w http.ResponseWriter, r *http.Request, _ httprouter.Params, _ db.Actor) {
@@ -185,7 +174,11 @@ func (s *Server) handleListAPIKeys(w http.ResponseWriter, r *http.Request, _ htt
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"tokens": keys})
+	answers := make([]apiKeyResponse, len(keys))
+	for i, k := range keys {
+		answers[i] = newAPIKeyResponse(k)
+	}
+	writeJSON(w, http.StatusOK, listAPIKeysResponse{Tokens: answers})
 }
 
 func (s *Server) handleCreateAPIKey(w http.ResponseWriter, r *http.Request, _ httprouter.Params, actor db.Actor) {
@@ -208,7 +201,7 @@ func (s *Server) handleCreateAPIKey(w http.ResponseWriter, r *http.Request, _ ht
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, createAPIKeyResponse{APIKey: key, Secret: secret})
+	writeJSON(w, http.StatusCreated, createAPIKeyResponse{newAPIKeyResponse(key), secret})
 }
 
 func (s *Server) handleDeleteAPIKey(w http.ResponseWriter, r *http.Request, ps httprouter.Params, actor db.Actor) {
@@ -224,10 +217,10 @@ func (s *Server) handleDeleteAPIKey(w http.ResponseWriter, r *http.Request, ps h
 }
 
 type listEventsResponse struct {
-	Events []db.Event `json:"events"`
-	Total  int        `json:"total"`
-	Limit  int        `json:"limit"`
-	Offset int        `json:"offset"`
+	Events []eventResponse `json:"events"`
+	Total  int             `json:"total"`
+	Limit  int             `json:"limit"`
+	Offset int             `json:"offset"`
 }
 
 func (s *Server) handleListEvents(w http.ResponseWriter, r *http.Request, _ httprouter.Params, _ db.Actor) {
@@ -246,8 +239,5 @@ func (s *Server) handleListEvents(w http.ResponseWriter, r *http.Request, _ http
 		s.writeError(w, r, err)
 		return
 	}
-	if events == nil {
-		events = []db.Event{}
-	}
-	writeJSON(w, http.StatusOK, listEventsResponse{Events: events, Total: total, Limit: limit, Offset: offset})
+	writeJSON(w, http.StatusOK, listEventsResponse{Events: newEventResponses(events), Total: total, Limit: limit, Offset: offset})
 }

@@ -281,7 +281,7 @@ var errorIDs = regexp.MustCompile(`"id":"[0-9a-f-]{36}"`)
 func TestLoginNoEnumerationAndThrottling(t *testing.T) {
 	clock := &settableClock{t: time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)}
 	ts := mustServerWith(t, func(o *Options) {
-		store, err := db.Open(filepath.Join(t.TempDir(), "clock.db"), db.Options{BaseURL: "http://example.test", Now: clock.now})
+		store, err := db.Open(filepath.Join(t.TempDir(), "clock.db"), db.Options{Now: clock.now})
 		if err != nil {
 			t.Fatal(err)
 		}

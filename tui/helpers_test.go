@@ -46,9 +46,8 @@ var testAdmin = db.Actor{Kind: "tui", Name: "root", Role: db.RoleAdmin}
 func mustOpen(tb testing.TB) *db.Store {
 	tb.Helper()
 	s, err := db.Open(filepath.Join(tb.TempDir(), "x.db"), db.Options{
-		BaseURL: "http://localhost:4242",
-		Now:     fixedClock,
-		Rand:    rand.NewChaCha8([32]byte{1, 2, 3}),
+		Now:  fixedClock,
+		Rand: rand.NewChaCha8([32]byte{1, 2, 3}),
 	})
 	if err != nil {
 		tb.Fatal(err)
@@ -113,7 +112,7 @@ func newHarnessWith(t *testing.T, withData bool, edit func(*Options)) *harness {
 	}
 	h := &harness{t: t, store: store, clip: &bytes.Buffer{}}
 	opts := Options{
-		Mode: "direct", DataPath: "./data/invited.db", SiteName: "invited", Actor: testAdmin,
+		Mode: "direct", DataPath: "./data/invited.db", SiteName: "invited", BaseURL: "http://localhost:4242", Actor: testAdmin,
 		Inviter:          "The team.example.com team",
 		MaxLoginAttempts: 10, InvitationTTL: 7 * 24 * time.Hour, Output: h.clip,
 	}

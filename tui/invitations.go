@@ -9,6 +9,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"invited/db"
+	"invited/weburl"
 )
 
 // invitationsScreen lists personal invitations: create, resend, revoke.
@@ -167,6 +168,7 @@ func (s *invitationsScreen) emailNote(inv db.Invitation) string {
 // resultBox shows the link of a new or resent invitation, once.
 func (s *invitationsScreen) resultBox(title string, inv db.Invitation) *result {
 	note := "The link is shown only now; the database keeps only a hash of it. " + s.emailNote(inv)
+	link := weburl.InvitationLink(s.app.opts.BaseURL, inv.Token)
 	return &result{
 		app: s.app, title: title, note: note,
 		lines: []resultLine{
@@ -175,9 +177,9 @@ func (s *invitationsScreen) resultBox(title string, inv db.Invitation) *result {
 			{label: "Role", value: inv.Role.Name()},
 			{label: "Organization", value: inv.OrgID},
 			{label: "Expires", value: fmtFull(inv.ExpiresAt)},
-			{label: "Link", value: inv.URI, wrapAnywhere: true, secret: true},
+			{label: "Link", value: link, wrapAnywhere: true, secret: true},
 		},
-		copyText: inv.URI, copyWhat: "the link", qrText: inv.URI,
+		copyText: link, copyWhat: "the link", qrText: link,
 	}
 }
 

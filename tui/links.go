@@ -9,6 +9,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"invited/db"
+	"invited/weburl"
 )
 
 // linksScreen lists the signup links: create, enable/disable, extend,
@@ -67,12 +68,15 @@ func (s *linksScreen) receive(msg tea.Msg) tea.Cmd {
 		rows[i] = row{
 			id:     t.Secret,
 			cells:  []string{t.Name, linkState(t), t.Role.Name(), uses, relative(t.ExpiresAt, now), t.CreatedBy},
-			search: t.URL + " " + strings.Join(t.AllowedDomains, " "),
+			search: s.app.signupLink(t) + " " + strings.Join(t.AllowedDomains, " "),
 		}
 	}
 	s.show(rows, s.detailText)
 	return nil
 }
+
+// signupLink is where people sign up through t, as the server says it.
+func (a *app) signupLink(t db.SignupToken) string { return weburl.SignupLink(a.opts.BaseURL, t.Secret) }
 
 // linkState says in one word whether the link can be used.
 func linkState(t db.SignupToken) string {
@@ -120,10 +124,10 @@ func (s *linksScreen) key(k tea.KeyMsg) tea.Cmd {
 	case key.Matches(k, keys.Extend):
 		s.app.push(s.extendForm(t))
 	case key.Matches(k, keys.Copy):
-		return s.app.copy("the URL", t.URL)
+		return s.app.copy("the URL", s.app.signupLink(t))
 	case key.Matches(k, keys.QR):
 		s.app.setInfo("")
-		s.app.push(&qrView{app: s.app, title: t.Name, text: t.URL})
+		s.app.push(&qrView{app: s.app, title: t.Name, text: s.app.signupLink(t)})
 	}
 	return nil
 }
@@ -243,7 +247,7 @@ func (s *linksScreen) detailText() string {
 		domains = strings.Join(t.AllowedDomains, ", ")
 	}
 	lines := []resultLine{
-		{label: "URL", value: t.URL, wrapAnywhere: true},
+		{label: "URL", value: a.signupLink(t), wrapAnywhere: true},
 	}
 	if t.Description != "" {
 		lines = append(lines, resultLine{label: "Public intro", value: t.Description})

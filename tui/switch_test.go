@@ -30,7 +30,7 @@ func newSwitchEnv(t *testing.T) *switchEnv {
 	e := &switchEnv{t: t, path: filepath.Join(dir, "invited.db"), sock: filepath.Join(dir, "admin.sock")}
 	e.b = NewSwitchingBackend(SwitchOptions{
 		Open: func(readOnly bool) (*db.Store, error) {
-			return db.Open(e.path, db.Options{ReadOnly: readOnly, LockTimeout: 100 * time.Millisecond, BaseURL: "http://localhost:4242"})
+			return db.Open(e.path, db.Options{ReadOnly: readOnly, LockTimeout: 100 * time.Millisecond})
 		},
 		Dial: func() (Backend, error) { return server.DialAdmin(e.sock) },
 		Wait: time.Second,
@@ -42,7 +42,7 @@ func newSwitchEnv(t *testing.T) *switchEnv {
 // anyone holds it) and serves its admin socket; stop closes both.
 func (e *switchEnv) startServer() (store *db.Store, stop func()) {
 	e.t.Helper()
-	store, err := db.Open(e.path, db.Options{LockTimeout: 100 * time.Millisecond, BaseURL: "http://localhost:4242"})
+	store, err := db.Open(e.path, db.Options{LockTimeout: 100 * time.Millisecond})
 	if err != nil {
 		e.t.Fatalf("the server cannot open the file the TUI uses: %v", err)
 	}

@@ -24,6 +24,7 @@ type Options struct {
 	Mode             string        // "direct" (the TUI holds the database file) or "server" (through the running server's admin socket); shown in the header unless the backend is a ModeReporter, whose own mode wins
 	DataPath         string        // shown in the header, e.g. ./data/invited.db
 	SiteName         string        // shown in the header
+	BaseURL          string        // server.base_url: signup links and invitation links are built on it (package weburl), as the server builds them
 	Actor            db.Actor      // who the changes are recorded as, e.g. {Kind:"tui", Name:"root", Role: db.RoleAdmin}
 	Inviter          string        // the invitation form's first name to sign emails with, e.g. "The team.example.com team"; "" → "The <SiteName> team"
 	MaxLoginAttempts int           // failed logins in a row before waits start (auth.max_login_attempts), shown in a user's details

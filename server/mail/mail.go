@@ -29,6 +29,7 @@ import (
 	gomail "github.com/wneessen/go-mail"
 
 	"invited/db"
+	"invited/weburl"
 )
 
 // ---- Sending ----
@@ -234,9 +235,6 @@ func (s Site) Label() string {
 // its maker names nobody else (the admin TUI's default).
 func (s Site) Team() string { return "The " + s.Label() + " team" }
 
-// baseURL is the base URL without a trailing slash.
-func (s Site) baseURL() string { return strings.TrimRight(strings.TrimSpace(s.BaseURL), "/") }
-
 // InvitationMail is what an invitation email says.
 type InvitationMail struct {
 	SiteName  string // how the site is named: a Site's Label
@@ -351,7 +349,7 @@ func Render(store *db.Store, site Site, e db.OutboxEmail) (db.Email, error) {
 			return db.Email{}, err
 		}
 		return RenderInvitationEmail(InvitationMail{
-			SiteName: site.Label(), To: inv.Email, Inviter: e.Inviter, URI: site.baseURL() + "/invitations/" + e.Token,
+			SiteName: site.Label(), To: inv.Email, Inviter: e.Inviter, URI: weburl.InvitationLink(site.BaseURL, e.Token),
 			ExpiresAt: inv.ExpiresAt, RoleName: inv.Role.Name(),
 		})
 	case db.EmailWelcome:
@@ -361,7 +359,7 @@ func Render(store *db.Store, site Site, e db.OutboxEmail) (db.Email, error) {
 		} else if err != nil {
 			return db.Email{}, err
 		}
-		return RenderWelcomeEmail(WelcomeMail{SiteName: site.Label(), To: u.Email, Name: u.Name, LoginURL: site.baseURL() + "/login"})
+		return RenderWelcomeEmail(WelcomeMail{SiteName: site.Label(), To: u.Email, Name: u.Name, LoginURL: weburl.Login(site.BaseURL)})
 	}
 	return db.Email{}, &StaleError{fmt.Sprintf("not sent: this build of invited does not know emails of the kind %q", e.Kind)}
 }

@@ -33,11 +33,10 @@ func TestSiteLabel(t *testing.T) {
 	}
 }
 
-// mustStoreAt opens a store whose own base URL is the default one, as
-// `invited admin` has it when run without the server's configuration.
+// mustStoreAt opens a store. (Stores hold no base URL: the links of an
+// email come from the Site it is rendered for.)
 func mustStoreAt(tb testing.TB, opts db.Options) *db.Store {
 	tb.Helper()
-	opts.BaseURL = "http://localhost:4242"
 	store, err := db.Open(filepath.Join(tb.TempDir(), "x.db"), opts)
 	if err != nil {
 		tb.Fatal(err)

@@ -1,0 +1,34 @@
+// Package weburl builds the public addresses people are sent to: the
+// signup page of a link, the page of an invitation, the login page. The
+// server (API answers, emails) and the admin TUI (shown, copied, as a QR
+// code) build them here, from the configured server.base_url, so the two
+// can never disagree; the domain (package db) holds no URLs. The paths
+// are those the server's routes serve.
+package weburl
+
+import "strings"
+
+// base is the base URL without the trailing slashes that would double the
+// path's own.
+func base(baseURL string) string { return strings.TrimRight(strings.TrimSpace(baseURL), "/") }
+
+// SignupLink is where people sign up through the signup link with secret:
+// {baseURL}/new-user?invite={secret}. Secrets are lower-case hex, so they
+// need no escaping.
+func SignupLink(baseURL, secret string) string {
+	return base(baseURL) + "/new-user?invite=" + secret
+}
+
+// InvitationLink is where the invitation with token is accepted:
+// {baseURL}/invitations/{token}. It is "" when token is (an invitation
+// read back from the store, which keeps only the token's hash), so that
+// no address without its token is ever shown. Tokens are lower-case hex.
+func InvitationLink(baseURL, token string) string {
+	if token == "" {
+		return ""
+	}
+	return base(baseURL) + "/invitations/" + token
+}
+
+// Login is the login page: {baseURL}/login.
+func Login(baseURL string) string { return base(baseURL) + "/login" }
