@@ -173,3 +173,28 @@ func TestUserKnowsItsInvitation(t *testing.T) {
 		t.Fatalf("users %+v (accepted %+v), %v; want invitation %d", users, u, err, inv.ID)
 	}
 }
+
+// A resend may give the invitation a new ttl: the link works that long
+// from now, on the store's clock, and the ttl is kept.
+func TestResendInvitationWithTTL(t *testing.T) {
+	s, clock := mustOpen(t)
+	inv, err := s.CreateInvitation(admin, NewInvitation{Email: "ada@example.com", TTL: time.Hour, Inviter: "Grace"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock.add(30 * time.Minute)
+	resent, err := s.ResendInvitationWithTTL(admin, inv.ID, 48*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := clock.now().Add(48 * time.Hour); !resent.ExpiresAt.Equal(want) || resent.TTL != 48*time.Hour {
+		t.Errorf("resent: expires %v ttl %v, want %v and 48h", resent.ExpiresAt, resent.TTL, want)
+	}
+	_, err = s.ResendInvitationWithTTL(admin, inv.ID, MaxInvitationTTL+time.Hour)
+	wantLinkFieldError(t, err, "ttl", "365 days")
+	// 0 keeps the ttl it has now.
+	again, err := s.ResendInvitationWithTTL(admin, inv.ID, 0)
+	if err != nil || again.TTL != 48*time.Hour {
+		t.Fatalf("resend keeping ttl: %+v, %v", again, err)
+	}
+}
