@@ -255,7 +255,7 @@ func (s *Store) CreateInvitation(actor Actor, in NewInvitation) (Invitation, err
 				return err
 			}
 			if s.invitation(prev).State == InvitationPending {
-				msg := fmt.Sprintf("%s has a pending invitation (%s); resend it with POST /v1/%s/resend instead.", in.Email, InvitationName(id), InvitationName(id))
+				msg := fmt.Sprintf("%s has a pending invitation (%s); resend that one instead.", in.Email, InvitationName(id))
 				// One the actor may not see is not named: resending it
 				// would answer 404.
 				if !canManageInvitation(actor, prev) {

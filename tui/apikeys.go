@@ -146,13 +146,17 @@ func (s *keysScreen) detailText() string {
 	if !ok {
 		return ""
 	}
+	lastUsed := "never"
+	if k.LastUsedAt != nil {
+		lastUsed = fmtFull(*k.LastUsedAt, s.app.now())
+	}
 	lines := []resultLine{
 		{label: "ID", value: strconv.FormatUint(k.ID, 10)},
 		{label: "Name", value: k.Name},
 		{label: "Role", value: k.Role.Name()},
 		{label: "Prefix", value: k.Prefix},
-		{label: "Created", value: fmtFull(k.CreatedAt) + " by " + k.CreatedBy},
-		{label: "Last used", value: fmtTimePtr(k.LastUsedAt)},
+		{label: "Created", value: fmtFull(k.CreatedAt, s.app.now()) + " by " + k.CreatedBy},
+		{label: "Last used", value: lastUsed},
 		{},
 		{value: "The key itself was shown once, when it was created."},
 	}

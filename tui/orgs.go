@@ -119,7 +119,7 @@ func (s *orgsScreen) detailText() string {
 	lines := []resultLine{
 		{label: "ID", value: o.ID},
 		{label: "Name", value: o.Name},
-		{label: "Created", value: fmtFull(o.CreatedAt)},
+		{label: "Created", value: fmtFull(o.CreatedAt, s.app.now())},
 	}
 	if o.ID == db.DefaultOrganization {
 		lines = append(lines, resultLine{}, resultLine{value: "The default organization: people go here when no other is named. It cannot be deleted."})

@@ -111,7 +111,7 @@ func (b *base) infoLine(count int, noun, nouns string, detailTitle func() string
 	case !b.loaded && b.loadErr == "":
 		parts = append(parts, "loading…")
 	case l.filterText() != "":
-		parts = append(parts, plural(len(l.shown), noun, nouns)+" of "+itoa(count)+` match "`+l.filterText()+`" (esc clears)`)
+		parts = append(parts, plural(len(l.matched), noun, nouns)+" of "+itoa(count)+` match "`+l.filterText()+`" (esc clears)`)
 	default:
 		parts = append(parts, plural(count, noun, nouns))
 	}
@@ -182,6 +182,25 @@ func fetch[T any](call func() (T, error), msg func(T, error) tea.Msg) tea.Cmd {
 		v, _ := res.(T)
 		return msg(v, err)
 	}
+}
+
+// listAllInvitations reads every invitation in state ("" for all) the
+// actor may see, a page at a time, up to maxRecords.
+func listAllInvitations(b Backend, actor db.Actor, state string) ([]db.Invitation, error) {
+	var all []db.Invitation
+	var after uint64
+	for len(all) < maxRecords {
+		page, next, err := b.ListInvitations(actor, state, after, pageSize)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, page...)
+		if next == 0 {
+			break
+		}
+		after = next
+	}
+	return all, nil
 }
 
 // roleIndex is the index of r in roles, or of the last (least powerful)

@@ -16,12 +16,18 @@ type usersScreen struct {
 	base
 	users []db.User
 	total int
+	// invs are the accepted invitations, by id, to say who invited a user.
+	invs map[uint64]db.Invitation
+	// links are the signup links, to name the one a user joined through.
+	links []db.SignupToken
 }
 
 type usersLoadedMsg struct {
 	seq   int
 	users []db.User
 	total int
+	invs  []db.Invitation
+	links []db.SignupToken
 	err   error
 }
 
@@ -44,7 +50,7 @@ func (s *usersScreen) tabName() string { return "Users" }
 
 func (s *usersScreen) load() tea.Cmd {
 	seq := s.nextSeq()
-	b := s.app.backend
+	b, actor := s.app.backend, s.app.actor
 	return func() tea.Msg {
 		msg := usersLoadedMsg{seq: seq}
 		_, msg.err = protect(func() (any, error) {
@@ -58,7 +64,13 @@ func (s *usersScreen) load() tea.Cmd {
 					break
 				}
 			}
-			return nil, nil
+			// The accepted invitations say who invited whom.
+			var err error
+			if msg.invs, err = listAllInvitations(b, actor, db.InvitationAccepted); err != nil {
+				return nil, err
+			}
+			msg.links, err = b.ListSignupTokens(actor)
+			return nil, err
 		})
 		return msg
 	}
@@ -78,7 +90,11 @@ func (s *usersScreen) receive(msg tea.Msg) tea.Cmd {
 	if !ok || !s.accept(m.seq, m.err, "users") {
 		return nil
 	}
-	s.users, s.total = m.users, m.total
+	s.users, s.total, s.links = m.users, m.total, m.links
+	s.invs = map[uint64]db.Invitation{}
+	for _, inv := range m.invs {
+		s.invs[inv.ID] = inv
+	}
 	rows := make([]row, len(m.users))
 	for i, u := range m.users {
 		status := "ok"
@@ -171,20 +187,16 @@ func (s *usersScreen) detailText() string {
 	a := s.app
 	status := "active"
 	if until, slowed := s.slowedUntil(u); slowed {
-		status = "slowed until " + fmtTime(until) + " UTC (u ends the wait)"
+		status = "slowed until " + fmtFull(until, a.now()) + "; u ends the wait"
 	}
 	failed := strconv.Itoa(u.LoginAttempts)
 	if max := a.opts.MaxLoginAttempts; max > 0 && u.LoginAttempts > 0 {
 		failed += fmt.Sprintf(" (waits start at %d)", max)
 	}
-	via := "created directly"
-	if u.LinkID != 0 {
-		via = "signup link " + strconv.FormatUint(u.LinkID, 10)
-		for _, t := range a.links {
-			if t.ID == u.LinkID {
-				via = fmt.Sprintf("signup link %q", t.Name)
-			}
-		}
+	via := s.joinedThrough(u)
+	lastSeen := "never"
+	if u.SeenAt != nil {
+		lastSeen = fmtFull(*u.SeenAt, a.now())
 	}
 	username := u.Username
 	if username == "" {
@@ -203,12 +215,34 @@ func (s *usersScreen) detailText() string {
 		{label: "Organization", value: u.OrganizationID},
 		{label: "Status", value: status},
 		{label: "Failed logins", value: failed},
-		{label: "Last seen", value: fmtTimePtr(u.SeenAt)},
-		{label: "Created", value: fmtFull(u.CreatedAt)},
+		{label: "Last seen", value: lastSeen},
+		{label: "Created", value: fmtFull(u.CreatedAt, a.now())},
 		{label: "Joined through", value: via},
 		{label: "Welcome email", value: emailSent},
 	}
 	return renderLines(a.styles, lines, s.list.w-1)
+}
+
+// joinedThrough says how a user came in: through which signup link, or
+// through whose invitation.
+func (s *usersScreen) joinedThrough(u db.User) string {
+	switch {
+	case u.LinkID != 0:
+		for _, t := range s.links {
+			if t.ID == u.LinkID {
+				return fmt.Sprintf("the signup link %q", t.Name)
+			}
+		}
+		return "a signup link that was deleted since, or is above your role"
+	case u.InvitationID != 0:
+		inv, ok := s.invs[u.InvitationID]
+		if !ok {
+			// Above the actor's role, or gone: the id is all there is.
+			return "an invitation (" + db.InvitationName(u.InvitationID) + ")"
+		}
+		return fmt.Sprintf("an invitation from %s, accepted %s", actorName(inv.Creator), fmtTime(inv.UpdatedAt))
+	}
+	return "created directly"
 }
 
 func (s *usersScreen) view(w, h int) string {
