@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
@@ -20,19 +21,16 @@ const auditPage = 100
 // maxRecords), so that the filter searches all pages, and the names of
 // the people, links, keys and organizations the events are about.
 type auditScreen struct {
-	base
-	events []db.Event
-	total  int
-	typ    string // "" for all types
-	names  names
+	records[db.Event]
+	total int
+	typ   string // "" for all types
+	names names
 }
 
-type auditLoadedMsg struct {
-	seq    int
-	events []db.Event
-	total  int
-	names  names
-	err    error
+// auditExtra is what the audit screen reads besides the events.
+type auditExtra struct {
+	total int
+	names names
 }
 
 func newAuditScreen(a *app) *auditScreen {
@@ -45,57 +43,59 @@ func newAuditScreen(a *app) *auditScreen {
 		{title: "Object", flex: 2, min: 8},
 	})
 	s.list.perPage = auditPage
-	return s
-}
-
-func (s *auditScreen) name() string    { return "Audit log" }
-func (s *auditScreen) tabName() string { return "Audit" }
-
-func (s *auditScreen) load() tea.Cmd {
-	seq := s.nextSeq()
-	b, actor, typ := s.app.backend, s.app.actor, s.typ
-	return func() tea.Msg {
-		msg := auditLoadedMsg{seq: seq}
-		_, msg.err = protect(func() (any, error) {
-			for len(msg.events) < maxRecords {
-				page, total, err := b.ListEvents(typ, len(msg.events), pageSize)
-				if err != nil {
-					return nil, err
-				}
-				msg.events, msg.total = append(msg.events, page...), total
-				if len(page) < pageSize || len(msg.events) >= total {
-					break
-				}
-			}
-			var err error
-			msg.names, err = loadNames(b, actor)
-			return nil, err
-		})
-		return msg
+	s.what = "the audit log"
+	s.took = func(events []db.Event, extra any) {
+		x, _ := extra.(auditExtra)
+		s.total = x.total
+		// What the events themselves say about their objects names those
+		// deleted since.
+		s.names = x.names
+		if s.names == nil {
+			s.names = names{}
+		}
+		s.names.learn(events)
 	}
-}
-
-func (s *auditScreen) receive(msg tea.Msg) tea.Cmd {
-	m, ok := msg.(auditLoadedMsg)
-	if !ok || !s.accept(m.seq, m.err, "the audit log") {
-		return nil
-	}
-	s.events, s.total = m.events, m.total
-	// What the events themselves say about their objects names those
-	// deleted since.
-	s.names = m.names
-	s.names.learn(m.events)
-	rows := make([]row, len(m.events))
-	for i, e := range m.events {
-		rows[i] = row{
+	s.row = func(e db.Event, _ time.Time) row {
+		return row{
 			id:     strconv.FormatUint(e.ID, 10),
 			cells:  []string{fmtTime(e.CreatedAt), e.Type, actorName(e.CreatedBy), s.names.object(e.ObjectType, e.ObjectID)},
 			search: e.CreatedBy + " " + e.ObjectType + " " + e.ObjectID + " " + eventData(e),
 		}
 	}
-	s.show(rows, s.detailText)
-	return nil
+	s.detail = s.detailText
+	return s
 }
+
+// load reads the events of the type picked now (the read runs in a
+// tea.Cmd, while the type may change).
+func (s *auditScreen) load() tea.Cmd {
+	typ := s.typ
+	s.fetch = func(b Backend, actor db.Actor) ([]db.Event, any, error) { return fetchEvents(b, actor, typ) }
+	return s.records.load()
+}
+
+// fetchEvents reads every event of typ ("" for all), up to maxRecords,
+// and the names of what they are about.
+func fetchEvents(b Backend, actor db.Actor, typ string) ([]db.Event, any, error) {
+	var events []db.Event
+	var x auditExtra
+	for len(events) < maxRecords {
+		page, total, err := b.ListEvents(typ, len(events), pageSize)
+		if err != nil {
+			return nil, nil, err
+		}
+		events, x.total = append(events, page...), total
+		if len(page) < pageSize || len(events) >= total {
+			break
+		}
+	}
+	var err error
+	x.names, err = loadNames(b, actor)
+	return events, x, err
+}
+
+func (s *auditScreen) name() string    { return "Audit log" }
+func (s *auditScreen) tabName() string { return "Audit" }
 
 // names maps "objectType:id" to what a person calls the object, e.g.
 // "user:7" to "ada@example.com".
@@ -232,16 +232,6 @@ func eventData(e db.Event) string {
 	return strings.Join(parts, " ")
 }
 
-func (s *auditScreen) selected() (db.Event, bool) {
-	id := s.list.selectedID()
-	for _, e := range s.events {
-		if strconv.FormatUint(e.ID, 10) == id {
-			return e, true
-		}
-	}
-	return db.Event{}, false
-}
-
 func (s *auditScreen) key(k tea.KeyMsg) tea.Cmd {
 	if ok, cmd := s.listKey(k, s.detailText); ok {
 		return cmd
@@ -322,7 +312,7 @@ func (s *auditScreen) view(w, h int) string {
 		typ = "all types"
 	}
 	l := s.list
-	info := s.infoLine(len(s.events), "event", "events", func() string {
+	info := s.infoLine(len(s.items), "event", "events", func() string {
 		e, _ := s.selected()
 		return "Event " + strconv.FormatUint(e.ID, 10) + ": " + e.Type
 	})
@@ -333,7 +323,7 @@ func (s *auditScreen) view(w, h int) string {
 			page = fmt.Sprintf("%d–%d of %d, newest first", from+1, to, len(l.matched))
 		}
 		if l.filterText() != "" {
-			page = fmt.Sprintf("%s of %s match %q (esc clears) · page %d of %d", itoa(len(l.matched)), plural(len(s.events), "event", "events"), l.filterText(), l.page+1, l.pages())
+			page = fmt.Sprintf("%s of %s match %q (esc clears) · page %d of %d", itoa(len(l.matched)), plural(len(s.items), "event", "events"), l.filterText(), l.page+1, l.pages())
 		}
 		info = s.app.styles.Info.Render(page + " · " + typ)
 	}

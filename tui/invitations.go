@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
@@ -16,15 +17,7 @@ import (
 // so it is shown then, in a result box that can copy it and draw its QR
 // code.
 type invitationsScreen struct {
-	base
-	invs []db.Invitation
-}
-
-type invitationsLoadedMsg struct {
-	seq  int
-	invs []db.Invitation
-	orgs []db.Organization
-	err  error
+	records[db.Invitation]
 }
 
 // pageSize is how many records one backend call asks for.
@@ -45,64 +38,35 @@ func newInvitationsScreen(a *app) *invitationsScreen {
 		{title: "State", width: 8},
 		{title: "Expires", width: 12},
 	})
+	s.what = "invitations"
+	s.fetch = func(b Backend, actor db.Actor) ([]db.Invitation, any, error) {
+		invs, err := listAllInvitations(b, actor, "")
+		if err != nil {
+			return nil, nil, err
+		}
+		// The form offers the organizations.
+		orgs, err := b.ListOrganizations()
+		return invs, orgs, err
+	}
+	s.took = func(_ []db.Invitation, extra any) { a.orgs, _ = extra.([]db.Organization) }
+	s.row = func(inv db.Invitation, now time.Time) row {
+		exp := relative(inv.ExpiresAt, now)
+		if inv.State == db.InvitationAccepted || inv.State == db.InvitationRevoked {
+			exp = "—"
+		}
+		id := strconv.FormatUint(inv.ID, 10)
+		return row{
+			id:     id,
+			cells:  []string{id, inv.Email, inv.Role.Name(), inv.OrgID, strings.ToLower(inv.State), exp},
+			search: inv.Creator + " " + inv.Inviter,
+		}
+	}
+	s.detail = s.detailText
 	return s
 }
 
 func (s *invitationsScreen) name() string    { return "Invitations" }
 func (s *invitationsScreen) tabName() string { return "Invitations" }
-
-func (s *invitationsScreen) load() tea.Cmd {
-	seq := s.nextSeq()
-	b, actor := s.app.backend, s.app.actor
-	return func() tea.Msg {
-		var msg invitationsLoadedMsg
-		_, err := protect(func() (any, error) {
-			var err error
-			if msg.invs, err = listAllInvitations(b, actor, ""); err != nil {
-				return nil, err
-			}
-			orgs, err := b.ListOrganizations()
-			msg.orgs = orgs
-			return nil, err
-		})
-		msg.seq, msg.err = seq, err
-		return msg
-	}
-}
-
-func (s *invitationsScreen) receive(msg tea.Msg) tea.Cmd {
-	m, ok := msg.(invitationsLoadedMsg)
-	if !ok || !s.accept(m.seq, m.err, "invitations") {
-		return nil
-	}
-	s.invs = m.invs
-	s.app.orgs = m.orgs
-	now := s.app.now()
-	rows := make([]row, len(m.invs))
-	for i, inv := range m.invs {
-		exp := relative(inv.ExpiresAt, now)
-		if inv.State == db.InvitationAccepted || inv.State == db.InvitationRevoked {
-			exp = "—"
-		}
-		rows[i] = row{
-			id:     strconv.FormatUint(inv.ID, 10),
-			cells:  []string{strconv.FormatUint(inv.ID, 10), inv.Email, inv.Role.Name(), inv.OrgID, strings.ToLower(inv.State), exp},
-			search: inv.Creator + " " + inv.Inviter,
-		}
-	}
-	s.show(rows, s.detailText)
-	return nil
-}
-
-func (s *invitationsScreen) selected() (db.Invitation, bool) {
-	id := s.list.selectedID()
-	for _, inv := range s.invs {
-		if strconv.FormatUint(inv.ID, 10) == id {
-			return inv, true
-		}
-	}
-	return db.Invitation{}, false
-}
 
 func (s *invitationsScreen) key(k tea.KeyMsg) tea.Cmd {
 	if ok, cmd := s.listKey(k, s.detailText); ok {
@@ -328,7 +292,7 @@ func (s *invitationsScreen) detailText() string {
 }
 
 func (s *invitationsScreen) view(w, h int) string {
-	info := s.infoLine(len(s.invs), "invitation", "invitations", func() string {
+	info := s.infoLine(len(s.items), "invitation", "invitations", func() string {
 		inv, _ := s.selected()
 		return "Invitation of " + inv.Email
 	})

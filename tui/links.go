@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
@@ -15,14 +16,7 @@ import (
 // edit (name, public intro, role, max uses, domains), delete, copy the
 // URL, show it as a QR code, and see who joined.
 type linksScreen struct {
-	base
-	tokens []db.SignupToken
-}
-
-type linksLoadedMsg struct {
-	seq    int
-	tokens []db.SignupToken
-	err    error
+	records[db.SignupToken]
 }
 
 func newLinksScreen(a *app) *linksScreen {
@@ -36,44 +30,28 @@ func newLinksScreen(a *app) *linksScreen {
 		{title: "Expires", width: 12},
 		{title: "Created by", width: 10},
 	})
-	return s
-}
-
-func (s *linksScreen) name() string    { return "Signup links" }
-func (s *linksScreen) tabName() string { return "Links" }
-
-func (s *linksScreen) load() tea.Cmd {
-	seq := s.nextSeq()
-	b, actor := s.app.backend, s.app.actor
-	list := func() ([]db.SignupToken, error) { return b.ListSignupTokens(actor) }
-	return fetch(list, func(t []db.SignupToken, err error) tea.Msg {
-		return linksLoadedMsg{seq: seq, tokens: t, err: err}
-	})
-}
-
-func (s *linksScreen) receive(msg tea.Msg) tea.Cmd {
-	m, ok := msg.(linksLoadedMsg)
-	if !ok || !s.accept(m.seq, m.err, "signup links") {
-		return nil
+	s.what = "signup links"
+	s.fetch = func(b Backend, actor db.Actor) ([]db.SignupToken, any, error) {
+		tokens, err := b.ListSignupTokens(actor)
+		return tokens, nil, err
 	}
-	s.tokens = m.tokens
-	s.app.links = m.tokens
-	now := s.app.now()
-	rows := make([]row, len(m.tokens))
-	for i, t := range m.tokens {
+	s.row = func(t db.SignupToken, now time.Time) row {
 		uses := strconv.Itoa(t.Uses)
 		if t.MaxUses > 0 {
 			uses += "/" + strconv.Itoa(t.MaxUses)
 		}
-		rows[i] = row{
+		return row{
 			id:     t.Secret,
 			cells:  []string{t.Name, linkState(t), t.Role.Name(), uses, relative(t.ExpiresAt, now), t.CreatedBy},
 			search: t.URL + " " + strings.Join(t.AllowedDomains, " "),
 		}
 	}
-	s.show(rows, s.detailText)
-	return nil
+	s.detail = s.detailText
+	return s
 }
+
+func (s *linksScreen) name() string    { return "Signup links" }
+func (s *linksScreen) tabName() string { return "Links" }
 
 // linkState says in one word whether the link can be used.
 func linkState(t db.SignupToken) string {
@@ -86,16 +64,6 @@ func linkState(t db.SignupToken) string {
 		return "used up"
 	}
 	return "enabled"
-}
-
-func (s *linksScreen) selected() (db.SignupToken, bool) {
-	id := s.list.selectedID()
-	for _, t := range s.tokens {
-		if t.Secret == id && id != "" {
-			return t, true
-		}
-	}
-	return db.SignupToken{}, false
 }
 
 func (s *linksScreen) key(k tea.KeyMsg) tea.Cmd {
@@ -346,7 +314,7 @@ func (s *linksScreen) detailText() string {
 }
 
 func (s *linksScreen) view(w, h int) string {
-	info := s.infoLine(len(s.tokens), "signup link", "signup links", func() string {
+	info := s.infoLine(len(s.items), "signup link", "signup links", func() string {
 		t, _ := s.selected()
 		return fmt.Sprintf("Signup link %q", t.Name)
 	})

@@ -13,8 +13,7 @@ import (
 
 // usersScreen lists the users: change role, unlock, delete.
 type usersScreen struct {
-	base
-	users []db.User
+	records[db.User]
 	total int
 	// invs are the accepted invitations, by id, to say who invited a user.
 	invs map[uint64]db.Invitation
@@ -22,13 +21,11 @@ type usersScreen struct {
 	links []db.SignupToken
 }
 
-type usersLoadedMsg struct {
-	seq   int
-	users []db.User
+// usersExtra is what the users screen reads besides the users.
+type usersExtra struct {
 	total int
 	invs  []db.Invitation
 	links []db.SignupToken
-	err   error
 }
 
 func newUsersScreen(a *app) *usersScreen {
@@ -42,39 +39,50 @@ func newUsersScreen(a *app) *usersScreen {
 		{title: "Organization", width: 12},
 		{title: "Status", width: 6},
 	})
+	s.what = "users"
+	s.fetch = func(b Backend, actor db.Actor) ([]db.User, any, error) {
+		var users []db.User
+		var x usersExtra
+		for len(users) < maxRecords {
+			page, total, err := b.ListUsers(len(users), pageSize)
+			if err != nil {
+				return nil, nil, err
+			}
+			users, x.total = append(users, page...), total
+			if len(page) < pageSize || len(users) >= total {
+				break
+			}
+		}
+		// The accepted invitations and the links say how people came in.
+		var err error
+		if x.invs, err = listAllInvitations(b, actor, db.InvitationAccepted); err != nil {
+			return nil, nil, err
+		}
+		x.links, err = b.ListSignupTokens(actor)
+		return users, x, err
+	}
+	s.took = func(_ []db.User, extra any) {
+		x, _ := extra.(usersExtra)
+		s.total, s.links = x.total, x.links
+		s.invs = map[uint64]db.Invitation{}
+		for _, inv := range x.invs {
+			s.invs[inv.ID] = inv
+		}
+	}
+	s.row = func(u db.User, _ time.Time) row {
+		status := "ok"
+		if _, slowed := s.slowedUntil(u); slowed {
+			status = "slowed"
+		}
+		id := strconv.FormatUint(u.ID, 10)
+		return row{id: id, cells: []string{id, u.Email, u.Name, u.RootRole.Name(), u.OrganizationID, status}, search: u.Username}
+	}
+	s.detail = s.detailText
 	return s
 }
 
 func (s *usersScreen) name() string    { return "Users" }
 func (s *usersScreen) tabName() string { return "Users" }
-
-func (s *usersScreen) load() tea.Cmd {
-	seq := s.nextSeq()
-	b, actor := s.app.backend, s.app.actor
-	return func() tea.Msg {
-		msg := usersLoadedMsg{seq: seq}
-		_, msg.err = protect(func() (any, error) {
-			for len(msg.users) < maxRecords {
-				page, total, err := b.ListUsers(len(msg.users), pageSize)
-				if err != nil {
-					return nil, err
-				}
-				msg.users, msg.total = append(msg.users, page...), total
-				if len(page) < pageSize || len(msg.users) >= total {
-					break
-				}
-			}
-			// The accepted invitations say who invited whom.
-			var err error
-			if msg.invs, err = listAllInvitations(b, actor, db.InvitationAccepted); err != nil {
-				return nil, err
-			}
-			msg.links, err = b.ListSignupTokens(actor)
-			return nil, err
-		})
-		return msg
-	}
-}
 
 // slowedUntil returns the end of the wait failed logins gave the user, and
 // whether that wait is still running on the TUI's clock.
@@ -83,43 +91,6 @@ func (s *usersScreen) slowedUntil(u db.User) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	return *u.ThrottledUntil, true
-}
-
-func (s *usersScreen) receive(msg tea.Msg) tea.Cmd {
-	m, ok := msg.(usersLoadedMsg)
-	if !ok || !s.accept(m.seq, m.err, "users") {
-		return nil
-	}
-	s.users, s.total, s.links = m.users, m.total, m.links
-	s.invs = map[uint64]db.Invitation{}
-	for _, inv := range m.invs {
-		s.invs[inv.ID] = inv
-	}
-	rows := make([]row, len(m.users))
-	for i, u := range m.users {
-		status := "ok"
-		if _, slowed := s.slowedUntil(u); slowed {
-			status = "slowed"
-		}
-		id := strconv.FormatUint(u.ID, 10)
-		rows[i] = row{
-			id:     id,
-			cells:  []string{id, u.Email, u.Name, u.RootRole.Name(), u.OrganizationID, status},
-			search: u.Username,
-		}
-	}
-	s.show(rows, s.detailText)
-	return nil
-}
-
-func (s *usersScreen) selected() (db.User, bool) {
-	id := s.list.selectedID()
-	for _, u := range s.users {
-		if strconv.FormatUint(u.ID, 10) == id {
-			return u, true
-		}
-	}
-	return db.User{}, false
 }
 
 func (s *usersScreen) key(k tea.KeyMsg) tea.Cmd {
