@@ -21,14 +21,6 @@ func fmtTime(t time.Time) string {
 	return t.Local().Format("2006-01-02 15:04")
 }
 
-// fmtTimePtr renders an optional instant.
-func fmtTimePtr(t *time.Time) string {
-	if t == nil {
-		return "never"
-	}
-	return fmtTime(*t)
-}
-
 // fmtFull renders an instant for detail views: local time, and how far
 // from now, "2026-12-02 16:04 (in 7 days)".
 func fmtFull(t, now time.Time) string {
