@@ -232,11 +232,6 @@ func TestLinkPrintedOutsideBox(t *testing.T) {
 	h.keys("2", "n")
 	h.typeText("barbara@example.com")
 	h.keys("ctrl+s")
-	inv, err := h.store.GetInvitation(testAdmin, 3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = inv
 	lines := strings.Split(h.view(), "\n")
 	var link strings.Builder
 	for i, l := range lines {
