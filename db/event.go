@@ -13,6 +13,7 @@ const (
 	EventLinkCreated   = "signup-link-created"
 	EventLinkUpdated   = "signup-link-updated"
 	EventLinkUserAdded = "signup-link-user-added"
+	EventLinkDeleted   = "signup-link-deleted"
 	EventUserCreated   = "user-created"
 	EventUserUpdated   = "user-updated"
 	EventUserDeleted   = "user-deleted"
@@ -33,7 +34,7 @@ const (
 
 // EventTypes lists every event type, for filters.
 var EventTypes = []string{
-	EventLinkCreated, EventLinkUpdated, EventLinkUserAdded, EventUserCreated,
+	EventLinkCreated, EventLinkUpdated, EventLinkUserAdded, EventLinkDeleted, EventUserCreated,
 	EventUserUpdated, EventUserDeleted, EventUserLocked, EventUserUnlocked,
 	EventAPIKeyCreated, EventAPIKeyDeleted, EventOrgCreated, EventOrgDeleted,
 	EventInviteCreated, EventInviteResent, EventInviteRevoked, EventInviteAccept,

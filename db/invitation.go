@@ -419,6 +419,17 @@ func (s *Store) RevokeInvitation(actor Actor, id uint64) (Invitation, error) {
 // invitation, or ECONFLICT when the address got an account or another
 // pending invitation meanwhile.
 func (s *Store) ResendInvitation(actor Actor, id uint64) (Invitation, error) {
+	return s.ResendInvitationWithTTL(actor, id, 0)
+}
+
+// ResendInvitationWithTTL is ResendInvitation with a new ttl: the link
+// works for ttl from now, and ttl becomes the invitation's own. ttl 0
+// keeps the invitation's ttl; above MaxInvitationTTL or below 0 is
+// EINVALID.
+func (s *Store) ResendInvitationWithTTL(actor Actor, id uint64, ttl time.Duration) (Invitation, error) {
+	if ttl < 0 || ttl > MaxInvitationTTL {
+		return Invitation{}, FieldErrorf("ttl", "must be more than 0 and at most 365 days")
+	}
 	token, err := s.newSecret(InvitationTokenBytes)
 	if err != nil {
 		return Invitation{}, err
@@ -448,6 +459,9 @@ func (s *Store) ResendInvitation(actor Actor, id uint64) (Invitation, error) {
 			return err
 		}
 		now := s.clock()
+		if ttl > 0 {
+			rec.TTL = ttl
+		}
 		rec.TokenHash, rec.ExpiresAt, rec.UpdatedAt, rec.Updater = hashToken(token), now.Add(rec.TTL), now, actor.String()
 		if err := s.putInvitationTx(tx, rec); err != nil {
 			return err

@@ -90,6 +90,22 @@ type SignupTokenUpdate struct {
 	Enabled   *bool
 	// Description replaces the public description; "" removes it.
 	Description *string
+	// Name renames the link (private: only admins see it).
+	Name *string
+	// Role is the role of people who sign up from now on; it may not be
+	// above the actor's own.
+	Role *Role
+	// MaxUses sets how many signups the link allows in all; 0 removes the
+	// limit. A limit at or below the uses so far makes the link used up.
+	MaxUses *int
+	// AllowedDomains replaces the allowed domains; empty allows any.
+	AllowedDomains *[]string
+}
+
+// empty reports whether the update changes nothing.
+func (in SignupTokenUpdate) empty() bool {
+	return in.ExpiresAt == nil && in.Enabled == nil && in.Description == nil && in.Name == nil &&
+		in.Role == nil && in.MaxUses == nil && in.AllowedDomains == nil
 }
 
 // SecretLength is the length of a link secret: 32 lowercase hex characters.
@@ -163,25 +179,31 @@ func (s *Store) validateNewToken(actor Actor, in *NewSignupToken) error {
 	if in.MaxUses < 0 {
 		errs.add("maxUses", "must be a positive whole number, or left out for no limit")
 	}
-	if len(in.AllowedDomains) > MaxDomains {
-		errs.add("allowedDomains", fmt.Sprintf("may list at most %d domains", MaxDomains))
-	} else {
-		seen := map[string]bool{}
-		var domains []string
-		for i, d := range in.AllowedDomains {
-			nd, err := NormalizeDomain(fmt.Sprintf("allowedDomains[%d]", i), d)
-			if err != nil {
-				errs.addErr(err)
-				continue
-			}
-			if !seen[nd] {
-				seen[nd] = true
-				domains = append(domains, nd)
-			}
-		}
-		in.AllowedDomains = domains
-	}
+	in.AllowedDomains = cleanDomains(&errs, in.AllowedDomains)
 	return errs.err()
+}
+
+// cleanDomains normalises a link's allowed domains and drops repeats,
+// adding what is wrong to errs.
+func cleanDomains(errs *fieldErrors, in []string) []string {
+	if len(in) > MaxDomains {
+		errs.add("allowedDomains", fmt.Sprintf("may list at most %d domains", MaxDomains))
+		return in
+	}
+	seen := map[string]bool{}
+	var domains []string
+	for i, d := range in {
+		nd, err := NormalizeDomain(fmt.Sprintf("allowedDomains[%d]", i), d)
+		if err != nil {
+			errs.addErr(err)
+			continue
+		}
+		if !seen[nd] {
+			seen[nd] = true
+			domains = append(domains, nd)
+		}
+	}
+	return domains
 }
 
 // CreateSignupToken creates a link with a new random secret. It returns
@@ -297,34 +319,57 @@ func (s *Store) ListSignupTokens(actor Actor) ([]SignupToken, error) {
 	return tokens, err
 }
 
-// UpdateSignupToken changes a link's expiry, on/off switch and public
-// description. Any instant may be set, a past one ending the link now. It
-// returns ENOTFOUND for an unknown secret or a link whose role is above the
-// actor's own, and EINVALID when no field is given or the description
+// UpdateSignupToken changes a link: its expiry, on/off switch, public
+// description, name, role, max uses and allowed domains. Any instant may be
+// set, a past one ending the link now. It returns ENOTFOUND for an unknown
+// secret or a link whose role is above the actor's own, and EINVALID when no
+// field is given, a role above the actor's own is asked for, or a field
 // breaks the rules of CreateSignupToken.
 func (s *Store) UpdateSignupToken(actor Actor, secret string, in SignupTokenUpdate) (SignupToken, error) {
-	if in.ExpiresAt == nil && in.Enabled == nil && in.Description == nil {
+	if in.empty() {
 		return SignupToken{}, &Error{Code: EINVALID,
-			Message: "Nothing to change: give expiresAt, enabled or description.",
-			Details: []FieldError{{Path: "", Message: "give expiresAt, enabled or description"}}}
+			Message: "Nothing to change: give expiresAt, enabled, description, name, role, maxUses or allowedDomains.",
+			Details: []FieldError{{Path: "", Message: "give expiresAt, enabled, description, name, role, maxUses or allowedDomains"}}}
 	}
+	var errs fieldErrors
 	if in.Description != nil {
 		d, err := CleanText("description", *in.Description, false, MaxNameLength)
-		if err != nil {
-			return SignupToken{}, err
-		}
+		errs.addErr(err)
 		in.Description = &d
 	}
+	if in.Name != nil {
+		n, err := CleanText("name", *in.Name, true, MaxNameLength)
+		errs.addErr(err)
+		in.Name = &n
+	}
 	if in.ExpiresAt != nil {
-		if err := CheckTime("expiresAt", *in.ExpiresAt); err != nil {
-			return SignupToken{}, err
-		}
+		errs.addErr(CheckTime("expiresAt", *in.ExpiresAt))
+	}
+	if in.MaxUses != nil && *in.MaxUses < 0 {
+		errs.add("maxUses", "must be a positive whole number, or 0 for no limit")
+	}
+	if in.AllowedDomains != nil {
+		d := cleanDomains(&errs, *in.AllowedDomains)
+		in.AllowedDomains = &d
+	}
+	if err := errs.err(); err != nil {
+		return SignupToken{}, err
 	}
 	var t SignupToken
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		rec, err := manageableLinkTx(tx, actor, secret)
 		if err != nil {
 			return err
+		}
+		// Checked only once the link is known to be the actor's to manage,
+		// so a refusal never tells that a hidden link exists.
+		if in.Role != nil {
+			if !in.Role.Valid() {
+				return FieldErrorf("role", "is not a root role: use 1 (Admin), 2 (Editor) or 3 (Viewer)")
+			}
+			if !actor.CanGrant(*in.Role) {
+				return FieldErrorf("role", "may not be above your own role (%s)", actor.Role.Name())
+			}
 		}
 		data := map[string]any{"name": rec.Name}
 		if in.ExpiresAt != nil {
@@ -339,6 +384,23 @@ func (s *Store) UpdateSignupToken(actor Actor, secret string, in SignupTokenUpda
 			rec.Description = *in.Description
 			data["description"] = rec.Description
 		}
+		if in.Name != nil && *in.Name != rec.Name {
+			data["oldName"] = rec.Name
+			rec.Name = *in.Name
+			data["name"] = rec.Name
+		}
+		if in.Role != nil {
+			rec.Role = *in.Role
+			data["role"] = rec.Role
+		}
+		if in.MaxUses != nil {
+			rec.MaxUses = *in.MaxUses
+			data["maxUses"] = rec.MaxUses
+		}
+		if in.AllowedDomains != nil {
+			rec.AllowedDomains = *in.AllowedDomains
+			data["allowedDomains"] = rec.AllowedDomains
+		}
 		if err := putJSON(tx.Bucket(bucketLinks), itob(rec.ID), rec); err != nil {
 			return err
 		}
@@ -351,6 +413,34 @@ func (s *Store) UpdateSignupToken(actor Actor, secret string, in SignupTokenUpda
 	return t, err
 }
 
+// DeleteSignupToken deletes a link: nobody can sign up through it any
+// more. The people who joined through it keep their accounts. It returns
+// ENOTFOUND for an unknown secret or a link whose role is above the
+// actor's own.
+func (s *Store) DeleteSignupToken(actor Actor, secret string) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		rec, err := manageableLinkTx(tx, actor, secret)
+		if err != nil {
+			return err
+		}
+		ids := linkUserIDsTx(tx, rec.ID)
+		for _, uid := range ids {
+			if err := tx.Bucket(bucketLinkUsers).Delete(linkUserKey(rec.ID, uid)); err != nil {
+				return err
+			}
+		}
+		if err := tx.Bucket(bucketLinksBySecret).Delete([]byte(rec.Secret)); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketLinks).Delete(itob(rec.ID)); err != nil {
+			return err
+		}
+		return s.addEventTx(tx, actor, EventLinkDeleted, "signup-link", rec.ID, map[string]any{
+			"name": rec.Name, "uses": rec.Uses,
+		})
+	})
+}
+
 // usableErr says why a link cannot be used now, or returns nil. email, when
 // not empty, is checked against the allowed domains.
 func (s *Store) usableErr(rec linkRecord, email string) error {
@@ -360,7 +450,7 @@ func (s *Store) usableErr(rec linkRecord, email string) error {
 	case !s.now().Before(rec.ExpiresAt):
 		return Errorf(EGONE, "This signup link expired on %s; ask an admin for a new link.", rec.ExpiresAt.UTC().Format("2 January 2006 15:04 MST"))
 	case rec.MaxUses > 0 && rec.Uses >= rec.MaxUses:
-		return Errorf(EGONE, "This signup link has been used the %d times it allows; ask an admin for a new link.", rec.MaxUses)
+		return Errorf(EGONE, "This signup link has been used %s, as often as it allows; ask an admin for a new link.", timesText(rec.MaxUses))
 	}
 	if email != "" && len(rec.AllowedDomains) > 0 {
 		domain := email[strings.LastIndexByte(email, '@')+1:]
@@ -440,4 +530,15 @@ func (s *Store) welcomeTx(tx *bolt.Tx, urec userRecord) error {
 		return nil
 	}
 	return s.enqueueEmailTx(tx, emailRecord{Kind: EmailWelcome, To: urec.Email, UserID: urec.ID})
+}
+
+// timesText says how often something happened: "once", "twice", "5 times".
+func timesText(n int) string {
+	switch n {
+	case 1:
+		return "once"
+	case 2:
+		return "twice"
+	}
+	return fmt.Sprintf("%d times", n)
 }

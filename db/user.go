@@ -22,6 +22,8 @@ type User struct {
 	CreatedAt     time.Time
 	// LinkID is the signup link the user joined through, or 0.
 	LinkID uint64
+	// InvitationID is the invitation the user accepted to join, or 0.
+	InvitationID uint64
 	// OrganizationID is the organization the user belongs to.
 	OrganizationID string
 
@@ -66,7 +68,7 @@ func (r userRecord) user() User {
 	return User{
 		ID: r.ID, Name: r.Name, Email: r.Email, Username: r.Username, RootRole: r.RootRole,
 		LoginAttempts: r.LoginAttempts, EmailSent: r.EmailSent, SeenAt: r.SeenAt,
-		CreatedAt: r.CreatedAt, LinkID: r.LinkID, OrganizationID: r.orgID(),
+		CreatedAt: r.CreatedAt, LinkID: r.LinkID, InvitationID: r.InvitationID, OrganizationID: r.orgID(),
 		ThrottledUntil: r.ThrottledUntil,
 	}
 }

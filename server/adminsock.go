@@ -35,6 +35,8 @@ type rpcRequest struct {
 	Type          string
 	After         uint64
 	Offset, Limit int
+	// TTL is the new ttl of a resent invitation; 0 keeps its own.
+	TTL           time.Duration
 	NewToken      db.NewSignupToken
 	NewInvitation db.NewInvitation
 	// Updates travel as JSON: gob drops a pointer to a zero value (a
@@ -208,13 +210,15 @@ func (a *AdminSocket) dispatch(req rpcRequest) (rpcResponse, error) {
 		if err = json.Unmarshal(req.TokenUpdate, &in); err == nil {
 			r.Token, err = s.UpdateSignupToken(req.Actor, req.Secret, in)
 		}
+	case "DeleteSignupToken":
+		err = s.DeleteSignupToken(req.Actor, req.Secret)
 	case "ListInvitations":
 		r.Invitations, r.Next, err = s.ListInvitations(req.Actor, req.State, req.After, req.Limit)
 	case "CreateInvitation":
 		r.Invitation, err = s.CreateInvitation(req.Actor, req.NewInvitation)
 		a.poke()
 	case "ResendInvitation":
-		r.Invitation, err = s.ResendInvitation(req.Actor, req.ID)
+		r.Invitation, err = s.ResendInvitationWithTTL(req.Actor, req.ID, req.TTL)
 		a.poke()
 	case "RevokeInvitation":
 		r.Invitation, err = s.RevokeInvitation(req.Actor, req.ID)

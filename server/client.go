@@ -131,6 +131,11 @@ func (c *Client) UpdateSignupToken(actor db.Actor, secret string, in db.SignupTo
 	return r.Token, err
 }
 
+// DeleteSignupToken is Store.DeleteSignupToken over the socket.
+func (c *Client) DeleteSignupToken(actor db.Actor, secret string) error {
+	return c.call(rpcRequest{Method: "DeleteSignupToken", Actor: actor, Secret: secret}, &rpcResponse{})
+}
+
 // ListInvitations is Store.ListInvitations over the socket.
 func (c *Client) ListInvitations(actor db.Actor, state string, after uint64, limit int) ([]db.Invitation, uint64, error) {
 	var r rpcResponse
@@ -150,6 +155,14 @@ func (c *Client) CreateInvitation(actor db.Actor, in db.NewInvitation) (db.Invit
 func (c *Client) ResendInvitation(actor db.Actor, id uint64) (db.Invitation, error) {
 	var r rpcResponse
 	err := c.call(rpcRequest{Method: "ResendInvitation", Actor: actor, ID: id}, &r)
+	return r.Invitation, err
+}
+
+// ResendInvitationWithTTL is Store.ResendInvitationWithTTL over the
+// socket.
+func (c *Client) ResendInvitationWithTTL(actor db.Actor, id uint64, ttl time.Duration) (db.Invitation, error) {
+	var r rpcResponse
+	err := c.call(rpcRequest{Method: "ResendInvitation", Actor: actor, ID: id, TTL: ttl}, &r)
 	return r.Invitation, err
 }
 

@@ -24,6 +24,12 @@ type updateTokenRequest struct {
 	ExpiresAt   *string `json:"expiresAt"`
 	Enabled     *bool   `json:"enabled"`
 	Description *string `json:"description"`
+	// Ours, beyond seed 002: the rest of what create takes. maxUses is
+	// raw so that null (remove the limit) differs from absent.
+	Name           *string         `json:"name"`
+	Role           json.RawMessage `json:"role"`
+	MaxUses        json.RawMessage `json:"maxUses"`
+	AllowedDomains *[]string       `json:"allowedDomains"`
 }
 
 type listTokensResponse struct {
@@ -149,6 +155,20 @@ func (s *Server) handleUpdateToken(w http.ResponseWriter, r *http.Request, ps ht
 	var in db.SignupTokenUpdate
 	in.Enabled = req.Enabled
 	in.Description = req.Description
+	in.Name = req.Name
+	in.AllowedDomains = req.AllowedDomains
+	role, err := parseRole("role", req.Role)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if role != 0 {
+		in.Role = &role
+	}
+	if in.MaxUses, err = parseMaxUsesUpdate(req.MaxUses); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	if req.ExpiresAt != nil {
 		t, err := parseTime("expiresAt", *req.ExpiresAt)
 		if err != nil {
@@ -163,4 +183,27 @@ func (s *Server) handleUpdateToken(w http.ResponseWriter, r *http.Request, ps ht
 		return
 	}
 	writeJSON(w, http.StatusOK, s.answerLink(actor, token))
+}
+
+// parseMaxUsesUpdate reads maxUses of an update: absent changes nothing,
+// null removes the limit (0 in the store), a whole number from 1 sets it.
+func parseMaxUsesUpdate(raw json.RawMessage) (*int, error) {
+	if len(raw) == 0 {
+		return nil, nil
+	}
+	n := 0
+	if string(raw) != "null" {
+		if err := json.Unmarshal(raw, &n); err != nil || n < 1 {
+			return nil, db.FieldErrorf("maxUses", "must be at least 1, or null for no limit")
+		}
+	}
+	return &n, nil
+}
+
+func (s *Server) handleDeleteToken(w http.ResponseWriter, r *http.Request, ps httprouter.Params, actor db.Actor) {
+	if err := s.store.DeleteSignupToken(actor, ps.ByName("token")); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
 }

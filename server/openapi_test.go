@@ -403,6 +403,11 @@ func TestOpenAPIWalk(t *testing.T) {
 	w.do(200, "PUT", "/api/admin/invite-link/tokens/"+secret2, admin(`{"enabled":true,"expiresAt":"2098-01-01T00:00:00Z"}`))
 	w.do(400, "PUT", "/api/admin/invite-link/tokens/"+secret2, admin(`{}`))
 	w.do(404, "PUT", "/api/admin/invite-link/tokens/0123456789abcdef0123456789abcdef", admin(`{"enabled":true}`))
+	_, _, link3 := w.do(201, "POST", "/api/admin/invite-link/tokens", admin(`{"name":"short-lived","expiresAt":"2099-01-01T00:00:00Z"}`))
+	secret3, _ := link3["secret"].(string)
+	w.do(200, "PUT", "/api/admin/invite-link/tokens/"+secret3, admin(`{"name":"renamed","role":2,"maxUses":5,"allowedDomains":["example.com"]}`))
+	w.do(200, "DELETE", "/api/admin/invite-link/tokens/"+secret3, admin(""))
+	w.do(404, "DELETE", "/api/admin/invite-link/tokens/"+secret3, admin(""))
 	w.do(200, "GET", "/invite/"+secret+"/validate", walkReq{})
 	w.do(400, "GET", "/invite/0123456789abcdef0123456789abcdef/validate", walkReq{})
 

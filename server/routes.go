@@ -53,6 +53,7 @@ func (s *Server) apiRoutes() []route {
 		authed("GET", "/api/admin/invite-link/tokens", permManageLinks, s.handleListTokens),
 		authed("GET", "/api/admin/invite-link/tokens/:token", permManageLinks, s.handleGetToken),
 		authed("PUT", "/api/admin/invite-link/tokens/:token", permManageLinks, s.handleUpdateToken),
+		authed("DELETE", "/api/admin/invite-link/tokens/:token", permManageLinks, s.handleDeleteToken),
 		public("GET", "/invite/:token/validate", s.publicLimit, s.handleValidateToken),
 		public("POST", "/invite/:token/signup", s.publicLimit, s.handleSignup),
 

@@ -123,6 +123,14 @@ func TestPermissionTable(t *testing.T) {
 		},
 		"GET /api/admin/invite-link/tokens":        func() (string, string) { return "/api/admin/invite-link/tokens", "" },
 		"GET /api/admin/invite-link/tokens/:token": func() (string, string) { return "/api/admin/invite-link/tokens/" + secret, "" },
+		"DELETE /api/admin/invite-link/tokens/:token": func() (string, string) {
+			// A link of its own each time: the call deletes it.
+			tok, err := ts.store.CreateSignupToken(db.SystemActor, db.NewSignupToken{Name: "doomed", ExpiresAt: farFuture})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return "/api/admin/invite-link/tokens/" + tok.Secret, ""
+		},
 		"PUT /api/admin/invite-link/tokens/:token": func() (string, string) {
 			return "/api/admin/invite-link/tokens/" + secret, `{"enabled":true}`
 		},
@@ -180,31 +188,32 @@ func TestPermissionTable(t *testing.T) {
 	// that a change to that table shows up here.
 	const all, staff, admins = "Admin Editor Viewer", "Admin Editor", "Admin"
 	allowedRoles := map[string]string{
-		"POST /api/admin/invite-link/tokens":       staff,
-		"GET /api/admin/invite-link/tokens":        staff,
-		"GET /api/admin/invite-link/tokens/:token": staff,
-		"PUT /api/admin/invite-link/tokens/:token": staff,
-		"GET /api/admin/user":                      all,
-		"GET /api/admin/user-admin":                admins,
-		"GET /api/admin/user-admin/:id":            admins,
-		"PUT /api/admin/user-admin/:id":            admins,
-		"DELETE /api/admin/user-admin/:id":         admins,
-		"POST /api/admin/user-admin/:id/unlock":    admins,
-		"GET /api/admin/roles":                     staff,
-		"GET /api/admin/api-tokens":                admins,
-		"POST /api/admin/api-tokens":               admins,
-		"DELETE /api/admin/api-tokens/:id":         admins,
-		"GET /api/admin/events":                    admins,
-		"GET /api/admin/emails":                    admins,
-		"POST /v1/userInvitations":                 staff,
-		"GET /v1/userInvitations":                  staff,
-		"GET /v1/userInvitations/:id":              staff,
-		"DELETE /v1/userInvitations/:id":           staff,
-		"POST /v1/userInvitations/:id/resend":      staff,
-		"POST /api/admin/users/invite":             staff,
-		"GET /api/admin/organizations":             staff,
-		"POST /api/admin/organizations":            admins,
-		"DELETE /api/admin/organizations/:id":      admins,
+		"POST /api/admin/invite-link/tokens":          staff,
+		"GET /api/admin/invite-link/tokens":           staff,
+		"GET /api/admin/invite-link/tokens/:token":    staff,
+		"PUT /api/admin/invite-link/tokens/:token":    staff,
+		"DELETE /api/admin/invite-link/tokens/:token": staff,
+		"GET /api/admin/user":                         all,
+		"GET /api/admin/user-admin":                   admins,
+		"GET /api/admin/user-admin/:id":               admins,
+		"PUT /api/admin/user-admin/:id":               admins,
+		"DELETE /api/admin/user-admin/:id":            admins,
+		"POST /api/admin/user-admin/:id/unlock":       admins,
+		"GET /api/admin/roles":                        staff,
+		"GET /api/admin/api-tokens":                   admins,
+		"POST /api/admin/api-tokens":                  admins,
+		"DELETE /api/admin/api-tokens/:id":            admins,
+		"GET /api/admin/events":                       admins,
+		"GET /api/admin/emails":                       admins,
+		"POST /v1/userInvitations":                    staff,
+		"GET /v1/userInvitations":                     staff,
+		"GET /v1/userInvitations/:id":                 staff,
+		"DELETE /v1/userInvitations/:id":              staff,
+		"POST /v1/userInvitations/:id/resend":         staff,
+		"POST /api/admin/users/invite":                staff,
+		"GET /api/admin/organizations":                staff,
+		"POST /api/admin/organizations":               admins,
+		"DELETE /api/admin/organizations/:id":         admins,
 	}
 	for _, rt := range ts.srv.routes() {
 		if rt.authed == nil {

@@ -3,6 +3,7 @@ package tui
 import (
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
@@ -12,14 +13,7 @@ import (
 
 // keysScreen lists the API keys: create (the key is shown once), revoke.
 type keysScreen struct {
-	base
-	keys []db.APIKey
-}
-
-type keysLoadedMsg struct {
-	seq  int
-	keys []db.APIKey
-	err  error
+	records[db.APIKey]
 }
 
 func newKeysScreen(a *app) *keysScreen {
@@ -31,50 +25,27 @@ func newKeysScreen(a *app) *keysScreen {
 		{title: "Role", width: 6},
 		{title: "Prefix", width: 15},
 		{title: "Created", width: 16},
-		{title: "Last used", width: 9},
+		{title: "Last used", width: 12},
 	})
-	return s
-}
-
-func (s *keysScreen) name() string    { return "API keys" }
-func (s *keysScreen) tabName() string { return "API keys" }
-
-func (s *keysScreen) load() tea.Cmd {
-	seq := s.nextSeq()
-	return fetch(s.app.backend.ListAPIKeys, func(k []db.APIKey, err error) tea.Msg {
-		return keysLoadedMsg{seq: seq, keys: k, err: err}
-	})
-}
-
-func (s *keysScreen) receive(msg tea.Msg) tea.Cmd {
-	m, ok := msg.(keysLoadedMsg)
-	if !ok || !s.accept(m.seq, m.err, "API keys") {
-		return nil
+	s.what = "API keys"
+	s.fetch = func(b Backend, _ db.Actor) ([]db.APIKey, any, error) {
+		keys, err := b.ListAPIKeys()
+		return keys, nil, err
 	}
-	s.keys = m.keys
-	now := s.app.now()
-	rows := make([]row, len(m.keys))
-	for i, k := range m.keys {
+	s.row = func(k db.APIKey, now time.Time) row {
 		id := strconv.FormatUint(k.ID, 10)
 		last := "never"
 		if k.LastUsedAt != nil {
 			last = relative(*k.LastUsedAt, now)
 		}
-		rows[i] = row{id: id, cells: []string{id, k.Name, k.Role.Name(), k.Prefix, fmtTime(k.CreatedAt), last}, search: k.CreatedBy}
+		return row{id: id, cells: []string{id, k.Name, k.Role.Name(), k.Prefix, fmtTime(k.CreatedAt), last}, search: k.CreatedBy}
 	}
-	s.show(rows, s.detailText)
-	return nil
+	s.detail = s.detailText
+	return s
 }
 
-func (s *keysScreen) selected() (db.APIKey, bool) {
-	id := s.list.selectedID()
-	for _, k := range s.keys {
-		if strconv.FormatUint(k.ID, 10) == id {
-			return k, true
-		}
-	}
-	return db.APIKey{}, false
-}
+func (s *keysScreen) name() string    { return "API keys" }
+func (s *keysScreen) tabName() string { return "API keys" }
 
 func (s *keysScreen) key(k tea.KeyMsg) tea.Cmd {
 	if ok, cmd := s.listKey(k, s.detailText); ok {
@@ -146,13 +117,17 @@ func (s *keysScreen) detailText() string {
 	if !ok {
 		return ""
 	}
+	lastUsed := "never"
+	if k.LastUsedAt != nil {
+		lastUsed = fmtFull(*k.LastUsedAt, s.app.now())
+	}
 	lines := []resultLine{
 		{label: "ID", value: strconv.FormatUint(k.ID, 10)},
 		{label: "Name", value: k.Name},
 		{label: "Role", value: k.Role.Name()},
 		{label: "Prefix", value: k.Prefix},
-		{label: "Created", value: fmtFull(k.CreatedAt) + " by " + k.CreatedBy},
-		{label: "Last used", value: fmtTimePtr(k.LastUsedAt)},
+		{label: "Created", value: fmtFull(k.CreatedAt, s.app.now()) + " by " + k.CreatedBy},
+		{label: "Last used", value: lastUsed},
 		{},
 		{value: "The key itself was shown once, when it was created."},
 	}
@@ -160,7 +135,7 @@ func (s *keysScreen) detailText() string {
 }
 
 func (s *keysScreen) view(w, h int) string {
-	info := s.infoLine(len(s.keys), "API key", "API keys", func() string {
+	info := s.infoLine(len(s.items), "API key", "API keys", func() string {
 		k, _ := s.selected()
 		return "API key " + strconv.Quote(k.Name)
 	})

@@ -40,9 +40,6 @@ type app struct {
 	// orgs is the last list of organizations seen, for the invitation
 	// form's choice.
 	orgs []db.Organization
-	// links is the last list of signup links seen, to name the link a
-	// user joined through.
-	links []db.SignupToken
 	// inviter is the name the last invitation was signed with, offered
 	// again for the next one; "" until the first (then opts.Inviter).
 	inviter string

@@ -1,7 +1,11 @@
 // Package tui is the admin terminal UI (`invited admin`).
 package tui
 
-import "invited/db"
+import (
+	"time"
+
+	"invited/db"
+)
 
 // Backend is everything the TUI does to the data. It is satisfied by
 // *db.Store, when the TUI holds the database file itself, and by
@@ -14,10 +18,14 @@ type Backend interface {
 	ListSignupTokens(actor db.Actor) ([]db.SignupToken, error)
 	CreateSignupToken(actor db.Actor, in db.NewSignupToken) (db.SignupToken, error)
 	UpdateSignupToken(actor db.Actor, secret string, in db.SignupTokenUpdate) (db.SignupToken, error)
+	DeleteSignupToken(actor db.Actor, secret string) error
 
 	ListInvitations(actor db.Actor, state string, after uint64, limit int) ([]db.Invitation, uint64, error)
 	CreateInvitation(actor db.Actor, in db.NewInvitation) (db.Invitation, error)
 	ResendInvitation(actor db.Actor, id uint64) (db.Invitation, error)
+	// ResendInvitationWithTTL makes a new link that works for ttl from
+	// now (0: the invitation's own ttl).
+	ResendInvitationWithTTL(actor db.Actor, id uint64, ttl time.Duration) (db.Invitation, error)
 	RevokeInvitation(actor db.Actor, id uint64) (db.Invitation, error)
 
 	ListUsers(offset, limit int) ([]db.User, int, error)

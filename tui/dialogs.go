@@ -107,7 +107,18 @@ func (r *result) view(w, h int) string {
 			b.WriteString(l + "\n")
 		}
 	}
-	b.WriteString(renderLines(s, r.lines, inner))
+	// Secrets and links go below the box, on lines of their own with
+	// nothing beside them, so that a mouse selection copies them whole
+	// and without border characters.
+	var inside, outside []resultLine
+	for _, l := range r.lines {
+		if l.secret {
+			outside = append(outside, l)
+		} else {
+			inside = append(inside, l)
+		}
+	}
+	b.WriteString(renderLines(s, inside, inner))
 	var acts []string
 	if r.copyText != "" {
 		acts = append(acts, s.Focused.Render("c")+" copy "+r.copyWhat)
@@ -117,7 +128,11 @@ func (r *result) view(w, h int) string {
 	}
 	acts = append(acts, s.Focused.Render("esc")+" close")
 	b.WriteString("\n" + strings.Join(acts, "   "))
-	return s.Box.Width(w - 2).Render(b.String())
+	box := s.Box.Width(w - 2).Render(b.String())
+	for _, l := range outside {
+		box += "\n" + s.Label.Render(l.label+":") + "\n" + s.Secret.Render(ansi.Hardwrap(l.value, w, false))
+	}
+	return box
 }
 
 func (r *result) help() helpKeys {
@@ -246,4 +261,63 @@ func qrString(text string) string {
 // center places a block in the middle of w×h.
 func center(block string, w, h int) string {
 	return lipgloss.Place(w, h, lipgloss.Center, lipgloss.Center, block)
+}
+
+// picker lets the admin pick one of a list of options: ↑/↓ move, enter
+// picks, esc cancels. It scrolls when the options do not fit.
+type picker struct {
+	app     *app
+	title   string
+	options []string
+	cursor  int
+	pick    func(i int) tea.Cmd
+}
+
+func (p *picker) update(msg tea.Msg) (bool, tea.Cmd) {
+	k, ok := msg.(tea.KeyMsg)
+	if !ok {
+		return false, nil
+	}
+	keys := p.app.keys
+	switch {
+	case key.Matches(k, keys.Up):
+		p.cursor = max(0, p.cursor-1)
+	case key.Matches(k, keys.Down):
+		p.cursor = min(len(p.options)-1, p.cursor+1)
+	case key.Matches(k, keys.Top):
+		p.cursor = 0
+	case key.Matches(k, keys.Bottom):
+		p.cursor = len(p.options) - 1
+	case key.Matches(k, keys.Enter):
+		return true, p.pick(p.cursor)
+	case key.Matches(k, keys.Cancel):
+		return true, nil
+	}
+	return false, nil
+}
+
+func (p *picker) view(w, h int) string {
+	s := p.app.styles
+	// Box border and padding, the title and a blank line take 6 lines.
+	rows := max(1, min(len(p.options), h-6))
+	first := min(max(0, p.cursor-rows/2), len(p.options)-rows)
+	var b strings.Builder
+	b.WriteString(s.Title.Render(p.title) + "\n\n")
+	for i := first; i < first+rows; i++ {
+		line := "  " + p.options[i]
+		if i == p.cursor {
+			line = s.Focused.Render("> " + p.options[i])
+		}
+		b.WriteString(line)
+		if i < first+rows-1 {
+			b.WriteString("\n")
+		}
+	}
+	return center(s.Box.Render(b.String()), w, h)
+}
+
+func (p *picker) help() helpKeys {
+	k := p.app.keys
+	short := []key.Binding{k.Up, k.Down, withHelp(k.Enter, "pick"), k.Cancel}
+	return helpKeys{short: short, full: [][]key.Binding{short}}
 }

@@ -12,54 +12,65 @@ import (
 	"invited/db"
 )
 
-// fmtTime renders an instant in UTC to the minute, as tables show it.
+// fmtTime renders an instant in local time to the minute, as tables and
+// details show it: "2026-12-02 16:04".
 func fmtTime(t time.Time) string {
 	if t.IsZero() {
 		return "—"
 	}
-	return t.UTC().Format("2006-01-02 15:04")
+	return t.Local().Format("2006-01-02 15:04")
 }
 
-// fmtTimePtr renders an optional instant.
-func fmtTimePtr(t *time.Time) string {
-	if t == nil {
-		return "never"
-	}
-	return fmtTime(*t)
-}
-
-// fmtFull renders an instant as the API does, for detail views.
-func fmtFull(t time.Time) string {
+// fmtFull renders an instant for detail views: local time, and how far
+// from now, "2026-12-02 16:04 (in 7 days)".
+func fmtFull(t, now time.Time) string {
 	if t.IsZero() {
 		return "—"
 	}
-	return db.FormatTime(t)
+	return fmtTime(t) + " (" + relative(t, now) + ")"
 }
 
-// relative renders t as seen from now: "in 7d", "3h ago", "now".
+// relative renders t as seen from now, in the largest unit that reads
+// naturally: "just now", "in 5 minutes", "3 hours ago", "in 7 days",
+// "in 2 months", "in 3 years". Each unit is rounded to the nearest, so a
+// link made for 7 days reads "in 7 days", not "in 6 days" a second later.
 func relative(t, now time.Time) string {
 	d := t.Sub(now)
 	past := d < 0
 	if past {
 		d = -d
 	}
+	const day = 24 * time.Hour
+	round := func(d, unit time.Duration) int { return int((d + unit/2) / unit) }
 	var s string
 	switch {
 	case d < time.Minute:
-		return "now"
-	case d >= 48*time.Hour:
-		// Rounded: a link made for 7 days reads "in 7d", not "in 6d"
-		// a second later.
-		s = strconv.Itoa(int((d+12*time.Hour)/(24*time.Hour))) + "d"
-	case d >= 2*time.Hour:
-		s = strconv.Itoa(int((d+30*time.Minute)/time.Hour)) + "h"
+		return "just now"
+	case d < time.Hour:
+		s = plural(int(d/time.Minute), "minute", "minutes")
+	case d < 48*time.Hour:
+		s = plural(round(d, time.Hour), "hour", "hours")
+	case d < 60*day:
+		s = plural(round(d, day), "day", "days")
+	case d < 365*day:
+		s = plural(round(d, 30*day), "month", "months")
 	default:
-		s = strconv.Itoa(int(d/time.Minute)) + "m"
+		s = plural(round(d, 365*day), "year", "years")
 	}
 	if past {
 		return s + " ago"
 	}
 	return "in " + s
+}
+
+// usesText says how often a link was used and what it allows, as a
+// person would: "1 use, no limit", "2 uses of 10".
+func usesText(uses, maxUses int) string {
+	s := plural(uses, "use", "uses")
+	if maxUses <= 0 {
+		return s + ", no limit"
+	}
+	return s + " of " + strconv.Itoa(maxUses)
 }
 
 // fmtDuration renders a duration the way the forms accept it: "7d",

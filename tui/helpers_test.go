@@ -30,6 +30,9 @@ func TestMain(m *testing.M) {
 	// Stable golden files: no colours, no attributes, whatever the
 	// terminal running the tests.
 	lipgloss.SetColorProfile(termenv.Ascii)
+	// Times show in local time: one fixed zone an hour east of UTC, so
+	// that the golden files are the same everywhere and show the shift.
+	time.Local = time.FixedZone("UTC+1", 60*60)
 	os.Exit(m.Run())
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
@@ -17,15 +18,7 @@ import (
 // so it is shown then, in a result box that can copy it and draw its QR
 // code.
 type invitationsScreen struct {
-	base
-	invs []db.Invitation
-}
-
-type invitationsLoadedMsg struct {
-	seq  int
-	invs []db.Invitation
-	orgs []db.Organization
-	err  error
+	records[db.Invitation]
 }
 
 // pageSize is how many records one backend call asks for.
@@ -44,74 +37,37 @@ func newInvitationsScreen(a *app) *invitationsScreen {
 		{title: "Role", width: 6},
 		{title: "Organization", width: 12},
 		{title: "State", width: 8},
-		{title: "Expires", width: 9},
+		{title: "Expires", width: 12},
 	})
+	s.what = "invitations"
+	s.fetch = func(b Backend, actor db.Actor) ([]db.Invitation, any, error) {
+		invs, err := listAllInvitations(b, actor, "")
+		if err != nil {
+			return nil, nil, err
+		}
+		// The form offers the organizations.
+		orgs, err := b.ListOrganizations()
+		return invs, orgs, err
+	}
+	s.took = func(_ []db.Invitation, extra any) { a.orgs, _ = extra.([]db.Organization) }
+	s.row = func(inv db.Invitation, now time.Time) row {
+		exp := relative(inv.ExpiresAt, now)
+		if inv.State == db.InvitationAccepted || inv.State == db.InvitationRevoked {
+			exp = "—"
+		}
+		id := strconv.FormatUint(inv.ID, 10)
+		return row{
+			id:     id,
+			cells:  []string{id, inv.Email, inv.Role.Name(), inv.OrgID, strings.ToLower(inv.State), exp},
+			search: inv.Creator + " " + inv.Inviter,
+		}
+	}
+	s.detail = s.detailText
 	return s
 }
 
 func (s *invitationsScreen) name() string    { return "Invitations" }
 func (s *invitationsScreen) tabName() string { return "Invitations" }
-
-func (s *invitationsScreen) load() tea.Cmd {
-	seq := s.nextSeq()
-	b, actor := s.app.backend, s.app.actor
-	return func() tea.Msg {
-		var msg invitationsLoadedMsg
-		_, err := protect(func() (any, error) {
-			var after uint64
-			for len(msg.invs) < maxRecords {
-				page, next, err := b.ListInvitations(actor, "", after, pageSize)
-				if err != nil {
-					return nil, err
-				}
-				msg.invs = append(msg.invs, page...)
-				if next == 0 {
-					break
-				}
-				after = next
-			}
-			orgs, err := b.ListOrganizations()
-			msg.orgs = orgs
-			return nil, err
-		})
-		msg.seq, msg.err = seq, err
-		return msg
-	}
-}
-
-func (s *invitationsScreen) receive(msg tea.Msg) tea.Cmd {
-	m, ok := msg.(invitationsLoadedMsg)
-	if !ok || !s.accept(m.seq, m.err, "invitations") {
-		return nil
-	}
-	s.invs = m.invs
-	s.app.orgs = m.orgs
-	now := s.app.now()
-	rows := make([]row, len(m.invs))
-	for i, inv := range m.invs {
-		exp := relative(inv.ExpiresAt, now)
-		if inv.State == db.InvitationAccepted || inv.State == db.InvitationRevoked {
-			exp = "—"
-		}
-		rows[i] = row{
-			id:     strconv.FormatUint(inv.ID, 10),
-			cells:  []string{strconv.FormatUint(inv.ID, 10), inv.Email, inv.Role.Name(), inv.OrgID, strings.ToLower(inv.State), exp},
-			search: inv.Creator + " " + inv.Inviter,
-		}
-	}
-	s.show(rows, s.detailText)
-	return nil
-}
-
-func (s *invitationsScreen) selected() (db.Invitation, bool) {
-	id := s.list.selectedID()
-	for _, inv := range s.invs {
-		if strconv.FormatUint(inv.ID, 10) == id {
-			return inv, true
-		}
-	}
-	return db.Invitation{}, false
-}
 
 func (s *invitationsScreen) key(k tea.KeyMsg) tea.Cmd {
 	if ok, cmd := s.listKey(k, s.detailText); ok {
@@ -129,15 +85,16 @@ func (s *invitationsScreen) key(k tea.KeyMsg) tea.Cmd {
 	}
 	switch {
 	case key.Matches(k, keys.Resend):
-		return a.do("Could not resend", func() (any, error) {
-			return a.backend.ResendInvitation(a.actor, inv.ID)
-		}, func(res any) tea.Cmd {
-			ni, _ := res.(db.Invitation)
-			a.setOK("Made a new link for " + ni.Email + "; the old one no longer works.")
-			a.push(s.resultBox("Invitation resent", ni))
-			return s.load()
-		})
+		if !resendable(inv) {
+			a.setInfo(fmt.Sprintf("The invitation of %s was %s; there is nothing to resend. Press n to invite them again.", inv.Email, strings.ToLower(inv.State)))
+			return nil
+		}
+		a.push(s.resendForm(inv))
 	case key.Matches(k, keys.Revoke):
+		if !revocable(inv) {
+			a.setInfo(fmt.Sprintf("The invitation of %s was %s; there is nothing to revoke.", inv.Email, strings.ToLower(inv.State)))
+			return nil
+		}
 		a.ask(fmt.Sprintf("Revoke the invitation of %s? Its link stops working at once.", inv.Email),
 			a.do("Could not revoke", func() (any, error) {
 				return a.backend.RevokeInvitation(a.actor, inv.ID)
@@ -146,9 +103,52 @@ func (s *invitationsScreen) key(k tea.KeyMsg) tea.Cmd {
 				return s.load()
 			}))
 	case key.Matches(k, keys.Copy), key.Matches(k, keys.QR):
-		a.setInfo("An invitation's link is shown only when it is created or resent: press r to resend it with a new link.")
+		if resendable(inv) {
+			a.setInfo("An invitation's link is shown only when it is created or resent: press r to resend it with a new link.")
+		} else {
+			a.setInfo(fmt.Sprintf("The invitation of %s was %s: its link no longer works.", inv.Email, strings.ToLower(inv.State)))
+		}
 	}
 	return nil
+}
+
+// resendable reports whether an invitation can get a new link: it is
+// pending, or expired.
+func resendable(inv db.Invitation) bool {
+	return inv.State == db.InvitationPending || inv.State == db.InvitationExpired
+}
+
+// revocable reports whether revoking an invitation would change anything:
+// an accepted one cannot be, a revoked one already is.
+func revocable(inv db.Invitation) bool { return resendable(inv) }
+
+// resendForm asks for how long the new link works, then makes it.
+func (s *invitationsScreen) resendForm(inv db.Invitation) *form {
+	a := s.app
+	f := newForm(a, "Resend the invitation of "+inv.Email, nil, nil)
+	f.intro = "A new link replaces the old one, which stops working at once."
+	ttl := inv.TTL
+	if ttl <= 0 {
+		ttl = a.opts.InvitationTTL
+	}
+	f.text("Valid for", fmtDuration(ttl), "", "How long the new link works, from now: 7d, 48h, 2w (at most 365d).", "ttl")
+	f.submit = func(f *form) (func() (any, error), error) {
+		ttl, ok := parseDuration(f.valueOf("Valid for"))
+		switch {
+		case !ok:
+			return nil, db.FieldErrorf("ttl", "give a duration such as 7d or 48h")
+		case ttl > db.MaxInvitationTTL:
+			return nil, db.FieldErrorf("ttl", "may be at most 365 days")
+		}
+		return func() (any, error) { return a.backend.ResendInvitationWithTTL(a.actor, inv.ID, ttl) }, nil
+	}
+	f.done = func(res any) tea.Cmd {
+		ni, _ := res.(db.Invitation)
+		a.setOK("Made a new link for " + ni.Email + "; the old one no longer works.")
+		a.push(s.resultBox("Invitation resent", ni))
+		return s.load()
+	}
+	return f
 }
 
 // emailNote says, truthfully, what becomes of an invitation's email: in
@@ -176,7 +176,7 @@ func (s *invitationsScreen) resultBox(title string, inv db.Invitation) *result {
 			{label: "Email", value: inv.Email},
 			{label: "Role", value: inv.Role.Name()},
 			{label: "Organization", value: inv.OrgID},
-			{label: "Expires", value: fmtFull(inv.ExpiresAt)},
+			{label: "Expires", value: fmtFull(inv.ExpiresAt, s.app.now())},
 			{label: "Link", value: link, wrapAnywhere: true, secret: true},
 		},
 		copyText: link, copyWhat: "the link", qrText: link,
@@ -276,23 +276,25 @@ func (s *invitationsScreen) detailText() string {
 		{label: "State", value: inv.State},
 		{label: "Role", value: inv.Role.Name()},
 		{label: "Organization", value: inv.OrgID},
-		{label: "Expires", value: fmtFull(inv.ExpiresAt) + " (" + relative(inv.ExpiresAt, a.now()) + ")"},
+		{label: "Expires", value: fmtFull(inv.ExpiresAt, a.now())},
 		{label: "Valid for", value: fmtDuration(inv.TTL)},
-		{label: "Created", value: fmtFull(inv.CreatedAt) + " by " + inv.Creator},
-		{label: "Updated", value: fmtFull(inv.UpdatedAt) + " by " + inv.Updater},
+		{label: "Created", value: fmtFull(inv.CreatedAt, a.now()) + " by " + inv.Creator},
+		{label: "Updated", value: fmtFull(inv.UpdatedAt, a.now()) + " by " + inv.Updater},
 		{label: "Inviter", value: inv.Inviter},
 		{label: "Email", value: email},
 		{label: "Labels", value: labels},
 	}
 	if inv.UserID != 0 {
-		lines = append(lines, resultLine{label: "Accepted by", value: "user " + strconv.FormatUint(inv.UserID, 10)})
+		lines = append(lines, resultLine{label: "Accepted by", value: inv.Email + " (user " + strconv.FormatUint(inv.UserID, 10) + ")"})
 	}
-	lines = append(lines, resultLine{}, resultLine{value: "The link is shown only when the invitation is created or resent (r)."})
+	if resendable(inv) {
+		lines = append(lines, resultLine{}, resultLine{value: "The link is shown only when the invitation is created or resent (r)."})
+	}
 	return renderLines(a.styles, lines, s.list.w-1)
 }
 
 func (s *invitationsScreen) view(w, h int) string {
-	info := s.infoLine(len(s.invs), "invitation", "invitations", func() string {
+	info := s.infoLine(len(s.items), "invitation", "invitations", func() string {
 		inv, _ := s.selected()
 		return "Invitation of " + inv.Email
 	})
@@ -301,5 +303,9 @@ func (s *invitationsScreen) view(w, h int) string {
 
 func (s *invitationsScreen) help() helpKeys {
 	k := s.app.keys
+	// Resend and revoke are offered only where they can do something.
+	if inv, ok := s.selected(); ok && !resendable(inv) {
+		return s.listHelp(k.New)
+	}
 	return s.listHelp(k.New, k.Resend, k.Revoke)
 }

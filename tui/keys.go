@@ -39,9 +39,9 @@ type KeyMap struct {
 	Revoke key.Binding // invitations, API keys
 	Role   key.Binding // users
 	Unlock key.Binding // users
-	Delete key.Binding // users, organizations
-	Type   key.Binding // audit: next event type
-	TypeBk key.Binding // audit: previous event type
+	Delete key.Binding // links, users, organizations
+	Edit   key.Binding // links: name, role, max uses, domains
+	Type   key.Binding // audit: pick the event type
 	Older  key.Binding // audit: next page
 	Newer  key.Binding // audit: previous page
 
@@ -97,8 +97,8 @@ func DefaultKeyMap() KeyMap {
 		Role:   b([]string{"r"}, "r", "change role"),
 		Unlock: b([]string{"u"}, "u", "unlock"),
 		Delete: b([]string{"d"}, "d", "delete"),
-		Type:   b([]string{"t"}, "t/T", "type"),
-		TypeBk: b([]string{"T"}, "T", "previous type"),
+		Edit:   b([]string{"m"}, "m", "edit"),
+		Type:   b([]string{"t"}, "t", "event type"),
 		Older:  b([]string{"]", "right"}, "]/→", "older"),
 		Newer:  b([]string{"[", "left"}, "[/←", "newer"),
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
@@ -13,16 +14,10 @@ import (
 )
 
 // linksScreen lists the signup links: create, enable/disable, extend,
-// copy the URL, show it as a QR code, and see who joined.
+// edit (name, public intro, role, max uses, domains), delete, copy the
+// URL, show it as a QR code, and see who joined.
 type linksScreen struct {
-	base
-	tokens []db.SignupToken
-}
-
-type linksLoadedMsg struct {
-	seq    int
-	tokens []db.SignupToken
-	err    error
+	records[db.SignupToken]
 }
 
 func newLinksScreen(a *app) *linksScreen {
@@ -33,50 +28,34 @@ func newLinksScreen(a *app) *linksScreen {
 		{title: "State", width: 8},
 		{title: "Role", width: 6},
 		{title: "Uses", width: 7},
-		{title: "Expires", width: 9},
+		{title: "Expires", width: 12},
 		{title: "Created by", width: 10},
 	})
-	return s
-}
-
-func (s *linksScreen) name() string    { return "Signup links" }
-func (s *linksScreen) tabName() string { return "Links" }
-
-func (s *linksScreen) load() tea.Cmd {
-	seq := s.nextSeq()
-	b, actor := s.app.backend, s.app.actor
-	list := func() ([]db.SignupToken, error) { return b.ListSignupTokens(actor) }
-	return fetch(list, func(t []db.SignupToken, err error) tea.Msg {
-		return linksLoadedMsg{seq: seq, tokens: t, err: err}
-	})
-}
-
-func (s *linksScreen) receive(msg tea.Msg) tea.Cmd {
-	m, ok := msg.(linksLoadedMsg)
-	if !ok || !s.accept(m.seq, m.err, "signup links") {
-		return nil
+	s.what = "signup links"
+	s.fetch = func(b Backend, actor db.Actor) ([]db.SignupToken, any, error) {
+		tokens, err := b.ListSignupTokens(actor)
+		return tokens, nil, err
 	}
-	s.tokens = m.tokens
-	s.app.links = m.tokens
-	now := s.app.now()
-	rows := make([]row, len(m.tokens))
-	for i, t := range m.tokens {
+	s.row = func(t db.SignupToken, now time.Time) row {
 		uses := strconv.Itoa(t.Uses)
 		if t.MaxUses > 0 {
 			uses += "/" + strconv.Itoa(t.MaxUses)
 		}
-		rows[i] = row{
+		return row{
 			id:     t.Secret,
 			cells:  []string{t.Name, linkState(t), t.Role.Name(), uses, relative(t.ExpiresAt, now), t.CreatedBy},
 			search: s.app.signupLink(t) + " " + strings.Join(t.AllowedDomains, " "),
 		}
 	}
-	s.show(rows, s.detailText)
-	return nil
+	s.detail = s.detailText
+	return s
 }
 
 // signupLink is where people sign up through t, as the server says it.
 func (a *app) signupLink(t db.SignupToken) string { return weburl.SignupLink(a.opts.BaseURL, t.Secret) }
+
+func (s *linksScreen) name() string    { return "Signup links" }
+func (s *linksScreen) tabName() string { return "Links" }
 
 // linkState says in one word whether the link can be used.
 func linkState(t db.SignupToken) string {
@@ -89,16 +68,6 @@ func linkState(t db.SignupToken) string {
 		return "used up"
 	}
 	return "enabled"
-}
-
-func (s *linksScreen) selected() (db.SignupToken, bool) {
-	id := s.list.selectedID()
-	for _, t := range s.tokens {
-		if t.Secret == id && id != "" {
-			return t, true
-		}
-	}
-	return db.SignupToken{}, false
 }
 
 func (s *linksScreen) key(k tea.KeyMsg) tea.Cmd {
@@ -123,6 +92,21 @@ func (s *linksScreen) key(k tea.KeyMsg) tea.Cmd {
 		return s.setEnabled(t, true)
 	case key.Matches(k, keys.Extend):
 		s.app.push(s.extendForm(t))
+	case key.Matches(k, keys.Edit):
+		s.app.push(s.editForm(t))
+	case key.Matches(k, keys.Delete):
+		a := s.app
+		joined := "Nobody joined through it."
+		if n := len(t.Users); n > 0 {
+			joined = plural(n, "person", "people") + " joined through it; they keep their accounts."
+		}
+		a.ask(fmt.Sprintf("Delete the signup link %q? Nobody can sign up through it any more. %s This cannot be undone.", t.Name, joined),
+			a.do("Could not delete the link", func() (any, error) {
+				return nil, a.backend.DeleteSignupToken(a.actor, t.Secret)
+			}, func(any) tea.Cmd {
+				a.setOK(fmt.Sprintf("Deleted the signup link %q.", t.Name))
+				return s.load()
+			}))
 	case key.Matches(k, keys.Copy):
 		return s.app.copy("the URL", s.app.signupLink(t))
 	case key.Matches(k, keys.QR):
@@ -167,34 +151,13 @@ func (s *linksScreen) createForm() *form {
 	f.submit = func(f *form) (func() (any, error), error) {
 		var c checks
 		in := db.NewSignupToken{}
-		name, err := db.CleanText("name", f.valueOf("Name (private)"), true, db.MaxNameLength)
-		c.add(err)
-		in.Name = name
-		description, err := db.CleanText("description", f.valueOf("Intro (public)"), false, db.MaxNameLength)
-		c.add(err)
-		in.Description = description
+		in.Name, in.Description, in.Role, in.MaxUses, in.AllowedDomains = linkFields(f, &c)
 		exp, err := parseExpiry("expiresAt", f.valueOf("Expires"), a.now())
 		c.add(err)
 		if err == nil && !exp.After(a.now()) {
 			c.fail("expiresAt", "must be in the future")
 		}
 		in.ExpiresAt = exp
-		in.Role = roleByName(f.valueOf("Role"))
-		if v := strings.TrimSpace(f.valueOf("Max uses")); v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 {
-				c.fail("maxUses", "must be a positive whole number, or empty for no limit")
-			}
-			in.MaxUses = n
-		}
-		for i, d := range splitList(f.valueOf("Allowed domains")) {
-			nd, err := db.NormalizeDomain(fmt.Sprintf("allowedDomains[%d]", i), d)
-			c.add(err)
-			in.AllowedDomains = append(in.AllowedDomains, nd)
-		}
-		if len(in.AllowedDomains) > db.MaxDomains {
-			c.fail("allowedDomains", fmt.Sprintf("may list at most %d domains", db.MaxDomains))
-		}
 		if err := c.err(); err != nil {
 			return nil, err
 		}
@@ -209,11 +172,92 @@ func (s *linksScreen) createForm() *form {
 	return f
 }
 
+// linkFields reads the fields the create and edit forms share: name,
+// public intro, role, max uses and allowed domains.
+func linkFields(f *form, c *checks) (name, description string, role db.Role, maxUses int, domains []string) {
+	var err error
+	name, err = db.CleanText("name", f.valueOf("Name (private)"), true, db.MaxNameLength)
+	c.add(err)
+	description, err = db.CleanText("description", f.valueOf("Intro (public)"), false, db.MaxNameLength)
+	c.add(err)
+	role = roleByName(f.valueOf("Role"))
+	if v := strings.TrimSpace(f.valueOf("Max uses")); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			c.fail("maxUses", "must be a positive whole number, or empty for no limit")
+		}
+		maxUses = n
+	}
+	for i, d := range splitList(f.valueOf("Allowed domains")) {
+		nd, err := db.NormalizeDomain(fmt.Sprintf("allowedDomains[%d]", i), d)
+		c.add(err)
+		domains = append(domains, nd)
+	}
+	if len(domains) > db.MaxDomains {
+		c.fail("allowedDomains", fmt.Sprintf("may list at most %d domains", db.MaxDomains))
+	}
+	return name, description, role, maxUses, domains
+}
+
+// editForm changes a link's name, public intro, role, max uses and
+// allowed domains; what is left as it was is not sent.
+func (s *linksScreen) editForm(t db.SignupToken) *form {
+	a := s.app
+	roles := grantable(a.actor.Role, db.Roles)
+	f := newForm(a, fmt.Sprintf("Edit the signup link %q", t.Name), nil, nil)
+	f.intro = fmt.Sprintf("%s so far. A new role or limit applies to the next people who sign up.", usesText(t.Uses, t.MaxUses))
+	maxUses := ""
+	if t.MaxUses > 0 {
+		maxUses = strconv.Itoa(t.MaxUses)
+	}
+	f.text("Name (private)", t.Name, "e.g. Spring interns", "What the link is for; only admins see it.", "name")
+	f.text("Intro (public)", t.Description, "none", "Shown on the signup page to everyone who opens the link; empty for none.", "description")
+	f.choose("Role", roleNames(roles), roleIndex(roles, t.Role), "The role of people who sign up through it from now on.", "role")
+	f.text("Max uses", maxUses, "no limit", "How many people may sign up in all; empty for no limit.", "maxUses")
+	f.text("Allowed domains", strings.Join(t.AllowedDomains, ", "), "any domain", "Only emails at these domains, comma separated; empty for any.", "allowedDomains")
+	f.submit = func(f *form) (func() (any, error), error) {
+		var c checks
+		name, description, role, maxUses, domains := linkFields(f, &c)
+		if err := c.err(); err != nil {
+			return nil, err
+		}
+		var in db.SignupTokenUpdate
+		if name != t.Name {
+			in.Name = &name
+		}
+		if description != t.Description {
+			in.Description = &description
+		}
+		if role != t.Role {
+			in.Role = &role
+		}
+		if maxUses != t.MaxUses {
+			in.MaxUses = &maxUses
+		}
+		if strings.Join(domains, ",") != strings.Join(t.AllowedDomains, ",") {
+			if domains == nil {
+				domains = []string{}
+			}
+			in.AllowedDomains = &domains
+		}
+		if in == (db.SignupTokenUpdate{}) {
+			return nil, db.Errorf(db.EINVALID, "Nothing changed: edit a field, or press esc to cancel.")
+		}
+		return func() (any, error) { return a.backend.UpdateSignupToken(a.actor, t.Secret, in) }, nil
+	}
+	f.done = func(res any) tea.Cmd {
+		nt, _ := res.(db.SignupToken)
+		a.setOK(fmt.Sprintf("Saved the signup link %q.", nt.Name))
+		return s.load()
+	}
+	return f
+}
+
 // extendForm sets a new expiry.
 func (s *linksScreen) extendForm(t db.SignupToken) *form {
 	a := s.app
 	f := newForm(a, fmt.Sprintf("New expiry for %q", t.Name), nil, nil)
-	f.intro = fmt.Sprintf("It expires %s (%s). A time in the past ends the link now.", fmtFull(t.ExpiresAt), relative(t.ExpiresAt, a.now()))
+	f.intro = fmt.Sprintf("It expires %s. A time in the past ends the link now.", fmtFull(t.ExpiresAt, a.now()))
 	f.text("Expires", "7d", "", "From now: 7d, 48h, 2w; or an RFC 3339 time such as 2030-01-31T12:00:00Z.", "expiresAt")
 	f.submit = func(f *form) (func() (any, error), error) {
 		exp, err := parseExpiry("expiresAt", f.valueOf("Expires"), a.now())
@@ -226,7 +270,7 @@ func (s *linksScreen) extendForm(t db.SignupToken) *form {
 	}
 	f.done = func(res any) tea.Cmd {
 		nt, _ := res.(db.SignupToken)
-		a.setOK(fmt.Sprintf("The signup link %q now expires %s.", nt.Name, fmtFull(nt.ExpiresAt)))
+		a.setOK(fmt.Sprintf("The signup link %q now expires %s.", nt.Name, fmtFull(nt.ExpiresAt, a.now())))
 		return s.load()
 	}
 	return f
@@ -238,10 +282,6 @@ func (s *linksScreen) detailText() string {
 		return ""
 	}
 	a := s.app
-	maxUses := "no limit"
-	if t.MaxUses > 0 {
-		maxUses = strconv.Itoa(t.MaxUses)
-	}
 	domains := "any"
 	if len(t.AllowedDomains) > 0 {
 		domains = strings.Join(t.AllowedDomains, ", ")
@@ -255,10 +295,10 @@ func (s *linksScreen) detailText() string {
 	lines = append(lines, []resultLine{
 		{label: "State", value: linkState(t)},
 		{label: "Role", value: t.Role.Name()},
-		{label: "Uses", value: fmt.Sprintf("%d of %s", t.Uses, maxUses)},
-		{label: "Expires", value: fmtFull(t.ExpiresAt) + " (" + relative(t.ExpiresAt, a.now()) + ")"},
+		{label: "Uses", value: usesText(t.Uses, t.MaxUses)},
+		{label: "Expires", value: fmtFull(t.ExpiresAt, a.now())},
 		{label: "Allowed domains", value: domains},
-		{label: "Created", value: fmtFull(t.CreatedAt) + " by " + t.CreatedBy},
+		{label: "Created", value: fmtFull(t.CreatedAt, a.now()) + " by " + t.CreatedBy},
 		{},
 	}...)
 	var b strings.Builder
@@ -278,7 +318,7 @@ func (s *linksScreen) detailText() string {
 }
 
 func (s *linksScreen) view(w, h int) string {
-	info := s.infoLine(len(s.tokens), "signup link", "signup links", func() string {
+	info := s.infoLine(len(s.items), "signup link", "signup links", func() string {
 		t, _ := s.selected()
 		return fmt.Sprintf("Signup link %q", t.Name)
 	})
@@ -287,7 +327,7 @@ func (s *linksScreen) view(w, h int) string {
 
 func (s *linksScreen) help() helpKeys {
 	k := s.app.keys
-	return s.listHelp(k.New, k.Toggle, k.Extend, k.Copy, k.QR)
+	return s.listHelp(k.New, k.Toggle, k.Extend, k.Edit, k.Delete, k.Copy, k.QR)
 }
 
 // splitList splits a comma separated list, dropping empty items.

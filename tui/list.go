@@ -32,16 +32,23 @@ type row struct {
 // a filter ("/" then type; esc clears), and a detail view of the selected
 // record (enter; esc goes back).
 type list struct {
-	app       *app
-	cols      []column
-	all       []row
+	app  *app
+	cols []column
+	all  []row
+	// matched are the rows the filter keeps, across every page; shown
+	// are those of the current page, which the table holds.
+	matched   []row
 	shown     []row
+	perPage   int // rows a page; 0: one page of everything
+	page      int
 	table     table.Model
 	filter    textinput.Model
 	filtering bool
 	detail    bool
 	vp        viewport.Model
 	w, h      int
+	// emptyText is what an empty list says ("" for "Nothing here yet.").
+	emptyText string
 }
 
 func newList(a *app, cols []column) *list {
@@ -116,15 +123,65 @@ func (l *list) setRows(rows []row) {
 	l.applyFilter()
 }
 
+// applyFilter keeps the rows that match the filter, from every page, and
+// shows the current page of them.
 func (l *list) applyFilter() {
 	keep := l.selectedID()
 	q := strings.ToLower(strings.TrimSpace(l.filter.Value()))
-	l.shown = l.shown[:0:0]
+	l.matched = l.matched[:0:0]
 	for _, r := range l.all {
 		if q == "" || strings.Contains(strings.ToLower(strings.Join(r.cells, " ")+" "+r.search), q) {
-			l.shown = append(l.shown, r)
+			l.matched = append(l.matched, r)
 		}
 	}
+	// The page that holds the selected record, when the filter keeps it.
+	page := min(l.page, max(0, l.pages()-1))
+	for i, r := range l.matched {
+		if r.id == keep && l.perPage > 0 {
+			page = i / l.perPage
+		}
+	}
+	turned := page != l.page
+	l.page = page
+	l.showPage(keep, turned)
+}
+
+// pages is how many pages the matching rows fill (at least 1).
+func (l *list) pages() int {
+	if l.perPage <= 0 || len(l.matched) == 0 {
+		return 1
+	}
+	return (len(l.matched) + l.perPage - 1) / l.perPage
+}
+
+// pageRange is the index of the first matching row of the current page
+// and the one after its last.
+func (l *list) pageRange() (int, int) {
+	if l.perPage <= 0 {
+		return 0, len(l.matched)
+	}
+	from := min(l.page*l.perPage, len(l.matched))
+	return from, min(from+l.perPage, len(l.matched))
+}
+
+// turnPage moves by delta pages; it reports false when there is no such
+// page.
+func (l *list) turnPage(delta int) bool {
+	next := l.page + delta
+	if next < 0 || next >= l.pages() {
+		return false
+	}
+	l.page = next
+	l.showPage("")
+	l.table.SetCursor(0)
+	return true
+}
+
+// showPage puts the current page in the table, keeping the selection on
+// record keep when it is there. With reveal, the table scrolls to it.
+func (l *list) showPage(keep string, reveal ...bool) {
+	from, to := l.pageRange()
+	l.shown = l.matched[from:to]
 	rows := make([]table.Row, len(l.shown))
 	cursor := 0
 	for i, r := range l.shown {
@@ -135,9 +192,18 @@ func (l *list) applyFilter() {
 	}
 	// Only rows that fit the current columns: SetRows renders them.
 	l.table.SetRows(rows)
-	if len(rows) > 0 {
-		l.table.SetCursor(cursor)
+	if len(rows) == 0 {
+		return
 	}
+	if len(reveal) > 0 && reveal[0] {
+		// The table's SetCursor does not scroll; moving down from the top
+		// does, as the down key would.
+		l.table.SetCursor(0)
+		l.table.GotoTop()
+		l.table.MoveDown(cursor)
+		return
+	}
+	l.table.SetCursor(cursor)
 }
 
 // selectedID is the id of the selected record, or "".
@@ -149,11 +215,15 @@ func (l *list) selectedID() string {
 	return l.shown[i].id
 }
 
-// selectID moves the selection to the record id, when it is shown.
+// selectID moves the selection to the record id, turning to its page,
+// when the filter keeps it.
 func (l *list) selectID(id string) {
-	for i, r := range l.shown {
+	for i, r := range l.matched {
 		if r.id == id {
-			l.table.SetCursor(i)
+			if l.perPage > 0 {
+				l.page = i / l.perPage
+			}
+			l.showPage(id, true)
 			return
 		}
 	}
@@ -226,6 +296,9 @@ func (l *list) view() string {
 	}
 	if len(l.shown) == 0 {
 		msg := "Nothing here yet."
+		if l.emptyText != "" {
+			msg = l.emptyText
+		}
 		if l.filterText() != "" {
 			msg = "Nothing matches the filter; esc clears it."
 		}

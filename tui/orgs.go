@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
@@ -11,14 +12,7 @@ import (
 
 // orgsScreen lists the organizations: create, delete.
 type orgsScreen struct {
-	base
-	orgs []db.Organization
-}
-
-type orgsLoadedMsg struct {
-	seq  int
-	orgs []db.Organization
-	err  error
+	records[db.Organization]
 }
 
 func newOrgsScreen(a *app) *orgsScreen {
@@ -29,43 +23,22 @@ func newOrgsScreen(a *app) *orgsScreen {
 		{title: "Name", flex: 2, min: 10},
 		{title: "Created", width: 16},
 	})
+	s.what = "organizations"
+	s.fetch = func(b Backend, _ db.Actor) ([]db.Organization, any, error) {
+		orgs, err := b.ListOrganizations()
+		return orgs, nil, err
+	}
+	s.row = func(o db.Organization, _ time.Time) row {
+		return row{id: o.ID, cells: []string{o.ID, o.Name, fmtTime(o.CreatedAt)}}
+	}
+	// The invitation form offers these.
+	s.took = func(orgs []db.Organization, _ any) { a.orgs = orgs }
+	s.detail = s.detailText
 	return s
 }
 
 func (s *orgsScreen) name() string    { return "Organizations" }
 func (s *orgsScreen) tabName() string { return "Orgs" }
-
-func (s *orgsScreen) load() tea.Cmd {
-	seq := s.nextSeq()
-	return fetch(s.app.backend.ListOrganizations, func(o []db.Organization, err error) tea.Msg {
-		return orgsLoadedMsg{seq: seq, orgs: o, err: err}
-	})
-}
-
-func (s *orgsScreen) receive(msg tea.Msg) tea.Cmd {
-	m, ok := msg.(orgsLoadedMsg)
-	if !ok || !s.accept(m.seq, m.err, "organizations") {
-		return nil
-	}
-	s.orgs = m.orgs
-	s.app.orgs = m.orgs
-	rows := make([]row, len(m.orgs))
-	for i, o := range m.orgs {
-		rows[i] = row{id: o.ID, cells: []string{o.ID, o.Name, fmtTime(o.CreatedAt)}}
-	}
-	s.show(rows, s.detailText)
-	return nil
-}
-
-func (s *orgsScreen) selected() (db.Organization, bool) {
-	id := s.list.selectedID()
-	for _, o := range s.orgs {
-		if o.ID == id && id != "" {
-			return o, true
-		}
-	}
-	return db.Organization{}, false
-}
 
 func (s *orgsScreen) key(k tea.KeyMsg) tea.Cmd {
 	if ok, cmd := s.listKey(k, s.detailText); ok {
@@ -119,7 +92,7 @@ func (s *orgsScreen) detailText() string {
 	lines := []resultLine{
 		{label: "ID", value: o.ID},
 		{label: "Name", value: o.Name},
-		{label: "Created", value: fmtFull(o.CreatedAt)},
+		{label: "Created", value: fmtFull(o.CreatedAt, s.app.now())},
 	}
 	if o.ID == db.DefaultOrganization {
 		lines = append(lines, resultLine{}, resultLine{value: "The default organization: people go here when no other is named. It cannot be deleted."})
@@ -128,7 +101,7 @@ func (s *orgsScreen) detailText() string {
 }
 
 func (s *orgsScreen) view(w, h int) string {
-	info := s.infoLine(len(s.orgs), "organization", "organizations", func() string {
+	info := s.infoLine(len(s.items), "organization", "organizations", func() string {
 		o, _ := s.selected()
 		return "Organization " + o.ID
 	})

@@ -3,6 +3,7 @@ package tui
 import (
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
@@ -111,7 +112,7 @@ func (b *base) infoLine(count int, noun, nouns string, detailTitle func() string
 	case !b.loaded && b.loadErr == "":
 		parts = append(parts, "loading…")
 	case l.filterText() != "":
-		parts = append(parts, plural(len(l.shown), noun, nouns)+" of "+itoa(count)+` match "`+l.filterText()+`" (esc clears)`)
+		parts = append(parts, plural(len(l.matched), noun, nouns)+" of "+itoa(count)+` match "`+l.filterText()+`" (esc clears)`)
 	default:
 		parts = append(parts, plural(count, noun, nouns))
 	}
@@ -172,16 +173,109 @@ func (c *checks) err() error {
 	return &db.Error{Code: db.EINVALID, Message: strings.Join(parts, "; "), Details: c.details}
 }
 
-// fetch runs a backend read in a tea.Cmd and wraps its answer in msg.
-func fetch[T any](call func() (T, error), msg func(T, error) tea.Msg) tea.Cmd {
+// loadedMsg carries what a screen's fetch read to that screen's list.
+type loadedMsg struct {
+	to   *list
+	seq  int
+	data any // a loaded[T]
+	err  error
+}
+
+// loaded is what a fetch read: the records, and anything else the screen
+// shows about them (extra).
+type loaded[T any] struct {
+	items []T
+	extra any
+}
+
+// records is the list component of a screen of T's: it fetches them,
+// renders each as a row, filters and pages them (through its list), and
+// finds the selected one. A screen gives it what it fetches and how a
+// record reads, and keeps only its own keys, forms and details.
+type records[T any] struct {
+	base
+	items []T
+	// what names the records in errors: "signup links".
+	what string
+	// fetch is the screen's one place of backend reads: the records, and
+	// in extra anything else it shows. It runs in a tea.Cmd.
+	fetch func(b Backend, actor db.Actor) (items []T, extra any, err error)
+	// row renders a record at the time now.
+	row func(item T, now time.Time) row
+	// took, when set, sees each load before its rows are made.
+	took func(items []T, extra any)
+	// detail renders the selected record's detail view.
+	detail func() string
+}
+
+// load fetches the records in a tea.Cmd.
+func (r *records[T]) load() tea.Cmd {
+	seq := r.nextSeq()
+	b, actor, fetch, to := r.app.backend, r.app.actor, r.fetch, r.list
 	return func() tea.Msg {
-		res, err := protect(func() (any, error) {
-			v, err := call()
-			return v, err
+		var d loaded[T]
+		_, err := protect(func() (any, error) {
+			var err error
+			d.items, d.extra, err = fetch(b, actor)
+			return nil, err
 		})
-		v, _ := res.(T)
-		return msg(v, err)
+		return loadedMsg{to: to, seq: seq, data: d, err: err}
 	}
+}
+
+// receive shows the answer to the latest load.
+func (r *records[T]) receive(msg tea.Msg) tea.Cmd {
+	m, ok := msg.(loadedMsg)
+	if !ok || m.to != r.list || !r.accept(m.seq, m.err, r.what) {
+		return nil
+	}
+	d, _ := m.data.(loaded[T])
+	r.items = d.items
+	if r.took != nil {
+		r.took(d.items, d.extra)
+	}
+	now := r.app.now()
+	rows := make([]row, len(d.items))
+	for i, it := range d.items {
+		rows[i] = r.row(it, now)
+	}
+	r.show(rows, r.detail)
+	return nil
+}
+
+// selected is the selected record. Rows and records are in the same
+// order, so the row's place is the record's.
+func (r *records[T]) selected() (T, bool) {
+	var zero T
+	id := r.list.selectedID()
+	if id == "" {
+		return zero, false
+	}
+	for i, rw := range r.list.all {
+		if rw.id == id && i < len(r.items) {
+			return r.items[i], true
+		}
+	}
+	return zero, false
+}
+
+// listAllInvitations reads every invitation in state ("" for all) the
+// actor may see, a page at a time, up to maxRecords.
+func listAllInvitations(b Backend, actor db.Actor, state string) ([]db.Invitation, error) {
+	var all []db.Invitation
+	var after uint64
+	for len(all) < maxRecords {
+		page, next, err := b.ListInvitations(actor, state, after, pageSize)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, page...)
+		if next == 0 {
+			break
+		}
+		after = next
+	}
+	return all, nil
 }
 
 // roleIndex is the index of r in roles, or of the last (least powerful)

@@ -183,6 +183,11 @@ func (s *SwitchingBackend) UpdateSignupToken(actor db.Actor, secret string, in d
 	return out, err
 }
 
+// DeleteSignupToken deletes a link where the data is now.
+func (s *SwitchingBackend) DeleteSignupToken(actor db.Actor, secret string) error {
+	return s.run(true, func(b Backend) error { return b.DeleteSignupToken(actor, secret) })
+}
+
 // ListInvitations lists invitations where the data is now.
 func (s *SwitchingBackend) ListInvitations(actor db.Actor, state string, after uint64, limit int) (out []db.Invitation, next uint64, err error) {
 	err = s.run(false, func(b Backend) (err error) {
@@ -201,6 +206,12 @@ func (s *SwitchingBackend) CreateInvitation(actor db.Actor, in db.NewInvitation)
 // ResendInvitation resends an invitation where the data is now.
 func (s *SwitchingBackend) ResendInvitation(actor db.Actor, id uint64) (out db.Invitation, err error) {
 	err = s.run(true, func(b Backend) (err error) { out, err = b.ResendInvitation(actor, id); return err })
+	return out, err
+}
+
+// ResendInvitationWithTTL resends an invitation where the data is now.
+func (s *SwitchingBackend) ResendInvitationWithTTL(actor db.Actor, id uint64, ttl time.Duration) (out db.Invitation, err error) {
+	err = s.run(true, func(b Backend) (err error) { out, err = b.ResendInvitationWithTTL(actor, id, ttl); return err })
 	return out, err
 }
 

@@ -97,7 +97,7 @@ func TestCreateLinkCtrlSFromFirstField(t *testing.T) {
 	h.keys("n")
 	h.typeText("Quick")
 	h.keys("ctrl+s")
-	h.contains(`Created the signup link "Quick"`, "Quick", "enabled", "in 7d")
+	h.contains(`Created the signup link "Quick"`, "Quick", "enabled", "in 7 days")
 }
 
 func TestLinkFormValidation(t *testing.T) {
@@ -214,7 +214,7 @@ func TestInvitationEmailNoteInServerMode(t *testing.T) {
 	h.contains("Invitation created", "is queued: the server sends it now")
 	h.lacks("on its way", "when the server starts")
 	// A resend says the same.
-	h.keys("esc", "down", "down", "r")
+	h.keys("esc", "down", "down", "r", "enter")
 	h.contains("Invitation resent", "is queued: the server sends it now")
 }
 
@@ -237,7 +237,15 @@ func TestRevokeAsksFirst(t *testing.T) {
 func TestResendShowsNewLink(t *testing.T) {
 	h := newHarness(t, true)
 	h.keys("2", "down", "r")
-	h.contains("Invitation resent", "edsger@example.net", "http://localhost:4242/invitations/")
+	// Resend asks how long the new link works, the invitation's ttl first.
+	h.contains("Resend the invitation of edsger@example.net", "Valid for       3d")
+	h.keys("ctrl+u")
+	h.typeText("10d")
+	h.keys("enter")
+	h.contains("Invitation resent", "edsger@example.net", "http://localhost:4242/invitations/", "2026-01-12 04:04 (in 10 days)")
+	if inv, _ := h.store.GetInvitation(testAdmin, 2); !inv.ExpiresAt.Equal(fixedNow.Add(10*24*time.Hour)) || inv.TTL != 10*24*time.Hour {
+		t.Fatalf("after resend: expires %v, ttl %v", inv.ExpiresAt, inv.TTL)
+	}
 }
 
 func TestDisableAsksEnableDoesNot(t *testing.T) {
@@ -255,7 +263,10 @@ func TestExtendLink(t *testing.T) {
 	h.keys("down", "e", "ctrl+u")
 	h.typeText("30d")
 	h.keys("enter")
-	h.contains(`"Interns 2026" now expires 2026-02-01T03:04:05.000Z`, "in 30d")
+	h.contains(`"Interns 2026" now expires 2026-02-01 04:04 (in 30 days)`)
+	if row := h.row("Interns 2026"); !strings.Contains(row, "in 30 days") {
+		t.Errorf("row %q, want it to expire in 30 days", row)
+	}
 }
 
 func TestLinkDetailShowsWhoJoined(t *testing.T) {
@@ -331,7 +342,7 @@ func TestSlowedUserShowsAndUnlocks(t *testing.T) {
 		t.Fatalf("row %q", row)
 	}
 	h.keys("down", "enter")
-	h.contains("slowed until 2026-01-02 03:05 UTC", "10 (waits start at 10)")
+	h.contains("slowed until 2026-01-02 04:05 (in 1 minute)", "10 (waits start at 10)")
 	h.keys("esc", "u")
 	h.contains("Unlocked alan@example.org")
 	if row := h.row("alan@example.org"); !strings.HasSuffix(row, " ok") {
@@ -387,9 +398,15 @@ func TestAuditTypeFilterAndPages(t *testing.T) {
 	h.contains("These are the oldest events.")
 	h.keys("[")
 	h.contains("1–100 of 130")
+	// t opens the list of types: pick the second, then the last.
 	h.keys("t")
+	h.contains("Show events of type", "> all types")
+	h.keys("down", "enter")
 	h.contains("1–2 of 2, newest first · signup-link-created")
-	h.keys("T", "T") // back past "all types" to the last type
+	h.keys("t", "G", "enter")
+	h.contains(" · " + db.EventTypes[len(db.EventTypes)-1])
+	h.keys("t", "esc")
+	h.lacks("Show events of type")
 	h.contains(" · " + db.EventTypes[len(db.EventTypes)-1])
 	h.keys("enter")
 	h.lacks("Event ")

@@ -13,16 +13,19 @@ import (
 
 // usersScreen lists the users: change role, unlock, delete.
 type usersScreen struct {
-	base
-	users []db.User
+	records[db.User]
 	total int
+	// invs are the accepted invitations, by id, to say who invited a user.
+	invs map[uint64]db.Invitation
+	// links are the signup links, to name the one a user joined through.
+	links []db.SignupToken
 }
 
-type usersLoadedMsg struct {
-	seq   int
-	users []db.User
+// usersExtra is what the users screen reads besides the users.
+type usersExtra struct {
 	total int
-	err   error
+	invs  []db.Invitation
+	links []db.SignupToken
 }
 
 func newUsersScreen(a *app) *usersScreen {
@@ -36,33 +39,50 @@ func newUsersScreen(a *app) *usersScreen {
 		{title: "Organization", width: 12},
 		{title: "Status", width: 6},
 	})
+	s.what = "users"
+	s.fetch = func(b Backend, actor db.Actor) ([]db.User, any, error) {
+		var users []db.User
+		var x usersExtra
+		for len(users) < maxRecords {
+			page, total, err := b.ListUsers(len(users), pageSize)
+			if err != nil {
+				return nil, nil, err
+			}
+			users, x.total = append(users, page...), total
+			if len(page) < pageSize || len(users) >= total {
+				break
+			}
+		}
+		// The accepted invitations and the links say how people came in.
+		var err error
+		if x.invs, err = listAllInvitations(b, actor, db.InvitationAccepted); err != nil {
+			return nil, nil, err
+		}
+		x.links, err = b.ListSignupTokens(actor)
+		return users, x, err
+	}
+	s.took = func(_ []db.User, extra any) {
+		x, _ := extra.(usersExtra)
+		s.total, s.links = x.total, x.links
+		s.invs = map[uint64]db.Invitation{}
+		for _, inv := range x.invs {
+			s.invs[inv.ID] = inv
+		}
+	}
+	s.row = func(u db.User, _ time.Time) row {
+		status := "ok"
+		if _, slowed := s.slowedUntil(u); slowed {
+			status = "slowed"
+		}
+		id := strconv.FormatUint(u.ID, 10)
+		return row{id: id, cells: []string{id, u.Email, u.Name, u.RootRole.Name(), u.OrganizationID, status}, search: u.Username}
+	}
+	s.detail = s.detailText
 	return s
 }
 
 func (s *usersScreen) name() string    { return "Users" }
 func (s *usersScreen) tabName() string { return "Users" }
-
-func (s *usersScreen) load() tea.Cmd {
-	seq := s.nextSeq()
-	b := s.app.backend
-	return func() tea.Msg {
-		msg := usersLoadedMsg{seq: seq}
-		_, msg.err = protect(func() (any, error) {
-			for len(msg.users) < maxRecords {
-				page, total, err := b.ListUsers(len(msg.users), pageSize)
-				if err != nil {
-					return nil, err
-				}
-				msg.users, msg.total = append(msg.users, page...), total
-				if len(page) < pageSize || len(msg.users) >= total {
-					break
-				}
-			}
-			return nil, nil
-		})
-		return msg
-	}
-}
 
 // slowedUntil returns the end of the wait failed logins gave the user, and
 // whether that wait is still running on the TUI's clock.
@@ -71,39 +91,6 @@ func (s *usersScreen) slowedUntil(u db.User) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	return *u.ThrottledUntil, true
-}
-
-func (s *usersScreen) receive(msg tea.Msg) tea.Cmd {
-	m, ok := msg.(usersLoadedMsg)
-	if !ok || !s.accept(m.seq, m.err, "users") {
-		return nil
-	}
-	s.users, s.total = m.users, m.total
-	rows := make([]row, len(m.users))
-	for i, u := range m.users {
-		status := "ok"
-		if _, slowed := s.slowedUntil(u); slowed {
-			status = "slowed"
-		}
-		id := strconv.FormatUint(u.ID, 10)
-		rows[i] = row{
-			id:     id,
-			cells:  []string{id, u.Email, u.Name, u.RootRole.Name(), u.OrganizationID, status},
-			search: u.Username,
-		}
-	}
-	s.show(rows, s.detailText)
-	return nil
-}
-
-func (s *usersScreen) selected() (db.User, bool) {
-	id := s.list.selectedID()
-	for _, u := range s.users {
-		if strconv.FormatUint(u.ID, 10) == id {
-			return u, true
-		}
-	}
-	return db.User{}, false
 }
 
 func (s *usersScreen) key(k tea.KeyMsg) tea.Cmd {
@@ -171,20 +158,16 @@ func (s *usersScreen) detailText() string {
 	a := s.app
 	status := "active"
 	if until, slowed := s.slowedUntil(u); slowed {
-		status = "slowed until " + fmtTime(until) + " UTC (u ends the wait)"
+		status = "slowed until " + fmtFull(until, a.now()) + "; u ends the wait"
 	}
 	failed := strconv.Itoa(u.LoginAttempts)
 	if max := a.opts.MaxLoginAttempts; max > 0 && u.LoginAttempts > 0 {
 		failed += fmt.Sprintf(" (waits start at %d)", max)
 	}
-	via := "created directly"
-	if u.LinkID != 0 {
-		via = "signup link " + strconv.FormatUint(u.LinkID, 10)
-		for _, t := range a.links {
-			if t.ID == u.LinkID {
-				via = fmt.Sprintf("signup link %q", t.Name)
-			}
-		}
+	via := s.joinedThrough(u)
+	lastSeen := "never"
+	if u.SeenAt != nil {
+		lastSeen = fmtFull(*u.SeenAt, a.now())
 	}
 	username := u.Username
 	if username == "" {
@@ -203,12 +186,34 @@ func (s *usersScreen) detailText() string {
 		{label: "Organization", value: u.OrganizationID},
 		{label: "Status", value: status},
 		{label: "Failed logins", value: failed},
-		{label: "Last seen", value: fmtTimePtr(u.SeenAt)},
-		{label: "Created", value: fmtFull(u.CreatedAt)},
+		{label: "Last seen", value: lastSeen},
+		{label: "Created", value: fmtFull(u.CreatedAt, a.now())},
 		{label: "Joined through", value: via},
 		{label: "Welcome email", value: emailSent},
 	}
 	return renderLines(a.styles, lines, s.list.w-1)
+}
+
+// joinedThrough says how a user came in: through which signup link, or
+// through whose invitation.
+func (s *usersScreen) joinedThrough(u db.User) string {
+	switch {
+	case u.LinkID != 0:
+		for _, t := range s.links {
+			if t.ID == u.LinkID {
+				return fmt.Sprintf("the signup link %q", t.Name)
+			}
+		}
+		return "a signup link that was deleted since, or is above your role"
+	case u.InvitationID != 0:
+		inv, ok := s.invs[u.InvitationID]
+		if !ok {
+			// Above the actor's role, or gone: the id is all there is.
+			return "an invitation (" + db.InvitationName(u.InvitationID) + ")"
+		}
+		return fmt.Sprintf("an invitation from %s, accepted %s", actorName(inv.Creator), fmtTime(inv.UpdatedAt))
+	}
+	return "created directly"
 }
 
 func (s *usersScreen) view(w, h int) string {
