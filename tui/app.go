@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"time"
@@ -86,16 +87,24 @@ func (a *app) setInfo(s string)  { a.status, a.statusKind = s, statusInfo }
 func (a *app) setOK(s string)    { a.status, a.statusKind = s, statusOK }
 func (a *app) setError(s string) { a.status, a.statusKind = s, statusError }
 
-// protect runs a backend call, turning a panic into an error so that a
-// bug behind the Backend interface shows in the status line instead of
-// tearing the terminal down.
-func protect(call func() (any, error)) (res any, err error) {
+// opTimeout bounds one operation of the TUI (a screen's load, an action,
+// a form's submission): long enough for a busy server, short enough that
+// a hung one is reported rather than waited for.
+const opTimeout = 30 * time.Second
+
+// protect runs a backend operation with its own context, bounded by
+// opTimeout, turning a panic into an error so that a bug behind the
+// Backend interface shows in the status line instead of tearing the
+// terminal down.
+func protect(call func(ctx context.Context) (any, error)) (res any, err error) {
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
 	defer func() {
 		if r := recover(); r != nil {
 			res, err = nil, fmt.Errorf("backend panic: %v", r)
 		}
 	}()
-	return call()
+	return call(ctx)
 }
 
 // actionResultMsg is the answer to an action on a record (toggle, revoke,
@@ -109,7 +118,7 @@ type actionResultMsg struct {
 
 // do runs call in a tea.Cmd; on success done runs in Update with the
 // result, on failure the status line shows "what: message".
-func (a *app) do(what string, call func() (any, error), done doneFunc) tea.Cmd {
+func (a *app) do(what string, call func(ctx context.Context) (any, error), done doneFunc) tea.Cmd {
 	return func() tea.Msg {
 		res, err := protect(call)
 		return actionResultMsg{what: what, res: res, err: err, done: done}

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"context"
 	"fmt"
 	"sort"
 	"strconv"
@@ -56,9 +57,9 @@ func (s *auditScreen) load() tea.Cmd {
 	typ, offset := auditTypes[s.typ], s.offset
 	return func() tea.Msg {
 		msg := auditLoadedMsg{seq: seq}
-		_, msg.err = protect(func() (any, error) {
+		_, msg.err = protect(func(ctx context.Context) (any, error) {
 			var err error
-			msg.events, msg.total, err = b.ListEvents(typ, offset, auditPage)
+			msg.events, msg.total, err = b.ListEvents(ctx, typ, offset, auditPage)
 			return nil, err
 		})
 		return msg

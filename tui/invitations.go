@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
@@ -56,10 +57,10 @@ func (s *invitationsScreen) load() tea.Cmd {
 	b, actor := s.app.backend, s.app.actor
 	return func() tea.Msg {
 		var msg invitationsLoadedMsg
-		_, err := protect(func() (any, error) {
+		_, err := protect(func(ctx context.Context) (any, error) {
 			var after uint64
 			for len(msg.invs) < maxRecords {
-				page, next, err := b.ListInvitations(actor, "", after, pageSize)
+				page, next, err := b.ListInvitations(ctx, actor, "", after, pageSize)
 				if err != nil {
 					return nil, err
 				}
@@ -69,7 +70,7 @@ func (s *invitationsScreen) load() tea.Cmd {
 				}
 				after = next
 			}
-			orgs, err := b.ListOrganizations()
+			orgs, err := b.ListOrganizations(ctx)
 			msg.orgs = orgs
 			return nil, err
 		})
@@ -128,8 +129,8 @@ func (s *invitationsScreen) key(k tea.KeyMsg) tea.Cmd {
 	}
 	switch {
 	case key.Matches(k, keys.Resend):
-		return a.do("Could not resend", func() (any, error) {
-			return a.backend.ResendInvitation(a.actor, inv.ID)
+		return a.do("Could not resend", func(ctx context.Context) (any, error) {
+			return a.backend.ResendInvitation(ctx, a.actor, inv.ID)
 		}, func(res any) tea.Cmd {
 			ni, _ := res.(db.Invitation)
 			a.setOK("Made a new link for " + ni.Email + "; the old one no longer works.")
@@ -138,8 +139,8 @@ func (s *invitationsScreen) key(k tea.KeyMsg) tea.Cmd {
 		})
 	case key.Matches(k, keys.Revoke):
 		a.ask(fmt.Sprintf("Revoke the invitation of %s? Its link stops working at once.", inv.Email),
-			a.do("Could not revoke", func() (any, error) {
-				return a.backend.RevokeInvitation(a.actor, inv.ID)
+			a.do("Could not revoke", func(ctx context.Context) (any, error) {
+				return a.backend.RevokeInvitation(ctx, a.actor, inv.ID)
 			}, func(any) tea.Cmd {
 				a.setOK("Revoked the invitation of " + inv.Email + ".")
 				return s.load()
@@ -210,7 +211,7 @@ func (s *invitationsScreen) createForm() *form {
 		inviter = a.opts.Inviter
 	}
 	f.text("Inviter", inviter, "Ada Lovelace", "The name the email is signed with (\"… invited you to join\"); kept for your next invitations.", "inviter")
-	f.submit = func(f *form) (func() (any, error), error) {
+	f.submit = func(f *form) (func(ctx context.Context) (any, error), error) {
 		var c checks
 		in := db.NewInvitation{DefaultTTL: a.opts.InvitationTTL}
 		email, err := db.NormalizeEmail("invitedEmail", f.valueOf("Email"))
@@ -238,7 +239,7 @@ func (s *invitationsScreen) createForm() *form {
 		if err := c.err(); err != nil {
 			return nil, err
 		}
-		return func() (any, error) { return a.backend.CreateInvitation(a.actor, in) }, nil
+		return func(ctx context.Context) (any, error) { return a.backend.CreateInvitation(ctx, a.actor, in) }, nil
 	}
 	f.done = func(res any) tea.Cmd {
 		inv, _ := res.(db.Invitation)

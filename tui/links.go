@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
@@ -44,7 +45,7 @@ func (s *linksScreen) tabName() string { return "Links" }
 func (s *linksScreen) load() tea.Cmd {
 	seq := s.nextSeq()
 	b, actor := s.app.backend, s.app.actor
-	list := func() ([]db.SignupToken, error) { return b.ListSignupTokens(actor) }
+	list := func(ctx context.Context) ([]db.SignupToken, error) { return b.ListSignupTokens(ctx, actor) }
 	return fetch(list, func(t []db.SignupToken, err error) tea.Msg {
 		return linksLoadedMsg{seq: seq, tokens: t, err: err}
 	})
@@ -130,8 +131,8 @@ func (s *linksScreen) key(k tea.KeyMsg) tea.Cmd {
 
 func (s *linksScreen) setEnabled(t db.SignupToken, on bool) tea.Cmd {
 	a := s.app
-	return a.do("Could not change the link", func() (any, error) {
-		return a.backend.UpdateSignupToken(a.actor, t.Secret, db.SignupTokenUpdate{Enabled: &on})
+	return a.do("Could not change the link", func(ctx context.Context) (any, error) {
+		return a.backend.UpdateSignupToken(ctx, a.actor, t.Secret, db.SignupTokenUpdate{Enabled: &on})
 	}, func(res any) tea.Cmd {
 		nt, _ := res.(db.SignupToken)
 		switch {
@@ -160,7 +161,7 @@ func (s *linksScreen) createForm() *form {
 	f.choose("Role", roleNames(roles), roleIndex(roles, db.RoleViewer), "The role of people who sign up through it.", "role")
 	f.text("Max uses", "", "no limit", "How many people may sign up; empty for no limit.", "maxUses")
 	f.text("Allowed domains", "", "any domain", "Only emails at these domains, comma separated (example.com, example.org); empty for any.", "allowedDomains")
-	f.submit = func(f *form) (func() (any, error), error) {
+	f.submit = func(f *form) (func(ctx context.Context) (any, error), error) {
 		var c checks
 		in := db.NewSignupToken{}
 		name, err := db.CleanText("name", f.valueOf("Name (private)"), true, db.MaxNameLength)
@@ -194,7 +195,7 @@ func (s *linksScreen) createForm() *form {
 		if err := c.err(); err != nil {
 			return nil, err
 		}
-		return func() (any, error) { return a.backend.CreateSignupToken(a.actor, in) }, nil
+		return func(ctx context.Context) (any, error) { return a.backend.CreateSignupToken(ctx, a.actor, in) }, nil
 	}
 	f.done = func(res any) tea.Cmd {
 		t, _ := res.(db.SignupToken)
@@ -211,13 +212,13 @@ func (s *linksScreen) extendForm(t db.SignupToken) *form {
 	f := newForm(a, fmt.Sprintf("New expiry for %q", t.Name), nil, nil)
 	f.intro = fmt.Sprintf("It expires %s (%s). A time in the past ends the link now.", fmtFull(t.ExpiresAt), relative(t.ExpiresAt, a.now()))
 	f.text("Expires", "7d", "", "From now: 7d, 48h, 2w; or an RFC 3339 time such as 2030-01-31T12:00:00Z.", "expiresAt")
-	f.submit = func(f *form) (func() (any, error), error) {
+	f.submit = func(f *form) (func(ctx context.Context) (any, error), error) {
 		exp, err := parseExpiry("expiresAt", f.valueOf("Expires"), a.now())
 		if err != nil {
 			return nil, err
 		}
-		return func() (any, error) {
-			return a.backend.UpdateSignupToken(a.actor, t.Secret, db.SignupTokenUpdate{ExpiresAt: &exp})
+		return func(ctx context.Context) (any, error) {
+			return a.backend.UpdateSignupToken(ctx, a.actor, t.Secret, db.SignupTokenUpdate{ExpiresAt: &exp})
 		}, nil
 	}
 	f.done = func(res any) tea.Cmd {

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"context"
 	"errors"
 	"strings"
 
@@ -173,10 +174,10 @@ func (c *checks) err() error {
 }
 
 // fetch runs a backend read in a tea.Cmd and wraps its answer in msg.
-func fetch[T any](call func() (T, error), msg func(T, error) tea.Msg) tea.Cmd {
+func fetch[T any](call func(context.Context) (T, error), msg func(T, error) tea.Msg) tea.Cmd {
 	return func() tea.Msg {
-		res, err := protect(func() (any, error) {
-			v, err := call()
+		res, err := protect(func(ctx context.Context) (any, error) {
+			v, err := call(ctx)
 			return v, err
 		})
 		v, _ := res.(T)

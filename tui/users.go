@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"time"
@@ -47,9 +48,9 @@ func (s *usersScreen) load() tea.Cmd {
 	b := s.app.backend
 	return func() tea.Msg {
 		msg := usersLoadedMsg{seq: seq}
-		_, msg.err = protect(func() (any, error) {
+		_, msg.err = protect(func(ctx context.Context) (any, error) {
 			for len(msg.users) < maxRecords {
-				page, total, err := b.ListUsers(len(msg.users), pageSize)
+				page, total, err := b.ListUsers(ctx, len(msg.users), pageSize)
 				if err != nil {
 					return nil, err
 				}
@@ -124,16 +125,16 @@ func (s *usersScreen) key(k tea.KeyMsg) tea.Cmd {
 			a.setInfo(u.Email + " has no failed logins; there is nothing to unlock.")
 			return nil
 		}
-		return a.do("Could not unlock", func() (any, error) {
-			return a.backend.UnlockUser(a.actor, u.ID)
+		return a.do("Could not unlock", func(ctx context.Context) (any, error) {
+			return a.backend.UnlockUser(ctx, a.actor, u.ID)
 		}, func(any) tea.Cmd {
 			a.setOK("Unlocked " + u.Email + ": they may log in again.")
 			return s.load()
 		})
 	case key.Matches(k, keys.Delete):
 		a.ask(fmt.Sprintf("Delete the user %s? Their account and sessions are removed; this cannot be undone.", u.Email),
-			a.do("Could not delete", func() (any, error) {
-				return nil, a.backend.DeleteUser(a.actor, u.ID)
+			a.do("Could not delete", func(ctx context.Context) (any, error) {
+				return nil, a.backend.DeleteUser(ctx, a.actor, u.ID)
 			}, func(any) tea.Cmd {
 				a.setOK("Deleted the user " + u.Email + ".")
 				return s.load()
@@ -149,10 +150,10 @@ func (s *usersScreen) roleForm(u db.User) *form {
 	f := newForm(a, "Role of "+u.Email, nil, nil)
 	f.intro = fmt.Sprintf("Now %s. %s", u.RootRole.Name(), u.RootRole.Description())
 	f.choose("Role", roleNames(roles), roleIndex(roles, u.RootRole), "Admin: everything. Editor: links and invitations. Viewer: own user only.", "rootRole")
-	f.submit = func(f *form) (func() (any, error), error) {
+	f.submit = func(f *form) (func(ctx context.Context) (any, error), error) {
 		r := roleByName(f.valueOf("Role"))
-		return func() (any, error) {
-			return a.backend.UpdateUser(a.actor, u.ID, db.UserUpdate{RootRole: &r})
+		return func(ctx context.Context) (any, error) {
+			return a.backend.UpdateUser(ctx, a.actor, u.ID, db.UserUpdate{RootRole: &r})
 		}, nil
 	}
 	f.done = func(res any) tea.Cmd {
