@@ -2,8 +2,10 @@ package tui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"time"
 
 	"github.com/aymanbagabas/go-osc52/v2"
@@ -149,7 +151,19 @@ func (a *app) copy(what, text string) tea.Cmd {
 	}
 }
 
-// errText renders a backend error for the status line.
+// errText renders a backend error for the status line. The store and the
+// server answer with *db.Error; a network error or a cut-off answer can
+// only come from the admin socket, so it says the server stopped (the
+// SwitchingBackend says so itself; this covers a plain socket client).
 func errText(what string, err error) string {
+	var e *db.Error
+	var oe *net.OpError
+	switch {
+	case errors.As(err, &e):
+	case errors.As(err, &oe), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return what + ": " + serverStopped
+	case errors.Is(err, context.DeadlineExceeded):
+		return what + ": " + errNoAnswer(false).Message
+	}
 	return what + ": " + db.ErrorMessage(err)
 }

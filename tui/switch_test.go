@@ -296,3 +296,24 @@ func TestDeadServerShownAsStopped(t *testing.T) {
 	h.lacks("The server stopped")
 	h.contains("server: via admin socket", "Kept")
 }
+
+// TestDeadServerShownAsStoppedPlainClient: a TUI on the socket client
+// alone (no file to fall back to) says the same when the socket closes.
+func TestDeadServerShownAsStoppedPlainClient(t *testing.T) {
+	e := newSwitchEnv(t)
+	_, stop := e.startServer()
+	c, err := adminrpc.Dial(t.Context(), e.sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{t: t, clip: &bytes.Buffer{}}
+	h.m = newModel(c, Options{Mode: ModeServer, Actor: testAdmin, Output: h.clip}, fixedClock, false)
+	h.send(tea.WindowSizeMsg{Width: 200, Height: 24})
+	h.run(h.m.Init())
+	h.lacks("Could not load")
+
+	stop()
+	h.keys("ctrl+r")
+	h.contains("Could not load signup links: The server stopped; press ctrl+r to reconnect, or restart it.")
+	h.lacks("Something went wrong")
+}
