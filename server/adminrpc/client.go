@@ -42,9 +42,9 @@ func Dial(ctx context.Context, path string) (*Client, error) {
 	return c, nil
 }
 
-// connect dials the socket and bounds the connection by ctx: its
-// deadline (or defaultTimeout, unless stream), and its cancellation,
-// which breaks off any read or write under way. release undoes the
+// connect dials the socket and bounds the connection by ctx (or by
+// defaultTimeout when ctx has no deadline, unless stream): its end breaks
+// off any read or write under way. release undoes the
 // binding; the caller closes conn.
 func (c *Client) connect(ctx context.Context, stream bool) (conn net.Conn, release func() bool, err error) {
 	var d net.Dialer
@@ -54,11 +54,11 @@ func (c *Client) connect(ctx context.Context, stream bool) (conn net.Conn, relea
 	if err != nil {
 		return nil, nil, err
 	}
-	if dl, ok := ctx.Deadline(); ok {
-		_ = conn.SetDeadline(dl)
-	} else if !stream {
+	if _, ok := ctx.Deadline(); !ok && !stream {
 		_ = conn.SetDeadline(time.Now().Add(defaultTimeout))
 	}
+	// ctx's own end (its deadline too) breaks the call off, once ctx.Err
+	// is set, so that the error names it.
 	release = context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
 	return conn, release, nil
 }

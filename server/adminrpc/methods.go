@@ -10,8 +10,13 @@ import (
 	"invited/db"
 )
 
-// handler decodes one method's request from the connection and runs it.
-type handler func(ctx context.Context, s *Server, dec *gob.Decoder) (any, error)
+// handler decodes one method's request from the connection and returns
+// the call that runs it. The two are apart so that the whole request is
+// read before the server watches the connection for the client leaving.
+type handler func(dec *gob.Decoder) (call, error)
+
+// call runs one decoded request.
+type call func(ctx context.Context, s *Server) (any, error)
 
 // stream is a response that writes itself after a success header: the
 // backup, whose size is known only inside its read transaction.
@@ -20,14 +25,14 @@ type stream func(w io.Writer, enc *gob.Encoder) error
 // method makes the handler of a method taking Req and answering Resp.
 // A struct with no fields travels as nothing: gob cannot encode one.
 func method[Req, Resp any](run func(ctx context.Context, s *Server, r Req) (Resp, error)) handler {
-	return func(ctx context.Context, s *Server, dec *gob.Decoder) (any, error) {
+	return func(dec *gob.Decoder) (call, error) {
 		var r Req
 		if !isEmpty(r) {
 			if err := dec.Decode(&r); err != nil {
 				return nil, errUnreadable{err}
 			}
 		}
-		return run(ctx, s, r)
+		return func(ctx context.Context, s *Server) (any, error) { return run(ctx, s, r) }, nil
 	}
 }
 

@@ -82,20 +82,21 @@ func (s *Server) serveConn(ctx context.Context, conn net.Conn) {
 
 	var h requestHeader
 	err := dec.Decode(&h)
-	var run handler
+	var run call
 	if err == nil {
-		var ok bool
-		if run, ok = s.methods[h.Method]; !ok {
+		decode, ok := s.methods[h.Method]
+		if !ok {
 			s.answer(enc, h.Method, nil, db.Errorf(db.EINVALID, "The admin socket has no method %q; are invited and the server the same version?", clip(h.Method, 64)))
 			return
 		}
+		run, err = decode(dec)
 	}
 	var res any
 	if err == nil {
 		// The call's context ends when the server stops or the client
-		// hangs up: the client sends nothing after its request, so a read
-		// returns only when the connection closes (or its deadline
-		// passes). Anything the decoder buffered ahead is not needed.
+		// hangs up: the client sends nothing after its request (read
+		// whole by now), so a read returns only when the connection
+		// closes or its deadline passes.
 		callCtx, cancel := context.WithCancel(ctx)
 		defer cancel()
 		go func() {
@@ -103,7 +104,7 @@ func (s *Server) serveConn(ctx context.Context, conn net.Conn) {
 			_, _ = conn.Read(b[:])
 			cancel()
 		}()
-		res, err = run(callCtx, s, dec)
+		res, err = run(callCtx, s)
 		if st, ok := res.(stream); ok && err == nil {
 			s.stream(callCtx, conn, enc, st)
 			return
