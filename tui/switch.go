@@ -130,8 +130,8 @@ func (s *SwitchingBackend) run(ctx context.Context, write bool, op func(context.
 			}
 			if ctx.Err() != nil && !notConnected(err) {
 				// The time ran out while the server had the call: it
-				// may be busy rather than gone, so keep the connection
-				// details for the next operation.
+				// may be busy rather than gone, so the next operation
+				// asks it again before looking at the file.
 				return errNoAnswer(write)
 			}
 			// The server went away. A write that reached it may have
