@@ -28,6 +28,7 @@ import (
 
 	"invited/db"
 	"invited/server"
+	"invited/server/adminrpc"
 	"invited/server/mail"
 	"invited/tui"
 )
@@ -286,7 +287,7 @@ func runServe(ctx context.Context, args, environ []string, stderr io.Writer) err
 		log.Info("admin API keys", "count", len(keys), "hint", "create another with `invited apikey create --name NAME`, or in `invited admin`")
 	}
 
-	sock, err := server.ListenAdminSocket(cfg.SocketPath(), store, outbox, log)
+	sock, err := adminrpc.Listen(cfg.SocketPath(), store, outbox, log)
 	if err != nil {
 		return err
 	}
@@ -302,7 +303,7 @@ func runServe(ctx context.Context, args, environ []string, stderr io.Writer) err
 }
 
 // The socket client must offer the TUI everything the store does.
-var _ tui.Backend = (*server.Client)(nil)
+var _ tui.Backend = (*adminrpc.Client)(nil)
 
 // runAdmin opens the admin TUI. It works on the database file, opening it
 // only for each operation so that `invited serve` can start meanwhile, and
@@ -315,7 +316,10 @@ func runAdmin(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 	backend := adminBackend(cfg)
 	// One operation at start, so that a damaged file or a held one with
 	// no server is reported before the screen opens.
-	if err := backend.Probe(); err != nil {
+	probeCtx, cancel := context.WithTimeout(ctx, time.Minute)
+	err = backend.Probe(probeCtx)
+	cancel()
+	if err != nil {
 		if errors.Is(err, db.ErrLocked) || db.ErrorCode(err) == db.EUNAVAILABLE {
 			return fmt.Errorf("the database %s is in use by another process, and no server answers on %s: if `invited serve` is starting or stopping, try again in a moment; otherwise stop the program that holds the file", cfg.DatabasePath(), cfg.SocketPath())
 		}
@@ -348,7 +352,7 @@ func adminBackend(cfg Config) *tui.SwitchingBackend {
 			}
 			return openStoreTimeout(cfg, adminLockWait)
 		},
-		Dial: func() (tui.Backend, error) { return server.DialAdmin(cfg.SocketPath()) },
+		Dial: func(ctx context.Context) (tui.Backend, error) { return adminrpc.Dial(ctx, cfg.SocketPath()) },
 	})
 }
 
@@ -362,14 +366,9 @@ func lookupEnv(environ []string, name string) string {
 	return ""
 }
 
-// keyStore is what apikey create needs: the store, or the server's client.
-type keyStore interface {
-	CreateAPIKey(actor db.Actor, name string, role db.Role) (db.APIKey, string, error)
-}
-
 // openOrDial opens the database, or, when a running server holds it,
 // connects to that server's admin socket. close releases either.
-func openOrDial(cfg Config) (store *db.Store, client *server.Client, close func(), err error) {
+func openOrDial(ctx context.Context, cfg Config) (store *db.Store, client *adminrpc.Client, close func(), err error) {
 	store, err = openStoreTimeout(cfg, adminLockWait)
 	if err == nil {
 		return store, nil, func() { store.Close() }, nil
@@ -377,7 +376,7 @@ func openOrDial(cfg Config) (store *db.Store, client *server.Client, close func(
 	if !errors.Is(err, db.ErrLocked) {
 		return nil, nil, nil, err
 	}
-	client, derr := server.DialAdmin(cfg.SocketPath())
+	client, derr := adminrpc.Dial(ctx, cfg.SocketPath())
 	if derr != nil {
 		return nil, nil, nil, fmt.Errorf("the database %s is in use by another process, and no server answers on %s: if `invited serve` is starting or stopping, try again in a moment; otherwise stop the program that holds the file (%v)", cfg.DatabasePath(), cfg.SocketPath(), derr)
 	}
@@ -417,17 +416,21 @@ func runAPIKeyCreate(args, environ []string, stdout, stderr io.Writer) error {
 	if !ok || (role != db.RoleAdmin && role != db.RoleEditor) {
 		return usageError{fmt.Sprintf("--role %q: use admin or editor", *roleName)}
 	}
-	store, client, release, err := openOrDial(cfg)
+	// One short call: a server that does not answer within a minute is
+	// reported rather than waited for.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	store, client, release, err := openOrDial(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer release()
-	var keys keyStore = client
+	var keys tui.Backend = client
 	if store != nil {
-		keys = store
+		keys = tui.DirectBackend(store)
 	}
 	actor := db.Actor{Kind: "cli", Name: osUser(), Role: db.RoleAdmin}
-	key, raw, err := keys.CreateAPIKey(actor, *name, role)
+	key, raw, err := keys.CreateAPIKey(ctx, actor, *name, role)
 	if err != nil {
 		return err
 	}
@@ -448,14 +451,19 @@ func runBackup(args, environ []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	store, client, release, err := openOrDial(cfg)
+	// A backup takes as long as the file needs: only the connection's
+	// start is bounded.
+	ctx := context.Background()
+	dialCtx, cancel := context.WithTimeout(ctx, time.Minute)
+	store, client, release, err := openOrDial(dialCtx, cfg)
+	cancel()
 	if err != nil {
 		return err
 	}
 	defer release()
 	n, err := writeFileAtomic(target, func(w io.Writer) (int64, error) {
 		if client != nil {
-			return client.Backup(w)
+			return client.Backup(ctx, w)
 		}
 		var size int64
 		err := store.Backup(func(sz int64, write func(io.Writer) error) error {

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"time"
@@ -28,8 +29,8 @@ func newKeysScreen(a *app) *keysScreen {
 		{title: "Last used", width: 12},
 	})
 	s.what = "API keys"
-	s.fetch = func(b Backend, _ db.Actor) ([]db.APIKey, any, error) {
-		keys, err := b.ListAPIKeys()
+	s.fetch = func(ctx context.Context, b Backend, _ db.Actor) ([]db.APIKey, any, error) {
+		keys, err := b.ListAPIKeys(ctx)
 		return keys, nil, err
 	}
 	s.row = func(k db.APIKey, now time.Time) row {
@@ -59,8 +60,8 @@ func (s *keysScreen) key(k tea.KeyMsg) tea.Cmd {
 	ak, ok := s.selected()
 	if ok && key.Matches(k, a.keys.Revoke) {
 		a.ask(fmt.Sprintf("Revoke the API key %q? Scripts that use it are refused at once.", ak.Name),
-			a.do("Could not revoke", func() (any, error) {
-				return nil, a.backend.DeleteAPIKey(a.actor, ak.ID)
+			a.do("Could not revoke", func(ctx context.Context) (any, error) {
+				return nil, a.backend.DeleteAPIKey(ctx, a.actor, ak.ID)
 			}, func(any) tea.Cmd {
 				a.setOK(fmt.Sprintf("Revoked the API key %q.", ak.Name))
 				return s.load()
@@ -82,14 +83,14 @@ func (s *keysScreen) createForm() *form {
 	f.intro = "For scripts: send it in the Authorization header. It is shown once."
 	f.text("Name", "", "e.g. ci-bot", "Tells keys apart; must be unique.", "name")
 	f.choose("Role", roleNames(roles), 0, "Admin: everything. Editor: links and invitations only.", "role")
-	f.submit = func(f *form) (func() (any, error), error) {
+	f.submit = func(f *form) (func(ctx context.Context) (any, error), error) {
 		name, err := db.CleanText("name", f.valueOf("Name"), true, db.MaxNameLength)
 		if err != nil {
 			return nil, err
 		}
 		role := roleByName(f.valueOf("Role"))
-		return func() (any, error) {
-			k, raw, err := a.backend.CreateAPIKey(a.actor, name, role)
+		return func(ctx context.Context) (any, error) {
+			k, raw, err := a.backend.CreateAPIKey(ctx, a.actor, name, role)
 			return apiKeyResult{k, raw}, err
 		}, nil
 	}

@@ -1,8 +1,11 @@
 package tui
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"time"
 
 	"github.com/aymanbagabas/go-osc52/v2"
@@ -83,16 +86,24 @@ func (a *app) setInfo(s string)  { a.status, a.statusKind = s, statusInfo }
 func (a *app) setOK(s string)    { a.status, a.statusKind = s, statusOK }
 func (a *app) setError(s string) { a.status, a.statusKind = s, statusError }
 
-// protect runs a backend call, turning a panic into an error so that a
-// bug behind the Backend interface shows in the status line instead of
-// tearing the terminal down.
-func protect(call func() (any, error)) (res any, err error) {
+// opTimeout bounds one operation of the TUI (a screen's load, an action,
+// a form's submission): long enough for a busy server, short enough that
+// a hung one is reported rather than waited for.
+const opTimeout = 30 * time.Second
+
+// protect runs a backend operation with its own context, bounded by
+// opTimeout, turning a panic into an error so that a bug behind the
+// Backend interface shows in the status line instead of tearing the
+// terminal down.
+func protect(call func(ctx context.Context) (any, error)) (res any, err error) {
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
 	defer func() {
 		if r := recover(); r != nil {
 			res, err = nil, fmt.Errorf("backend panic: %v", r)
 		}
 	}()
-	return call()
+	return call(ctx)
 }
 
 // actionResultMsg is the answer to an action on a record (toggle, revoke,
@@ -106,7 +117,7 @@ type actionResultMsg struct {
 
 // do runs call in a tea.Cmd; on success done runs in Update with the
 // result, on failure the status line shows "what: message".
-func (a *app) do(what string, call func() (any, error), done doneFunc) tea.Cmd {
+func (a *app) do(what string, call func(ctx context.Context) (any, error), done doneFunc) tea.Cmd {
 	return func() tea.Msg {
 		res, err := protect(call)
 		return actionResultMsg{what: what, res: res, err: err, done: done}
@@ -137,7 +148,19 @@ func (a *app) copy(what, text string) tea.Cmd {
 	}
 }
 
-// errText renders a backend error for the status line.
+// errText renders a backend error for the status line. The store and the
+// server answer with *db.Error; a network error or a cut-off answer can
+// only come from the admin socket, so it says the server stopped (the
+// SwitchingBackend says so itself; this covers a plain socket client).
 func errText(what string, err error) string {
+	var e *db.Error
+	var oe *net.OpError
+	switch {
+	case errors.As(err, &e):
+	case errors.As(err, &oe), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return what + ": " + serverStopped
+	case errors.Is(err, context.DeadlineExceeded):
+		return what + ": " + errNoAnswer(false).Message
+	}
 	return what + ": " + db.ErrorMessage(err)
 }

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"context"
 	"fmt"
 	"sort"
 	"strconv"
@@ -70,17 +71,19 @@ func newAuditScreen(a *app) *auditScreen {
 // tea.Cmd, while the type may change).
 func (s *auditScreen) load() tea.Cmd {
 	typ := s.typ
-	s.fetch = func(b Backend, actor db.Actor) ([]db.Event, any, error) { return fetchEvents(b, actor, typ) }
+	s.fetch = func(ctx context.Context, b Backend, actor db.Actor) ([]db.Event, any, error) {
+		return fetchEvents(ctx, b, actor, typ)
+	}
 	return s.records.load()
 }
 
 // fetchEvents reads every event of typ ("" for all), up to maxRecords,
 // and the names of what they are about.
-func fetchEvents(b Backend, actor db.Actor, typ string) ([]db.Event, any, error) {
+func fetchEvents(ctx context.Context, b Backend, actor db.Actor, typ string) ([]db.Event, any, error) {
 	var events []db.Event
 	var x auditExtra
 	for len(events) < maxRecords {
-		page, total, err := b.ListEvents(typ, len(events), pageSize)
+		page, total, err := b.ListEvents(ctx, typ, len(events), pageSize)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -90,7 +93,7 @@ func fetchEvents(b Backend, actor db.Actor, typ string) ([]db.Event, any, error)
 		}
 	}
 	var err error
-	x.names, err = loadNames(b, actor)
+	x.names, err = loadNames(ctx, b, actor)
 	return events, x, err
 }
 
@@ -103,10 +106,10 @@ type names map[string]string
 
 // loadNames reads the users, links, API keys and organizations the actor
 // may see, to name them.
-func loadNames(b Backend, actor db.Actor) (names, error) {
+func loadNames(ctx context.Context, b Backend, actor db.Actor) (names, error) {
 	n := names{}
 	for offset := 0; offset < maxRecords; {
-		users, total, err := b.ListUsers(offset, pageSize)
+		users, total, err := b.ListUsers(ctx, offset, pageSize)
 		if err != nil {
 			return nil, err
 		}
@@ -118,21 +121,21 @@ func loadNames(b Backend, actor db.Actor) (names, error) {
 			break
 		}
 	}
-	links, err := b.ListSignupTokens(actor)
+	links, err := b.ListSignupTokens(ctx, actor)
 	if err != nil {
 		return nil, err
 	}
 	for _, t := range links {
 		n["signup-link:"+strconv.FormatUint(t.ID, 10)] = t.Name
 	}
-	keys, err := b.ListAPIKeys()
+	keys, err := b.ListAPIKeys(ctx)
 	if err != nil {
 		return nil, err
 	}
 	for _, k := range keys {
 		n["api-key:"+strconv.FormatUint(k.ID, 10)] = k.Name
 	}
-	orgs, err := b.ListOrganizations()
+	orgs, err := b.ListOrganizations(ctx)
 	if err != nil {
 		return nil, err
 	}

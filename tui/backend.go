@@ -2,47 +2,198 @@
 package tui
 
 import (
+	"context"
 	"time"
 
 	"invited/db"
 )
 
 // Backend is everything the TUI does to the data. It is satisfied by
-// *db.Store, when the TUI holds the database file itself, and by
-// *server.Client, which talks to a running server over its admin socket.
-// Both return *db.Error values with the same codes, so the TUI shows the
-// same messages either way.
+// DirectBackend (the store, when the TUI holds the database file itself)
+// and by the admin socket's client (server/adminrpc), which talks to a
+// running server. Both return *db.Error values with the same codes, so the
+// TUI shows the same messages either way; any other error from the client
+// means the server could not be reached or stopped answering.
+//
+// The context bounds one operation: the client gives up when it ends. The
+// store cannot stop a transaction under way, so on the file it is checked
+// only before one starts.
 type Backend interface {
 	// The lists, like every change, hold only what the actor may manage:
 	// nothing whose role is above their own.
-	ListSignupTokens(actor db.Actor) ([]db.SignupToken, error)
-	CreateSignupToken(actor db.Actor, in db.NewSignupToken) (db.SignupToken, error)
-	UpdateSignupToken(actor db.Actor, secret string, in db.SignupTokenUpdate) (db.SignupToken, error)
-	DeleteSignupToken(actor db.Actor, secret string) error
+	ListSignupTokens(ctx context.Context, actor db.Actor) ([]db.SignupToken, error)
+	CreateSignupToken(ctx context.Context, actor db.Actor, in db.NewSignupToken) (db.SignupToken, error)
+	UpdateSignupToken(ctx context.Context, actor db.Actor, secret string, in db.SignupTokenUpdate) (db.SignupToken, error)
+	DeleteSignupToken(ctx context.Context, actor db.Actor, secret string) error
 
-	ListInvitations(actor db.Actor, state string, after uint64, limit int) ([]db.Invitation, uint64, error)
-	CreateInvitation(actor db.Actor, in db.NewInvitation) (db.Invitation, error)
-	ResendInvitation(actor db.Actor, id uint64) (db.Invitation, error)
+	ListInvitations(ctx context.Context, actor db.Actor, state string, after uint64, limit int) ([]db.Invitation, uint64, error)
+	CreateInvitation(ctx context.Context, actor db.Actor, in db.NewInvitation) (db.Invitation, error)
+	ResendInvitation(ctx context.Context, actor db.Actor, id uint64) (db.Invitation, error)
 	// ResendInvitationWithTTL makes a new link that works for ttl from
 	// now (0: the invitation's own ttl).
-	ResendInvitationWithTTL(actor db.Actor, id uint64, ttl time.Duration) (db.Invitation, error)
-	RevokeInvitation(actor db.Actor, id uint64) (db.Invitation, error)
+	ResendInvitationWithTTL(ctx context.Context, actor db.Actor, id uint64, ttl time.Duration) (db.Invitation, error)
+	RevokeInvitation(ctx context.Context, actor db.Actor, id uint64) (db.Invitation, error)
 
-	ListUsers(offset, limit int) ([]db.User, int, error)
-	UpdateUser(actor db.Actor, id uint64, in db.UserUpdate) (db.User, error)
-	UnlockUser(actor db.Actor, id uint64) (db.User, error)
-	DeleteUser(actor db.Actor, id uint64) error
+	ListUsers(ctx context.Context, offset, limit int) ([]db.User, int, error)
+	UpdateUser(ctx context.Context, actor db.Actor, id uint64, in db.UserUpdate) (db.User, error)
+	UnlockUser(ctx context.Context, actor db.Actor, id uint64) (db.User, error)
+	DeleteUser(ctx context.Context, actor db.Actor, id uint64) error
 
-	ListAPIKeys() ([]db.APIKey, error)
-	CreateAPIKey(actor db.Actor, name string, role db.Role) (db.APIKey, string, error)
-	DeleteAPIKey(actor db.Actor, id uint64) error
+	ListAPIKeys(ctx context.Context) ([]db.APIKey, error)
+	CreateAPIKey(ctx context.Context, actor db.Actor, name string, role db.Role) (db.APIKey, string, error)
+	DeleteAPIKey(ctx context.Context, actor db.Actor, id uint64) error
 
-	ListOrganizations() ([]db.Organization, error)
-	CreateOrganization(actor db.Actor, id, name string) (db.Organization, error)
-	DeleteOrganization(actor db.Actor, id string) error
+	ListOrganizations(ctx context.Context) ([]db.Organization, error)
+	CreateOrganization(ctx context.Context, actor db.Actor, id, name string) (db.Organization, error)
+	DeleteOrganization(ctx context.Context, actor db.Actor, id string) error
 
-	ListEvents(typ string, offset, limit int) ([]db.Event, int, error)
+	ListEvents(ctx context.Context, typ string, offset, limit int) ([]db.Event, int, error)
 }
 
-// The store must keep satisfying the interface.
-var _ Backend = (*db.Store)(nil)
+// DirectBackend is the Backend on a store the TUI holds itself. The store
+// has no contexts (a bbolt transaction cannot be broken off): each method
+// refuses an ended context, then runs the store's method.
+func DirectBackend(s *db.Store) Backend { return direct{s} }
+
+// direct adapts *db.Store to Backend; see DirectBackend.
+type direct struct{ s *db.Store }
+
+func (d direct) ListSignupTokens(ctx context.Context, actor db.Actor) ([]db.SignupToken, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return d.s.ListSignupTokens(actor)
+}
+
+func (d direct) CreateSignupToken(ctx context.Context, actor db.Actor, in db.NewSignupToken) (db.SignupToken, error) {
+	if err := ctx.Err(); err != nil {
+		return db.SignupToken{}, err
+	}
+	return d.s.CreateSignupToken(actor, in)
+}
+
+func (d direct) UpdateSignupToken(ctx context.Context, actor db.Actor, secret string, in db.SignupTokenUpdate) (db.SignupToken, error) {
+	if err := ctx.Err(); err != nil {
+		return db.SignupToken{}, err
+	}
+	return d.s.UpdateSignupToken(actor, secret, in)
+}
+
+func (d direct) DeleteSignupToken(ctx context.Context, actor db.Actor, secret string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return d.s.DeleteSignupToken(actor, secret)
+}
+
+func (d direct) ResendInvitationWithTTL(ctx context.Context, actor db.Actor, id uint64, ttl time.Duration) (db.Invitation, error) {
+	if err := ctx.Err(); err != nil {
+		return db.Invitation{}, err
+	}
+	return d.s.ResendInvitationWithTTL(actor, id, ttl)
+}
+
+func (d direct) ListInvitations(ctx context.Context, actor db.Actor, state string, after uint64, limit int) ([]db.Invitation, uint64, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, 0, err
+	}
+	return d.s.ListInvitations(actor, state, after, limit)
+}
+
+func (d direct) CreateInvitation(ctx context.Context, actor db.Actor, in db.NewInvitation) (db.Invitation, error) {
+	if err := ctx.Err(); err != nil {
+		return db.Invitation{}, err
+	}
+	return d.s.CreateInvitation(actor, in)
+}
+
+func (d direct) ResendInvitation(ctx context.Context, actor db.Actor, id uint64) (db.Invitation, error) {
+	if err := ctx.Err(); err != nil {
+		return db.Invitation{}, err
+	}
+	return d.s.ResendInvitation(actor, id)
+}
+
+func (d direct) RevokeInvitation(ctx context.Context, actor db.Actor, id uint64) (db.Invitation, error) {
+	if err := ctx.Err(); err != nil {
+		return db.Invitation{}, err
+	}
+	return d.s.RevokeInvitation(actor, id)
+}
+
+func (d direct) ListUsers(ctx context.Context, offset, limit int) ([]db.User, int, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, 0, err
+	}
+	return d.s.ListUsers(offset, limit)
+}
+
+func (d direct) UpdateUser(ctx context.Context, actor db.Actor, id uint64, in db.UserUpdate) (db.User, error) {
+	if err := ctx.Err(); err != nil {
+		return db.User{}, err
+	}
+	return d.s.UpdateUser(actor, id, in)
+}
+
+func (d direct) UnlockUser(ctx context.Context, actor db.Actor, id uint64) (db.User, error) {
+	if err := ctx.Err(); err != nil {
+		return db.User{}, err
+	}
+	return d.s.UnlockUser(actor, id)
+}
+
+func (d direct) DeleteUser(ctx context.Context, actor db.Actor, id uint64) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return d.s.DeleteUser(actor, id)
+}
+
+func (d direct) ListAPIKeys(ctx context.Context) ([]db.APIKey, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return d.s.ListAPIKeys()
+}
+
+func (d direct) CreateAPIKey(ctx context.Context, actor db.Actor, name string, role db.Role) (db.APIKey, string, error) {
+	if err := ctx.Err(); err != nil {
+		return db.APIKey{}, "", err
+	}
+	return d.s.CreateAPIKey(actor, name, role)
+}
+
+func (d direct) DeleteAPIKey(ctx context.Context, actor db.Actor, id uint64) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return d.s.DeleteAPIKey(actor, id)
+}
+
+func (d direct) ListOrganizations(ctx context.Context) ([]db.Organization, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return d.s.ListOrganizations()
+}
+
+func (d direct) CreateOrganization(ctx context.Context, actor db.Actor, id, name string) (db.Organization, error) {
+	if err := ctx.Err(); err != nil {
+		return db.Organization{}, err
+	}
+	return d.s.CreateOrganization(actor, id, name)
+}
+
+func (d direct) DeleteOrganization(ctx context.Context, actor db.Actor, id string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return d.s.DeleteOrganization(actor, id)
+}
+
+func (d direct) ListEvents(ctx context.Context, typ string, offset, limit int) ([]db.Event, int, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, 0, err
+	}
+	return d.s.ListEvents(typ, offset, limit)
+}

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"context"
 	"errors"
 	"strings"
 
@@ -49,7 +50,7 @@ func (f *field) claims(path string) bool {
 
 // submitFunc checks a form's values and returns the backend call that
 // carries them out, or an error (an *db.Error with Details marks fields).
-type submitFunc func(f *form) (call func() (any, error), err error)
+type submitFunc func(f *form) (call func(ctx context.Context) (any, error), err error)
 
 // doneFunc runs in Update once a form's call succeeded, with its result.
 type doneFunc func(res any) tea.Cmd

@@ -122,7 +122,7 @@ func newHarnessWith(t *testing.T, withData bool, edit func(*Options)) *harness {
 	if edit != nil {
 		edit(&opts)
 	}
-	h.m = newModel(store, opts, fixedClock, false)
+	h.m = newModel(DirectBackend(store), opts, fixedClock, false)
 	h.send(tea.WindowSizeMsg{Width: 80, Height: 24})
 	h.run(h.m.Init())
 	return h

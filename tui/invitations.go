@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
@@ -40,13 +41,13 @@ func newInvitationsScreen(a *app) *invitationsScreen {
 		{title: "Expires", width: 12},
 	})
 	s.what = "invitations"
-	s.fetch = func(b Backend, actor db.Actor) ([]db.Invitation, any, error) {
-		invs, err := listAllInvitations(b, actor, "")
+	s.fetch = func(ctx context.Context, b Backend, actor db.Actor) ([]db.Invitation, any, error) {
+		invs, err := listAllInvitations(ctx, b, actor, "")
 		if err != nil {
 			return nil, nil, err
 		}
 		// The form offers the organizations.
-		orgs, err := b.ListOrganizations()
+		orgs, err := b.ListOrganizations(ctx)
 		return invs, orgs, err
 	}
 	s.took = func(_ []db.Invitation, extra any) { a.orgs, _ = extra.([]db.Organization) }
@@ -96,8 +97,8 @@ func (s *invitationsScreen) key(k tea.KeyMsg) tea.Cmd {
 			return nil
 		}
 		a.ask(fmt.Sprintf("Revoke the invitation of %s? Its link stops working at once.", inv.Email),
-			a.do("Could not revoke", func() (any, error) {
-				return a.backend.RevokeInvitation(a.actor, inv.ID)
+			a.do("Could not revoke", func(ctx context.Context) (any, error) {
+				return a.backend.RevokeInvitation(ctx, a.actor, inv.ID)
 			}, func(any) tea.Cmd {
 				a.setOK("Revoked the invitation of " + inv.Email + ".")
 				return s.load()
@@ -132,7 +133,7 @@ func (s *invitationsScreen) resendForm(inv db.Invitation) *form {
 		ttl = a.opts.InvitationTTL
 	}
 	f.text("Valid for", fmtDuration(ttl), "", "How long the new link works, from now: 7d, 48h, 2w (at most 365d).", "ttl")
-	f.submit = func(f *form) (func() (any, error), error) {
+	f.submit = func(f *form) (func(ctx context.Context) (any, error), error) {
 		ttl, ok := parseDuration(f.valueOf("Valid for"))
 		switch {
 		case !ok:
@@ -140,7 +141,9 @@ func (s *invitationsScreen) resendForm(inv db.Invitation) *form {
 		case ttl > db.MaxInvitationTTL:
 			return nil, db.FieldErrorf("ttl", "may be at most 365 days")
 		}
-		return func() (any, error) { return a.backend.ResendInvitationWithTTL(a.actor, inv.ID, ttl) }, nil
+		return func(ctx context.Context) (any, error) {
+			return a.backend.ResendInvitationWithTTL(ctx, a.actor, inv.ID, ttl)
+		}, nil
 	}
 	f.done = func(res any) tea.Cmd {
 		ni, _ := res.(db.Invitation)
@@ -212,7 +215,7 @@ func (s *invitationsScreen) createForm() *form {
 		inviter = a.opts.Inviter
 	}
 	f.text("Inviter", inviter, "Ada Lovelace", "The name the email is signed with (\"… invited you to join\"); kept for your next invitations.", "inviter")
-	f.submit = func(f *form) (func() (any, error), error) {
+	f.submit = func(f *form) (func(ctx context.Context) (any, error), error) {
 		var c checks
 		in := db.NewInvitation{DefaultTTL: a.opts.InvitationTTL}
 		email, err := db.NormalizeEmail("invitedEmail", f.valueOf("Email"))
@@ -240,7 +243,7 @@ func (s *invitationsScreen) createForm() *form {
 		if err := c.err(); err != nil {
 			return nil, err
 		}
-		return func() (any, error) { return a.backend.CreateInvitation(a.actor, in) }, nil
+		return func(ctx context.Context) (any, error) { return a.backend.CreateInvitation(ctx, a.actor, in) }, nil
 	}
 	f.done = func(res any) tea.Cmd {
 		inv, _ := res.(db.Invitation)

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
@@ -32,8 +33,8 @@ func newLinksScreen(a *app) *linksScreen {
 		{title: "Created by", width: 10},
 	})
 	s.what = "signup links"
-	s.fetch = func(b Backend, actor db.Actor) ([]db.SignupToken, any, error) {
-		tokens, err := b.ListSignupTokens(actor)
+	s.fetch = func(ctx context.Context, b Backend, actor db.Actor) ([]db.SignupToken, any, error) {
+		tokens, err := b.ListSignupTokens(ctx, actor)
 		return tokens, nil, err
 	}
 	s.row = func(t db.SignupToken, now time.Time) row {
@@ -101,8 +102,8 @@ func (s *linksScreen) key(k tea.KeyMsg) tea.Cmd {
 			joined = plural(n, "person", "people") + " joined through it; they keep their accounts."
 		}
 		a.ask(fmt.Sprintf("Delete the signup link %q? Nobody can sign up through it any more. %s This cannot be undone.", t.Name, joined),
-			a.do("Could not delete the link", func() (any, error) {
-				return nil, a.backend.DeleteSignupToken(a.actor, t.Secret)
+			a.do("Could not delete the link", func(ctx context.Context) (any, error) {
+				return nil, a.backend.DeleteSignupToken(ctx, a.actor, t.Secret)
 			}, func(any) tea.Cmd {
 				a.setOK(fmt.Sprintf("Deleted the signup link %q.", t.Name))
 				return s.load()
@@ -118,8 +119,8 @@ func (s *linksScreen) key(k tea.KeyMsg) tea.Cmd {
 
 func (s *linksScreen) setEnabled(t db.SignupToken, on bool) tea.Cmd {
 	a := s.app
-	return a.do("Could not change the link", func() (any, error) {
-		return a.backend.UpdateSignupToken(a.actor, t.Secret, db.SignupTokenUpdate{Enabled: &on})
+	return a.do("Could not change the link", func(ctx context.Context) (any, error) {
+		return a.backend.UpdateSignupToken(ctx, a.actor, t.Secret, db.SignupTokenUpdate{Enabled: &on})
 	}, func(res any) tea.Cmd {
 		nt, _ := res.(db.SignupToken)
 		switch {
@@ -148,7 +149,7 @@ func (s *linksScreen) createForm() *form {
 	f.choose("Role", roleNames(roles), roleIndex(roles, db.RoleViewer), "The role of people who sign up through it.", "role")
 	f.text("Max uses", "", "no limit", "How many people may sign up; empty for no limit.", "maxUses")
 	f.text("Allowed domains", "", "any domain", "Only emails at these domains, comma separated (example.com, example.org); empty for any.", "allowedDomains")
-	f.submit = func(f *form) (func() (any, error), error) {
+	f.submit = func(f *form) (func(ctx context.Context) (any, error), error) {
 		var c checks
 		in := db.NewSignupToken{}
 		in.Name, in.Description, in.Role, in.MaxUses, in.AllowedDomains = linkFields(f, &c)
@@ -161,7 +162,7 @@ func (s *linksScreen) createForm() *form {
 		if err := c.err(); err != nil {
 			return nil, err
 		}
-		return func() (any, error) { return a.backend.CreateSignupToken(a.actor, in) }, nil
+		return func(ctx context.Context) (any, error) { return a.backend.CreateSignupToken(ctx, a.actor, in) }, nil
 	}
 	f.done = func(res any) tea.Cmd {
 		t, _ := res.(db.SignupToken)
@@ -215,7 +216,7 @@ func (s *linksScreen) editForm(t db.SignupToken) *form {
 	f.choose("Role", roleNames(roles), roleIndex(roles, t.Role), "The role of people who sign up through it from now on.", "role")
 	f.text("Max uses", maxUses, "no limit", "How many people may sign up in all; empty for no limit.", "maxUses")
 	f.text("Allowed domains", strings.Join(t.AllowedDomains, ", "), "any domain", "Only emails at these domains, comma separated; empty for any.", "allowedDomains")
-	f.submit = func(f *form) (func() (any, error), error) {
+	f.submit = func(f *form) (func(ctx context.Context) (any, error), error) {
 		var c checks
 		name, description, role, maxUses, domains := linkFields(f, &c)
 		if err := c.err(); err != nil {
@@ -243,7 +244,7 @@ func (s *linksScreen) editForm(t db.SignupToken) *form {
 		if in == (db.SignupTokenUpdate{}) {
 			return nil, db.Errorf(db.EINVALID, "Nothing changed: edit a field, or press esc to cancel.")
 		}
-		return func() (any, error) { return a.backend.UpdateSignupToken(a.actor, t.Secret, in) }, nil
+		return func(ctx context.Context) (any, error) { return a.backend.UpdateSignupToken(ctx, a.actor, t.Secret, in) }, nil
 	}
 	f.done = func(res any) tea.Cmd {
 		nt, _ := res.(db.SignupToken)
@@ -259,13 +260,13 @@ func (s *linksScreen) extendForm(t db.SignupToken) *form {
 	f := newForm(a, fmt.Sprintf("New expiry for %q", t.Name), nil, nil)
 	f.intro = fmt.Sprintf("It expires %s. A time in the past ends the link now.", fmtFull(t.ExpiresAt, a.now()))
 	f.text("Expires", "7d", "", "From now: 7d, 48h, 2w; or an RFC 3339 time such as 2030-01-31T12:00:00Z.", "expiresAt")
-	f.submit = func(f *form) (func() (any, error), error) {
+	f.submit = func(f *form) (func(ctx context.Context) (any, error), error) {
 		exp, err := parseExpiry("expiresAt", f.valueOf("Expires"), a.now())
 		if err != nil {
 			return nil, err
 		}
-		return func() (any, error) {
-			return a.backend.UpdateSignupToken(a.actor, t.Secret, db.SignupTokenUpdate{ExpiresAt: &exp})
+		return func(ctx context.Context) (any, error) {
+			return a.backend.UpdateSignupToken(ctx, a.actor, t.Secret, db.SignupTokenUpdate{ExpiresAt: &exp})
 		}, nil
 	}
 	f.done = func(res any) tea.Cmd {

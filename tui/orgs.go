@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -24,8 +25,8 @@ func newOrgsScreen(a *app) *orgsScreen {
 		{title: "Created", width: 16},
 	})
 	s.what = "organizations"
-	s.fetch = func(b Backend, _ db.Actor) ([]db.Organization, any, error) {
-		orgs, err := b.ListOrganizations()
+	s.fetch = func(ctx context.Context, b Backend, _ db.Actor) ([]db.Organization, any, error) {
+		orgs, err := b.ListOrganizations(ctx)
 		return orgs, nil, err
 	}
 	s.row = func(o db.Organization, _ time.Time) row {
@@ -52,8 +53,8 @@ func (s *orgsScreen) key(k tea.KeyMsg) tea.Cmd {
 	o, ok := s.selected()
 	if ok && key.Matches(k, a.keys.Delete) {
 		a.ask(fmt.Sprintf("Delete the organization %q (%s)? Only an organization without users and pending invitations can go.", o.Name, o.ID),
-			a.do("Could not delete", func() (any, error) {
-				return nil, a.backend.DeleteOrganization(a.actor, o.ID)
+			a.do("Could not delete", func(ctx context.Context) (any, error) {
+				return nil, a.backend.DeleteOrganization(ctx, a.actor, o.ID)
 			}, func(any) tea.Cmd {
 				a.setOK(fmt.Sprintf("Deleted the organization %q.", o.Name))
 				return s.load()
@@ -67,13 +68,15 @@ func (s *orgsScreen) createForm() *form {
 	f := newForm(a, "New organization", nil, nil)
 	f.text("Name", "", "e.g. Acme Research", "What people see.", "name")
 	f.text("ID", "", "made from the name", "Optional: lower-case letters, digits and hyphens; empty makes one from the name.", "id")
-	f.submit = func(f *form) (func() (any, error), error) {
+	f.submit = func(f *form) (func(ctx context.Context) (any, error), error) {
 		name, err := db.CleanText("name", f.valueOf("Name"), true, db.MaxNameLength)
 		if err != nil {
 			return nil, err
 		}
 		id := f.valueOf("ID")
-		return func() (any, error) { return a.backend.CreateOrganization(a.actor, id, name) }, nil
+		return func(ctx context.Context) (any, error) {
+			return a.backend.CreateOrganization(ctx, a.actor, id, name)
+		}, nil
 	}
 	f.done = func(res any) tea.Cmd {
 		o, _ := res.(db.Organization)

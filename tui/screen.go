@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"time"
@@ -199,7 +200,7 @@ type records[T any] struct {
 	what string
 	// fetch is the screen's one place of backend reads: the records, and
 	// in extra anything else it shows. It runs in a tea.Cmd.
-	fetch func(b Backend, actor db.Actor) (items []T, extra any, err error)
+	fetch func(ctx context.Context, b Backend, actor db.Actor) (items []T, extra any, err error)
 	// row renders a record at the time now.
 	row func(item T, now time.Time) row
 	// took, when set, sees each load before its rows are made.
@@ -214,9 +215,9 @@ func (r *records[T]) load() tea.Cmd {
 	b, actor, fetch, to := r.app.backend, r.app.actor, r.fetch, r.list
 	return func() tea.Msg {
 		var d loaded[T]
-		_, err := protect(func() (any, error) {
+		_, err := protect(func(ctx context.Context) (any, error) {
 			var err error
-			d.items, d.extra, err = fetch(b, actor)
+			d.items, d.extra, err = fetch(ctx, b, actor)
 			return nil, err
 		})
 		return loadedMsg{to: to, seq: seq, data: d, err: err}
@@ -261,11 +262,11 @@ func (r *records[T]) selected() (T, bool) {
 
 // listAllInvitations reads every invitation in state ("" for all) the
 // actor may see, a page at a time, up to maxRecords.
-func listAllInvitations(b Backend, actor db.Actor, state string) ([]db.Invitation, error) {
+func listAllInvitations(ctx context.Context, b Backend, actor db.Actor, state string) ([]db.Invitation, error) {
 	var all []db.Invitation
 	var after uint64
 	for len(all) < maxRecords {
-		page, next, err := b.ListInvitations(actor, state, after, pageSize)
+		page, next, err := b.ListInvitations(ctx, actor, state, after, pageSize)
 		if err != nil {
 			return nil, err
 		}

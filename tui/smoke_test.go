@@ -18,7 +18,7 @@ import (
 func TestProgramSmoke(t *testing.T) {
 	store := mustOpen(t)
 	seed(t, store)
-	m := NewModel(store, Options{
+	m := NewModel(DirectBackend(store), Options{
 		Mode: "server", SiteName: "Acme invites", Actor: testAdmin,
 		Refresh: 20 * time.Millisecond, Output: io.Discard,
 	})

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"context"
 	"errors"
 	"io/fs"
 	"net"
@@ -30,9 +31,9 @@ type SwitchOptions struct {
 	// transaction) when readOnly is set. It must give up quickly with
 	// db.ErrLocked when another process holds the file.
 	Open func(readOnly bool) (*db.Store, error)
-	// Dial connects to the running server's admin socket, failing when no
-	// server answers there.
-	Dial func() (Backend, error)
+	// Dial connects to the running server's admin socket within ctx,
+	// failing when no server answers there.
+	Dial func(ctx context.Context) (Backend, error)
 	// Wait bounds how long one operation looks for a way in while the file
 	// is held and no server answers yet (a server starting or stopping);
 	// zero means DefaultSwitchWait.
@@ -80,29 +81,58 @@ func (s *SwitchingBackend) Mode() string { return s.mode.Load().(string) }
 // Probe finds a way in and changes nothing (beyond migrating an old file's
 // schema, as any open does). Its error says why neither the file nor the
 // server can be used.
-func (s *SwitchingBackend) Probe() error {
-	return s.run(true, func(Backend) error { return nil })
+func (s *SwitchingBackend) Probe(ctx context.Context) error {
+	return s.run(ctx, true, func(context.Context, Backend) error { return nil })
 }
 
-// errNoWay is the answer when the file is held and no server answers.
-var errNoWay = &db.Error{Code: db.EUNAVAILABLE, Message: "The database file is in use by another process and no server answers on its admin socket. " +
-	"If `invited serve` is starting or stopping, try again in a moment (ctrl+r); otherwise close the program that holds the file."}
+// The server-stopped errors start with the same words, so that the
+// admin reads at once that the server is gone and what brings it back.
+const serverStopped = "The server stopped; press ctrl+r to reconnect, or restart it."
+
+// errNoWay is the answer when the file is held and no server answers: a
+// server that stopped or hangs, or another program holding the file.
+var errNoWay = &db.Error{Code: db.EUNAVAILABLE, Message: serverStopped + " " +
+	"(The database file is in use by another process and no server answers on its admin socket; if that process is not `invited serve`, close it.)"}
 
 // errMaybeDone is the answer when the server went away during a write.
-var errMaybeDone = &db.Error{Code: db.EUNAVAILABLE, Message: "The server stopped while it was making this change, so it may or may not have happened. " +
-	"Refresh (ctrl+r) and look before you try again."}
+var errMaybeDone = &db.Error{Code: db.EUNAVAILABLE, Message: serverStopped + " " +
+	"It stopped while it was making this change, so it may or may not have happened: look before you try again."}
+
+// errNoAnswer is the answer when the operation's time ran out while the
+// server had it. A write may have happened.
+func errNoAnswer(write bool) *db.Error {
+	msg := "The server did not answer in time. Press ctrl+r to try again; restart the server if it keeps happening."
+	if write {
+		msg = "The server did not answer in time, so this change may or may not have happened: press ctrl+r and look before you try again."
+	}
+	return &db.Error{Code: db.EUNAVAILABLE, Message: msg}
+}
 
 // run does one operation, in server mode through the socket, else on the
-// file, switching where the other side is the one that works now.
-func (s *SwitchingBackend) run(write bool, op func(Backend) error) error {
+// file, switching where the other side is the one that works now. The
+// search for a way in ends at ctx's deadline or after opts.Wait,
+// whichever comes first.
+func (s *SwitchingBackend) run(ctx context.Context, write bool, op func(context.Context, Backend) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	deadline := time.Now().Add(s.opts.Wait)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
 	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		if s.client != nil {
-			err := op(s.client)
+			err := op(ctx, s.client)
 			if err == nil || !transportError(err) {
 				return err
+			}
+			if ctx.Err() != nil && !notConnected(err) {
+				// The time ran out while the server had the call: it
+				// may be busy rather than gone, so the next operation
+				// asks it again before looking at the file.
+				return errNoAnswer(write)
 			}
 			// The server went away. A write that reached it may have
 			// been done: only one that could not even connect is
@@ -120,14 +150,14 @@ func (s *SwitchingBackend) run(write bool, op func(Backend) error) error {
 		if err == nil {
 			s.mode.Store(ModeDirect)
 			defer store.Close()
-			return op(store)
+			return op(ctx, DirectBackend(store))
 		}
 		if !errors.Is(err, db.ErrLocked) {
 			return err
 		}
 		// The file is held, so nothing was written: the server (if it
 		// is the holder) takes the operation.
-		if c, derr := s.opts.Dial(); derr == nil {
+		if c, derr := s.opts.Dial(ctx); derr == nil {
 			s.client = c
 			s.mode.Store(ModeServer)
 			continue
@@ -166,121 +196,157 @@ func notConnected(err error) bool {
 }
 
 // ListSignupTokens lists the links where the data is now.
-func (s *SwitchingBackend) ListSignupTokens(actor db.Actor) (out []db.SignupToken, err error) {
-	err = s.run(false, func(b Backend) (err error) { out, err = b.ListSignupTokens(actor); return err })
+func (s *SwitchingBackend) ListSignupTokens(ctx context.Context, actor db.Actor) (out []db.SignupToken, err error) {
+	err = s.run(ctx, false, func(ctx context.Context, b Backend) (err error) {
+		out, err = b.ListSignupTokens(ctx, actor)
+		return err
+	})
 	return out, err
 }
 
 // CreateSignupToken creates a link where the data is now.
-func (s *SwitchingBackend) CreateSignupToken(actor db.Actor, in db.NewSignupToken) (out db.SignupToken, err error) {
-	err = s.run(true, func(b Backend) (err error) { out, err = b.CreateSignupToken(actor, in); return err })
+func (s *SwitchingBackend) CreateSignupToken(ctx context.Context, actor db.Actor, in db.NewSignupToken) (out db.SignupToken, err error) {
+	err = s.run(ctx, true, func(ctx context.Context, b Backend) (err error) {
+		out, err = b.CreateSignupToken(ctx, actor, in)
+		return err
+	})
 	return out, err
 }
 
 // UpdateSignupToken changes a link where the data is now.
-func (s *SwitchingBackend) UpdateSignupToken(actor db.Actor, secret string, in db.SignupTokenUpdate) (out db.SignupToken, err error) {
-	err = s.run(true, func(b Backend) (err error) { out, err = b.UpdateSignupToken(actor, secret, in); return err })
+func (s *SwitchingBackend) UpdateSignupToken(ctx context.Context, actor db.Actor, secret string, in db.SignupTokenUpdate) (out db.SignupToken, err error) {
+	err = s.run(ctx, true, func(ctx context.Context, b Backend) (err error) {
+		out, err = b.UpdateSignupToken(ctx, actor, secret, in)
+		return err
+	})
 	return out, err
 }
 
 // DeleteSignupToken deletes a link where the data is now.
-func (s *SwitchingBackend) DeleteSignupToken(actor db.Actor, secret string) error {
-	return s.run(true, func(b Backend) error { return b.DeleteSignupToken(actor, secret) })
+func (s *SwitchingBackend) DeleteSignupToken(ctx context.Context, actor db.Actor, secret string) error {
+	return s.run(ctx, true, func(ctx context.Context, b Backend) error { return b.DeleteSignupToken(ctx, actor, secret) })
 }
 
 // ListInvitations lists invitations where the data is now.
-func (s *SwitchingBackend) ListInvitations(actor db.Actor, state string, after uint64, limit int) (out []db.Invitation, next uint64, err error) {
-	err = s.run(false, func(b Backend) (err error) {
-		out, next, err = b.ListInvitations(actor, state, after, limit)
+func (s *SwitchingBackend) ListInvitations(ctx context.Context, actor db.Actor, state string, after uint64, limit int) (out []db.Invitation, next uint64, err error) {
+	err = s.run(ctx, false, func(ctx context.Context, b Backend) (err error) {
+		out, next, err = b.ListInvitations(ctx, actor, state, after, limit)
 		return err
 	})
 	return out, next, err
 }
 
 // CreateInvitation creates an invitation where the data is now.
-func (s *SwitchingBackend) CreateInvitation(actor db.Actor, in db.NewInvitation) (out db.Invitation, err error) {
-	err = s.run(true, func(b Backend) (err error) { out, err = b.CreateInvitation(actor, in); return err })
+func (s *SwitchingBackend) CreateInvitation(ctx context.Context, actor db.Actor, in db.NewInvitation) (out db.Invitation, err error) {
+	err = s.run(ctx, true, func(ctx context.Context, b Backend) (err error) {
+		out, err = b.CreateInvitation(ctx, actor, in)
+		return err
+	})
 	return out, err
 }
 
 // ResendInvitation resends an invitation where the data is now.
-func (s *SwitchingBackend) ResendInvitation(actor db.Actor, id uint64) (out db.Invitation, err error) {
-	err = s.run(true, func(b Backend) (err error) { out, err = b.ResendInvitation(actor, id); return err })
+func (s *SwitchingBackend) ResendInvitation(ctx context.Context, actor db.Actor, id uint64) (out db.Invitation, err error) {
+	err = s.run(ctx, true, func(ctx context.Context, b Backend) (err error) {
+		out, err = b.ResendInvitation(ctx, actor, id)
+		return err
+	})
 	return out, err
 }
 
 // ResendInvitationWithTTL resends an invitation where the data is now.
-func (s *SwitchingBackend) ResendInvitationWithTTL(actor db.Actor, id uint64, ttl time.Duration) (out db.Invitation, err error) {
-	err = s.run(true, func(b Backend) (err error) { out, err = b.ResendInvitationWithTTL(actor, id, ttl); return err })
+func (s *SwitchingBackend) ResendInvitationWithTTL(ctx context.Context, actor db.Actor, id uint64, ttl time.Duration) (out db.Invitation, err error) {
+	err = s.run(ctx, true, func(ctx context.Context, b Backend) (err error) {
+		out, err = b.ResendInvitationWithTTL(ctx, actor, id, ttl)
+		return err
+	})
 	return out, err
 }
 
 // RevokeInvitation revokes an invitation where the data is now.
-func (s *SwitchingBackend) RevokeInvitation(actor db.Actor, id uint64) (out db.Invitation, err error) {
-	err = s.run(true, func(b Backend) (err error) { out, err = b.RevokeInvitation(actor, id); return err })
+func (s *SwitchingBackend) RevokeInvitation(ctx context.Context, actor db.Actor, id uint64) (out db.Invitation, err error) {
+	err = s.run(ctx, true, func(ctx context.Context, b Backend) (err error) {
+		out, err = b.RevokeInvitation(ctx, actor, id)
+		return err
+	})
 	return out, err
 }
 
 // ListUsers lists users where the data is now.
-func (s *SwitchingBackend) ListUsers(offset, limit int) (out []db.User, total int, err error) {
-	err = s.run(false, func(b Backend) (err error) { out, total, err = b.ListUsers(offset, limit); return err })
+func (s *SwitchingBackend) ListUsers(ctx context.Context, offset, limit int) (out []db.User, total int, err error) {
+	err = s.run(ctx, false, func(ctx context.Context, b Backend) (err error) {
+		out, total, err = b.ListUsers(ctx, offset, limit)
+		return err
+	})
 	return out, total, err
 }
 
 // UpdateUser changes a user where the data is now.
-func (s *SwitchingBackend) UpdateUser(actor db.Actor, id uint64, in db.UserUpdate) (out db.User, err error) {
-	err = s.run(true, func(b Backend) (err error) { out, err = b.UpdateUser(actor, id, in); return err })
+func (s *SwitchingBackend) UpdateUser(ctx context.Context, actor db.Actor, id uint64, in db.UserUpdate) (out db.User, err error) {
+	err = s.run(ctx, true, func(ctx context.Context, b Backend) (err error) {
+		out, err = b.UpdateUser(ctx, actor, id, in)
+		return err
+	})
 	return out, err
 }
 
 // UnlockUser unlocks a user where the data is now.
-func (s *SwitchingBackend) UnlockUser(actor db.Actor, id uint64) (out db.User, err error) {
-	err = s.run(true, func(b Backend) (err error) { out, err = b.UnlockUser(actor, id); return err })
+func (s *SwitchingBackend) UnlockUser(ctx context.Context, actor db.Actor, id uint64) (out db.User, err error) {
+	err = s.run(ctx, true, func(ctx context.Context, b Backend) (err error) { out, err = b.UnlockUser(ctx, actor, id); return err })
 	return out, err
 }
 
 // DeleteUser deletes a user where the data is now.
-func (s *SwitchingBackend) DeleteUser(actor db.Actor, id uint64) error {
-	return s.run(true, func(b Backend) error { return b.DeleteUser(actor, id) })
+func (s *SwitchingBackend) DeleteUser(ctx context.Context, actor db.Actor, id uint64) error {
+	return s.run(ctx, true, func(ctx context.Context, b Backend) error { return b.DeleteUser(ctx, actor, id) })
 }
 
 // ListAPIKeys lists API keys where the data is now.
-func (s *SwitchingBackend) ListAPIKeys() (out []db.APIKey, err error) {
-	err = s.run(false, func(b Backend) (err error) { out, err = b.ListAPIKeys(); return err })
+func (s *SwitchingBackend) ListAPIKeys(ctx context.Context) (out []db.APIKey, err error) {
+	err = s.run(ctx, false, func(ctx context.Context, b Backend) (err error) { out, err = b.ListAPIKeys(ctx); return err })
 	return out, err
 }
 
 // CreateAPIKey creates an API key where the data is now.
-func (s *SwitchingBackend) CreateAPIKey(actor db.Actor, name string, role db.Role) (out db.APIKey, raw string, err error) {
-	err = s.run(true, func(b Backend) (err error) { out, raw, err = b.CreateAPIKey(actor, name, role); return err })
+func (s *SwitchingBackend) CreateAPIKey(ctx context.Context, actor db.Actor, name string, role db.Role) (out db.APIKey, raw string, err error) {
+	err = s.run(ctx, true, func(ctx context.Context, b Backend) (err error) {
+		out, raw, err = b.CreateAPIKey(ctx, actor, name, role)
+		return err
+	})
 	return out, raw, err
 }
 
 // DeleteAPIKey deletes an API key where the data is now.
-func (s *SwitchingBackend) DeleteAPIKey(actor db.Actor, id uint64) error {
-	return s.run(true, func(b Backend) error { return b.DeleteAPIKey(actor, id) })
+func (s *SwitchingBackend) DeleteAPIKey(ctx context.Context, actor db.Actor, id uint64) error {
+	return s.run(ctx, true, func(ctx context.Context, b Backend) error { return b.DeleteAPIKey(ctx, actor, id) })
 }
 
 // ListOrganizations lists organizations where the data is now.
-func (s *SwitchingBackend) ListOrganizations() (out []db.Organization, err error) {
-	err = s.run(false, func(b Backend) (err error) { out, err = b.ListOrganizations(); return err })
+func (s *SwitchingBackend) ListOrganizations(ctx context.Context) (out []db.Organization, err error) {
+	err = s.run(ctx, false, func(ctx context.Context, b Backend) (err error) { out, err = b.ListOrganizations(ctx); return err })
 	return out, err
 }
 
 // CreateOrganization creates an organization where the data is now.
-func (s *SwitchingBackend) CreateOrganization(actor db.Actor, id, name string) (out db.Organization, err error) {
-	err = s.run(true, func(b Backend) (err error) { out, err = b.CreateOrganization(actor, id, name); return err })
+func (s *SwitchingBackend) CreateOrganization(ctx context.Context, actor db.Actor, id, name string) (out db.Organization, err error) {
+	err = s.run(ctx, true, func(ctx context.Context, b Backend) (err error) {
+		out, err = b.CreateOrganization(ctx, actor, id, name)
+		return err
+	})
 	return out, err
 }
 
 // DeleteOrganization deletes an organization where the data is now.
-func (s *SwitchingBackend) DeleteOrganization(actor db.Actor, id string) error {
-	return s.run(true, func(b Backend) error { return b.DeleteOrganization(actor, id) })
+func (s *SwitchingBackend) DeleteOrganization(ctx context.Context, actor db.Actor, id string) error {
+	return s.run(ctx, true, func(ctx context.Context, b Backend) error { return b.DeleteOrganization(ctx, actor, id) })
 }
 
 // ListEvents lists audit events where the data is now.
-func (s *SwitchingBackend) ListEvents(typ string, offset, limit int) (out []db.Event, total int, err error) {
-	err = s.run(false, func(b Backend) (err error) { out, total, err = b.ListEvents(typ, offset, limit); return err })
+func (s *SwitchingBackend) ListEvents(ctx context.Context, typ string, offset, limit int) (out []db.Event, total int, err error) {
+	err = s.run(ctx, false, func(ctx context.Context, b Backend) (err error) {
+		out, total, err = b.ListEvents(ctx, typ, offset, limit)
+		return err
+	})
 	return out, total, err
 }
 

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"bytes"
 	"context"
 	"log/slog"
 	"net"
@@ -10,8 +11,10 @@ import (
 	"testing"
 	"time"
 
+	tea "github.com/charmbracelet/bubbletea"
+
 	"invited/db"
-	"invited/server"
+	"invited/server/adminrpc"
 )
 
 // switchEnv is a data folder with a SwitchingBackend on it, and a way to
@@ -32,7 +35,7 @@ func newSwitchEnv(t *testing.T) *switchEnv {
 		Open: func(readOnly bool) (*db.Store, error) {
 			return db.Open(e.path, db.Options{ReadOnly: readOnly, LockTimeout: 100 * time.Millisecond})
 		},
-		Dial: func() (Backend, error) { return server.DialAdmin(e.sock) },
+		Dial: func(ctx context.Context) (Backend, error) { return adminrpc.Dial(ctx, e.sock) },
 		Wait: time.Second,
 	})
 	return e
@@ -46,7 +49,7 @@ func (e *switchEnv) startServer() (store *db.Store, stop func()) {
 	if err != nil {
 		e.t.Fatalf("the server cannot open the file the TUI uses: %v", err)
 	}
-	sock, err := server.ListenAdminSocket(e.sock, store, nil, slog.New(slog.DiscardHandler))
+	sock, err := adminrpc.Listen(e.sock, store, nil, slog.New(slog.DiscardHandler))
 	if err != nil {
 		store.Close()
 		e.t.Fatal(err)
@@ -104,7 +107,7 @@ func (e *switchEnv) wantMode(what, want string) {
 // linkNames lists the links' names through the backend.
 func (e *switchEnv) linkNames(what string) []string {
 	e.t.Helper()
-	tokens, err := e.b.ListSignupTokens(testAdmin)
+	tokens, err := e.b.ListSignupTokens(context.Background(), testAdmin)
 	if err != nil {
 		e.t.Fatalf("%s: list links: %v", what, err)
 	}
@@ -117,7 +120,7 @@ func (e *switchEnv) linkNames(what string) []string {
 
 func (e *switchEnv) createLink(name string) error {
 	e.t.Helper()
-	_, err := e.b.CreateSignupToken(testAdmin, db.NewSignupToken{Name: name, ExpiresAt: time.Now().Add(time.Hour)})
+	_, err := e.b.CreateSignupToken(context.Background(), testAdmin, db.NewSignupToken{Name: name, ExpiresAt: time.Now().Add(time.Hour)})
 	return err
 }
 
@@ -126,7 +129,7 @@ func (e *switchEnv) createLink(name string) error {
 // back to the file when the server stops, losing and doubling nothing.
 func TestSwitchingBackendFollowsTheServer(t *testing.T) {
 	e := newSwitchEnv(t)
-	if err := e.b.Probe(); err != nil {
+	if err := e.b.Probe(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	e.wantMode("server stopped", ModeDirect)
@@ -194,7 +197,8 @@ func TestSwitchingBackendRetriesReadsNotWrites(t *testing.T) {
 	stop()
 	conns, _ := e.brokenServer()
 	err := e.createLink("Maybe")
-	if db.ErrorCode(err) != db.EUNAVAILABLE || !strings.Contains(db.ErrorMessage(err), "may or may not have happened") {
+	if db.ErrorCode(err) != db.EUNAVAILABLE || !strings.HasPrefix(db.ErrorMessage(err), "The server stopped; press ctrl+r") ||
+		!strings.Contains(db.ErrorMessage(err), "may or may not have happened") {
 		t.Fatalf("write cut off by the server: %v, want a message that it may or may not have happened", err)
 	}
 	if n := conns.Load(); n != 1 {
@@ -242,4 +246,74 @@ func TestHeaderFollowsSwitchingBackend(t *testing.T) {
 	if h := m.header(); !strings.Contains(h, "server: via admin socket") {
 		t.Fatalf("header after the server started: %q", h)
 	}
+}
+
+// TestDeadServerShownAsStopped: the server holds the file and its socket
+// closes (a server that is stopping, or hangs, while the file stays held).
+// The TUI says the server stopped and how to bring it back, not that
+// something went wrong on our side; once a server answers again, ctrl+r
+// reconnects.
+func TestDeadServerShownAsStopped(t *testing.T) {
+	e := newSwitchEnv(t)
+	holder, err := db.Open(e.path, db.Options{LockTimeout: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { holder.Close() })
+	if _, err := holder.CreateSignupToken(testAdmin, db.NewSignupToken{Name: "Kept", ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	serve := func() (stop func()) {
+		t.Helper()
+		sock, err := adminrpc.Listen(e.sock, holder, nil, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { sock.Serve(ctx); close(done) }()
+		stop = func() { cancel(); <-done }
+		t.Cleanup(stop)
+		return stop
+	}
+	stopSocket := serve()
+
+	h := &harness{t: t, clip: &bytes.Buffer{}}
+	h.m = newModel(e.b, Options{Mode: ModeDirect, DataPath: "./data/invited.db", Actor: testAdmin, Output: h.clip}, fixedClock, false)
+	h.send(tea.WindowSizeMsg{Width: 200, Height: 24})
+	h.run(h.m.Init())
+	h.contains("server: via admin socket", "Kept")
+
+	// The socket closes; the file stays held.
+	stopSocket()
+	h.keys("ctrl+r")
+	h.contains("The server stopped; press ctrl+r to reconnect, or restart it.")
+	h.lacks("Something went wrong")
+
+	// A server answers again: ctrl+r reconnects and the list is back.
+	serve()
+	h.keys("ctrl+r")
+	h.lacks("The server stopped")
+	h.contains("server: via admin socket", "Kept")
+}
+
+// TestDeadServerShownAsStoppedPlainClient: a TUI on the socket client
+// alone (no file to fall back to) says the same when the socket closes.
+func TestDeadServerShownAsStoppedPlainClient(t *testing.T) {
+	e := newSwitchEnv(t)
+	_, stop := e.startServer()
+	c, err := adminrpc.Dial(t.Context(), e.sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{t: t, clip: &bytes.Buffer{}}
+	h.m = newModel(c, Options{Mode: ModeServer, Actor: testAdmin, Output: h.clip}, fixedClock, false)
+	h.send(tea.WindowSizeMsg{Width: 200, Height: 24})
+	h.run(h.m.Init())
+	h.lacks("Could not load")
+
+	stop()
+	h.keys("ctrl+r")
+	h.contains("Could not load signup links: The server stopped; press ctrl+r to reconnect, or restart it.")
+	h.lacks("Something went wrong")
 }

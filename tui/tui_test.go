@@ -446,11 +446,11 @@ func TestResize(t *testing.T) {
 // failing is a backend whose every call fails or panics.
 type failing struct{ Backend }
 
-func (failing) ListSignupTokens(db.Actor) ([]db.SignupToken, error) {
+func (failing) ListSignupTokens(context.Context, db.Actor) ([]db.SignupToken, error) {
 	return nil, db.Errorf(db.EUNAVAILABLE, "the server is restarting")
 }
 
-func (failing) ListOrganizations() ([]db.Organization, error) { panic("boom") }
+func (failing) ListOrganizations(context.Context) ([]db.Organization, error) { panic("boom") }
 
 func TestBackendErrorsShowNotCrash(t *testing.T) {
 	h := newHarness(t, false)
@@ -516,7 +516,7 @@ func hasColour(s string) bool {
 func TestRunQuitsOnQ(t *testing.T) {
 	store := mustOpen(t)
 	var out bytes.Buffer
-	err := Run(context.Background(), store, Options{Mode: "direct", DataPath: "x.db", Input: strings.NewReader("q"), Output: &out})
+	err := Run(context.Background(), DirectBackend(store), Options{Mode: "direct", DataPath: "x.db", Input: strings.NewReader("q"), Output: &out})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -531,7 +531,7 @@ func TestRunEndsWithContext(t *testing.T) {
 	pr, pw := io.Pipe()
 	defer pw.Close()
 	done := make(chan error, 1)
-	go func() { done <- Run(ctx, store, Options{Input: pr, Output: io.Discard}) }()
+	go func() { done <- Run(ctx, DirectBackend(store), Options{Input: pr, Output: io.Discard}) }()
 	time.Sleep(50 * time.Millisecond)
 	cancel()
 	select {

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"time"
@@ -40,11 +41,11 @@ func newUsersScreen(a *app) *usersScreen {
 		{title: "Status", width: 6},
 	})
 	s.what = "users"
-	s.fetch = func(b Backend, actor db.Actor) ([]db.User, any, error) {
+	s.fetch = func(ctx context.Context, b Backend, actor db.Actor) ([]db.User, any, error) {
 		var users []db.User
 		var x usersExtra
 		for len(users) < maxRecords {
-			page, total, err := b.ListUsers(len(users), pageSize)
+			page, total, err := b.ListUsers(ctx, len(users), pageSize)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -55,10 +56,10 @@ func newUsersScreen(a *app) *usersScreen {
 		}
 		// The accepted invitations and the links say how people came in.
 		var err error
-		if x.invs, err = listAllInvitations(b, actor, db.InvitationAccepted); err != nil {
+		if x.invs, err = listAllInvitations(ctx, b, actor, db.InvitationAccepted); err != nil {
 			return nil, nil, err
 		}
-		x.links, err = b.ListSignupTokens(actor)
+		x.links, err = b.ListSignupTokens(ctx, actor)
 		return users, x, err
 	}
 	s.took = func(_ []db.User, extra any) {
@@ -111,16 +112,16 @@ func (s *usersScreen) key(k tea.KeyMsg) tea.Cmd {
 			a.setInfo(u.Email + " has no failed logins; there is nothing to unlock.")
 			return nil
 		}
-		return a.do("Could not unlock", func() (any, error) {
-			return a.backend.UnlockUser(a.actor, u.ID)
+		return a.do("Could not unlock", func(ctx context.Context) (any, error) {
+			return a.backend.UnlockUser(ctx, a.actor, u.ID)
 		}, func(any) tea.Cmd {
 			a.setOK("Unlocked " + u.Email + ": they may log in again.")
 			return s.load()
 		})
 	case key.Matches(k, keys.Delete):
 		a.ask(fmt.Sprintf("Delete the user %s? Their account and sessions are removed; this cannot be undone.", u.Email),
-			a.do("Could not delete", func() (any, error) {
-				return nil, a.backend.DeleteUser(a.actor, u.ID)
+			a.do("Could not delete", func(ctx context.Context) (any, error) {
+				return nil, a.backend.DeleteUser(ctx, a.actor, u.ID)
 			}, func(any) tea.Cmd {
 				a.setOK("Deleted the user " + u.Email + ".")
 				return s.load()
@@ -136,10 +137,10 @@ func (s *usersScreen) roleForm(u db.User) *form {
 	f := newForm(a, "Role of "+u.Email, nil, nil)
 	f.intro = fmt.Sprintf("Now %s. %s", u.RootRole.Name(), u.RootRole.Description())
 	f.choose("Role", roleNames(roles), roleIndex(roles, u.RootRole), "Admin: everything. Editor: links and invitations. Viewer: own user only.", "rootRole")
-	f.submit = func(f *form) (func() (any, error), error) {
+	f.submit = func(f *form) (func(ctx context.Context) (any, error), error) {
 		r := roleByName(f.valueOf("Role"))
-		return func() (any, error) {
-			return a.backend.UpdateUser(a.actor, u.ID, db.UserUpdate{RootRole: &r})
+		return func(ctx context.Context) (any, error) {
+			return a.backend.UpdateUser(ctx, a.actor, u.ID, db.UserUpdate{RootRole: &r})
 		}, nil
 	}
 	f.done = func(res any) tea.Cmd {

@@ -1,6 +1,7 @@
-package server
+package adminrpc
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -16,40 +17,41 @@ func TestBackendLinkEditAndDelete(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			b, _ := open(t)
+			ctx := context.Background()
 			admin := db.Actor{Kind: "tui", Name: "root", Role: db.RoleAdmin}
 			editor := db.Actor{Kind: "tui", Name: "ed", Role: db.RoleEditor}
 			exp := time.Now().Add(time.Hour)
-			adminLink, err := b.CreateSignupToken(admin, db.NewSignupToken{Name: "admins", ExpiresAt: exp, Role: db.RoleAdmin})
+			adminLink, err := b.CreateSignupToken(ctx, admin, db.NewSignupToken{Name: "admins", ExpiresAt: exp, Role: db.RoleAdmin})
 			if err != nil {
 				t.Fatal(err)
 			}
-			link, err := b.CreateSignupToken(admin, db.NewSignupToken{Name: "team", ExpiresAt: exp, MaxUses: 3})
+			link, err := b.CreateSignupToken(ctx, admin, db.NewSignupToken{Name: "team", ExpiresAt: exp, MaxUses: 3})
 			if err != nil {
 				t.Fatal(err)
 			}
 			// Zero values must arrive as such: no limit, any domain.
 			name, role, none, anyDomain := "renamed", db.RoleEditor, 0, []string{}
-			up, err := b.UpdateSignupToken(editor, link.Secret, db.SignupTokenUpdate{Name: &name, Role: &role, MaxUses: &none, AllowedDomains: &anyDomain})
+			up, err := b.UpdateSignupToken(ctx, editor, link.Secret, db.SignupTokenUpdate{Name: &name, Role: &role, MaxUses: &none, AllowedDomains: &anyDomain})
 			if err != nil || up.Name != "renamed" || up.Role != db.RoleEditor || up.MaxUses != 0 {
 				t.Fatalf("update: %+v %v", up, err)
 			}
 			up2 := db.RoleAdmin
-			_, err = b.UpdateSignupToken(editor, link.Secret, db.SignupTokenUpdate{Role: &up2})
+			_, err = b.UpdateSignupToken(ctx, editor, link.Secret, db.SignupTokenUpdate{Role: &up2})
 			wantCode(t, "editor raises a link to Admin", err, db.EINVALID)
-			wantCode(t, "editor deletes the Admin link", b.DeleteSignupToken(editor, adminLink.Secret), db.ENOTFOUND)
-			if err := b.DeleteSignupToken(editor, link.Secret); err != nil {
+			wantCode(t, "editor deletes the Admin link", b.DeleteSignupToken(ctx, editor, adminLink.Secret), db.ENOTFOUND)
+			if err := b.DeleteSignupToken(ctx, editor, link.Secret); err != nil {
 				t.Fatal(err)
 			}
-			wantCode(t, "delete twice", b.DeleteSignupToken(admin, link.Secret), db.ENOTFOUND)
-			if tokens, err := b.ListSignupTokens(admin); err != nil || len(tokens) != 1 || tokens[0].Secret != adminLink.Secret {
+			wantCode(t, "delete twice", b.DeleteSignupToken(ctx, admin, link.Secret), db.ENOTFOUND)
+			if tokens, err := b.ListSignupTokens(ctx, admin); err != nil || len(tokens) != 1 || tokens[0].Secret != adminLink.Secret {
 				t.Fatalf("links after delete: %+v %v", tokens, err)
 			}
 
-			inv, err := b.CreateInvitation(admin, db.NewInvitation{Email: "grace@example.com", DefaultTTL: time.Hour, Inviter: "Root"})
+			inv, err := b.CreateInvitation(ctx, admin, db.NewInvitation{Email: "grace@example.com", DefaultTTL: time.Hour, Inviter: "Root"})
 			if err != nil {
 				t.Fatal(err)
 			}
-			resent, err := b.ResendInvitationWithTTL(admin, inv.ID, 72*time.Hour)
+			resent, err := b.ResendInvitationWithTTL(ctx, admin, inv.ID, 72*time.Hour)
 			if err != nil || resent.TTL != 72*time.Hour || resent.ExpiresAt.Sub(resent.UpdatedAt) != 72*time.Hour {
 				t.Fatalf("resend with ttl: %+v %v", resent, err)
 			}

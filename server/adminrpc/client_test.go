@@ -1,9 +1,11 @@
-package server
+package adminrpc
 
 import (
 	"bytes"
 	"context"
+	"errors"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"testing"
@@ -13,21 +15,21 @@ import (
 	"invited/tui"
 )
 
+// The client must offer the TUI everything the store does.
 var _ tui.Backend = (*Client)(nil)
 
-// openBackends gives a fresh store, and the same store behind a running
-// admin socket with a client on it.
-func backendOverSocket(t *testing.T) (tui.Backend, *db.Store) {
+// startSocket serves store on a fresh admin socket until the test ends,
+// with extra methods beside the real ones, and returns the socket's path.
+func startSocket(t *testing.T, store *db.Store, extra map[string]handler) string {
 	t.Helper()
-	store, err := db.Open(filepath.Join(t.TempDir(), "c.db"), db.Options{})
+	sock := filepath.Join(t.TempDir(), "admin.sock")
+	a, err := Listen(sock, store, nil, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { store.Close() })
-	sock := filepath.Join(t.TempDir(), "admin.sock")
-	a, err := ListenAdminSocket(sock, store, nil, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
+	if len(extra) > 0 {
+		a.methods = maps.Clone(a.methods)
+		maps.Copy(a.methods, extra)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -36,7 +38,19 @@ func backendOverSocket(t *testing.T) (tui.Backend, *db.Store) {
 	if fi, err := os.Stat(sock); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("socket mode: %v %v, want 0600", fi.Mode(), err)
 	}
-	c, err := DialAdmin(sock)
+	return sock
+}
+
+// backendOverSocket gives a fresh store, and the same store behind a
+// running admin socket with a client on it.
+func backendOverSocket(t *testing.T) (tui.Backend, *db.Store) {
+	t.Helper()
+	store, err := db.Open(filepath.Join(t.TempDir(), "c.db"), db.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	c, err := Dial(t.Context(), startSocket(t, store, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +64,7 @@ func backendDirect(t *testing.T) (tui.Backend, *db.Store) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	return store, store
+	return tui.DirectBackend(store), store
 }
 
 // TestBackendConformance runs one suite against the store and against the
@@ -72,125 +86,126 @@ func wantCode(t *testing.T, what string, err error, code db.Code) {
 
 func backendSuite(t *testing.T, open func(*testing.T) (tui.Backend, *db.Store)) {
 	b, store := open(t)
+	ctx := t.Context()
 	admin := db.Actor{Kind: "tui", Name: "root", Role: db.RoleAdmin}
 	expires := time.Now().Add(time.Hour).UTC().Truncate(time.Millisecond)
 
 	// Links.
-	tok, err := b.CreateSignupToken(admin, db.NewSignupToken{Name: "Crew", ExpiresAt: expires, MaxUses: 3, AllowedDomains: []string{"Example.com"}})
+	tok, err := b.CreateSignupToken(ctx, admin, db.NewSignupToken{Name: "Crew", ExpiresAt: expires, MaxUses: 3, AllowedDomains: []string{"Example.com"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !db.ValidSecret(tok.Secret) || !tok.ExpiresAt.Equal(expires) || tok.AllowedDomains[0] != "example.com" {
 		t.Fatalf("created link %+v", tok)
 	}
-	_, err = b.CreateSignupToken(admin, db.NewSignupToken{Name: "", ExpiresAt: expires})
+	_, err = b.CreateSignupToken(ctx, admin, db.NewSignupToken{Name: "", ExpiresAt: expires})
 	wantCode(t, "link without name", err, db.EINVALID)
 	if e := err.(*db.Error); len(e.Details) != 1 || e.Details[0].Path != "name" {
 		t.Fatalf("details lost: %+v", e)
 	}
 	off := false
-	tok, err = b.UpdateSignupToken(admin, tok.Secret, db.SignupTokenUpdate{Enabled: &off})
+	tok, err = b.UpdateSignupToken(ctx, admin, tok.Secret, db.SignupTokenUpdate{Enabled: &off})
 	if err != nil || tok.Enabled {
 		t.Fatalf("disable: %+v %v", tok, err)
 	}
-	_, err = b.UpdateSignupToken(admin, "0123456789abcdef0123456789abcdef", db.SignupTokenUpdate{Enabled: &off})
+	_, err = b.UpdateSignupToken(ctx, admin, "0123456789abcdef0123456789abcdef", db.SignupTokenUpdate{Enabled: &off})
 	wantCode(t, "update unknown link", err, db.ENOTFOUND)
 	on := true
-	if _, err := b.UpdateSignupToken(admin, tok.Secret, db.SignupTokenUpdate{Enabled: &on}); err != nil {
+	if _, err := b.UpdateSignupToken(ctx, admin, tok.Secret, db.SignupTokenUpdate{Enabled: &on}); err != nil {
 		t.Fatal(err)
 	}
 	u, err := store.RedeemSignupToken(tok.Secret, db.NewUser{Email: "ada@example.com", Name: "Ada", Username: "ada", PasswordHash: "x"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	tokens, err := b.ListSignupTokens(admin)
+	tokens, err := b.ListSignupTokens(ctx, admin)
 	if err != nil || len(tokens) != 1 || len(tokens[0].Users) != 1 || tokens[0].Users[0].Email != "ada@example.com" || tokens[0].Uses != 1 {
 		t.Fatalf("list links: %+v %v", tokens, err)
 	}
 
 	// Users.
-	users, total, err := b.ListUsers(0, 10)
+	users, total, err := b.ListUsers(ctx, 0, 10)
 	if err != nil || total != 1 || users[0].ID != u.ID || users[0].OrganizationID != db.DefaultOrganization {
 		t.Fatalf("list users: %+v %d %v", users, total, err)
 	}
 	role := db.RoleEditor
-	got, err := b.UpdateUser(admin, u.ID, db.UserUpdate{RootRole: &role})
+	got, err := b.UpdateUser(ctx, admin, u.ID, db.UserUpdate{RootRole: &role})
 	if err != nil || got.RootRole != db.RoleEditor {
 		t.Fatalf("change role: %+v %v", got, err)
 	}
-	if got, err = b.UnlockUser(admin, u.ID); err != nil || got.LoginAttempts != 0 {
+	if got, err = b.UnlockUser(ctx, admin, u.ID); err != nil || got.LoginAttempts != 0 {
 		t.Fatalf("unlock: %+v %v", got, err)
 	}
-	_, err = b.UnlockUser(admin, 999)
+	_, err = b.UnlockUser(ctx, admin, 999)
 	wantCode(t, "unlock unknown", err, db.ENOTFOUND)
 
 	// Organizations.
-	org, err := b.CreateOrganization(admin, "", "Night Shift")
+	org, err := b.CreateOrganization(ctx, admin, "", "Night Shift")
 	if err != nil || org.ID != "night-shift" {
 		t.Fatalf("create org: %+v %v", org, err)
 	}
-	_, err = b.CreateOrganization(admin, "night-shift", "Again")
+	_, err = b.CreateOrganization(ctx, admin, "night-shift", "Again")
 	wantCode(t, "duplicate org", err, db.ECONFLICT)
-	orgs, err := b.ListOrganizations()
+	orgs, err := b.ListOrganizations(ctx)
 	if err != nil || len(orgs) != 2 {
 		t.Fatalf("orgs: %+v %v", orgs, err)
 	}
 
 	// Invitations.
-	inv, err := b.CreateInvitation(admin, db.NewInvitation{Email: "grace@example.com", DefaultTTL: time.Hour, Inviter: "Root", OrgID: "night-shift", Labels: []db.Label{{Key: "team", Value: "ops"}}})
+	inv, err := b.CreateInvitation(ctx, admin, db.NewInvitation{Email: "grace@example.com", DefaultTTL: time.Hour, Inviter: "Root", OrgID: "night-shift", Labels: []db.Label{{Key: "team", Value: "ops"}}})
 	if err != nil || inv.Token == "" || inv.State != db.InvitationPending || inv.OrgID != "night-shift" {
 		t.Fatalf("invite: %+v %v", inv, err)
 	}
-	_, err = b.CreateInvitation(admin, db.NewInvitation{Email: "GRACE@example.com", DefaultTTL: time.Hour})
+	_, err = b.CreateInvitation(ctx, admin, db.NewInvitation{Email: "GRACE@example.com", DefaultTTL: time.Hour})
 	wantCode(t, "second pending invitation", err, db.ECONFLICT)
-	_, err = b.CreateInvitation(admin, db.NewInvitation{Email: "ada@example.com", DefaultTTL: time.Hour})
+	_, err = b.CreateInvitation(ctx, admin, db.NewInvitation{Email: "ada@example.com", DefaultTTL: time.Hour})
 	wantCode(t, "invite an existing user", err, db.ECONFLICT)
-	err = b.DeleteOrganization(admin, "night-shift")
+	err = b.DeleteOrganization(ctx, admin, "night-shift")
 	wantCode(t, "delete org in use", err, db.EINVALID)
-	resent, err := b.ResendInvitation(admin, inv.ID)
+	resent, err := b.ResendInvitation(ctx, admin, inv.ID)
 	if err != nil || resent.Token == "" || resent.Token == inv.Token {
 		t.Fatalf("resend: %+v %v", resent, err)
 	}
-	list, next, err := b.ListInvitations(admin, db.InvitationPending, 0, 10)
+	list, next, err := b.ListInvitations(ctx, admin, db.InvitationPending, 0, 10)
 	if err != nil || len(list) != 1 || next != 0 || list[0].Token != "" || len(list[0].Labels) != 1 {
 		t.Fatalf("list invitations: %+v %d %v", list, next, err)
 	}
-	revoked, err := b.RevokeInvitation(admin, inv.ID)
+	revoked, err := b.RevokeInvitation(ctx, admin, inv.ID)
 	if err != nil || revoked.State != db.InvitationRevoked {
 		t.Fatalf("revoke: %+v %v", revoked, err)
 	}
-	_, err = b.ResendInvitation(admin, inv.ID)
+	_, err = b.ResendInvitation(ctx, admin, inv.ID)
 	wantCode(t, "resend revoked", err, db.EINVALID)
-	if err := b.DeleteOrganization(admin, "night-shift"); err != nil {
+	if err := b.DeleteOrganization(ctx, admin, "night-shift"); err != nil {
 		t.Fatal(err)
 	}
 
 	// API keys.
-	key, raw, err := b.CreateAPIKey(admin, "deploy", db.RoleEditor)
+	key, raw, err := b.CreateAPIKey(ctx, admin, "deploy", db.RoleEditor)
 	if err != nil || raw == "" || key.Role != db.RoleEditor {
 		t.Fatalf("create key: %+v %v", key, err)
 	}
-	keys, err := b.ListAPIKeys()
+	keys, err := b.ListAPIKeys(ctx)
 	if err != nil || len(keys) != 1 || keys[0].Name != "deploy" {
 		t.Fatalf("keys: %+v %v", keys, err)
 	}
-	if err := b.DeleteAPIKey(admin, key.ID); err != nil {
+	if err := b.DeleteAPIKey(ctx, admin, key.ID); err != nil {
 		t.Fatal(err)
 	}
-	wantCode(t, "delete key twice", b.DeleteAPIKey(admin, key.ID), db.ENOTFOUND)
+	wantCode(t, "delete key twice", b.DeleteAPIKey(ctx, admin, key.ID), db.ENOTFOUND)
 
 	// Users again: delete, and the audit log of all of it.
-	if err := b.DeleteUser(admin, u.ID); err != nil {
+	if err := b.DeleteUser(ctx, admin, u.ID); err != nil {
 		t.Fatal(err)
 	}
-	events, total, err := b.ListEvents("", 0, 5)
+	events, total, err := b.ListEvents(ctx, "", 0, 5)
 	if err != nil || len(events) != 5 || total < 10 || events[0].Type != db.EventUserDeleted || events[0].CreatedBy != "tui:root" {
 		t.Fatalf("events: %+v total %d %v", events, total, err)
 	}
 	if events[0].Data["email"] != "ada@example.com" {
 		t.Fatalf("event data lost: %+v", events[0].Data)
 	}
-	events, total, err = b.ListEvents(db.EventOrgCreated, 0, 5)
+	events, total, err = b.ListEvents(ctx, db.EventOrgCreated, 0, 5)
 	if err != nil || total != 1 || events[0].ObjectID != "night-shift" {
 		t.Fatalf("events by type: %+v %d %v", events, total, err)
 	}
@@ -202,7 +217,7 @@ func TestAdminSocketBackup(t *testing.T) {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
-	n, err := b.(*Client).Backup(&buf)
+	n, err := b.(*Client).Backup(t.Context(), &buf)
 	if err != nil || n == 0 || int64(buf.Len()) != n {
 		t.Fatalf("backup: %d bytes, %v", n, err)
 	}
@@ -221,10 +236,10 @@ func TestAdminSocketBackup(t *testing.T) {
 	}
 }
 
-func TestDialAdminWithoutServer(t *testing.T) {
-	_, err := DialAdmin(filepath.Join(t.TempDir(), "admin.sock"))
-	if err == nil {
-		t.Fatal("dial with no server succeeded")
+func TestDialWithoutServer(t *testing.T) {
+	_, err := Dial(t.Context(), filepath.Join(t.TempDir(), "admin.sock"))
+	if !errors.Is(err, ErrNoServer) {
+		t.Fatalf("dial with no server: %v, want ErrNoServer", err)
 	}
 }
 
@@ -237,55 +252,56 @@ func TestBackendRoleCeiling(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			b, _ := open(t)
+			ctx := t.Context()
 			admin := db.Actor{Kind: "tui", Name: "root", Role: db.RoleAdmin}
 			editor := db.Actor{Kind: "tui", Name: "ed", Role: db.RoleEditor}
 			expires := time.Now().Add(time.Hour)
-			adminLink, err := b.CreateSignupToken(admin, db.NewSignupToken{Name: "admins", ExpiresAt: expires, Role: db.RoleAdmin})
+			adminLink, err := b.CreateSignupToken(ctx, admin, db.NewSignupToken{Name: "admins", ExpiresAt: expires, Role: db.RoleAdmin})
 			if err != nil {
 				t.Fatal(err)
 			}
-			editorLink, err := b.CreateSignupToken(admin, db.NewSignupToken{Name: "editors", ExpiresAt: expires, Role: db.RoleEditor})
+			editorLink, err := b.CreateSignupToken(ctx, admin, db.NewSignupToken{Name: "editors", ExpiresAt: expires, Role: db.RoleEditor})
 			if err != nil {
 				t.Fatal(err)
 			}
-			adminInv, err := b.CreateInvitation(admin, db.NewInvitation{Email: "boss@example.com", DefaultTTL: time.Hour, Role: db.RoleAdmin})
+			adminInv, err := b.CreateInvitation(ctx, admin, db.NewInvitation{Email: "boss@example.com", DefaultTTL: time.Hour, Role: db.RoleAdmin})
 			if err != nil {
 				t.Fatal(err)
 			}
-			viewerInv, err := b.CreateInvitation(admin, db.NewInvitation{Email: "pal@example.com", DefaultTTL: time.Hour})
+			viewerInv, err := b.CreateInvitation(ctx, admin, db.NewInvitation{Email: "pal@example.com", DefaultTTL: time.Hour})
 			if err != nil {
 				t.Fatal(err)
 			}
 
-			tokens, err := b.ListSignupTokens(editor)
+			tokens, err := b.ListSignupTokens(ctx, editor)
 			if err != nil || len(tokens) != 1 || tokens[0].Secret != editorLink.Secret {
 				t.Fatalf("editor lists links %+v %v, want only the Editor link", tokens, err)
 			}
-			if tokens, _ := b.ListSignupTokens(admin); len(tokens) != 2 {
+			if tokens, _ := b.ListSignupTokens(ctx, admin); len(tokens) != 2 {
 				t.Fatalf("admin lists %d links, want 2", len(tokens))
 			}
 			off := false
-			_, err = b.UpdateSignupToken(editor, adminLink.Secret, db.SignupTokenUpdate{Enabled: &off})
+			_, err = b.UpdateSignupToken(ctx, editor, adminLink.Secret, db.SignupTokenUpdate{Enabled: &off})
 			wantCode(t, "editor updates the Admin link", err, db.ENOTFOUND)
-			if _, err := b.UpdateSignupToken(editor, editorLink.Secret, db.SignupTokenUpdate{Enabled: &off}); err != nil {
+			if _, err := b.UpdateSignupToken(ctx, editor, editorLink.Secret, db.SignupTokenUpdate{Enabled: &off}); err != nil {
 				t.Fatalf("editor updates the Editor link: %v", err)
 			}
 
-			invs, next, err := b.ListInvitations(editor, "", 0, 10)
+			invs, next, err := b.ListInvitations(ctx, editor, "", 0, 10)
 			if err != nil || len(invs) != 1 || invs[0].ID != viewerInv.ID || next != 0 {
 				t.Fatalf("editor lists invitations %+v %d %v, want only the Viewer one", invs, next, err)
 			}
-			resent, err := b.ResendInvitation(editor, adminInv.ID)
+			resent, err := b.ResendInvitation(ctx, editor, adminInv.ID)
 			wantCode(t, "editor resends the Admin invitation", err, db.ENOTFOUND)
 			if resent.Token != "" {
 				t.Fatal("a refused resend carries a token")
 			}
-			_, err = b.RevokeInvitation(editor, adminInv.ID)
+			_, err = b.RevokeInvitation(ctx, editor, adminInv.ID)
 			wantCode(t, "editor revokes the Admin invitation", err, db.ENOTFOUND)
-			if _, err := b.ResendInvitation(editor, viewerInv.ID); err != nil {
+			if _, err := b.ResendInvitation(ctx, editor, viewerInv.ID); err != nil {
 				t.Fatalf("editor resends the Viewer invitation: %v", err)
 			}
-			if _, err := b.ResendInvitation(admin, adminInv.ID); err != nil {
+			if _, err := b.ResendInvitation(ctx, admin, adminInv.ID); err != nil {
 				t.Fatalf("admin resends the Admin invitation: %v", err)
 			}
 		})
