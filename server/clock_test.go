@@ -84,8 +84,8 @@ func TestInvitationExpiresOverTheAPI(t *testing.T) {
 	if resp.StatusCode != 400 || body["name"] != "ValidationError" || !strings.Contains(body["message"].(string), "expired") {
 		t.Errorf("accept an expired invitation: %d %v, want 400 ValidationError saying it expired", resp.StatusCode, body)
 	}
-	if n, _ := ts.store.CountUsers(); n != 0 {
-		t.Errorf("%d users after a refused accept", n)
+	if n, err := ts.store.CountUsers(); err != nil || n != 0 {
+		t.Errorf("%d users after a refused accept, %v", n, err)
 	}
 	// The address may be invited again.
 	if resp, body := ts.call(t, "POST", "/v1/userInvitations", testKey, `{"invitedEmail":"late@example.com","inviter":"Ada"}`); resp.StatusCode != 200 {
@@ -113,7 +113,7 @@ func TestInvitationPageExpired(t *testing.T) {
 			t.Errorf("expired %s: %d\n%s", method, p.StatusCode, p.body)
 		}
 	}
-	if n, _ := ts.store.CountUsers(); n != 0 {
-		t.Errorf("%d users after an expired invitation's page", n)
+	if n, err := ts.store.CountUsers(); err != nil || n != 0 {
+		t.Errorf("%d users after an expired invitation's page, %v", n, err)
 	}
 }
