@@ -7,7 +7,6 @@ package main
 
 import (
 	"fmt"
-	"os/exec"
 	"reflect"
 	"strings"
 	"testing"
@@ -47,13 +46,7 @@ func TestE2EInvitationMadeWhileStoppedIsMailedWithTheServersLink(t *testing.T) {
 	tm.keys(false, "Escape")
 	tm.waitFor("back to the list", 5*time.Second, "grace@example.com")
 	tm.keys(false, "q")
-	deadline := time.Now().Add(10 * time.Second)
-	for exec.Command("tmux", "-S", tm.socket, "has-session", "-t", tm.target).Run() == nil {
-		if time.Now().After(deadline) {
-			t.Fatalf("the TUI did not quit on q:\n%s", tm.screen())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	tm.waitExit()
 
 	// The server starts with its own base URL and site name, and sends
 	// the email it finds waiting.

@@ -9,6 +9,8 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
+	"fmt"
 	"math/big"
 	"net"
 	"net/http"
@@ -17,6 +19,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"invited/internal/testutil"
 )
 
 // TestE2EGracefulShutdown sends SIGTERM while a signup is hashing its
@@ -42,17 +46,12 @@ func TestE2EGracefulShutdown(t *testing.T) {
 	}()
 	// Wait (bounded) until the request is being handled: the hash queue
 	// shows it on /metrics.
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		_, _, body := do(t, "GET", p.URL+"/metrics", "", nil)
-		if strings.Contains(string(body), "invited_password_hashes_running 1") {
-			break
+	testutil.Eventually(t, 5*time.Second, "the signup to start hashing", func() error {
+		if _, _, body := do(t, "GET", p.URL+"/metrics", "", nil); !strings.Contains(string(body), "invited_password_hashes_running 1") {
+			return errors.New("/metrics shows no hash running")
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("the signup never started hashing")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return nil
+	})
 	start := time.Now()
 	p.Stop()
 	a := <-got
@@ -101,25 +100,19 @@ func TestE2ETLSAndJSONLogs(t *testing.T) {
 		t.Fatalf("health over TLS: %d, TLS %v", resp.StatusCode, resp.TLS != nil)
 	}
 	// The request is logged as one JSON object with its id and route.
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		var found map[string]any
+	var found map[string]any
+	testutil.Eventually(t, 5*time.Second, "a JSON log line for the request", func() error {
 		for _, line := range strings.Split(p.log.String(), "\n") {
 			var m map[string]any
 			if json.Unmarshal([]byte(line), &m) == nil && m["request_id"] == "tls-check-1" {
 				found = m
+				return nil
 			}
 		}
-		if found != nil {
-			if found["route"] != "/health" || found["status"] != 200.0 || found["msg"] != "request" {
-				t.Fatalf("request log line %v", found)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no JSON log line for the request:\n%s", p.log.String())
-		}
-		time.Sleep(10 * time.Millisecond)
+		return fmt.Errorf("the log holds:\n%s", p.log.String())
+	})
+	if found["route"] != "/health" || found["status"] != 200.0 || found["msg"] != "request" {
+		t.Fatalf("request log line %v", found)
 	}
 	// Plain HTTP on the TLS port is refused.
 	if resp, err := e2eClient.Get(strings.Replace(p.URL, "https://", "http://", 1) + "/health"); err == nil {

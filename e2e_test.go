@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"invited/internal/testutil"
 	"invited/server"
 	"invited/server/openapicheck"
 	"io"
@@ -519,18 +520,15 @@ var (
 // welcome email is recorded as sent, and returns the link.
 func waitLinkUserEmailSent(t *testing.T, p *proc, secret string) map[string]any {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		link := getLink(t, p, secret)
-		users, _ := link["users"].([]any)
-		if len(users) > 0 && users[0].(map[string]any)["emailSent"] == true {
-			return link
+	var link map[string]any
+	testutil.Eventually(t, 10*time.Second, "the welcome email to be recorded as sent", func() error {
+		link = getLink(t, p, secret)
+		if users, _ := link["users"].([]any); len(users) == 0 || users[0].(map[string]any)["emailSent"] != true {
+			return fmt.Errorf("the link reads %v", link)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the welcome email was not recorded as sent within 10 s: %v", link)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
+	return link
 }
 
 // checkUser checks a user object against seed 000's userSchema.
@@ -995,16 +993,17 @@ func TestE2EDurabilityAfterSIGKILL(t *testing.T) {
 		defer mu.Unlock()
 		return len(confirmed)
 	}
-	deadline := time.Now().Add(15 * time.Second)
-	for count() < 20 && time.Now().Before(deadline) {
-		time.Sleep(2 * time.Millisecond)
-	}
+	// If they never do, the goroutines stop when the test's cleanup
+	// kills the server.
+	testutil.Eventually(t, 15*time.Second, "20 signups before the kill", func() error {
+		if n := count(); n < 20 {
+			return fmt.Errorf("only %d succeeded", n)
+		}
+		return nil
+	})
 	p.Kill()
 	stop.Store(true)
 	wg.Wait()
-	if count() < 20 {
-		t.Fatalf("only %d signups succeeded in 15s before the kill; log:\n%s", count(), p.log.String())
-	}
 
 	p2 := startServer(t, dir)
 	link := getLink(t, p2, secret)

@@ -5,9 +5,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"invited/internal/testutil"
 )
 
 // tmux drives a terminal of its own: a private tmux server (its socket in
@@ -66,21 +69,50 @@ func (tm *tmux) keys(literal bool, keys ...string) {
 // waitFor polls the screen (bounded) until it holds every text.
 func (tm *tmux) waitFor(what string, timeout time.Duration, texts ...string) string {
 	tm.t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		s := tm.screen()
-		all := true
+	var screen string
+	testutil.Eventually(tm.t, timeout, fmt.Sprintf("%s: the screen to show %q", what, texts), func() error {
+		screen = tm.screen()
 		for _, text := range texts {
-			all = all && strings.Contains(s, text)
+			if !strings.Contains(screen, text) {
+				return fmt.Errorf("no %q on the screen:\n%s", text, screen)
+			}
 		}
-		if all {
-			return s
+		return nil
+	})
+	return screen
+}
+
+// waitRow polls the screen (bounded) until a line of it matches row, and
+// returns that line.
+func (tm *tmux) waitRow(what string, timeout time.Duration, row *regexp.Regexp) string {
+	tm.t.Helper()
+	var line string
+	testutil.Eventually(tm.t, timeout, fmt.Sprintf("%s: a line matching %s", what, row), func() error {
+		screen := tm.screen()
+		if line = row.FindString(screen); line == "" {
+			return fmt.Errorf("the screen shows:\n%s", screen)
 		}
-		if time.Now().After(deadline) {
-			tm.t.Fatalf("%s: the screen did not show %q within %v:\n%s", what, texts, timeout, s)
+		return nil
+	})
+	return line
+}
+
+// linkRow matches the row of the links tab for the link named name when
+// its USES column (right after ROLE) reads uses.
+func linkRow(name string, uses int) *regexp.Regexp {
+	return regexp.MustCompile(fmt.Sprintf(`(?m)^.%s\s.*\b(Admin|Editor|Viewer)\s+%d\s.*$`, regexp.QuoteMeta(name), uses))
+}
+
+// waitExit waits (bounded) until the program in the window ended, and with
+// it the tmux server.
+func (tm *tmux) waitExit() {
+	tm.t.Helper()
+	testutil.Eventually(tm.t, 10*time.Second, "the TUI to quit", func() error {
+		if exec.Command("tmux", "-S", tm.socket, "has-session", "-t", tm.target).Run() == nil {
+			return fmt.Errorf("it still runs:\n%s", tm.screen())
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 // TestE2ETUIInTmux runs `invited admin` in a real terminal while the server
@@ -109,6 +141,8 @@ func TestE2ETUIInTmux(t *testing.T) {
 	tm.keys(false, "C-s")
 	// The name is on screen in the form already: wait for the answer.
 	tm.waitFor("link created", 10*time.Second, "Created the signup link", "1 signup link")
+	// Its row reads no uses yet (ROLE, then USES).
+	tm.waitRow("link row before the signup", 5*time.Second, linkRow("Tmux crew", 0))
 
 	var secret string
 	for _, l := range listLinks(t, p) {
@@ -127,20 +161,15 @@ func TestE2ETUIInTmux(t *testing.T) {
 	// The users tab shows the new user without a restart (auto refresh).
 	tm.keys(false, "3")
 	tm.waitFor("new user appears", 15*time.Second, "terminal@example.com")
-	// And the link's uses went up.
+	// And the link's uses went up: its row reads 1 where it read 0. (The
+	// name alone was on screen before the signup, so it proves nothing.)
 	tm.keys(false, "1")
-	tm.waitFor("link uses", 15*time.Second, "Tmux crew")
+	tm.waitRow("link uses", 15*time.Second, linkRow("Tmux crew", 1))
 
 	// q quits: the program ends, and with it the only window and the
 	// tmux server.
 	tm.keys(false, "q")
-	deadline := time.Now().Add(10 * time.Second)
-	for exec.Command("tmux", "-S", tm.socket, "has-session", "-t", tm.target).Run() == nil {
-		if time.Now().After(deadline) {
-			t.Fatalf("the TUI did not quit on q:\n%s", tm.screen())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	tm.waitExit()
 	// The audit log names the terminal user as the link's creator.
 	status, _, body = do(t, "GET", p.URL+"/api/admin/events?type=signup-link-created", e2eAdminKey, nil)
 	wantStatus(t, "events", status, 200, body)

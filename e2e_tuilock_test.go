@@ -2,10 +2,11 @@ package main
 
 import (
 	"fmt"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
+
+	"invited/internal/testutil"
 )
 
 // TestE2ETUIDoesNotBlockServer opens `invited admin` with the server
@@ -63,13 +64,7 @@ func TestE2ETUIDoesNotBlockServer(t *testing.T) {
 	waitHeader(t, tm, "server: via admin socket", "direct:")
 
 	tm.keys(false, "q")
-	deadline := time.Now().Add(10 * time.Second)
-	for exec.Command("tmux", "-S", tm.socket, "has-session", "-t", tm.target).Run() == nil {
-		if time.Now().After(deadline) {
-			t.Fatalf("the TUI did not quit on q:\n%s", tm.screen())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	tm.waitExit()
 }
 
 // createLinkInTUI makes a signup link with the form's defaults and waits
@@ -86,17 +81,13 @@ func createLinkInTUI(t *testing.T, tm *tmux, name, count string) {
 // waitHeader polls (bounded) until the header shows want and not gone.
 func waitHeader(t *testing.T, tm *tmux, want, gone string) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		header, _, _ := strings.Cut(tm.screen(), "\n")
-		if strings.Contains(header, want) && !strings.Contains(header, gone) {
-			return
+	testutil.Eventually(t, 15*time.Second, fmt.Sprintf("the header to change to %q", want), func() error {
+		screen := tm.screen()
+		if header, _, _ := strings.Cut(screen, "\n"); !strings.Contains(header, want) || strings.Contains(header, gone) {
+			return fmt.Errorf("the screen shows:\n%s", screen)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the header did not change to %q within 15s:\n%s", want, tm.screen())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 // hasLink reports whether the server lists a signup link of that name.

@@ -157,8 +157,8 @@ func TestCreateSignupTokenValidation(t *testing.T) {
 			}
 		})
 	}
-	if tokens, _ := s.ListSignupTokens(admin); len(tokens) != 0 {
-		t.Fatalf("refused creates stored %d links", len(tokens))
+	if tokens, err := s.ListSignupTokens(admin); err != nil || len(tokens) != 0 {
+		t.Fatalf("refused creates stored %d links, %v", len(tokens), err)
 	}
 	// An editor may create an Editor link.
 	if _, err := s.CreateSignupToken(editor, NewSignupToken{Name: "x", ExpiresAt: future, Role: RoleEditor}); err != nil {
@@ -311,14 +311,18 @@ func TestAPIKeys(t *testing.T) {
 	wantCode(t, err, EINVALID)
 
 	// The stored record holds only a hash of the key.
-	_ = s.db.View(func(tx *bolt.Tx) error {
+	records := 0
+	if err := s.db.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketAPIKeys).ForEach(func(_, v []byte) error {
+			records++
 			if strings.Contains(string(v), raw) {
 				t.Errorf("key stored in clear: %s", v)
 			}
 			return nil
 		})
-	})
+	}); err != nil || records == 0 {
+		t.Fatalf("read %d key records, %v", records, err)
+	}
 	listed, _ := json.Marshal(key)
 	if strings.Contains(string(listed), raw) {
 		t.Errorf("key JSON shows the key: %s", listed)

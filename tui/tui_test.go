@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -531,8 +532,16 @@ func TestRunEndsWithContext(t *testing.T) {
 	pr, pw := io.Pipe()
 	defer pw.Close()
 	done := make(chan error, 1)
-	go func() { done <- Run(ctx, DirectBackend(store), Options{Input: pr, Output: io.Discard}) }()
-	time.Sleep(50 * time.Millisecond)
+	// The program's first write (the alternate screen) says it runs.
+	started := make(chan struct{})
+	var once sync.Once
+	out := writerFunc(func(p []byte) (int, error) { once.Do(func() { close(started) }); return len(p), nil })
+	go func() { done <- Run(ctx, DirectBackend(store), Options{Input: pr, Output: out}) }()
+	select {
+	case <-started:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run wrote nothing")
+	}
 	cancel()
 	select {
 	case err := <-done:
@@ -543,6 +552,11 @@ func TestRunEndsWithContext(t *testing.T) {
 		t.Fatal("Run did not end with its context")
 	}
 }
+
+// writerFunc adapts a function to io.Writer.
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 
 func TestParseExpiry(t *testing.T) {
 	for _, tc := range []struct {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"invited/db"
+	"invited/internal/testutil"
 	"invited/server/smtptest"
 )
 
@@ -97,14 +98,34 @@ func onlyEmail(tb testing.TB, store *db.Store) db.OutboxEmail {
 // waitForMail polls cond until it holds, failing after a few seconds.
 func waitForMail(tb testing.TB, what string, cond func() bool) {
 	tb.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("timed out waiting for %s", what)
+	testutil.Eventually(tb, 5*time.Second, what, func() error {
+		if !cond() {
+			return errors.New("not yet")
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return nil
+	})
 }
+
+// stepClock is an outbox clock the test moves, and that counts how often
+// the worker read it: a pass reads it once to look for due emails, and
+// once more to know how long to sleep when an email is pending.
+type stepClock struct {
+	at    atomic.Int64 // Unix nanoseconds
+	reads atomic.Int64
+}
+
+func newStepClock(at time.Time) *stepClock {
+	c := &stepClock{}
+	c.at.Store(at.UnixNano())
+	return c
+}
+
+func (c *stepClock) now() time.Time {
+	c.reads.Add(1)
+	return time.Unix(0, c.at.Load()).UTC()
+}
+
+func (c *stepClock) set(at time.Time) { c.at.Store(at.UnixNano()) }
 
 // mailSenderFunc adapts a function to Sender.
 type mailSenderFunc func(context.Context, db.Email) error
@@ -435,8 +456,11 @@ func TestOutboxRetriesUntilServerAnswers(t *testing.T) {
 
 func TestOutboxGivesUpAfterMaxAttempts(t *testing.T) {
 	smtpSender := mustSMTPSender(t, closedMailAddr(t), "", "", "none")
-	var calls atomic.Int64
+	var calls atomic.Int64 // to bob, whose server is down
 	sender := mailSenderFunc(func(ctx context.Context, e db.Email) error {
+		if e.To == "marker@example.com" {
+			return nil
+		}
 		calls.Add(1)
 		return smtpSender.Send(ctx, e)
 	})
@@ -444,31 +468,63 @@ func TestOutboxGivesUpAfterMaxAttempts(t *testing.T) {
 	if err := store.EnqueueEmail(db.EmailWelcome, db.Email{To: "bob@example.com", Subject: "hi", Text: "t"}); err != nil {
 		t.Fatal(err)
 	}
-	o := runOutbox(t, store, sender, OutboxOptions{MaxAttempts: 2, BaseDelay: 10 * time.Millisecond, Poll: 20 * time.Millisecond})
+	// The worker's clock runs with the real one until the email failed.
+	var skew atomic.Int64
+	now := func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
+	o := runOutbox(t, store, sender, OutboxOptions{MaxAttempts: 2, BaseDelay: 10 * time.Millisecond, MaxDelay: time.Second, Poll: 20 * time.Millisecond, Now: now})
 	waitForMail(t, "the email to fail", func() bool { return onlyEmail(t, store).State == db.EmailFailed })
+	failed := onlyEmail(t, store)
+
+	// Then it jumps a day, past any retry a backoff could ask for, and
+	// a second email is queued. Once that one went out, the worker has
+	// looked at the outbox after the jump: the failed email, older and
+	// so first in line, would have been tried then if it were still due.
+	skew.Store(int64(24 * time.Hour))
+	if err := store.EnqueueEmail(db.EmailWelcome, db.Email{To: "marker@example.com", Subject: "hi", Text: "t"}); err != nil {
+		t.Fatal(err)
+	}
 	o.Poke()
-	time.Sleep(100 * time.Millisecond) // several polls: it must not be tried again
-	rec := onlyEmail(t, store)
-	if rec.Attempts != 2 || rec.LastError == "" || rec.Text != "" {
+	waitForMail(t, "the marker email to be sent", func() bool { return o.Sent() == 1 })
+	list, _, err := store.ListOutbox(0, 10)
+	if err != nil || len(list) != 2 {
+		t.Fatalf("outbox %+v, %v", list, err)
+	}
+	if rec := list[1]; rec.ID != failed.ID || rec.State != db.EmailFailed || rec.Attempts != 2 || rec.LastError == "" || rec.Text != "" {
 		t.Errorf("failed record: %+v", rec)
 	}
 	if n := calls.Load(); n != 2 {
-		t.Errorf("Send called %d times, want 2", n)
+		t.Errorf("Send called %d times for the failed email, want 2", n)
 	}
-	if o.Failed() != 1 || o.Sent() != 0 {
+	if o.Failed() != 1 || o.Sent() != 1 {
 		t.Errorf("Sent %d, Failed %d", o.Sent(), o.Failed())
 	}
 }
 
+// TestOutboxPokeWakesWorker: an email that becomes due while the worker
+// sleeps (for an hour) goes out on a Poke. The worker's first pass sees
+// it, but not yet due; only after that pass ended does the worker's
+// clock reach it, so only a Poke can make the next pass.
 func TestOutboxPokeWakesWorker(t *testing.T) {
-	store := mustMailStore(t)
-	var calls atomic.Int64
-	o := runOutbox(t, store, mailSenderFunc(func(context.Context, db.Email) error { calls.Add(1); return nil }),
-		OutboxOptions{Poll: time.Hour})
-	time.Sleep(20 * time.Millisecond) // let the first (empty) pass go by
+	queued := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	store, err := db.Open(filepath.Join(t.TempDir(), "x.db"), db.Options{Now: func() time.Time { return queued }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
 	if err := store.EnqueueEmail(db.EmailInvitation, db.Email{To: "bob@example.com", Subject: "hi", Text: "t"}); err != nil {
 		t.Fatal(err)
 	}
+	clock := newStepClock(queued.Add(-2 * time.Hour))
+	var calls atomic.Int64
+	o := runOutbox(t, store, mailSenderFunc(func(context.Context, db.Email) error { calls.Add(1); return nil }),
+		OutboxOptions{Poll: time.Hour, Now: clock.now})
+	// The first pass reads the clock twice: nothing due yet, and the
+	// next email two hours off, so it sleeps a Poll (an hour).
+	waitForMail(t, "the first pass to end", func() bool { return clock.reads.Load() >= 2 })
+	if calls.Load() != 0 {
+		t.Fatal("the first pass sent an email that was not due")
+	}
+	clock.set(queued)
 	o.Poke()
 	o.Poke() // never blocks
 	waitForMail(t, "the poked email to be sent", func() bool { return onlyEmail(t, store).State == db.EmailSent })
@@ -480,11 +536,12 @@ func TestOutboxPokeWakesWorker(t *testing.T) {
 func TestOutboxRunStopsWhenCancelled(t *testing.T) {
 	t.Run("idle", func(t *testing.T) {
 		store := mustMailStore(t)
-		o := NewOutbox(store, mailSenderFunc(func(context.Context, db.Email) error { return nil }), testSite, nil, OutboxOptions{})
+		clock := newStepClock(time.Now())
+		o := NewOutbox(store, mailSenderFunc(func(context.Context, db.Email) error { return nil }), testSite, nil, OutboxOptions{Now: clock.now})
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
 		go func() { o.Run(ctx); close(done) }()
-		time.Sleep(20 * time.Millisecond)
+		waitForMail(t, "the first pass", func() bool { return clock.reads.Load() >= 1 })
 		cancel()
 		select {
 		case <-done:

@@ -151,7 +151,13 @@ func TestOutboxCancelsStaleEmails(t *testing.T) {
 	if err := store.DeleteUser(db.SystemActor, u.ID); err != nil {
 		t.Fatal(err)
 	}
-	for _, e := range dueEmails(t, store) {
+	// The first and the resent invitation email, the revoked one's, and
+	// the deleted user's welcome.
+	due := dueEmails(t, store)
+	if len(due) != 4 {
+		t.Fatalf("%d due emails, want 4: %+v", len(due), due)
+	}
+	for _, e := range due {
 		_, err := Render(store, testSite, e)
 		var stale *StaleError
 		if wantStale := e.Token != again.Token; wantStale != errors.As(err, &stale) {

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"invited/internal/testutil"
+
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 )
@@ -113,37 +115,28 @@ func (s *Server) MessagesTo(rcpt string) []Message {
 // and returns them all. It fails the test when they do not.
 func (s *Server) WaitMessages(tb testing.TB, n int, timeout time.Duration) []Message {
 	tb.Helper()
-	msgs, ok := s.wait(n, timeout, s.Messages)
-	if !ok {
-		tb.Fatalf("%d emails arrived within %s, want %d: %v", len(msgs), timeout, n, Describe(msgs))
-	}
-	return msgs
+	return s.wait(tb, n, timeout, "all", s.Messages)
 }
 
 // WaitMessagesTo waits (at most timeout) until at least n messages arrived
 // for rcpt, and returns those. It fails the test when they do not.
 func (s *Server) WaitMessagesTo(tb testing.TB, rcpt string, n int, timeout time.Duration) []Message {
 	tb.Helper()
-	msgs, ok := s.wait(n, timeout, func() []Message { return s.MessagesTo(rcpt) })
-	if !ok {
-		tb.Fatalf("%d emails for %s arrived within %s, want %d; all: %v", len(msgs), rcpt, timeout, n, Describe(s.Messages()))
-	}
-	return msgs
+	return s.wait(tb, n, timeout, rcpt, func() []Message { return s.MessagesTo(rcpt) })
 }
 
-// wait polls list until it holds at least n messages or timeout passed.
-func (s *Server) wait(n int, timeout time.Duration, list func() []Message) ([]Message, bool) {
-	deadline := time.Now().Add(timeout)
-	for {
-		msgs := list()
-		if len(msgs) >= n {
-			return msgs, true
+// wait polls list until it holds at least n messages, and fails the test
+// when timeout passes first.
+func (s *Server) wait(tb testing.TB, n int, timeout time.Duration, rcpt string, list func() []Message) []Message {
+	tb.Helper()
+	var msgs []Message
+	testutil.Eventually(tb, timeout, fmt.Sprintf("%d emails for %s", n, rcpt), func() error {
+		if msgs = list(); len(msgs) < n {
+			return fmt.Errorf("%d arrived; all so far: %v", len(msgs), Describe(s.Messages()))
 		}
-		if time.Now().After(deadline) {
-			return msgs, false
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
+	return msgs
 }
 
 // Describe names each message by its recipients and subject, for test
