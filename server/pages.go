@@ -127,6 +127,9 @@ type pageAccount struct{ Name, Email, Username, Role string }
 type pageForm struct {
 	Action, Submit string
 	Fields         []*pageField
+	// paths names the field of each error detail path the domain uses
+	// that is not itself a field's name.
+	paths map[string]string
 	// general holds problems that concern no one field.
 	general []string
 }
@@ -213,6 +216,9 @@ func (f *pageForm) addError(err error) {
 	}
 	for _, d := range de.Details {
 		name := d.Path
+		if n, ok := f.paths[name]; ok {
+			name = n
+		}
 		fld := f.field(name)
 		switch {
 		case fld == nil:
@@ -235,8 +241,8 @@ func passwordHint(p db.PasswordPolicy) string {
 }
 
 // newAccountFields are the fields of a form that creates an account: the
-// email field given, then name, username and the password twice. The
-// handlers check that the two passwords match with passwordsDiffer.
+// email field given, then name, username and the password twice (the
+// domain's passwordAgain is password2; see newAccountPaths).
 func (s *Server) newAccountFields(email *pageField) []*pageField {
 	return []*pageField{
 		email,
@@ -250,6 +256,10 @@ func (s *Server) newAccountFields(email *pageField) []*pageField {
 	}
 }
 
+// newAccountPaths maps the domain's name of the repeated password to its
+// field.
+var newAccountPaths = map[string]string{"passwordAgain": "password2"}
+
 // signupForm is the form of link, whose email field says which domains
 // the link accepts, if it limits them.
 func (s *Server) signupForm(secret string, link db.SignupToken) *pageForm {
@@ -259,7 +269,7 @@ func (s *Server) signupForm(secret string, link db.SignupToken) *pageForm {
 	}
 	return &pageForm{
 		Action: "/new-user?invite=" + url.QueryEscape(secret), Submit: "Create account",
-		Fields: s.newAccountFields(email),
+		Fields: s.newAccountFields(email), paths: newAccountPaths,
 	}
 }
 
@@ -273,7 +283,7 @@ func orList(items []string) string {
 
 func (s *Server) invitationForm(token, email string) *pageForm {
 	return &pageForm{
-		Action: "/invitations/" + url.PathEscape(token), Submit: "Accept and create account",
+		Action: "/invitations/" + url.PathEscape(token), Submit: "Accept and create account", paths: newAccountPaths,
 		Fields: s.newAccountFields(
 			&pageField{Name: "email", Label: "Email", Type: "email", Autocomplete: "email", ReadOnly: true, Value: email,
 				Hint: "The invitation is for this address; it cannot be changed here."}),
@@ -293,6 +303,7 @@ func loginForm() *pageForm {
 func (s *Server) passwordForm() *pageForm {
 	return &pageForm{
 		Action: "/account/password", Submit: "Change password",
+		paths: map[string]string{"currentPassword": "current-password", "newPassword": "new-password", "newPasswordAgain": "new-password-again"},
 		Fields: []*pageField{
 			{Name: "current-password", Label: "Current password", Type: "password", Autocomplete: "current-password", Required: true},
 			{Name: "new-password", Label: "New password", Type: "password", Autocomplete: "new-password", Required: true,
@@ -491,24 +502,20 @@ func (s *Server) handleSignupForm(w http.ResponseWriter, r *http.Request, _ http
 	}
 	form := s.signupForm(secret, link)
 	form.fill(r.PostForm)
-	in := db.UserInput{Email: r.PostForm.Get("email"), Name: r.PostForm.Get("name"),
-		Username: r.PostForm.Get("username"), Password: r.PostForm.Get("password")}
+	again := r.PostForm.Get("password2")
 	show := func(status int) {
 		s.renderPage(w, r, status, "signup", &pageData{Title: "Create your account", LinkDescription: link.Description, Form: form})
 	}
-	// A wrong domain is said first, before the passwords are compared.
-	if err := s.checkSignupDomain(secret, in.Email); err != nil {
-		s.formFailed(w, r, form, err, show, func() { s.renderDeadLink(w, r, secret, err) })
-		return
-	}
-	if s.passwordsDiffer(r, form, in, show) {
-		return
-	}
-	u, err := s.signup(r, secret, in)
+	// The same call as the JSON API's: a wrong domain is said first,
+	// then every problem of the fields (passwords that differ too), all
+	// before anything is hashed.
+	u, err := s.accounts.SignupWithLink(r.Context(), secret, db.NewAccount{Email: r.PostForm.Get("email"),
+		Name: r.PostForm.Get("name"), Username: r.PostForm.Get("username"), Password: r.PostForm.Get("password"), PasswordAgain: &again})
 	if err != nil {
 		s.formFailed(w, r, form, err, show, func() { s.renderDeadLink(w, r, secret, err) })
 		return
 	}
+	s.joined("link")
 	s.renderWelcome(w, r, u)
 }
 
@@ -541,23 +548,6 @@ func (s *Server) showFormError(w http.ResponseWriter, r *http.Request, form *pag
 	default:
 		s.renderError(w, r, err)
 	}
-}
-
-// passwordsDiffer reports whether the password2 field of a new account's
-// form differs from in.Password, and then shows the form again (400) with
-// that and every problem of in. The two passwords are compared before
-// anything is hashed; the other fields are checked too (cheaply) so that
-// every problem shows at once.
-func (s *Server) passwordsDiffer(r *http.Request, form *pageForm, in db.UserInput, show func(int)) bool {
-	if in.Password == r.PostForm.Get("password2") {
-		return false
-	}
-	if _, err := s.policy.ValidateUserInput(in); err != nil {
-		form.addError(err)
-	}
-	form.fieldError("password2", "Password again does not match the password; type the same password in both fields.")
-	show(http.StatusBadRequest)
-	return true
 }
 
 func (s *Server) renderWelcome(w http.ResponseWriter, r *http.Request, u db.User) {
@@ -637,12 +627,10 @@ func (s *Server) handleInvitationForm(w http.ResponseWriter, r *http.Request, ps
 	}
 	form := s.invitationForm(token, inv.Email)
 	form.fill(r.PostForm)
-	name, username, password := r.PostForm.Get("name"), r.PostForm.Get("username"), r.PostForm.Get("password")
+	again := r.PostForm.Get("password2")
 	show := func(status int) { s.renderPage(w, r, status, "invitation", s.invitationPage(inv, form)) }
-	if s.passwordsDiffer(r, form, db.UserInput{Email: inv.Email, Name: name, Username: username, Password: password}, show) {
-		return
-	}
-	u, err := s.acceptInvitation(r, token, name, username, password)
+	u, err := s.accounts.AcceptInvitation(r.Context(), token, db.NewAccount{Name: r.PostForm.Get("name"),
+		Username: r.PostForm.Get("username"), Password: r.PostForm.Get("password"), PasswordAgain: &again})
 	if err != nil {
 		s.formFailed(w, r, form, err, show, func() {
 			inv, ferr := s.store.FindInvitationByToken(token)
@@ -653,6 +641,7 @@ func (s *Server) handleInvitationForm(w http.ResponseWriter, r *http.Request, ps
 		})
 		return
 	}
+	s.joined("invitation")
 	s.renderWelcome(w, r, u)
 }
 
@@ -684,7 +673,7 @@ func (s *Server) handleLoginForm(w http.ResponseWriter, r *http.Request, _ httpr
 		show(http.StatusBadRequest)
 		return
 	}
-	res, err := s.login(r, login, password)
+	res, err := s.accounts.Login(r.Context(), login, password)
 	if err != nil {
 		// A wrong password, an unknown account and a throttled account
 		// read the same (db.ErrBadLogin).
@@ -751,9 +740,10 @@ func (s *Server) handleAccountPage(w http.ResponseWriter, r *http.Request, _ htt
 	s.renderPage(w, r, http.StatusOK, "account", d)
 }
 
-// handlePasswordForm changes the logged-in user's password: the cheap
-// checks first, then the current password against the stored hash, then
-// the new hash is written and the user's other sessions end.
+// handlePasswordForm changes the logged-in user's password through
+// Accounts.ChangePassword: the cheap checks first, then the current
+// password against the stored hash, then the new hash is written and the
+// user's other sessions end.
 func (s *Server) handlePasswordForm(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
 	u, token, ok := s.pageSession(w, r)
 	if !ok || !s.readForm(w, r) {
@@ -761,41 +751,11 @@ func (s *Server) handlePasswordForm(w http.ResponseWriter, r *http.Request, _ ht
 	}
 	form := s.passwordForm()
 	show := func(status int) { s.renderPage(w, r, status, "account", s.accountPage(u, form)) }
-	current, next := r.PostForm.Get("current-password"), r.PostForm.Get("new-password")
-	if current == "" {
-		form.fieldError("current-password", "Current password is required.")
-	}
-	if err := s.policy.Check("new-password", next, u.Email, u.Name, u.Username); err != nil {
-		form.addError(err)
-	} else if next == current {
-		form.fieldError("new-password", "New password is the same as your current password; choose a different one.")
-	}
-	if next != r.PostForm.Get("new-password-again") {
-		form.fieldError("new-password-again", "New password again does not match the new password; type the same password in both fields.")
-	}
-	if form.failed() {
-		show(http.StatusBadRequest)
-		return
-	}
-	hash, err := s.store.PasswordHash(u.ID)
-	var match bool
-	if err == nil {
-		match, err = s.hasher.Verify(r.Context(), current, hash)
-	}
-	if err == nil && !match {
-		form.fieldError("current-password", "Current password is not right; type the password you log in with now.")
-		show(http.StatusBadRequest)
-		return
-	}
-	var newHash string
-	if err == nil {
-		newHash, err = s.hasher.Hash(r.Context(), next)
-	}
-	if err == nil {
-		err = s.store.ChangePasswordKeepingSession(userActor(u), u.ID, newHash, token)
-	}
+	again := r.PostForm.Get("new-password-again")
+	err := s.accounts.ChangePassword(r.Context(), userActor(u), u.ID, db.PasswordChange{
+		Current: r.PostForm.Get("current-password"), New: r.PostForm.Get("new-password"), NewAgain: &again, KeepSession: token})
 	if err != nil {
-		s.showFormError(w, r, form, err, show)
+		s.showFormError(w, r, form, err, show, db.EINVALID)
 		return
 	}
 	http.Redirect(w, r, "/account?password-changed", http.StatusSeeOther)

@@ -48,6 +48,7 @@ type Options struct {
 // Server serves the HTTP API over one store.
 type Server struct {
 	store         *db.Store
+	accounts      *db.Accounts
 	hasher        *db.Hasher
 	policy        db.PasswordPolicy
 	log           *slog.Logger
@@ -90,6 +91,7 @@ func New(opts Options) *Server {
 		inviteTTL:     opts.InvitationTTL,
 		outbox:        opts.Outbox,
 	}
+	s.accounts = &db.Accounts{Store: s.store, Hasher: s.hasher, Policy: s.policy, Throttle: s.throttle, SessionTTL: s.sessionTTL}
 	if s.inviteTTL <= 0 {
 		s.inviteTTL = 7 * 24 * time.Hour
 	}
@@ -122,6 +124,13 @@ func New(opts Options) *Server {
 	}))
 	s.handler = s.logRequests(csrf.Handler(s.router))
 	return s
+}
+
+// joined counts a new user who came through kind ("link" or
+// "invitation") and wakes the mail worker for their welcome email.
+func (s *Server) joined(kind string) {
+	s.metrics.signup(kind)
+	s.pokeOutbox()
 }
 
 // pokeOutbox wakes the mail worker after a change queued an email.
