@@ -294,3 +294,13 @@ func (a *Accounts) ChangePassword(ctx context.Context, actor Actor, userID uint6
 	a.hookBeforeWrite()
 	return a.Store.changePassword(actor, userID, newHash, keep, rec.PasswordHash)
 }
+
+// UserActor is a logged-in user as the actor of what they do: named by
+// their username, else their email.
+func UserActor(u User) Actor {
+	name := u.Username
+	if name == "" {
+		name = u.Email
+	}
+	return Actor{Kind: "user", ID: u.ID, Name: name, Role: u.RootRole}
+}

@@ -12,13 +12,7 @@ import (
 const sessionCookie = "invited_session"
 
 // userActor is a logged-in user as the actor of its requests.
-func userActor(u db.User) db.Actor {
-	name := u.Username
-	if name == "" {
-		name = u.Email
-	}
-	return db.Actor{Kind: "user", ID: u.ID, Name: name, Role: u.RootRole}
-}
+func userActor(u db.User) db.Actor { return db.UserActor(u) }
 
 type loginRequest struct {
 	Username string `json:"username"`

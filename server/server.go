@@ -1,5 +1,6 @@
 // Package server is invited's HTTP side: the JSON API, the middleware
-// around it, and (later) the web pages and the admin socket.
+// around it, and the route table of the whole URL space, which mounts the
+// HTML pages of package web.
 package server
 
 import (
@@ -13,6 +14,7 @@ import (
 	"github.com/julienschmidt/httprouter"
 
 	"invited/db"
+	"invited/server/web"
 )
 
 // Options are everything the server needs, passed in by main.
@@ -49,6 +51,7 @@ type Options struct {
 type Server struct {
 	store         *db.Store
 	accounts      *db.Accounts
+	pages         *web.Pages
 	hasher        *db.Hasher
 	policy        db.PasswordPolicy
 	log           *slog.Logger
@@ -95,6 +98,7 @@ func New(opts Options) *Server {
 	if s.inviteTTL <= 0 {
 		s.inviteTTL = 7 * 24 * time.Hour
 	}
+	s.pages = s.newPages()
 	s.metrics = newServerMetrics()
 	if s.hasher != nil {
 		s.hasher.ObserveWait(func(d time.Duration) { s.metrics.hashWait.Update(d.Seconds()) })
