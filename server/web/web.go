@@ -542,6 +542,8 @@ func (p *Pages) SignupForm(w http.ResponseWriter, r *http.Request, _ httprouter.
 	if !p.readForm(w, r) {
 		return
 	}
+	// The link is read to draw the form again if something is wrong; the
+	// signup itself is the one call below, which checks the link anew.
 	link, ok := p.openLink(w, r, secret)
 	if !ok {
 		return
