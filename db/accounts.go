@@ -14,8 +14,11 @@ import (
 //
 //  1. one cheap read transaction that refuses early what can be refused
 //     without a hash (an unknown, disabled, expired or used-up link, an
-//     address outside its domains, a taken address or username, an
-//     account that failed logins are slowing down);
+//     address outside its domains, a taken address or username) and
+//     finds what the rest needs (a login's account and stored hash, and
+//     whether failed logins make it wait: then its password is not
+//     checked, though the same hash cost is paid, so the answer tells
+//     nothing);
 //  2. the password policy (length and guessability), then the argon2id
 //     hash or check, outside any transaction and bounded by the Hasher's
 //     slots;
@@ -26,12 +29,15 @@ import (
 // The HTTP handlers and the HTML pages call these and nothing else for
 // these flows, so every rule holds on every path.
 type Accounts struct {
-	Store  *Store
+	// Store holds the accounts; each flow ends in one of its writes.
+	Store *Store
+	// Hasher hashes and checks passwords, a bounded number at once.
 	Hasher *Hasher
+	// Policy says which new passwords are acceptable.
 	Policy PasswordPolicy
 	// Throttle is how failed logins slow an account down.
 	Throttle Throttle
-	// SessionTTL is how long a login lasts.
+	// SessionTTL is how long a login lasts; it must be positive.
 	SessionTTL time.Duration
 
 	// beforeWrite, when set, runs after the hash and before the write

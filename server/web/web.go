@@ -114,10 +114,16 @@ type Host interface {
 
 // Deps are everything the pages need.
 type Deps struct {
-	Store    *db.Store
+	// Store is read to draw the pages (a link's description, an
+	// invitation's inviter, the logged-in user).
+	Store *db.Store
+	// Accounts runs the flows the forms start.
 	Accounts *db.Accounts
-	Host     Host
-	Log      *slog.Logger
+	// Host is the server that mounts the pages.
+	Host Host
+	// Log receives what cannot be shown, such as a template error; nil
+	// discards it.
+	Log *slog.Logger
 	// SiteName is shown on every page; "" means "invited".
 	SiteName string
 	// BaseURL is the public URL, without a trailing slash.
