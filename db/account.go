@@ -12,42 +12,23 @@ import (
 // the password or its hash.
 const EventPasswordChanged = "password-changed"
 
-// PasswordHash returns the stored password hash of a user, so that the
-// caller can check the current password (outside any transaction) before a
-// change. It returns ENOTFOUND for an unknown user.
-func (s *Store) PasswordHash(userID uint64) (string, error) {
-	var hash string
-	err := s.db.View(func(tx *bolt.Tx) error {
-		rec, err := getUserTx(tx, userID)
-		hash = rec.PasswordHash
-		return err
-	})
-	return hash, err
-}
-
 // ChangePassword replaces a user's password hash, ends every session of
 // the user (whoever knew the old password is logged out everywhere) and
-// records a password-changed event, in one transaction. newHash must be an
-// argon2id hash made by Hasher.Hash; the caller checks the password policy
-// and the current password first. It returns ENOTFOUND for an unknown user
-// and EINVALID for something that is not an argon2id hash.
+// records a password-changed event, in one transaction: the write step of
+// Accounts.ChangePassword, which checks the current password first, for
+// tools that set a password without it. newHash must be an argon2id hash
+// made by Hasher.Hash. It returns ENOTFOUND for an unknown user and
+// EINVALID for something that is not an argon2id hash.
 func (s *Store) ChangePassword(actor Actor, userID uint64, newHash string) error {
-	return s.changePassword(actor, userID, newHash, "")
+	return s.changePassword(actor, userID, newHash, "", "")
 }
 
-// ChangePasswordKeepingSession is ChangePassword for a change made from a
-// logged-in session: the session whose token is keepToken stays open,
-// every other session of the user ends. A keepToken that is not one of the
-// user's sessions keeps nothing. Errors as ChangePassword.
-func (s *Store) ChangePasswordKeepingSession(actor Actor, userID uint64, newHash, keepToken string) error {
-	keep := ""
-	if keepToken != "" {
-		keep = hashToken(keepToken)
-	}
-	return s.changePassword(actor, userID, newHash, keep)
-}
-
-func (s *Store) changePassword(actor Actor, userID uint64, newHash, keepHash string) error {
+// changePassword is ChangePassword keeping the session whose token hash is
+// keepHash ("" keeps none). A non-empty oldHash is the hash the current
+// password was checked against: when the stored one differs, another
+// change came first, and this one is refused rather than undoing it with
+// a password that is no longer the current one.
+func (s *Store) changePassword(actor Actor, userID uint64, newHash, keepHash, oldHash string) error {
 	// A stray plain-text password must never be stored as the hash.
 	if !strings.HasPrefix(newHash, "$argon2id$") {
 		return Errorf(EINVALID, "The new password hash is not an argon2id hash; hash the password before storing it.")
@@ -56,6 +37,9 @@ func (s *Store) changePassword(actor Actor, userID uint64, newHash, keepHash str
 		rec, err := getUserTx(tx, userID)
 		if err != nil {
 			return err
+		}
+		if oldHash != "" && rec.PasswordHash != oldHash {
+			return FieldErrorf("currentPassword", "was changed meanwhile, from another session; type the password you log in with now")
 		}
 		rec.PasswordHash = newHash
 		if err := putJSON(tx.Bucket(bucketUsers), itob(rec.ID), rec); err != nil {

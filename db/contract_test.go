@@ -21,6 +21,9 @@ import (
 // checks below reach each one; TestExportedTypesListed fails when a new
 // type is missing here.
 var exportedTypes = map[string]reflect.Type{
+	"Accounts":          reflect.TypeFor[Accounts](),
+	"NewAccount":        reflect.TypeFor[NewAccount](),
+	"PasswordChange":    reflect.TypeFor[PasswordChange](),
 	"APIKey":            reflect.TypeFor[APIKey](),
 	"Actor":             reflect.TypeFor[Actor](),
 	"Code":              reflect.TypeFor[Code](),

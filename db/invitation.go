@@ -519,7 +519,9 @@ func (s *Store) FindInvitationByToken(token string) (Invitation, error) {
 
 // AcceptInvitation creates the invited user (with the invitation's email,
 // role and organization), marks the invitation ACCEPTED and queues the
-// welcome email, in one transaction. in.Email is ignored. It returns
+// welcome email, in one transaction: the write step of
+// Accounts.AcceptInvitation, which checks the input and hashes the
+// password first. in.Email is ignored. It returns
 // ENOTFOUND for an unknown token, EGONE for one that cannot be used, and
 // ECONFLICT for a taken username (or an email that got an account).
 func (s *Store) AcceptInvitation(token string, in NewUser) (User, error) {

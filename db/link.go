@@ -484,7 +484,9 @@ func (s *Store) CheckSignupToken(secret, email string) error {
 
 // RedeemSignupToken creates a user through a link, with the link's role,
 // records the user on the link and queues the welcome email, all in one
-// transaction: either all of it is on disk or none. It fails as
+// transaction: either all of it is on disk or none. It is the write step
+// of Accounts.SignupWithLink, which checks the input and hashes the
+// password first; in must be normalised and hashed already. It fails as
 // CheckSignupToken does, or with ECONFLICT when the email or username is
 // taken.
 func (s *Store) RedeemSignupToken(secret string, in NewUser) (User, error) {

@@ -41,7 +41,7 @@ type LoginResult struct {
 var ErrBadLogin = Errorf(EUNAUTHORIZED, "Wrong username or password.")
 
 // RecordLogin applies the result of a password check to the user in one
-// transaction, following th (see Throttle). A right password outside a
+// transaction (the write step of Accounts.Login), following th (see Throttle). A right password outside a
 // wait resets the count and the wait, sets seenAt and opens a session
 // lasting ttl. Anything else returns ErrBadLogin and counts a failed login
 // in loginAttempts: a wrong password outside a wait starts the wait that
@@ -50,6 +50,14 @@ var ErrBadLogin = Errorf(EUNAUTHORIZED, "Wrong username or password.")
 // wait) leaves the wait as it is, so hammering an account never makes its
 // owner wait longer than th.Max.
 func (s *Store) RecordLogin(userID uint64, check PasswordCheck, th Throttle, ttl time.Duration) (LoginResult, error) {
+	return s.recordLogin(userID, check, "", th, ttl)
+}
+
+// recordLogin is RecordLogin, the write step of Accounts.Login, where
+// checkedHash ("" for none) is the stored hash the password was checked
+// against: a password right for a hash that was replaced meanwhile is no
+// longer right, so it opens no session after the change ended them all.
+func (s *Store) recordLogin(userID uint64, check PasswordCheck, checkedHash string, th Throttle, ttl time.Duration) (LoginResult, error) {
 	var res LoginResult
 	var token string
 	if check == PasswordRight {
@@ -66,6 +74,9 @@ func (s *Store) RecordLogin(userID uint64, check PasswordCheck, th Throttle, ttl
 			return nil
 		} else if err != nil {
 			return err
+		}
+		if check == PasswordRight && checkedHash != "" && rec.PasswordHash != checkedHash {
+			check = PasswordWrong
 		}
 		now := s.clock()
 		// The wait is judged again here, in the write transaction: a

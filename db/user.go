@@ -112,13 +112,6 @@ func checkAvailableTx(tx *bolt.Tx, email, username string) error {
 	return nil
 }
 
-// CheckUserAvailable returns ECONFLICT when a user already has the email or
-// the username. It is a cheap early check; creating a user checks again in
-// its own transaction.
-func (s *Store) CheckUserAvailable(email, username string) error {
-	return s.db.View(func(tx *bolt.Tx) error { return checkAvailableTx(tx, email, username) })
-}
-
 // placement says where a new user comes from and what it gets.
 type placement struct {
 	role         Role

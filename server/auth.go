@@ -12,13 +12,7 @@ import (
 const sessionCookie = "invited_session"
 
 // userActor is a logged-in user as the actor of its requests.
-func userActor(u db.User) db.Actor {
-	name := u.Username
-	if name == "" {
-		name = u.Email
-	}
-	return db.Actor{Kind: "user", ID: u.ID, Name: name, Role: u.RootRole}
-}
+func userActor(u db.User) db.Actor { return db.UserActor(u) }
 
 type loginRequest struct {
 	Username string `json:"username"`
@@ -35,58 +29,13 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request, _ httproute
 		s.writeError(w, r, err)
 		return
 	}
-	res, err := s.login(r, req.Username, req.Password)
+	res, err := s.accounts.Login(r.Context(), req.Username, req.Password)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	s.setSessionCookie(w, res)
 	writeJSON(w, http.StatusOK, newUserResponse(res.User))
-}
-
-// login checks the password of login and opens a session.
-func (s *Server) login(r *http.Request, login, password string) (db.LoginResult, error) {
-	switch {
-	case login == "" || password == "":
-		return db.LoginResult{}, &db.Error{Code: db.EINVALID, Message: "Give both username (or email) and password.",
-			Details: []db.FieldError{{Path: "username", Message: "is required"}, {Path: "password", Message: "is required"}}}
-	case len(login) > db.MaxEmailLength || len(password) > db.MaxPasswordBytes:
-		return db.LoginResult{}, db.ErrBadLogin
-	}
-	id, hash, err := s.store.LoginCandidate(login)
-	if err != nil && db.ErrorCode(err) != db.EUNAUTHORIZED {
-		return db.LoginResult{}, err
-	}
-	check := db.PasswordWrong
-	if err == nil {
-		waiting, terr := s.store.LoginThrottled(id)
-		if terr != nil {
-			return db.LoginResult{}, terr
-		}
-		if waiting {
-			check = db.PasswordUnchecked
-		}
-	}
-	var ok bool
-	var verr error
-	if check == db.PasswordUnchecked {
-		// While the account waits its password is not looked at, so a
-		// guess teaches nothing; a hash of the same cost is still paid,
-		// so the time taken does not tell the wait either.
-		verr = s.hasher.Simulate(r.Context(), password, hash)
-	} else {
-		ok, verr = s.hasher.Verify(r.Context(), password, hash) // an empty hash checks the dummy
-	}
-	if verr != nil {
-		return db.LoginResult{}, verr
-	}
-	if err != nil {
-		return db.LoginResult{}, db.ErrBadLogin
-	}
-	if ok && check == db.PasswordWrong {
-		check = db.PasswordRight
-	}
-	return s.store.RecordLogin(id, check, s.throttle, s.sessionTTL)
 }
 
 func (s *Server) setSessionCookie(w http.ResponseWriter, res db.LoginResult) {

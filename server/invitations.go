@@ -207,49 +207,27 @@ type acceptInvitationRequest struct {
 	Password string `json:"password"`
 }
 
+// handleAcceptInvitation accepts an invitation: one call to
+// Accounts.AcceptInvitation, which refuses early, hashes and writes.
 func (s *Server) handleAcceptInvitation(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
 	token := ps.ByName("token")
-	if _, err := s.store.FindInvitationByToken(token); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
 	var req acceptInvitationRequest
 	if err := decode(w, r, &req); err != nil {
+		// An invitation that cannot be accepted is said before anything
+		// about the body; it is looked up only on this error path.
+		if _, ferr := s.store.FindInvitationByToken(token); ferr != nil {
+			err = ferr
+		}
 		s.writeError(w, r, err)
 		return
 	}
-	u, err := s.acceptInvitation(r, token, req.Name, req.Username, req.Password)
+	u, err := s.accounts.AcceptInvitation(r.Context(), token, db.NewAccount{Name: req.Name, Username: req.Username, Password: req.Password})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
+	s.joined("invitation")
 	writeJSON(w, http.StatusOK, newUserResponse(u))
-}
-
-// acceptInvitation validates the input against the invitation's email,
-// hashes the password outside any write transaction, and accepts.
-func (s *Server) acceptInvitation(r *http.Request, token, name, username, password string) (db.User, error) {
-	inv, err := s.store.FindInvitationByToken(token)
-	if err != nil {
-		return db.User{}, err
-	}
-	in, err := s.policy.ValidateUserInput(db.UserInput{Email: inv.Email, Name: name, Username: username, Password: password})
-	if err != nil {
-		return db.User{}, err
-	}
-	if err := s.store.CheckUserAvailable(inv.Email, in.Username); err != nil {
-		return db.User{}, err
-	}
-	hash, err := s.hasher.Hash(r.Context(), in.Password)
-	if err != nil {
-		return db.User{}, err
-	}
-	u, err := s.store.AcceptInvitation(token, db.NewUser{Name: in.Name, Username: in.Username, PasswordHash: hash})
-	if err == nil {
-		s.metrics.signup("invitation")
-		s.pokeOutbox()
-	}
-	return u, err
 }
 
 // DoiT's invite-user: the same invitation, another shape, and errors as

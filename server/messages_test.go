@@ -7,8 +7,11 @@ import (
 	"go/token"
 	"io/fs"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 
 	"invited/db"
@@ -24,12 +27,12 @@ var adminOnly = regexp.MustCompile(`(?i)/api/|/v1/|/auth/|\binvited (admin|apike
 var tellsThrottling = regexp.MustCompile(`(?i)lock|slow|wait|throttl|attempts`)
 
 // TestUserFacingMessagesNameNoAPIPathOrCommand checks every text of the
-// HTML pages (the Go strings of pages.go and the embedded templates) and
+// HTML pages (the Go strings of web/web.go and the embedded templates) and
 // every answer a login can get, JSON and HTML, in every state of the
 // account.
 func TestUserFacingMessagesNameNoAPIPathOrCommand(t *testing.T) {
 	fset := token.NewFileSet()
-	f, err := parser.ParseFile(fset, "pages.go", nil, 0)
+	f, err := parser.ParseFile(fset, filepath.Join("web", "web.go"), nil, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,11 +44,12 @@ func TestUserFacingMessagesNameNoAPIPathOrCommand(t *testing.T) {
 		}
 		return true
 	})
-	err = fs.WalkDir(webFS, "web", func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
+	pages := os.DirFS("web")
+	err = fs.WalkDir(pages, ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || strings.HasSuffix(path, ".go") {
 			return err
 		}
-		raw, err := fs.ReadFile(webFS, path)
+		raw, err := fs.ReadFile(pages, path)
 		if m := adminOnly.Find(raw); m != nil {
 			t.Errorf("%s names an API path or an admin command: %q", path, m)
 		}

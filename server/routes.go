@@ -40,8 +40,7 @@ func doit(rt route) route {
 	return rt
 }
 
-// routes lists the whole URL space: the API here, the HTML pages in
-// pageRoutes.
+// routes lists the whole URL space: the API, then the HTML pages.
 func (s *Server) routes() []route {
 	return append(s.apiRoutes(), s.pageRoutes()...)
 }
@@ -91,6 +90,26 @@ func (s *Server) apiRoutes() []route {
 		public("GET", "/health", nil, s.handleHealth),
 		public("GET", "/metrics", nil, s.handleMetrics),
 		public("GET", "/docs/openapi.json", nil, s.handleOpenAPI),
+	}
+}
+
+// pageRoutes lists the HTML pages' routes (package web serves them). The
+// public-link pages share the public limiter with the JSON API and the
+// login form shares the auth limiter, but the limit is applied by
+// pageLimit, which answers with a page rather than a JSON error.
+func (s *Server) pageRoutes() []route {
+	p := s.pages
+	return []route{
+		public("GET", "/new-user", nil, s.pageLimit(s.publicLimit, p.SignupPage)),
+		public("POST", "/new-user", nil, s.pageLimit(s.publicLimit, p.SignupForm)),
+		public("GET", "/invitations/:token", nil, s.pageLimit(s.publicLimit, p.InvitationPage)),
+		public("POST", "/invitations/:token", nil, s.pageLimit(s.publicLimit, p.InvitationForm)),
+		public("GET", "/login", nil, p.LoginPage),
+		public("POST", "/login", nil, s.pageLimit(s.authLimit, p.LoginForm)),
+		public("POST", "/logout", nil, s.pageLimit(s.authLimit, p.LogoutForm)),
+		public("GET", "/account", nil, p.AccountPage),
+		public("POST", "/account/password", nil, s.pageLimit(s.authLimit, p.PasswordForm)),
+		public("GET", "/static/:file", nil, p.Static),
 	}
 }
 

@@ -1,5 +1,6 @@
 // Package server is invited's HTTP side: the JSON API, the middleware
-// around it, and (later) the web pages and the admin socket.
+// around it, and the route table of the whole URL space, which mounts the
+// HTML pages of package web.
 package server
 
 import (
@@ -13,6 +14,7 @@ import (
 	"github.com/julienschmidt/httprouter"
 
 	"invited/db"
+	"invited/server/web"
 )
 
 // Options are everything the server needs, passed in by main.
@@ -48,6 +50,8 @@ type Options struct {
 // Server serves the HTTP API over one store.
 type Server struct {
 	store         *db.Store
+	accounts      *db.Accounts
+	pages         *web.Pages
 	hasher        *db.Hasher
 	policy        db.PasswordPolicy
 	log           *slog.Logger
@@ -90,9 +94,11 @@ func New(opts Options) *Server {
 		inviteTTL:     opts.InvitationTTL,
 		outbox:        opts.Outbox,
 	}
+	s.accounts = &db.Accounts{Store: s.store, Hasher: s.hasher, Policy: s.policy, Throttle: s.throttle, SessionTTL: s.sessionTTL}
 	if s.inviteTTL <= 0 {
 		s.inviteTTL = 7 * 24 * time.Hour
 	}
+	s.pages = s.newPages()
 	s.metrics = newServerMetrics()
 	if s.hasher != nil {
 		s.hasher.ObserveWait(func(d time.Duration) { s.metrics.hashWait.Update(d.Seconds()) })
@@ -122,6 +128,13 @@ func New(opts Options) *Server {
 	}))
 	s.handler = s.logRequests(csrf.Handler(s.router))
 	return s
+}
+
+// joined counts a new user who came through kind ("link" or
+// "invitation") and wakes the mail worker for their welcome email.
+func (s *Server) joined(kind string) {
+	s.metrics.signup(kind)
+	s.pokeOutbox()
 }
 
 // pokeOutbox wakes the mail worker after a change queued an email.

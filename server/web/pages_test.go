@@ -1,4 +1,4 @@
-package server
+package web_test
 
 // The pages in a real browser: Debian's Chromium driven by chromedp over
 // the real handler on loopback. Without Chromium the tests skip, except in
@@ -328,7 +328,7 @@ func TestPagesInChromium(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			path := filepath.Join("..", "docs", shot.file)
+			path := filepath.Join("..", "..", "docs", shot.file)
 			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 				t.Fatal(err)
 			}

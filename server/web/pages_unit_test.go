@@ -1,9 +1,7 @@
-package server
+package web_test
 
 import (
 	"encoding/json"
-	"io"
-	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
@@ -12,78 +10,8 @@ import (
 	"time"
 
 	"invited/db"
+	"invited/server"
 )
-
-// pageResponse is a page as a browser-less client sees it.
-type pageResponse struct {
-	*http.Response
-	body string
-}
-
-// page sends a request as a browser would for a page: form-encoded when
-// form is not nil, with the cookie and extra headers given, and without
-// following redirects.
-func (ts *testServer) page(tb testing.TB, method, path, cookie string, form url.Values, headers ...string) pageResponse {
-	tb.Helper()
-	var body io.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
-	}
-	req, err := http.NewRequest(method, ts.URL+path, body)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	if cookie != "" {
-		req.Header.Set("Cookie", cookie)
-	}
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
-	}
-	client := *ts.Client()
-	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	resp, err := client.Do(req)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	return pageResponse{resp, string(raw)}
-}
-
-// mustLink creates a signup link through the store.
-func (ts *testServer) mustLink(tb testing.TB, in db.NewSignupToken) db.SignupToken {
-	tb.Helper()
-	if in.Name == "" {
-		in.Name = "Team link"
-	}
-	if in.ExpiresAt.IsZero() {
-		in.ExpiresAt = farFuture
-	}
-	t, err := ts.store.CreateSignupToken(db.Actor{Kind: "apikey", Name: "t", Role: db.RoleAdmin}, in)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return t
-}
-
-func signupValues(email, password, again string) url.Values {
-	return url.Values{"email": {email}, "name": {"Ada Lovelace"}, "username": {"ada"},
-		"password": {password}, "password2": {again}}
-}
-
-func sessionOf(tb testing.TB, resp *http.Response) string {
-	tb.Helper()
-	for _, c := range resp.Cookies() {
-		if c.Name == sessionCookie && c.Value != "" {
-			return sessionCookie + "=" + c.Value
-		}
-	}
-	tb.Fatalf("no session cookie in %d answer", resp.StatusCode)
-	return ""
-}
 
 func TestPageHeaders(t *testing.T) {
 	ts := mustServer(t)
@@ -482,7 +410,7 @@ func TestChangePasswordForm(t *testing.T) {
 }
 
 func TestPageRateLimitAnswersWithAPage(t *testing.T) {
-	ts := mustServerWith(t, func(o *Options) { o.PublicPerMinute = 1 })
+	ts := mustServerWith(t, func(o *server.Options) { o.PublicPerMinute = 1 })
 	link := ts.mustLink(t, db.NewSignupToken{})
 	ts.page(t, "GET", "/new-user?invite="+link.Secret, "", nil)
 	p := ts.page(t, "GET", "/new-user?invite="+link.Secret, "", nil)
@@ -501,7 +429,7 @@ func TestWelcomePageMentionsTheEmailWhenOneIsSent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewServer(New(Options{Store: store, Hasher: hasher, Policy: db.PasswordPolicy{MinLength: 8, MinScore: 2}, BaseURL: "https://join.example"}))
+	hs := httptest.NewServer(server.New(server.Options{Store: store, Hasher: hasher, Policy: db.PasswordPolicy{MinLength: 8, MinScore: 2}, BaseURL: "https://join.example"}))
 	t.Cleanup(hs.Close)
 	ts := &testServer{Server: hs, store: store}
 	link := ts.mustLink(t, db.NewSignupToken{})
@@ -509,56 +437,6 @@ func TestWelcomePageMentionsTheEmailWhenOneIsSent(t *testing.T) {
 	for _, s := range []string{"welcome email to <strong>ada@example.com</strong>", ">https://join.example/login</a>"} {
 		if p.StatusCode != 200 || !strings.Contains(p.body, s) {
 			t.Errorf("success page lacks %s: %d\n%s", s, p.StatusCode, p.body)
-		}
-	}
-}
-
-func TestStoreChangePassword(t *testing.T) {
-	ts := mustServer(t)
-	u := ts.mustUser(t, db.RoleViewer)
-	a, b := ts.login(t, u.Email, testPassword), ts.login(t, u.Email, testPassword)
-	actor := userActor(u)
-	if err := ts.store.ChangePassword(actor, u.ID, "plain text"); db.ErrorCode(err) != db.EINVALID {
-		t.Errorf("a non-hash: %v, want EINVALID", err)
-	}
-	if err := ts.store.ChangePassword(actor, 999, "$argon2id$x"); db.ErrorCode(err) != db.ENOTFOUND {
-		t.Errorf("unknown user: %v, want ENOTFOUND", err)
-	}
-	hash, err := ts.hasher.Hash(t.Context(), "new pass phrase here")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ts.store.ChangePassword(actor, u.ID, hash); err != nil {
-		t.Fatal(err)
-	}
-	if got, err := ts.store.PasswordHash(u.ID); err != nil || got != hash {
-		t.Errorf("stored hash %q, %v", got, err)
-	}
-	for _, cookie := range []string{a, b} {
-		if _, err := ts.store.AuthenticateSession(strings.TrimPrefix(cookie, sessionCookie+"=")); db.ErrorCode(err) != db.EUNAUTHORIZED {
-			t.Errorf("a session outlived the password change: %v", err)
-		}
-	}
-	events, _, _ := ts.store.ListEvents(db.EventPasswordChanged, 0, 10)
-	if len(events) != 1 || events[0].Data["sessionsEnded"] != float64(2) {
-		t.Errorf("events %+v", events)
-	}
-	// No secret anywhere in the events, as stored or as the API shows them.
-	stored, err := json.Marshal(events)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, answer := ts.call(t, "GET", "/api/admin/events?type="+db.EventPasswordChanged, testKey, "")
-	if resp.StatusCode != 200 || len(answer["events"].([]any)) != 1 {
-		t.Fatalf("events over the API: %d %v", resp.StatusCode, answer)
-	}
-	shown, _ := json.Marshal(answer)
-	for _, text := range []string{string(stored), string(shown)} {
-		for _, secret := range []string{hash, "argon2", "new pass phrase here", testPassword,
-			strings.TrimPrefix(a, sessionCookie+"="), strings.TrimPrefix(b, sessionCookie+"=")} {
-			if strings.Contains(text, secret) {
-				t.Errorf("an event holds the secret %q: %s", secret, text)
-			}
 		}
 	}
 }
