@@ -1,4 +1,3 @@
-// Package tui is the admin terminal UI (`invited admin`).
 package tui
 
 import (

@@ -1,0 +1,18 @@
+// Package db is invited's domain and its storage: users and their roles,
+// signup links, invitations, organizations, API keys, sessions, the audit
+// log and the email outbox, kept in one bbolt file by Store.
+//
+// It knows nothing of HTTP, URLs or rendering: the server and the TUI turn
+// its values into answers and screens. Its rules hold whoever calls it:
+// validation, address normalisation, the role ceiling (a caller never
+// reaches a link or invitation above their own role), login throttling,
+// link limits and uniqueness under any concurrency. Errors are *Error
+// values with a Code (EINVALID, ENOTFOUND, ECONFLICT, …) and a message that
+// says what to fix.
+//
+// Password hashing is slow on purpose, so it never runs inside a write
+// transaction: Hasher bounds how many hashes run at once, and Accounts
+// runs each account flow (signup through a link, accepting an invitation,
+// logging in, changing a password) as one cheap read that refuses early,
+// the hash outside any transaction, then one write that checks again.
+package db
