@@ -181,7 +181,7 @@ func (s *linksScreen) createForm() *form {
 			if err != nil || n < 1 {
 				c.fail("maxUses", "must be a positive whole number, or empty for no limit")
 			}
-			in.MaxUses = n
+			in.MaxUses = &n
 		}
 		for i, d := range splitList(f.valueOf("Allowed domains")) {
 			nd, err := db.NormalizeDomain(fmt.Sprintf("allowedDomains[%d]", i), d)
