@@ -3,7 +3,10 @@ package db
 import (
 	"context"
 	"math"
+	"os"
+	"os/exec"
 	"runtime"
+	"sync"
 	"testing"
 	"time"
 
@@ -126,5 +129,37 @@ func TestNewHasherRunsNoHash(t *testing.T) {
 	}
 	if n := allocated(func() { err = h.Simulate(context.Background(), "any", "") }); n < kib*1024 || err != nil {
 		t.Errorf("Simulate with no hash allocated %d bytes (%v): it must cost an argon2id run of %d KiB", n, err, kib)
+	}
+}
+
+// TestPasswordCheckFirstUseIsConcurrent: the dictionaries load on the
+// first check, which may come from many requests at once. The test runs
+// itself again in a new process (so that this is the process's first
+// check, whatever ran before) with 8 goroutines checking at once; under
+// -race a data race in the loading fails it, and every verdict must be
+// the same as after loading.
+func TestPasswordCheckFirstUseIsConcurrent(t *testing.T) {
+	if os.Getenv("INVITED_FIRST_CHECK_CHILD") == "" {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestPasswordCheckFirstUseIsConcurrent$", "-test.count=1")
+		cmd.Env = append(os.Environ(), "INVITED_FIRST_CHECK_CHILD=1")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("child: %v\n%s", err, out)
+		}
+		return
+	}
+	p := PasswordPolicy{MinLength: 8, MinScore: 2}
+	var wg sync.WaitGroup
+	errs := make([]error, 8)
+	for i := range errs {
+		wg.Go(func() { errs[i] = p.Check("password", "password123", "ada@example.com") })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err == nil {
+			t.Errorf("goroutine %d: a common password passed the first check", i)
+		}
+	}
+	if err := p.Check("password", "correct horse battery staple"); err != nil {
+		t.Errorf("a strong password after loading: %v", err)
 	}
 }
