@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"regexp"
 	"runtime"
 	"sort"
 	"strconv"
@@ -390,21 +389,25 @@ func loadFile(path string, cfg *Config) error {
 	dec := toml.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(cfg); err != nil {
-		return explainDecodeError(path, err)
+		return explainDecodeError(path, data, err)
 	}
 	return nil
 }
 
-// explainDecodeError turns a go-toml error into one that names the file,
-// the line and the key, in terms of the config rather than Go types.
-func explainDecodeError(path string, err error) error {
+// explainDecodeError turns a go-toml error about the file data read from
+// path into one that names the file, the line and the key, in terms of the
+// config rather than Go types. The facts come from go-toml's typed errors
+// (position and key) and from the file itself (what it holds at that key),
+// never from the wording of go-toml's messages.
+func explainDecodeError(path string, data []byte, err error) error {
 	var strict *toml.StrictMissingError
 	if errors.As(err, &strict) {
+		headers := tableHeaders(data)
 		errs := make([]error, 0, len(strict.Errors))
 		for i := range strict.Errors {
 			e := &strict.Errors[i]
 			line, _ := e.Position()
-			errs = append(errs, fmt.Errorf("%s:%d: %s", path, line, unknownKeyMessage(e.Key(), e.Error())))
+			errs = append(errs, fmt.Errorf("%s:%d: %s", path, line, unknownKeyMessage(e.Key(), headers[strings.Join(e.Key(), ".")])))
 		}
 		return errors.Join(errs...)
 	}
@@ -422,10 +425,8 @@ func explainDecodeError(path string, err error) error {
 				// says what is expected.
 				return fmt.Errorf("%s:%d: %s: %s", path, line, key, msg)
 			}
-			if m := cannotDecodeRE.FindStringSubmatch(msg); m != nil {
-				msg = "found a TOML " + m[1]
-			} else if m := cannotStoreRE.FindStringSubmatch(msg); m != nil {
-				msg = m[1] + " is out of range"
+			if found, ok := describeFound(data, de.Key(), k.typ); ok {
+				msg = found
 			}
 			return fmt.Errorf("%s:%d: %s: %s; expected %s", path, line, key, msg, describeType(k.typ))
 		}
@@ -437,19 +438,85 @@ func explainDecodeError(path string, err error) error {
 	return fmt.Errorf("config file %s: %w", path, err)
 }
 
-// Messages of go-toml worth rewording without Go type names.
-var (
-	cannotDecodeRE = regexp.MustCompile(`^cannot decode TOML (\w+(?: \w+)?) into`)
-	cannotStoreRE  = regexp.MustCompile(`^(?:negative )?integer value (-?\d+) cannot be stored in`)
-)
+// describeFound says what the file holds at key where a value of type want
+// was expected: "found a TOML string", or "300 is out of range" for a
+// whole number that does not fit. It is false when the file cannot be read
+// as plain TOML data (a number too large for any integer, say); go-toml's
+// own message is kept then.
+func describeFound(data []byte, key toml.Key, want reflect.Type) (string, bool) {
+	var doc map[string]any
+	if toml.Unmarshal(data, &doc) != nil {
+		return "", false
+	}
+	var v any = doc
+	for _, k := range key {
+		table, ok := v.(map[string]any)
+		if !ok {
+			return "", false
+		}
+		if v, ok = table[k]; !ok {
+			return "", false
+		}
+	}
+	// A list is refused for its first item of the wrong kind.
+	if list, ok := v.([]any); ok && want.Kind() == reflect.Slice {
+		for _, item := range list {
+			if _, ok := item.(string); !ok {
+				v = item
+				break
+			}
+		}
+	}
+	switch v := v.(type) {
+	case string:
+		return "found a TOML string", true
+	case int64:
+		if k := want.Kind(); k >= reflect.Int && k <= reflect.Uint64 {
+			return fmt.Sprintf("%d is out of range", v), true
+		}
+		return "found a TOML integer", true
+	case float64:
+		return "found a TOML float", true
+	case bool:
+		return "found a TOML boolean", true
+	case []any:
+		return "found a TOML array", true
+	case map[string]any:
+		return "found a TOML table", true
+	case time.Time:
+		return "found a TOML datetime", true
+	case toml.LocalDate:
+		return "found a TOML local date", true
+	case toml.LocalTime:
+		return "found a TOML local time", true
+	case toml.LocalDateTime:
+		return "found a TOML local datetime", true
+	}
+	return "", false
+}
 
-// unknownKeyMessage says which key or section of the file is unknown and,
-// when one is close, which known one was probably meant.
-func unknownKeyMessage(key toml.Key, tomlMsg string) string {
+// tableHeaders lists the dotted names of the file's table headers ([auth],
+// [[x.y]]), as written.
+func tableHeaders(data []byte) map[string]bool {
+	headers := map[string]bool{}
+	var p unstable.Parser
+	p.Reset(data)
+	for p.NextExpression() {
+		if e := p.Expression(); e.Kind == unstable.Table || e.Kind == unstable.ArrayTable {
+			headers[strings.Join(keyParts(e.Key()), ".")] = true
+		}
+	}
+	return headers
+}
+
+// unknownKeyMessage says which key or, when isTable (the file has a
+// [key] header), which section of the file is unknown and, when one is
+// close, which known one was probably meant.
+func unknownKeyMessage(key toml.Key, isTable bool) string {
 	dotted := strings.Join(key, ".")
 	var msg string
 	switch {
-	case strings.Contains(tomlMsg, "missing table"):
+	case isTable:
 		msg = fmt.Sprintf("unknown section [%s]", dotted)
 	case len(key) == 1:
 		msg = fmt.Sprintf("unknown key %s outside any section", dotted)
@@ -457,10 +524,10 @@ func unknownKeyMessage(key toml.Key, tomlMsg string) string {
 		msg = fmt.Sprintf("unknown key %s", dotted)
 	}
 	var candidates []string
-	if len(key) == 1 || strings.Contains(tomlMsg, "missing table") {
+	if len(key) == 1 || isTable {
 		candidates = sectionNames()
 	}
-	if !strings.Contains(tomlMsg, "missing table") {
+	if !isTable {
 		for _, k := range configKeys() {
 			candidates = append(candidates, k.dotted())
 		}

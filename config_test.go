@@ -373,6 +373,11 @@ func TestConfigFileErrors(t *testing.T) {
 			want: []string{"config.toml:2:", "auth.session_ttl", "5 is not a duration string"},
 		},
 		{
+			name: "table header for a number says so without Go types",
+			file: "\n[mail.port]\n",
+			want: []string{"config.toml:2:", "mail.port: found a TOML table; expected a whole number"},
+		},
+		{
 			name: "value where a section belongs",
 			file: "server = \"x\"\n",
 			want: []string{"config.toml:1:", "server must be a section"},

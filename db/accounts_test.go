@@ -90,7 +90,7 @@ func TestSignupWithLinkRefusesEarlyWithoutHashing(t *testing.T) {
 		t.Fatal(err)
 	}
 	expiring := mustLink(t, ah.s, ah.clock, NewSignupToken{ExpiresAt: ah.clock.now().Add(time.Hour)})
-	usedUp := mustLink(t, ah.s, ah.clock, NewSignupToken{MaxUses: 1})
+	usedUp := mustLink(t, ah.s, ah.clock, NewSignupToken{MaxUses: new(1)})
 	if _, err := ah.SignupWithLink(t.Context(), usedUp.Secret, account("first@example.com", "", goodPassword)); err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +202,7 @@ func TestSignupWithLinkWriteCatchesChanges(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ah := mustAccounts(t)
-			link := mustLink(t, ah.s, ah.clock, NewSignupToken{MaxUses: 1})
+			link := mustLink(t, ah.s, ah.clock, NewSignupToken{MaxUses: new(1)})
 			ah.beforeWrite = func() { tc.change(t, ah, link) }
 			users, emails := ah.users(t), len(ah.outbox(t))
 			_, err := ah.SignupWithLink(t.Context(), link.Secret, account("ada@example.com", "ada", goodPassword))
@@ -222,7 +222,7 @@ func TestSignupWithLinkWriteCatchesChanges(t *testing.T) {
 
 func TestSignupWithLinkConcurrentOnOneUse(t *testing.T) {
 	ah := mustAccounts(t)
-	link := mustLink(t, ah.s, ah.clock, NewSignupToken{MaxUses: 1})
+	link := mustLink(t, ah.s, ah.clock, NewSignupToken{MaxUses: new(1)})
 	const n = 6
 	var wg sync.WaitGroup
 	errs := make([]error, n)
@@ -254,7 +254,7 @@ func TestAcceptInvitationFlow(t *testing.T) {
 	ah := mustAccounts(t)
 	invite := func(email string, ttl time.Duration) Invitation {
 		t.Helper()
-		inv, err := ah.s.CreateInvitation(admin, NewInvitation{Email: email, TTL: ttl, Role: RoleEditor, DisableEmail: true})
+		inv, err := ah.s.CreateInvitation(admin, NewInvitation{Email: email, TTL: new(ttl), Role: RoleEditor, DisableEmail: true})
 		if err != nil {
 			t.Fatal(err)
 		}

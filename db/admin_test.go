@@ -59,7 +59,7 @@ func TestOrganizations(t *testing.T) {
 	// Deleting: never the default, never one in use, never an unknown one.
 	wantCode(t, s.DeleteOrganization(admin, DefaultOrganization), EINVALID)
 	wantCode(t, s.DeleteOrganization(admin, "nowhere"), ENOTFOUND)
-	inv := mustInvite(t, s, NewInvitation{Email: "grace@example.com", TTL: time.Hour, OrgID: "acme"})
+	inv := mustInvite(t, s, NewInvitation{Email: "grace@example.com", TTL: new(time.Hour), OrgID: "acme"})
 	wantCode(t, s.DeleteOrganization(admin, "acme"), EINVALID)
 	// A pending invitation holds it, a revoked one does not.
 	if _, err := s.RevokeInvitation(admin, inv.ID); err != nil {
@@ -69,7 +69,7 @@ func TestOrganizations(t *testing.T) {
 		t.Errorf("delete an organization no one is in: %v", err)
 	}
 	wantCode(t, s.DeleteOrganization(admin, "acme"), ENOTFOUND)
-	_, err = s.CreateInvitation(admin, NewInvitation{Email: "x@example.com", TTL: time.Hour, OrgID: "acme"})
+	_, err = s.CreateInvitation(admin, NewInvitation{Email: "x@example.com", TTL: new(time.Hour), OrgID: "acme"})
 	wantFieldError(t, err, "organizationId")
 
 	events, total, err := s.ListEvents(EventOrgCreated, 0, 10)
@@ -144,7 +144,7 @@ func TestListEventsPagesNewestFirst(t *testing.T) {
 		clock.add(time.Second)
 		mustLink(t, s, clock, NewSignupToken{Name: name})
 	}
-	mustInvite(t, s, NewInvitation{Email: "grace@example.com", TTL: time.Hour})
+	mustInvite(t, s, NewInvitation{Email: "grace@example.com", TTL: new(time.Hour)})
 
 	all, total, err := s.ListEvents("", 0, 100)
 	if err != nil || total != 4 || len(all) != 4 || all[0].Type != EventInviteCreated {

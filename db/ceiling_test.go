@@ -240,7 +240,7 @@ func TestInvitationRoleCeiling(t *testing.T) {
 	// An Editor invitation that expired, then an Admin one for the same
 	// address: resending the old one is a conflict that does not name the
 	// new, hidden one.
-	old, err := s.CreateInvitation(admin, NewInvitation{Email: "twice@example.com", TTL: time.Minute, Role: RoleEditor})
+	old, err := s.CreateInvitation(admin, NewInvitation{Email: "twice@example.com", TTL: new(time.Minute), Role: RoleEditor})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -118,8 +118,10 @@ func (s *Store) invitation(rec invitationRecord) Invitation {
 // NewInvitation is what it takes to invite someone.
 type NewInvitation struct {
 	Email string
-	// TTL or ExpiresAt (not both) set the expiry; neither means DefaultTTL.
-	TTL          time.Duration
+	// TTL or ExpiresAt (not both) set the expiry; neither means
+	// DefaultTTL. TTL is a pointer so that a ttl given as 0 is refused
+	// rather than read as "none"; CreateInvitation sets it to the ttl used.
+	TTL          *time.Duration
 	ExpiresAt    time.Time
 	DefaultTTL   time.Duration
 	Inviter      string
@@ -134,8 +136,12 @@ func (s *Store) validateInvitation(actor Actor, in *NewInvitation) error {
 	email, err := NormalizeEmail("invitedEmail", in.Email)
 	errs.addErr(err)
 	in.Email = email
+	ttl := in.DefaultTTL
+	if in.TTL != nil {
+		ttl = *in.TTL
+	}
 	switch {
-	case in.TTL != 0 && !in.ExpiresAt.IsZero():
+	case in.TTL != nil && !in.ExpiresAt.IsZero():
 		errs.add("ttl", "give either ttl or expirationTime, not both")
 	case !in.ExpiresAt.IsZero():
 		if err := CheckTime("expirationTime", in.ExpiresAt); err != nil {
@@ -145,17 +151,16 @@ func (s *Store) validateInvitation(actor Actor, in *NewInvitation) error {
 		} else if in.ExpiresAt.Sub(s.now()) > MaxInvitationTTL {
 			errs.add("expirationTime", "may be at most 365 days ahead")
 		}
-		in.TTL = in.ExpiresAt.Sub(s.clock()).Round(time.Second)
-	case in.TTL < 0 || (in.TTL == 0 && in.DefaultTTL <= 0):
+		ttl = in.ExpiresAt.Sub(s.clock()).Round(time.Second)
+	case ttl <= 0:
 		errs.add("ttl", "must be a positive duration such as \"604800s\"")
-	case in.TTL > MaxInvitationTTL:
+	case ttl > MaxInvitationTTL:
 		errs.add("ttl", "may be at most 365 days (\"31536000s\")")
-	case in.TTL == 0:
-		in.TTL = in.DefaultTTL
 	}
+	in.TTL = &ttl
 	// The expiry the ttl makes must be a time the records can hold too.
-	if in.ExpiresAt.IsZero() && in.TTL > 0 {
-		errs.addErr(CheckTime("ttl", s.now().Add(in.TTL)))
+	if in.ExpiresAt.IsZero() && ttl > 0 {
+		errs.addErr(CheckTime("ttl", s.now().Add(ttl)))
 	}
 	inviter, err := CleanText("inviter", in.Inviter, false, MaxNameLength)
 	errs.addErr(err)
@@ -164,7 +169,7 @@ func (s *Store) validateInvitation(actor Actor, in *NewInvitation) error {
 		in.Role = RoleViewer
 	}
 	if !in.Role.Valid() {
-		errs.add("roleId", "is not a root role: use 1 (Admin), 2 (Editor) or 3 (Viewer)")
+		errs.add("roleId", RootRoleRule)
 	} else if !actor.CanGrant(in.Role) {
 		errs.add("roleId", fmt.Sprintf("may not be above your own role (%s)", actor.Role.Name()))
 	}
@@ -236,9 +241,9 @@ func (s *Store) CreateInvitation(actor Actor, in NewInvitation) (Invitation, err
 		}
 		now := s.clock()
 		rec := invitationRecord{
-			V: 1, ID: id, Email: in.Email, TokenHash: hashToken(token), ExpiresAt: now.Add(in.TTL),
+			V: 1, ID: id, Email: in.Email, TokenHash: hashToken(token), ExpiresAt: now.Add(*in.TTL),
 			CreatedAt: now, UpdatedAt: now, Creator: actor.String(), Updater: actor.String(),
-			Inviter: in.Inviter, TTL: in.TTL, DisableEmail: in.DisableEmail, Labels: in.Labels,
+			Inviter: in.Inviter, TTL: *in.TTL, DisableEmail: in.DisableEmail, Labels: in.Labels,
 			Role: in.Role, OrgID: in.OrgID, State: InvitationPending,
 		}
 		if !in.ExpiresAt.IsZero() {

@@ -86,7 +86,7 @@ func TestCreateInvitation(t *testing.T) {
 	wantCode(t, err, ENOTFOUND)
 
 	// A ttl of its own, or an instant; the instant gives the ttl.
-	two := mustInvite(t, s, NewInvitation{Email: "two@example.com", TTL: 2 * time.Hour, Role: RoleEditor})
+	two := mustInvite(t, s, NewInvitation{Email: "two@example.com", TTL: new(2 * time.Hour), Role: RoleEditor})
 	if two.TTL != 2*time.Hour || !two.ExpiresAt.Equal(start.Add(2*time.Hour)) || two.Role != RoleEditor {
 		t.Errorf("ttl 2h: %+v", two)
 	}
@@ -137,10 +137,10 @@ func TestInvitationValidation(t *testing.T) {
 	}{
 		{"no email", NewInvitation{DefaultTTL: time.Hour}, "invitedEmail"},
 		{"not an email", NewInvitation{Email: "grace", DefaultTTL: time.Hour}, "invitedEmail"},
-		{"ttl and expiry", NewInvitation{Email: "a@example.com", TTL: time.Hour, ExpiresAt: now.Add(time.Hour)}, "ttl"},
-		{"negative ttl", NewInvitation{Email: "a@example.com", TTL: -time.Second, DefaultTTL: time.Hour}, "ttl"},
+		{"ttl and expiry", NewInvitation{Email: "a@example.com", TTL: new(time.Hour), ExpiresAt: now.Add(time.Hour)}, "ttl"},
+		{"negative ttl", NewInvitation{Email: "a@example.com", TTL: new(-time.Second), DefaultTTL: time.Hour}, "ttl"},
 		{"no ttl and no default", NewInvitation{Email: "a@example.com"}, "ttl"},
-		{"ttl over a year", NewInvitation{Email: "a@example.com", TTL: MaxInvitationTTL + time.Second}, "ttl"},
+		{"ttl over a year", NewInvitation{Email: "a@example.com", TTL: new(MaxInvitationTTL + time.Second)}, "ttl"},
 		{"expiry now", NewInvitation{Email: "a@example.com", ExpiresAt: now}, "expirationTime"},
 		{"expiry past", NewInvitation{Email: "a@example.com", ExpiresAt: now.Add(-time.Hour)}, "expirationTime"},
 		{"expiry over a year", NewInvitation{Email: "a@example.com", ExpiresAt: now.Add(MaxInvitationTTL + time.Hour)}, "expirationTime"},
@@ -174,7 +174,7 @@ func TestListInvitationsPagesAndFilters(t *testing.T) {
 		ids = append(ids, mustInvite(t, s, NewInvitation{Email: email, DefaultTTL: time.Hour}).ID)
 	}
 	// A longer one, so that the others can expire without it.
-	long := mustInvite(t, s, NewInvitation{Email: "f@example.com", TTL: 3 * time.Hour})
+	long := mustInvite(t, s, NewInvitation{Email: "f@example.com", TTL: new(3 * time.Hour)})
 	if _, err := s.RevokeInvitation(admin, ids[1]); err != nil {
 		t.Fatal(err)
 	}
@@ -260,7 +260,7 @@ func equalIDs(a, b []uint64) bool {
 // may be invited again.
 func TestInvitationExpiry(t *testing.T) {
 	s, clock := mustOpen(t)
-	inv := mustInvite(t, s, NewInvitation{Email: "late@example.com", TTL: time.Hour})
+	inv := mustInvite(t, s, NewInvitation{Email: "late@example.com", TTL: new(time.Hour)})
 	clock.add(time.Hour - time.Nanosecond)
 	wantState(t, s, inv.ID, InvitationPending)
 	if _, err := s.FindInvitationByToken(inv.Token); err != nil {
@@ -274,7 +274,7 @@ func TestInvitationExpiry(t *testing.T) {
 		t.Errorf("message %q does not say it expired", ErrorMessage(err))
 	}
 
-	again := mustInvite(t, s, NewInvitation{Email: "late@example.com", TTL: time.Hour})
+	again := mustInvite(t, s, NewInvitation{Email: "late@example.com", TTL: new(time.Hour)})
 	if again.ID == inv.ID || again.State != InvitationPending {
 		t.Fatalf("invited again: %+v", again)
 	}
@@ -286,7 +286,7 @@ func TestInvitationExpiry(t *testing.T) {
 
 func TestRevokeInvitation(t *testing.T) {
 	s, clock := mustOpen(t)
-	inv := mustInvite(t, s, NewInvitation{Email: "rev@example.com", TTL: time.Hour})
+	inv := mustInvite(t, s, NewInvitation{Email: "rev@example.com", TTL: new(time.Hour)})
 	clock.add(time.Minute)
 	revoked, err := s.RevokeInvitation(admin, inv.ID)
 	if err != nil {
@@ -316,17 +316,17 @@ func TestRevokeInvitation(t *testing.T) {
 	wantCode(t, err, EINVALID)
 
 	// An expired invitation may be revoked too; the address is free again.
-	old := mustInvite(t, s, NewInvitation{Email: "old@example.com", TTL: time.Minute})
+	old := mustInvite(t, s, NewInvitation{Email: "old@example.com", TTL: new(time.Minute)})
 	clock.add(time.Hour)
 	if r, err := s.RevokeInvitation(admin, old.ID); err != nil || r.State != InvitationRevoked {
 		t.Errorf("revoke an expired invitation: %+v, %v", r, err)
 	}
-	mustInvite(t, s, NewInvitation{Email: "rev@example.com", TTL: time.Hour})
+	mustInvite(t, s, NewInvitation{Email: "rev@example.com", TTL: new(time.Hour)})
 }
 
 func TestResendInvitation(t *testing.T) {
 	s, clock := mustOpen(t)
-	inv := mustInvite(t, s, NewInvitation{Email: "re@example.com", TTL: time.Hour, Inviter: "Ada"})
+	inv := mustInvite(t, s, NewInvitation{Email: "re@example.com", TTL: new(time.Hour), Inviter: "Ada"})
 
 	// Resent after it expired: a new token, a new expiry a ttl from now,
 	// PENDING again, and the email queued with the new token.
@@ -358,11 +358,11 @@ func TestResendInvitation(t *testing.T) {
 
 	// A newer pending invitation for the address: resend that one.
 	clock.add(2 * time.Hour) // the resent one expired again
-	newer := mustInvite(t, s, NewInvitation{Email: "re@example.com", TTL: time.Hour})
+	newer := mustInvite(t, s, NewInvitation{Email: "re@example.com", TTL: new(time.Hour)})
 	_, err = s.ResendInvitation(admin, inv.ID)
 	wantCode(t, err, ECONFLICT)
 	// An Editor cannot resend what they could not have made.
-	high := mustInvite(t, s, NewInvitation{Email: "boss@example.com", TTL: time.Hour, Role: RoleAdmin})
+	high := mustInvite(t, s, NewInvitation{Email: "boss@example.com", TTL: new(time.Hour), Role: RoleAdmin})
 	_, err = s.ResendInvitation(Actor{Kind: "apikey", Name: "ed", Role: RoleEditor}, high.ID)
 	wantCode(t, err, ENOTFOUND)
 	if _, err := s.ResendInvitation(admin, newer.ID); err != nil {

@@ -76,11 +76,14 @@ func linkUserIDsTx(tx *bolt.Tx, linkID uint64) []uint64 {
 
 // NewSignupToken is what an admin gives to create a link.
 type NewSignupToken struct {
-	Name           string // private: for admins only
-	Description    string // public: shown on the signup page; optional
-	ExpiresAt      time.Time
-	Role           Role // 0 means Viewer
-	MaxUses        int  // 0 means no limit
+	Name        string // private: for admins only
+	Description string // public: shown on the signup page; optional
+	ExpiresAt   time.Time
+	Role        Role // 0 means Viewer
+	// MaxUses is how many signups the link allows, at least 1; nil means
+	// no limit. A pointer, so that a limit of 0 given by a caller is
+	// refused here rather than read as "none".
+	MaxUses        *int
 	AllowedDomains []string
 }
 
@@ -172,11 +175,11 @@ func (s *Store) validateNewToken(actor Actor, in *NewSignupToken) error {
 		in.Role = RoleViewer
 	}
 	if !in.Role.Valid() {
-		errs.add("role", "is not a root role: use 1 (Admin), 2 (Editor) or 3 (Viewer)")
+		errs.add("role", RootRoleRule)
 	} else if !actor.CanGrant(in.Role) {
 		errs.add("role", fmt.Sprintf("may not be above your own role (%s)", actor.Role.Name()))
 	}
-	if in.MaxUses < 0 {
+	if in.MaxUses != nil && *in.MaxUses < 1 {
 		errs.add("maxUses", "must be a positive whole number, or left out for no limit")
 	}
 	in.AllowedDomains = cleanDomains(&errs, in.AllowedDomains)
@@ -227,7 +230,10 @@ func (s *Store) CreateSignupToken(actor Actor, in NewSignupToken) (SignupToken, 
 		rec := linkRecord{
 			V: 1, ID: id, Secret: secret, Name: in.Name, Description: in.Description, Enabled: true,
 			ExpiresAt: in.ExpiresAt.UTC(), CreatedAt: s.clock(), CreatedBy: actor.Name,
-			Role: in.Role, MaxUses: in.MaxUses, AllowedDomains: in.AllowedDomains,
+			Role: in.Role, AllowedDomains: in.AllowedDomains,
+		}
+		if in.MaxUses != nil {
+			rec.MaxUses = *in.MaxUses
 		}
 		if err := putJSON(b, itob(id), rec); err != nil {
 			return err

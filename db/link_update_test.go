@@ -11,7 +11,7 @@ import (
 // domains, keeps each change on disk and records it in the audit log.
 func TestUpdateSignupTokenFields(t *testing.T) {
 	s, clock := mustOpen(t)
-	tok := mustLink(t, s, clock, NewSignupToken{Name: "interns", MaxUses: 5, AllowedDomains: []string{"example.com"}})
+	tok := mustLink(t, s, clock, NewSignupToken{Name: "interns", MaxUses: new(5), AllowedDomains: []string{"example.com"}})
 
 	name, role, maxUses := "  Spring interns ", RoleEditor, 1
 	domains := []string{"Example.ORG", "example.org", "b\u00fccher.example"}
@@ -160,7 +160,7 @@ func TestDeleteSignupToken(t *testing.T) {
 // A user who accepted an invitation knows which.
 func TestUserKnowsItsInvitation(t *testing.T) {
 	s, _ := mustOpen(t)
-	inv, err := s.CreateInvitation(admin, NewInvitation{Email: "ada@example.com", TTL: time.Hour, Inviter: "Grace"})
+	inv, err := s.CreateInvitation(admin, NewInvitation{Email: "ada@example.com", TTL: new(time.Hour), Inviter: "Grace"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +178,7 @@ func TestUserKnowsItsInvitation(t *testing.T) {
 // from now, on the store's clock, and the ttl is kept.
 func TestResendInvitationWithTTL(t *testing.T) {
 	s, clock := mustOpen(t)
-	inv, err := s.CreateInvitation(admin, NewInvitation{Email: "ada@example.com", TTL: time.Hour, Inviter: "Grace"})
+	inv, err := s.CreateInvitation(admin, NewInvitation{Email: "ada@example.com", TTL: new(time.Hour), Inviter: "Grace"})
 	if err != nil {
 		t.Fatal(err)
 	}

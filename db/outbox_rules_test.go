@@ -192,7 +192,7 @@ func TestOutboxBackoffAndGivingUp(t *testing.T) {
 // new one); a welcome email is rendered from its user and can.
 func TestOutboxRetryNeedsSomethingToSend(t *testing.T) {
 	s, clock := mustOpen(t)
-	inv := mustInvite(t, s, NewInvitation{Email: "grace@example.com", TTL: time.Hour})
+	inv := mustInvite(t, s, NewInvitation{Email: "grace@example.com", TTL: new(time.Hour)})
 	e := dueOnly(t, s, clock.now())
 	if err := s.MarkEmailAttemptFailed(e.ID, "550 no", clock.now(), true); err != nil {
 		t.Fatal(err)
@@ -211,7 +211,7 @@ func TestOutboxRetryNeedsSomethingToSend(t *testing.T) {
 // never due.
 func TestOutboxCancel(t *testing.T) {
 	s, clock := mustOpen(t)
-	mustInvite(t, s, NewInvitation{Email: "grace@example.com", TTL: time.Hour})
+	mustInvite(t, s, NewInvitation{Email: "grace@example.com", TTL: new(time.Hour)})
 	e := dueOnly(t, s, clock.now())
 	if err := s.CancelEmail(e.ID, "the invitation was revoked"); err != nil {
 		t.Fatal(err)

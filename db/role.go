@@ -51,6 +51,10 @@ func (r Role) Description() string {
 	return ""
 }
 
+// RootRoleRule is what a role field must hold, in the words of every
+// error about one: the API reads a role as its id or its name.
+const RootRoleRule = `must be a root role: 1 or "Admin", 2 or "Editor", 3 or "Viewer"`
+
 // ParseRole reads a role from its id ("1") or its name ("admin", any case).
 // It returns false when s names no root role.
 func ParseRole(s string) (Role, bool) {

@@ -103,7 +103,7 @@ func TestOpenLockedFile(t *testing.T) {
 
 func TestCreateSignupToken(t *testing.T) {
 	s, clock := mustOpen(t)
-	tok := mustLink(t, s, clock, NewSignupToken{Name: "  Friends  ", MaxUses: 3, AllowedDomains: []string{"Example.COM", "@example.com", "b.org"}})
+	tok := mustLink(t, s, clock, NewSignupToken{Name: "  Friends  ", MaxUses: new(3), AllowedDomains: []string{"Example.COM", "@example.com", "b.org"}})
 	if !ValidSecret(tok.Secret) {
 		t.Errorf("secret %q is not 32 lowercase hex", tok.Secret)
 	}
@@ -144,7 +144,7 @@ func TestCreateSignupTokenValidation(t *testing.T) {
 		{"past expiry", admin, NewSignupToken{Name: "x", ExpiresAt: clock.now()}, "expiresAt"},
 		{"unknown role", admin, NewSignupToken{Name: "x", ExpiresAt: future, Role: 7}, "role"},
 		{"role above actor", editor, NewSignupToken{Name: "x", ExpiresAt: future, Role: RoleAdmin}, "role"},
-		{"negative max uses", admin, NewSignupToken{Name: "x", ExpiresAt: future, MaxUses: -1}, "maxUses"},
+		{"negative max uses", admin, NewSignupToken{Name: "x", ExpiresAt: future, MaxUses: new(-1)}, "maxUses"},
 		{"bad domain", admin, NewSignupToken{Name: "x", ExpiresAt: future, AllowedDomains: []string{"not a domain"}}, "allowedDomains[0]"},
 	}
 	for _, tc := range cases {
@@ -168,7 +168,7 @@ func TestCreateSignupTokenValidation(t *testing.T) {
 
 func TestRedeemSignupToken(t *testing.T) {
 	s, clock := mustOpen(t)
-	tok := mustLink(t, s, clock, NewSignupToken{Role: RoleEditor, MaxUses: 2, AllowedDomains: []string{"example.com"}})
+	tok := mustLink(t, s, clock, NewSignupToken{Role: RoleEditor, MaxUses: new(2), AllowedDomains: []string{"example.com"}})
 
 	u, err := s.RedeemSignupToken(tok.Secret, newUser("Ada@example.com", "Ada"))
 	if err != nil {
@@ -264,7 +264,7 @@ func TestSignupTokenDisabledAndExpired(t *testing.T) {
 
 func TestRedeemConcurrentMaxUses(t *testing.T) {
 	s, clock := mustOpen(t)
-	tok := mustLink(t, s, clock, NewSignupToken{MaxUses: 5})
+	tok := mustLink(t, s, clock, NewSignupToken{MaxUses: new(5)})
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	ok := 0

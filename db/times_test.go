@@ -31,7 +31,7 @@ func TestTimesOutsideYears1To9999(t *testing.T) {
 	}
 	// A ttl that would carry the expiry past the year 9999.
 	clock.t = time.Date(9999, 12, 1, 0, 0, 0, 0, time.UTC)
-	_, err := s.CreateInvitation(admin, NewInvitation{Email: "a@example.com", Inviter: "Ops", TTL: 60 * 24 * time.Hour})
+	_, err := s.CreateInvitation(admin, NewInvitation{Email: "a@example.com", Inviter: "Ops", TTL: new(60 * 24 * time.Hour)})
 	wantField("a ttl of 60 days on 1 December 9999", err, "ttl")
 	_, err = s.CreateInvitation(admin, NewInvitation{Email: "a@example.com", Inviter: "Ops", DefaultTTL: 60 * 24 * time.Hour})
 	wantField("a default ttl of 60 days on 1 December 9999", err, "ttl")
@@ -42,7 +42,7 @@ func TestTimesOutsideYears1To9999(t *testing.T) {
 	if invs, _, err := s.ListInvitations(SystemActor, "", 0, 10); err != nil || len(invs) != 0 {
 		t.Errorf("invitations after the refusals: %d, %v; want none", len(invs), err)
 	}
-	if _, err := s.CreateInvitation(admin, NewInvitation{Email: "a@example.com", Inviter: "Ops", TTL: 7 * 24 * time.Hour}); err != nil {
+	if _, err := s.CreateInvitation(admin, NewInvitation{Email: "a@example.com", Inviter: "Ops", TTL: new(7 * 24 * time.Hour)}); err != nil {
 		t.Errorf("a ttl that ends within the year 9999: %v", err)
 	}
 }

@@ -79,7 +79,7 @@ func (s *Store) UpdateUser(actor Actor, id uint64, in UserUpdate) (User, error) 
 	}
 	if in.RootRole != nil {
 		if !in.RootRole.Valid() {
-			errs.add("rootRole", "is not a root role: use 1 (Admin), 2 (Editor) or 3 (Viewer)")
+			errs.add("rootRole", RootRoleRule)
 		} else if !actor.Role.AtLeast(*in.RootRole) {
 			errs.add("rootRole", fmt.Sprintf("may not be above your own role (%s)", actor.Role.Name()))
 		}

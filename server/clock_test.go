@@ -98,7 +98,7 @@ func TestInvitationExpiresOverTheAPI(t *testing.T) {
 func TestInvitationPageExpired(t *testing.T) {
 	clock := &testClock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
 	ts := mustServerOnClock(t, clock)
-	soon, err := ts.store.CreateInvitation(db.SystemActor, db.NewInvitation{Email: "late@example.com", TTL: time.Minute})
+	soon, err := ts.store.CreateInvitation(db.SystemActor, db.NewInvitation{Email: "late@example.com", TTL: new(time.Minute)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,9 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+
 	"invited/db"
 )
 
@@ -200,54 +203,195 @@ func jsonContentType(r *http.Request) error {
 	return nil
 }
 
+// jsonOptions is how every request body is read: names spelt exactly
+// (encoding/json matches them in any case), unknown names refused, null
+// only where the field may hold "nothing" (refuseNull), and, by jsontext's
+// default, a name given twice refused as a syntax error. A body that is
+// not UTF-8 is refused before it is parsed; AllowInvalidUTF8 then only
+// keeps reading an escaped lone surrogate ("\ud800") as U+FFFD, as this
+// API always has.
+var jsonOptions = jsonv2.JoinOptions(
+	jsonv2.MatchCaseInsensitiveNames(false),
+	jsonv2.RejectUnknownMembers(true),
+	jsonv2.WithUnmarshalers(jsonv2.UnmarshalFromFunc(refuseNull)),
+	jsontext.AllowInvalidUTF8(true),
+)
+
+// nullError is a null where a value of type t is required.
+type nullError struct{ t reflect.Type }
+
+func (e *nullError) Error() string { return "null where " + e.t.String() + " is required" }
+
+// refuseNull refuses a JSON null for a value that cannot hold "nothing":
+// the JSON library would store the zero value ("", false, 0), so that a
+// client who sends null would not learn that the field needs a value.
+// Pointers, lists, maps and raw JSON (json.RawMessage, read by its handler)
+// take null as "not given".
+func refuseNull(dec *jsontext.Decoder, v any) error {
+	if dec.PeekKind() != 'n' {
+		return jsonv2.SkipFunc
+	}
+	t := reflect.TypeOf(v).Elem()
+	switch t.Kind() {
+	case reflect.Pointer, reflect.Slice, reflect.Map, reflect.Interface:
+		return jsonv2.SkipFunc
+	}
+	return &nullError{t}
+}
+
+// decodeJSON reads body, one JSON object and nothing after it, into v.
 func decodeJSON(body []byte, v any) error {
 	if !utf8.Valid(body) {
 		return db.Errorf(db.EINVALID, "The request body is not valid UTF-8 text.")
 	}
-	// Broken JSON is said first, as such.
-	dec := json.NewDecoder(bytes.NewReader(body))
-	var raw json.RawMessage
-	if err := dec.Decode(&raw); err != nil {
-		return jsonError(err)
+	if len(bytes.TrimSpace(body)) == 0 {
+		return db.Errorf(db.EINVALID, "The request body is empty: send a JSON object.")
 	}
-	if _, err := dec.Token(); err != io.EOF {
+	dec := jsontext.NewDecoder(bytes.NewReader(body), jsonOptions)
+	if err := jsonv2.UnmarshalDecode(dec, v, jsonOptions); err != nil {
+		// Broken JSON is said first, as such, even when the decoder met a
+		// bad field before the break: a body that is refused anyway is
+		// scanned once more, for syntax only.
+		if err := checkJSONSyntax(body, reflect.TypeOf(v)); err != nil {
+			return err
+		}
+		return jsonError(err, reflect.TypeOf(v))
+	}
+	return checkNothingAfter(dec)
+}
+
+// checkJSONSyntax reports the first syntax error of body, or anything
+// after its one JSON value, naming the field of a name given twice.
+func checkJSONSyntax(body []byte, t reflect.Type) error {
+	dec := jsontext.NewDecoder(bytes.NewReader(body), jsonOptions)
+	if err := dec.SkipValue(); err != nil {
+		return jsonError(err, t)
+	}
+	return checkNothingAfter(dec)
+}
+
+// checkNothingAfter refuses anything after the body's one JSON value.
+func checkNothingAfter(dec *jsontext.Decoder) error {
+	if _, err := dec.ReadToken(); err != io.EOF {
 		return db.Errorf(db.EINVALID, "The request body must hold one JSON object and nothing after it.")
-	}
-	// encoding/json is lenient (names in any case, null for anything,
-	// repeated keys), so the body is then checked against v's type by
-	// checkJSONValue, which names the JSON path of the first problem.
-	dec = json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	if err := checkJSONValue(dec, reflect.TypeOf(v).Elem(), ""); err != nil {
-		return err
-	}
-	if err := json.Unmarshal(raw, v); err != nil {
-		return jsonError(err)
 	}
 	return nil
 }
 
-// jsonError explains a decoding error in terms of the request.
-func jsonError(err error) error {
-	var syntax *json.SyntaxError
-	var typ *json.UnmarshalTypeError
+// jsonError explains a decoding error of a body read into a value of type
+// t, naming the JSON path of the value at fault in the style of the
+// answers' details (labels[1].key).
+func jsonError(err error, t reflect.Type) error {
+	var syntax *jsontext.SyntacticError
+	var semantic *jsonv2.SemanticError
 	switch {
-	case errors.Is(err, io.EOF):
-		return db.Errorf(db.EINVALID, "The request body is empty: send a JSON object.")
-	case errors.Is(err, io.ErrUnexpectedEOF):
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		return db.Errorf(db.EINVALID, "The request body is cut off: it is not complete JSON.")
+	case errors.As(err, &syntax) && errors.Is(syntax.Err, jsontext.ErrDuplicateName):
+		return db.FieldErrorf(jsonPath(syntax.JSONPointer, t), "is given twice; give it once")
 	case errors.As(err, &syntax):
-		return db.Errorf(db.EINVALID, "The request body is not valid JSON (%s at byte %d).", syntax.Error(), syntax.Offset)
-	case errors.As(err, &typ):
-		if typ.Field == "" {
-			return db.Errorf(db.EINVALID, "The request body must be a JSON object, not %s.", article(typ.Value))
+		return db.Errorf(db.EINVALID, "The request body is not valid JSON (%s at byte %d).", jsonSyntaxReason(syntax), syntax.ByteOffset)
+	case !errors.As(err, &semantic):
+		return db.Errorf(db.EINVALID, "The request body could not be read as JSON.")
+	}
+	ptr := semantic.JSONPointer
+	if errors.Is(semantic.Err, jsonv2.ErrUnknownName) {
+		field := shortKey(ptr.LastToken())
+		if parent := jsonPath(ptr.Parent(), t); parent != "" {
+			field = parent + "." + field
 		}
-		return db.FieldErrorf(typ.Field, "must be %s, not %s", jsonTypeName(typ.Type.Kind().String()), article(typ.Value))
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
 		return db.FieldErrorf(field, "is not a field of this request; remove it (names are case-sensitive)")
 	}
-	return db.Errorf(db.EINVALID, "The request body could not be read as JSON: %v.", err)
+	path := jsonPath(ptr, t)
+	got, want := jsonKindName(semantic.JSONKind), semantic.GoType
+	var null *nullError
+	if errors.As(semantic.Err, &null) {
+		got, want = "null", null.t
+	}
+	if path == "" {
+		return db.Errorf(db.EINVALID, "The request body must be a JSON object, not %s.", got)
+	}
+	for want != nil && want.Kind() == reflect.Pointer {
+		want = want.Elem()
+	}
+	if want == nil {
+		return db.FieldErrorf(path, "has a value that cannot be read")
+	}
+	if semantic.JSONKind == '0' {
+		// A number of the wrong kind: one that is not whole where a whole
+		// number is needed, or one too large for the field.
+		number := string(semantic.JSONValue)
+		switch want.Kind() {
+		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+			reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+			if strings.ContainsAny(number, ".eE") || strings.HasPrefix(number, "-") && want.Kind() >= reflect.Uint {
+				return db.FieldErrorf(path, "must be a whole number, not %s", numberText(number))
+			}
+			return db.FieldErrorf(path, "is too large a number")
+		case reflect.Float32, reflect.Float64:
+			return db.FieldErrorf(path, "is too large a number")
+		}
+	}
+	return db.FieldErrorf(path, "must be %s, not %s", jsonTypeName(want.Kind().String()), got)
+}
+
+// jsonSyntaxReason is the syntax error's own words, without the library's
+// prefix and position (the message gives the byte).
+func jsonSyntaxReason(e *jsontext.SyntacticError) string {
+	if e.Err == nil {
+		return "a syntax error"
+	}
+	return e.Err.Error()
+}
+
+// jsonPath turns a JSON Pointer (/labels/1/key) into the path the answers'
+// details use (labels[1].key), walking t to tell list indexes from names.
+func jsonPath(ptr jsontext.Pointer, t reflect.Type) string {
+	var b strings.Builder
+	for tok := range ptr.Tokens() {
+		for t != nil && t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
+			b.WriteString("[" + tok + "]")
+			t = t.Elem()
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(shortKey(tok))
+		switch {
+		case t != nil && t.Kind() == reflect.Struct:
+			t = jsonFields(t)[tok]
+		case t != nil && t.Kind() == reflect.Map:
+			t = t.Elem()
+		default:
+			t = nil
+		}
+	}
+	return b.String()
+}
+
+// jsonKindName names a JSON value of kind k as a message says it.
+func jsonKindName(k jsontext.Kind) string {
+	switch k {
+	case 'n':
+		return "null"
+	case 't':
+		return "true"
+	case 'f':
+		return "false"
+	case '"':
+		return "a string"
+	case '0':
+		return "a number"
+	case '{':
+		return "an object"
+	case '[':
+		return "a list"
+	}
+	return "another kind of value"
 }
 
 func jsonTypeName(kind string) string {
@@ -266,14 +410,4 @@ func jsonTypeName(kind string) string {
 		return "an object"
 	}
 	return "of another type"
-}
-
-func article(jsonValue string) string {
-	switch jsonValue {
-	case "object", "array":
-		return "an " + jsonValue
-	case "number", "string", "bool":
-		return "a " + jsonValue
-	}
-	return jsonValue
 }

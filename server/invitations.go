@@ -72,11 +72,7 @@ func (s *Server) handleCreateInvitation(w http.ResponseWriter, r *http.Request, 
 			s.writeError(w, r, db.FieldErrorf("ttl", "%q is not a duration; give seconds such as \"604800s\"", clip(*req.TTL, 64)))
 			return
 		}
-		if d <= 0 {
-			s.writeError(w, r, db.FieldErrorf("ttl", "must be a positive duration such as \"604800s\""))
-			return
-		}
-		in.TTL = d
+		in.TTL = &d
 	}
 	if req.ExpirationTime != nil {
 		if in.ExpiresAt, err = parseFutureTime("expirationTime", *req.ExpirationTime); err != nil {

@@ -25,7 +25,7 @@ func TestEditAndDeleteLinkHTTP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	link, err := ts.store.CreateSignupToken(adminActor, db.NewSignupToken{Name: "team", ExpiresAt: farFuture, MaxUses: 3})
+	link, err := ts.store.CreateSignupToken(adminActor, db.NewSignupToken{Name: "team", ExpiresAt: farFuture, MaxUses: new(3)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -81,7 +81,7 @@ func parseRole(field string, raw json.RawMessage) (db.Role, error) {
 			}
 		}
 	}
-	return 0, db.FieldErrorf(field, "must be a root role: 1 or \"Admin\", 2 or \"Editor\", 3 or \"Viewer\"")
+	return 0, db.FieldErrorf(field, "%s", db.RootRoleRule)
 }
 
 func (s *Server) handleCreateToken(w http.ResponseWriter, r *http.Request, _ httprouter.Params, actor db.Actor) {
@@ -102,13 +102,7 @@ func (s *Server) handleCreateToken(w http.ResponseWriter, r *http.Request, _ htt
 		s.writeError(w, r, err)
 		return
 	}
-	if req.MaxUses != nil {
-		if *req.MaxUses < 1 {
-			s.writeError(w, r, db.FieldErrorf("maxUses", "must be at least 1, or null for no limit"))
-			return
-		}
-		in.MaxUses = *req.MaxUses
-	}
+	in.MaxUses = req.MaxUses
 	token, err := s.store.CreateSignupToken(actor, in)
 	if err != nil {
 		s.writeError(w, r, err)

@@ -1,19 +1,14 @@
 package server
 
-// Strict reading of request input: JSON bodies checked against the Go
-// type they fill, and query parameters checked against the list of those
-// a route takes. encoding/json alone is lenient in ways an API must not
-// be: it matches names without regard to case, lets null stand for any
-// value, takes the last of two equal keys, and names a bad field inside a
-// list without its index. Every problem is a 400 whose details name the
-// JSON path (labels[0].key) or the query parameter.
+// Strict reading of request input: JSON bodies are read by decodeJSON
+// (http.go) through github.com/go-json-experiment/json with exact names,
+// unknown and repeated names refused and null only where a field may hold
+// nothing; query parameters are checked here against the list of those a
+// route takes. Every problem is a 400 whose details name the JSON path
+// (labels[0].key) or the query parameter.
 
 import (
 	"bytes"
-	"encoding"
-	"encoding/json"
-	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -24,114 +19,6 @@ import (
 
 	"invited/db"
 )
-
-var (
-	rawMessageType      = reflect.TypeFor[json.RawMessage]()
-	jsonUnmarshalerType = reflect.TypeFor[json.Unmarshaler]()
-	textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
-)
-
-// checkJSONValue reads one JSON value from dec and checks it against t:
-// an object only where t is a struct (or map), with every key a json
-// name of t spelt exactly and given once; a list only where t is a slice;
-// strings, booleans and numbers only where t holds one; null only where
-// t can hold "nothing" (a pointer, slice, map or raw JSON). path is the
-// value's JSON path, "" for the whole body. A raw JSON field
-// (json.RawMessage) is skipped here: its handler reads it and names the
-// field itself.
-func checkJSONValue(dec *json.Decoder, t reflect.Type, path string) error {
-	tok, err := dec.Token()
-	if err != nil {
-		return jsonError(err)
-	}
-	return checkJSONToken(dec, tok, t, path)
-}
-
-func checkJSONToken(dec *json.Decoder, tok json.Token, t reflect.Type, path string) error {
-	if t == rawMessageType || t.Kind() == reflect.Interface ||
-		t.Implements(jsonUnmarshalerType) || reflect.PointerTo(t).Implements(jsonUnmarshalerType) {
-		return skipJSONValue(dec, tok)
-	}
-	if tok == nil {
-		switch t.Kind() {
-		case reflect.Pointer, reflect.Slice, reflect.Map:
-			return nil
-		}
-		return wrongJSONType(path, t, "null")
-	}
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	switch v := tok.(type) {
-	case json.Delim:
-		if v == '[' {
-			if t.Kind() != reflect.Slice && t.Kind() != reflect.Array {
-				return wrongJSONType(path, t, "a list")
-			}
-			for i := 0; dec.More(); i++ {
-				if err := checkJSONValue(dec, t.Elem(), fmt.Sprintf("%s[%d]", path, i)); err != nil {
-					return err
-				}
-			}
-			_, err := dec.Token() // ]
-			return jsonErrorOrNil(err)
-		}
-		switch t.Kind() {
-		case reflect.Struct:
-			return checkJSONObject(dec, jsonFields(t), nil, path)
-		case reflect.Map:
-			return checkJSONObject(dec, nil, t.Elem(), path)
-		}
-		return wrongJSONType(path, t, "an object")
-	case string:
-		isBytes := t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Uint8 // base64, as encoding/json reads it
-		if t.Kind() != reflect.String && !isBytes && !reflect.PointerTo(t).Implements(textUnmarshalerType) {
-			return wrongJSONType(path, t, "a string")
-		}
-	case bool:
-		if t.Kind() != reflect.Bool {
-			return wrongJSONType(path, t, fmt.Sprintf("%t", v))
-		}
-	case json.Number:
-		return checkJSONNumber(t, v, path)
-	}
-	return nil
-}
-
-// checkJSONObject checks the members of an object whose '{' was read:
-// against fields (a struct's json names) or, when fields is nil, as a
-// map whose values are elem.
-func checkJSONObject(dec *json.Decoder, fields map[string]reflect.Type, elem reflect.Type, path string) error {
-	seen := map[string]bool{}
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return jsonError(err)
-		}
-		key, _ := tok.(string)
-		child := shortKey(key)
-		if path != "" {
-			child = path + "." + child
-		}
-		ft := elem
-		if fields != nil {
-			var ok bool
-			if ft, ok = fields[key]; !ok {
-				return db.FieldErrorf(child, "is not a field of this request; remove it (names are case-sensitive)")
-			}
-		}
-		// Two equal keys would leave it to the parser which one counts.
-		if seen[key] {
-			return db.FieldErrorf(child, "is given twice; give it once")
-		}
-		seen[key] = true
-		if err := checkJSONValue(dec, ft, child); err != nil {
-			return err
-		}
-	}
-	_, err := dec.Token() // }
-	return jsonErrorOrNil(err)
-}
 
 // shortKey is a key of the request as an answer may echo it: a stranger
 // of any length is cut short, so the answer stays small.
@@ -147,41 +34,13 @@ func shortKey(key string) string {
 	return key[:cut] + "…"
 }
 
-// checkJSONNumber accepts a number where t is a number kind that holds it:
-// whole and in range for integers.
-func checkJSONNumber(t reflect.Type, n json.Number, path string) error {
-	switch t.Kind() {
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		i, err := strconv.ParseInt(n.String(), 10, 64)
-		if errors.Is(err, strconv.ErrRange) || err == nil && reflect.Zero(t).OverflowInt(i) {
-			return db.FieldErrorf(path, "is too large a number")
-		} else if err != nil {
-			return wrongJSONType(path, t, numberText(n))
-		}
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		u, err := strconv.ParseUint(n.String(), 10, 64)
-		if errors.Is(err, strconv.ErrRange) || err == nil && reflect.Zero(t).OverflowUint(u) {
-			return db.FieldErrorf(path, "is too large a number")
-		} else if err != nil {
-			return wrongJSONType(path, t, numberText(n))
-		}
-	case reflect.Float32, reflect.Float64:
-		if _, err := strconv.ParseFloat(n.String(), 64); err != nil {
-			return db.FieldErrorf(path, "is too large a number")
-		}
-	default:
-		return wrongJSONType(path, t, "a number")
-	}
-	return nil
-}
-
 // numberText shows a number of the request in an answer, unless it is too
 // long to be worth echoing.
-func numberText(n json.Number) string {
+func numberText(n string) string {
 	if len(n) > 24 {
 		return "a number that is not whole"
 	}
-	return string(n)
+	return n
 }
 
 // jsonFields maps the json names of struct type t to their types.
@@ -209,44 +68,6 @@ func jsonFields(t reflect.Type) map[string]reflect.Type {
 		fields[name] = f.Type
 	}
 	return fields
-}
-
-// skipJSONValue reads the rest of a value whose first token is tok.
-func skipJSONValue(dec *json.Decoder, tok json.Token) error {
-	if d, ok := tok.(json.Delim); !ok || (d != '{' && d != '[') {
-		return nil
-	}
-	for depth := 1; depth > 0; {
-		tok, err := dec.Token()
-		if err != nil {
-			return jsonError(err)
-		}
-		switch tok {
-		case json.Delim('{'), json.Delim('['):
-			depth++
-		case json.Delim('}'), json.Delim(']'):
-			depth--
-		}
-	}
-	return nil
-}
-
-// wrongJSONType says what the value at path must be instead of got.
-func wrongJSONType(path string, t reflect.Type, got string) error {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	if path == "" {
-		return db.Errorf(db.EINVALID, "The request body must be a JSON object, not %s.", got)
-	}
-	return db.FieldErrorf(path, "must be %s, not %s", jsonTypeName(t.Kind().String()), got)
-}
-
-func jsonErrorOrNil(err error) error {
-	if err != nil {
-		return jsonError(err)
-	}
-	return nil
 }
 
 // queryParams checks the query string of r: only the parameters named in

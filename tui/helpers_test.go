@@ -68,7 +68,7 @@ func seed(tb testing.TB, s *db.Store) {
 			tb.Fatal(err)
 		}
 	}
-	team, err := s.CreateSignupToken(testAdmin, db.NewSignupToken{Name: "Team onboarding", ExpiresAt: fixedNow.Add(7 * 24 * time.Hour), MaxUses: 10})
+	team, err := s.CreateSignupToken(testAdmin, db.NewSignupToken{Name: "Team onboarding", ExpiresAt: fixedNow.Add(7 * 24 * time.Hour), MaxUses: new(10)})
 	must(err)
 	_, err = s.CreateSignupToken(testAdmin, db.NewSignupToken{Name: "Interns 2026", ExpiresAt: fixedNow.Add(48 * time.Hour), Role: db.RoleEditor, AllowedDomains: []string{"example.com"}})
 	must(err)
@@ -83,7 +83,7 @@ func seed(tb testing.TB, s *db.Store) {
 	must(err)
 	_, err = s.CreateInvitation(testAdmin, db.NewInvitation{Email: "grace@example.com", DefaultTTL: 7 * 24 * time.Hour, Role: db.RoleEditor, OrgID: "acme-research"})
 	must(err)
-	_, err = s.CreateInvitation(testAdmin, db.NewInvitation{Email: "edsger@example.net", TTL: 72 * time.Hour})
+	_, err = s.CreateInvitation(testAdmin, db.NewInvitation{Email: "edsger@example.net", TTL: new(72 * time.Hour)})
 	must(err)
 	_, _, err = s.CreateAPIKey(testAdmin, "ci-bot", db.RoleEditor)
 	must(err)

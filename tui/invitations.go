@@ -230,7 +230,7 @@ func (s *invitationsScreen) createForm() *form {
 		case ttl > db.MaxInvitationTTL:
 			c.fail("ttl", "may be at most 365 days")
 		}
-		in.TTL = ttl
+		in.TTL = &ttl
 		in.DisableEmail = f.valueOf("Send email") == "no"
 		// The person invited reads this name: never the login of whoever
 		// runs the terminal ("root invited you").

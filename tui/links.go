@@ -152,7 +152,11 @@ func (s *linksScreen) createForm() *form {
 	f.submit = func(f *form) (func(ctx context.Context) (any, error), error) {
 		var c checks
 		in := db.NewSignupToken{}
-		in.Name, in.Description, in.Role, in.MaxUses, in.AllowedDomains = linkFields(f, &c)
+		var maxUses int
+		in.Name, in.Description, in.Role, maxUses, in.AllowedDomains = linkFields(f, &c)
+		if maxUses > 0 {
+			in.MaxUses = &maxUses
+		}
 		exp, err := parseExpiry("expiresAt", f.valueOf("Expires"), a.now())
 		c.add(err)
 		if err == nil && !exp.After(a.now()) {

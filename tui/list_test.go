@@ -110,7 +110,7 @@ func TestAuditShowsNames(t *testing.T) {
 // why, and change nothing.
 func TestNoRevokeOnAcceptedInvitation(t *testing.T) {
 	h := newHarness(t, true)
-	inv, err := h.store.CreateInvitation(testAdmin, db.NewInvitation{Email: "barbara@example.com", TTL: time.Hour, Inviter: "Grace"})
+	inv, err := h.store.CreateInvitation(testAdmin, db.NewInvitation{Email: "barbara@example.com", TTL: new(time.Hour), Inviter: "Grace"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,7 +201,7 @@ func TestDeleteLinkByKeystrokes(t *testing.T) {
 // A user who accepted an invitation says whose.
 func TestUserJoinedThroughInvitation(t *testing.T) {
 	h := newHarness(t, true)
-	inv, err := h.store.CreateInvitation(testAdmin, db.NewInvitation{Email: "barbara@example.com", TTL: time.Hour, Inviter: "Grace"})
+	inv, err := h.store.CreateInvitation(testAdmin, db.NewInvitation{Email: "barbara@example.com", TTL: new(time.Hour), Inviter: "Grace"})
 	if err != nil {
 		t.Fatal(err)
 	}

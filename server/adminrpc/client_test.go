@@ -91,7 +91,7 @@ func backendSuite(t *testing.T, open func(*testing.T) (tui.Backend, *db.Store)) 
 	expires := time.Now().Add(time.Hour).UTC().Truncate(time.Millisecond)
 
 	// Links.
-	tok, err := b.CreateSignupToken(ctx, admin, db.NewSignupToken{Name: "Crew", ExpiresAt: expires, MaxUses: 3, AllowedDomains: []string{"Example.com"}})
+	tok, err := b.CreateSignupToken(ctx, admin, db.NewSignupToken{Name: "Crew", ExpiresAt: expires, MaxUses: new(3), AllowedDomains: []string{"Example.com"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,7 +25,7 @@ func TestBackendLinkEditAndDelete(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			link, err := b.CreateSignupToken(ctx, admin, db.NewSignupToken{Name: "team", ExpiresAt: exp, MaxUses: 3})
+			link, err := b.CreateSignupToken(ctx, admin, db.NewSignupToken{Name: "team", ExpiresAt: exp, MaxUses: new(3)})
 			if err != nil {
 				t.Fatal(err)
 			}

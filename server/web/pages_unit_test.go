@@ -82,7 +82,7 @@ func TestSignupPageDeadLinks(t *testing.T) {
 	if _, err := ts.store.UpdateSignupToken(admin, expired.Secret, db.SignupTokenUpdate{ExpiresAt: &past}); err != nil {
 		t.Fatal(err)
 	}
-	usedUp := ts.mustLink(t, db.NewSignupToken{MaxUses: 1})
+	usedUp := ts.mustLink(t, db.NewSignupToken{MaxUses: new(1)})
 	if p := ts.page(t, "POST", "/new-user?invite="+usedUp.Secret, "", signupValues("first@example.com", testPassword, testPassword)); p.StatusCode != 200 {
 		t.Fatalf("first signup: %d\n%s", p.StatusCode, p.body)
 	}
