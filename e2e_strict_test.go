@@ -95,7 +95,7 @@ func TestE2EStrictInput(t *testing.T) {
 	}
 	status, _, body = do(t, "GET", p.URL+"/invitations/"+invToken, "", nil)
 	if status != 200 {
-		t.Errorf("the invitation's page after the table: %d (was it resent?)", status)
+		t.Errorf("the invitation's page after the table: %d (was it resent?)\n%s", status, body)
 	}
 	for _, state := range []string{"PENDING", "ACCEPTED", "EXPIRED", "REVOKED", "Revoked"} {
 		status, _, body = do(t, "GET", p.URL+invitationsPath+"?state="+state, admin, nil)

@@ -73,14 +73,3 @@ func signupValues(email, password, again string) url.Values {
 	return url.Values{"email": {email}, "name": {"Ada Lovelace"}, "username": {"ada"},
 		"password": {password}, "password2": {again}}
 }
-
-func sessionOf(tb testing.TB, resp *http.Response) string {
-	tb.Helper()
-	for _, c := range resp.Cookies() {
-		if c.Name == sessionCookie && c.Value != "" {
-			return sessionCookie + "=" + c.Value
-		}
-	}
-	tb.Fatalf("no session cookie in %d answer", resp.StatusCode)
-	return ""
-}

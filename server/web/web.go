@@ -459,7 +459,7 @@ func (p *Pages) readForm(w http.ResponseWriter, r *http.Request) bool {
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
 		msg := "The form sent more than 64 KiB; go back, shorten what you typed and send it again."
-		p.renderErrorPage(w, r, errors.New(msg), http.StatusRequestEntityTooLarge, msg)
+		p.renderErrorPage(w, r, errors.New("form body over 64 KiB"), http.StatusRequestEntityTooLarge, msg)
 	} else {
 		p.RenderError(w, r, db.Errorf(db.EINVALID, "The form could not be read; go back, reload the page and try again."))
 	}
