@@ -737,8 +737,9 @@ func (p *Pages) LoginForm(w http.ResponseWriter, r *http.Request, _ httprouter.P
 	res, err := p.accounts.Login(r.Context(), login, password)
 	if err != nil {
 		// A wrong password, an unknown account and a throttled account
-		// read the same (db.ErrBadLogin).
-		p.showFormError(w, r, form, err, show, db.EINVALID, db.EUNAUTHORIZED)
+		// read the same (db.ErrBadLogin); only the right password of a
+		// disabled account hears that it is disabled (EFORBIDDEN).
+		p.showFormError(w, r, form, err, show, db.EINVALID, db.EUNAUTHORIZED, db.EFORBIDDEN)
 		return
 	}
 	p.host.SetSessionCookie(w, res)
