@@ -597,7 +597,9 @@ func TestConfigValidate(t *testing.T) {
 		{"argon2 maximum memory", func(c *Config) { c.Auth.Argon2MemoryKiB = 4 * 1024 * 1024 }},
 		{"unicode site name", func(c *Config) { c.Site.Name = "Zugang für Müller & Co" }},
 		{"cookie_domain a parent of the host", func(c *Config) { c.Server.BaseURL, c.Auth.CookieDomain = "https://invite.example.com", "example.com" }},
-		{"cookie_domain the host itself", func(c *Config) { c.Server.BaseURL, c.Auth.CookieDomain = "https://Invite.Example.com:8443", "invite.example.com" }},
+		{"cookie_domain the host itself", func(c *Config) {
+			c.Server.BaseURL, c.Auth.CookieDomain = "https://Invite.Example.com:8443", "invite.example.com"
+		}},
 	}
 	for _, tt := range accepted {
 		t.Run("accepts "+tt.name, func(t *testing.T) {
