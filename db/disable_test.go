@@ -4,6 +4,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // TestDisableAndEnableUser follows a user through being disabled and
@@ -119,5 +121,34 @@ func TestDisableRefusesSelfAndLastActiveAdmin(t *testing.T) {
 	}
 	if u, _ := s.FindUserByID(ada.ID); u.Disabled {
 		t.Error("the last active Admin was disabled")
+	}
+}
+
+// TestAuthenticateSessionRefusesDisabledUser: a session of a disabled
+// user is refused even if one were left behind (disabling deletes them;
+// this is the second lock), and accepted again only once it is enabled.
+func TestAuthenticateSessionRefusesDisabledUser(t *testing.T) {
+	s, clock := mustOpen(t)
+	u := mustMember(t, s, clock, "ada@example.com", "ada", RoleViewer)
+	if _, err := s.DisableUser(admin, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	// Leave a live session behind, as no code path does.
+	const token = "left-behind-session-token"
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		sess := sessionRecord{V: 1, UserID: u.ID, CreatedAt: clock.now(), ExpiresAt: clock.now().Add(time.Hour)}
+		return putJSON(tx.Bucket(bucketSessions), []byte(hashToken(token)), sess)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.AuthenticateSession(token); ErrorCode(err) != EUNAUTHORIZED || got.ID != 0 {
+		t.Errorf("session of a disabled user: %+v, %v; want EUNAUTHORIZED", got, err)
+	}
+	if _, err := s.EnableUser(admin, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.AuthenticateSession(token); err != nil || got.ID != u.ID {
+		t.Errorf("the same session once enabled: %+v, %v", got, err)
 	}
 }
