@@ -21,6 +21,8 @@ import (
 
 	"github.com/pelletier/go-toml/v2"
 	"github.com/pelletier/go-toml/v2/unstable"
+
+	"invited/db"
 )
 
 // envPrefix starts the name of every environment variable that sets a key.
@@ -140,6 +142,11 @@ type AuthConfig struct {
 	LockoutMax Duration `toml:"lockout_max"`
 	// SessionTTL is how long a login session lasts.
 	SessionTTL Duration `toml:"session_ttl"`
+	// CookieDomain is the domain the login cookie is set for, such as
+	// "example.com", so that every app on a subdomain receives it (for the
+	// forward-auth gate); "" sets it for server.base_url's host only. It
+	// must hold server.base_url's host (be it, or a parent of it).
+	CookieDomain string `toml:"cookie_domain"`
 }
 
 // InvitationsConfig is the [invitations] section.
@@ -370,6 +377,13 @@ func (c *Config) normalize() {
 	}
 	if c.Auth.InitAdminAPITokens == nil {
 		c.Auth.InitAdminAPITokens = []string{}
+	}
+	// A cookie domain is compared and sent in one form: lower case,
+	// ASCII (punycode), without the leading dot old cookie syntax used.
+	if d := strings.TrimPrefix(strings.TrimSpace(c.Auth.CookieDomain), "."); d != "" {
+		if nd, err := db.NormalizeDomain("auth.cookie_domain", d); err == nil {
+			c.Auth.CookieDomain = nd
+		}
 	}
 }
 
@@ -881,6 +895,9 @@ func (c Config) Validate() error {
 	if a.SessionTTL.Duration <= 0 {
 		bad("auth.session_ttl", "%s is not positive; use a duration such as \"168h\"", formatDuration(a.SessionTTL.Duration))
 	}
+	if msg := checkCookieDomain(a.CookieDomain, c.Server.BaseURL); msg != "" {
+		bad("auth.cookie_domain", "%s", msg)
+	}
 
 	// [invitations]
 	if c.Invitations.DefaultTTL.Duration <= 0 {
@@ -985,4 +1002,30 @@ func errReason(err error) string {
 		return ue.Err.Error()
 	}
 	return err.Error()
+}
+
+// checkCookieDomain says what is wrong with auth.cookie_domain d (already
+// normalised), or "": it must be a domain name, and server.base_url's host
+// must be inside it (equal to it or a subdomain of it), or the browser
+// would refuse the cookie, and logins would silently fail.
+func checkCookieDomain(d, baseURL string) string {
+	if d == "" {
+		return ""
+	}
+	nd, err := db.NormalizeDomain("auth.cookie_domain", d)
+	if err != nil || nd != d {
+		return fmt.Sprintf("%q is not a domain name; give one such as \"example.com\", or \"\" for server.base_url's host only", d)
+	}
+	u, err := url.Parse(baseURL)
+	if err != nil {
+		return "" // server.base_url reports its own error
+	}
+	host, err := db.NormalizeDomain("server.base_url", u.Hostname())
+	if err != nil {
+		host = strings.ToLower(u.Hostname())
+	}
+	if host != d && !strings.HasSuffix(host, "."+d) {
+		return fmt.Sprintf("%q does not hold server.base_url's host %q, so browsers would refuse the login cookie; use %q or a parent domain of it, or \"\"", d, u.Hostname(), u.Hostname())
+	}
+	return ""
 }

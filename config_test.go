@@ -76,6 +76,7 @@ func TestConfigDefaults(t *testing.T) {
 		{"auth.max_login_attempts", cfg.Auth.MaxLoginAttempts, 10},
 		{"auth.lockout_max", cfg.Auth.LockoutMax.Duration, 15 * time.Minute},
 		{"auth.session_ttl", cfg.Auth.SessionTTL.Duration, 168 * time.Hour},
+		{"auth.cookie_domain", cfg.Auth.CookieDomain, ""},
 		{"invitations.default_ttl", cfg.Invitations.DefaultTTL.Duration, 168 * time.Hour},
 		{"mail.driver", cfg.Mail.Driver, "log"},
 		{"mail.port", cfg.Mail.Port, 587},
@@ -558,6 +559,14 @@ func TestConfigValidate(t *testing.T) {
 		{"site name with control character", func(c *Config) { c.Site.Name = "bad\nname" }, "site.name", "control characters"},
 		{"log format unknown", func(c *Config) { c.Log.Format = "xml" }, "log.format", `"text" or "json"`},
 		{"log level unknown", func(c *Config) { c.Log.Level = "trace" }, "log.level", `"debug", "info", "warn" or "error"`},
+		{"cookie_domain outside base_url", func(c *Config) { c.Server.BaseURL, c.Auth.CookieDomain = "https://invite.example.com", "example.org" },
+			"auth.cookie_domain", `"example.org" does not hold server.base_url's host "invite.example.com"`},
+		{"cookie_domain only a suffix of the host's text", func(c *Config) { c.Server.BaseURL, c.Auth.CookieDomain = "https://badexample.com", "example.com" },
+			"auth.cookie_domain", "does not hold"},
+		{"cookie_domain below the host", func(c *Config) { c.Server.BaseURL, c.Auth.CookieDomain = "https://example.com", "apps.example.com" },
+			"auth.cookie_domain", "does not hold"},
+		{"cookie_domain not a domain", func(c *Config) { c.Auth.CookieDomain = "exa mple" }, "auth.cookie_domain", "not a domain name"},
+		{"cookie_domain for the default localhost", func(c *Config) { c.Auth.CookieDomain = "localhost" }, "auth.cookie_domain", "not a domain name"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -587,6 +596,10 @@ func TestConfigValidate(t *testing.T) {
 		{"argon2 minimum memory", func(c *Config) { c.Auth.Argon2Parallelism, c.Auth.Argon2MemoryKiB = 2, 16 }},
 		{"argon2 maximum memory", func(c *Config) { c.Auth.Argon2MemoryKiB = 4 * 1024 * 1024 }},
 		{"unicode site name", func(c *Config) { c.Site.Name = "Zugang für Müller & Co" }},
+		{"cookie_domain a parent of the host", func(c *Config) { c.Server.BaseURL, c.Auth.CookieDomain = "https://invite.example.com", "example.com" }},
+		{"cookie_domain the host itself", func(c *Config) {
+			c.Server.BaseURL, c.Auth.CookieDomain = "https://Invite.Example.com:8443", "invite.example.com"
+		}},
 	}
 	for _, tt := range accepted {
 		t.Run("accepts "+tt.name, func(t *testing.T) {
@@ -670,6 +683,7 @@ func TestConfigEnvNames(t *testing.T) {
 		{"limits.auth_per_minute", "INVITED_LIMITS_AUTH_PER_MINUTE"},
 		{"invitations.default_ttl", "INVITED_INVITATIONS_DEFAULT_TTL"},
 		{"log.level", "INVITED_LOG_LEVEL"},
+		{"auth.cookie_domain", "INVITED_AUTH_COOKIE_DOMAIN"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.key, func(t *testing.T) {
@@ -678,8 +692,8 @@ func TestConfigEnvNames(t *testing.T) {
 			}
 		})
 	}
-	if len(seen) != 32 {
-		t.Errorf("%d keys, want 32 (update the example file and this count together)", len(seen))
+	if len(seen) != 33 {
+		t.Errorf("%d keys, want 33 (update the example file and this count together)", len(seen))
 	}
 }
 
@@ -715,4 +729,18 @@ func TestConfigDurationText(t *testing.T) {
 	if err := d.UnmarshalText([]byte("a week")); err == nil {
 		t.Error(`UnmarshalText("a week") succeeded`)
 	}
+}
+
+// TestConfigCookieDomainNormalised: auth.cookie_domain is kept in the one
+// form a cookie is sent with: lower case, punycode, no leading dot.
+func TestConfigCookieDomainNormalised(t *testing.T) {
+	for in, want := range map[string]string{".Example.COM": "example.com", "bücher.example": "xn--bcher-kva.example"} {
+		base := "https://login." + want
+		cfg, _ := mustLoadConfig(t, "", []string{"INVITED_SERVER_BASE_URL=" + base, "INVITED_AUTH_COOKIE_DOMAIN=" + in})
+		if cfg.Auth.CookieDomain != want {
+			t.Errorf("%q: %q, want %q", in, cfg.Auth.CookieDomain, want)
+		}
+	}
+	_, _, err := LoadConfig("", []string{"INVITED_SERVER_BASE_URL=https://invite.example.com", "INVITED_AUTH_COOKIE_DOMAIN=evil.example"})
+	wantErrorContaining(t, err, "auth.cookie_domain", "evil.example", "invite.example.com")
 }

@@ -2,8 +2,12 @@ package main
 
 import (
 	"fmt"
+	"io"
+	"net/http"
+	"net/url"
 	"strings"
 	"testing"
+	"time"
 )
 
 // attack is one hostile request and what the server must answer. The table
@@ -170,4 +174,110 @@ func TestE2EAttackTable(t *testing.T) {
 	if got := getInvitation(t, p, adminInvID); got["state"] != "PENDING" {
 		t.Errorf("the Admin invitation changed under an Editor: %v", got)
 	}
+}
+
+// TestE2ELoginRedirectAndDisabledAttacks replays, against the real binary,
+// the attacks on /login's rd (issue 12 item 3: never a redirect off-site,
+// never the hostile text in the page) and on disabled users (item 4: an
+// old session cookie, the address taken again, a password oracle).
+func TestE2ELoginRedirectAndDisabledAttacks(t *testing.T) {
+	t.Parallel()
+	p := startServer(t, t.TempDir(), "INVITED_SERVER_BASE_URL=https://invite.example.com", "INVITED_AUTH_COOKIE_DOMAIN=.Example.com")
+	link := createLink(t, p, map[string]any{"name": "team", "expiresAt": e2eFuture})
+	secret := link["secret"].(string)
+	status, _, body := do(t, "POST", signupURL(p, secret), "", signupJSON("rita@example.com", "rita", "Rita Redirect"))
+	wantStatus(t, "rita signs up", status, 200, body)
+
+	noFollow := &http.Client{Timeout: 30 * time.Second, Transport: e2eClient.Transport,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	page := func(method, path string, form url.Values) (int, http.Header, string) {
+		t.Helper()
+		var r io.Reader
+		if form != nil {
+			r = strings.NewReader(form.Encode())
+		}
+		req, err := http.NewRequest(method, p.URL+path, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if form != nil {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		resp, err := noFollow.Do(req)
+		if err != nil {
+			t.Fatalf("%s %s: %v", method, path, err)
+		}
+		defer resp.Body.Close()
+		data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		checkOpenAPI(t, method, p.URL+path, resp.StatusCode, resp.Header, data)
+		return resp.StatusCode, resp.Header, string(data)
+	}
+
+	for _, rd := range []string{
+		"//evil.example", "///evil.example", "https://evil.example/", "http://evil.example@invite.example.com/",
+		"https://invite.example.com.evil.example/", "https://invite.example.com@evil.example/",
+		"https://invite.example.com:443@evil.example/", "javascript:alert(1)", "JaVaScRiPt:alert(1)",
+		"data:text/html,<script>alert(1)</script>", `\\evil.example`, `/\evil.example`, `\/evil.example`,
+		"https:evil.example", "%2F%2Fevil.example", "%252F%252Fevil.example", "https://evil.example%2F@invite.example.com/",
+		"/\t/evil.example", "java\nscript:alert(1)", `"><script>alert(1)</script>`, "https://іnvite.example.com/",
+		"/" + strings.Repeat("x", 3000),
+	} {
+		t.Run("12.3 rd "+strings.ToValidUTF8(rd[:min(len(rd), 40)], "?"), func(t *testing.T) {
+			status, _, html := page("GET", "/login?rd="+url.QueryEscape(rd), nil)
+			if status != 200 || strings.Contains(html, `name="rd"`) || strings.Contains(html, "evil.example") ||
+				strings.Contains(html, "<script>") || strings.Contains(strings.ToLower(html), "javascript:") {
+				t.Errorf("the login page carries the hostile rd: %d\n%s", status, html)
+			}
+			status, header, _ := page("POST", "/login", url.Values{"username": {"rita"}, "password": {e2ePassword}, "rd": {rd}})
+			if status != 303 || header.Get("Location") != "/account" {
+				t.Errorf("after login: %d to %q, want 303 to /account", status, header.Get("Location"))
+			}
+		})
+	}
+	t.Run("12.3 a safe rd is followed, and the cookie is for the parent domain", func(t *testing.T) {
+		status, _, html := page("GET", "/login?rd="+url.QueryEscape("/account?from=app"), nil)
+		if status != 200 || !strings.Contains(html, `name="rd" value="/account?from=app"`) {
+			t.Fatalf("login page: %d\n%s", status, html)
+		}
+		status, header, _ := page("POST", "/login", url.Values{"username": {"rita"}, "password": {e2ePassword}, "rd": {"https://invite.example.com/account?from=app"}})
+		if status != 303 || header.Get("Location") != "https://invite.example.com/account?from=app" {
+			t.Errorf("after login: %d to %q", status, header.Get("Location"))
+		}
+		if c := header.Get("Set-Cookie"); !strings.Contains(c, "Domain=example.com") {
+			t.Errorf("session cookie %q, want Domain=example.com", c)
+		}
+	})
+
+	t.Run("12.4 disabled user", func(t *testing.T) {
+		cookie := sessionCookie(t, p, "rita", e2ePassword)
+		id := fmt.Sprint(int(object(t, "rita", mustDo(t, "GET", p.URL+"/api/admin/user", cookie))["id"].(float64)))
+		status, _, body := do(t, "POST", p.URL+"/api/admin/user-admin/"+id+"/disable", e2eAdminKey, nil)
+		wantStatus(t, "disable rita", status, 200, body)
+		wantField(t, "disabled rita", object(t, "disabled rita", body), "disabled", true)
+		status, _, body = doCookie(t, "GET", p.URL+"/api/admin/user", cookie, nil)
+		wantError(t, "rita's old session", status, body, 401, "AuthenticationRequired")
+		_, _, unknown := do(t, "POST", p.URL+"/auth/simple/login", "", map[string]any{"username": "nobody", "password": "wrong-Guess-1"})
+		status, _, body = do(t, "POST", p.URL+"/auth/simple/login", "", map[string]any{"username": "rita", "password": "wrong-Guess-1"})
+		wrong := wantError(t, "wrong password, disabled", status, body, 401, "AuthenticationRequired")
+		if wrong["message"] != object(t, "unknown", unknown)["message"] {
+			t.Errorf("a wrong password of a disabled account reads %q, unlike an unknown one's %s", wrong["message"], unknown)
+		}
+		status, _, body = do(t, "POST", p.URL+"/auth/simple/login", "", map[string]any{"username": "rita", "password": e2ePassword})
+		wantError(t, "right password, disabled", status, body, 403, "NoAccessError", "disabled")
+		status, _, body = do(t, "POST", signupURL(p, secret), "", signupJSON("Rita@Example.com", "rita2", "Rita Again"))
+		wantError(t, "sign up again with the address", status, body, 409, "NameExistsError")
+		status, _, body = do(t, "POST", p.URL+"/api/admin/user-admin/"+id+"/enable", e2eAdminKey, map[string]any{})
+		wantStatus(t, "enable rita", status, 200, body)
+		status, _, body = doCookie(t, "GET", p.URL+"/api/admin/user", cookie, nil)
+		wantError(t, "the old session after enabling", status, body, 401, "AuthenticationRequired")
+		sessionCookie(t, p, "rita", e2ePassword)
+	})
+}
+
+// mustDo is do with a cookie, for a request that must succeed.
+func mustDo(t *testing.T, method, url, cookie string) []byte {
+	t.Helper()
+	status, _, body := doCookie(t, method, url, cookie, nil)
+	wantStatus(t, method+" "+url, status, 200, body)
+	return body
 }

@@ -512,7 +512,7 @@ var (
 		"maxUses", "uses", "allowedDomains"}
 	userFields = []string{"id", "isAPI", "name", "email", "username", "imageUrl", "inviteLink", "loginAttempts",
 		"emailSent", "rootRole", "seenAt", "createdAt", "accountType", "permissions", "scimId",
-		"organizationId"} // the seed's userSchema, plus the organization a user belongs to
+		"organizationId", "disabled"} // the seed's userSchema, plus the organization a user belongs to and whether it is disabled
 	roleFields = []string{"id", "type", "name", "description", "project"}
 )
 
@@ -566,6 +566,7 @@ func checkUser(t *testing.T, what string, u map[string]any, email, username, nam
 		t.Errorf("%s: permissions %#v is not a list", what, u["permissions"])
 	}
 	wantField(t, what, u, "scimId", nil)
+	wantField(t, what, u, "disabled", false)
 }
 
 // checkRole checks a role object (seed 002).

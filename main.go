@@ -254,6 +254,7 @@ func runServe(ctx context.Context, args, environ []string, stderr io.Writer) err
 		MaxLoginAttempts: cfg.Auth.MaxLoginAttempts,
 		LockoutMax:       cfg.Auth.LockoutMax.Duration,
 		SessionTTL:       cfg.Auth.SessionTTL.Duration,
+		CookieDomain:     cfg.Auth.CookieDomain,
 		TrustedProxies:   trusted,
 		AuthPerMinute:    cfg.Limits.AuthPerMinute,
 		PublicPerMinute:  cfg.Limits.PublicPerMinute,

@@ -196,7 +196,9 @@ func (a *Accounts) AcceptInvitation(ctx context.Context, token string, in NewAcc
 // slot stayed busy, and otherwise ErrBadLogin for every refusal: an
 // unknown login, a wrong password, and any password while the account is
 // throttled cost the same hash and get the same answer, so answers never
-// tell whether an account exists nor whether it is being slowed down.
+// tell whether an account exists nor whether it is being slowed down. The
+// one exception is ErrAccountDisabled (EFORBIDDEN), for a right password
+// of a disabled account: only someone who knows the password learns it.
 func (a *Accounts) Login(ctx context.Context, login, password string) (LoginResult, error) {
 	switch {
 	case login == "" || password == "":

@@ -19,6 +19,8 @@ const (
 	EventUserDeleted   = "user-deleted"
 	EventUserLocked    = "user-locked"
 	EventUserUnlocked  = "user-unlocked"
+	EventUserDisabled  = "user-disabled"
+	EventUserEnabled   = "user-enabled"
 	EventAPIKeyCreated = "api-key-created"
 	EventAPIKeyDeleted = "api-key-deleted"
 	EventOrgCreated    = "organization-created"
@@ -35,7 +37,7 @@ const (
 // EventTypes lists every event type, for filters.
 var EventTypes = []string{
 	EventLinkCreated, EventLinkUpdated, EventLinkUserAdded, EventLinkDeleted, EventUserCreated,
-	EventUserUpdated, EventUserDeleted, EventUserLocked, EventUserUnlocked,
+	EventUserUpdated, EventUserDeleted, EventUserLocked, EventUserUnlocked, EventUserDisabled, EventUserEnabled,
 	EventAPIKeyCreated, EventAPIKeyDeleted, EventOrgCreated, EventOrgDeleted,
 	EventInviteCreated, EventInviteResent, EventInviteRevoked, EventInviteAccept,
 	EventPasswordChanged, EventSchemaMigrated,

@@ -40,6 +40,12 @@ type LoginResult struct {
 // whether an account exists nor whether it is being slowed down.
 var ErrBadLogin = Errorf(EUNAUTHORIZED, "Wrong username or password.")
 
+// ErrAccountDisabled answers a right password for a disabled account. Only
+// someone who knows the password ever sees it: a wrong password for a
+// disabled account, or any password while it is throttled, is ErrBadLogin
+// like any other, so the answer tells nothing to someone guessing.
+var ErrAccountDisabled = Errorf(EFORBIDDEN, "This account is disabled, so it cannot log in; ask an admin to enable it.")
+
 // RecordLogin applies the result of a password check to the user in one
 // transaction (the write step of Accounts.Login), following th (see Throttle). A right password outside a
 // wait resets the count and the wait, sets seenAt and opens a session
@@ -48,7 +54,8 @@ var ErrBadLogin = Errorf(EUNAUTHORIZED, "Wrong username or password.")
 // th gives for the new count; a login during a wait (the password was
 // unchecked, or it was checked just before another failure started the
 // wait) leaves the wait as it is, so hammering an account never makes its
-// owner wait longer than th.Max.
+// owner wait longer than th.Max. A right password outside a wait for a
+// disabled user returns ErrAccountDisabled and changes nothing.
 func (s *Store) RecordLogin(userID uint64, check PasswordCheck, th Throttle, ttl time.Duration) (LoginResult, error) {
 	return s.recordLogin(userID, check, "", th, ttl)
 }
@@ -83,6 +90,12 @@ func (s *Store) recordLogin(userID uint64, check PasswordCheck, checkedHash stri
 		// right password checked while a concurrent guess started a wait
 		// is refused too, so parallel guesses learn nothing either.
 		waiting := rec.throttled(now)
+		if check == PasswordRight && !waiting && !rec.user().Active() {
+			// Neither a success (no session, seenAt unchanged) nor a
+			// failure to count: the password was right.
+			outcome = ErrAccountDisabled
+			return nil
+		}
 		if check == PasswordRight && !waiting {
 			rec.LoginAttempts = 0
 			rec.ThrottledUntil = nil
@@ -124,7 +137,8 @@ func (s *Store) recordLogin(userID uint64, check PasswordCheck, checkedHash stri
 
 var errBadSession = Errorf(EUNAUTHORIZED, "Your session has ended or is not valid; log in again.")
 
-// AuthenticateSession returns the user of a live session, or EUNAUTHORIZED.
+// AuthenticateSession returns the user of a live session, or EUNAUTHORIZED
+// (also when the user is disabled or deleted).
 func (s *Store) AuthenticateSession(token string) (User, error) {
 	hash := hashToken(token)
 	var u User
@@ -141,8 +155,16 @@ func (s *Store) AuthenticateSession(token string) (User, error) {
 		if ErrorCode(err) == ENOTFOUND {
 			return errBadSession
 		}
-		u = rec.user()
-		return err
+		if err != nil {
+			return err
+		}
+		// Disabling ends the sessions too; checking here as well means a
+		// session can never outlive the change, however it was kept.
+		if u = rec.user(); !u.Active() {
+			u = User{}
+			return errBadSession
+		}
+		return nil
 	})
 	return u, err
 }

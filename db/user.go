@@ -32,7 +32,16 @@ type User struct {
 	// account is slowed down while the clock is before it. The API does
 	// not show it.
 	ThrottledUntil *time.Time
+
+	// Disabled says an Admin disabled the account: it cannot log in and
+	// no session of it is accepted, but its data stays (Store.DisableUser).
+	Disabled bool
 }
+
+// Active says whether the user may be let in at all: by a login, a
+// session, and later the gate and single sign-on. It is the one place
+// that decides; every check that lets someone in calls it.
+func (u User) Active() bool { return !u.Disabled }
 
 // userRecord is how a user is stored.
 type userRecord struct {
@@ -53,6 +62,9 @@ type userRecord struct {
 
 	// ThrottledUntil is User.ThrottledUntil.
 	ThrottledUntil *time.Time `json:"throttled_until,omitempty"`
+
+	// Disabled is User.Disabled.
+	Disabled bool `json:"disabled,omitempty"`
 }
 
 // orgID is the user's organization; records written before organizations
@@ -69,7 +81,7 @@ func (r userRecord) user() User {
 		ID: r.ID, Name: r.Name, Email: r.Email, Username: r.Username, RootRole: r.RootRole,
 		LoginAttempts: r.LoginAttempts, EmailSent: r.EmailSent, SeenAt: r.SeenAt,
 		CreatedAt: r.CreatedAt, LinkID: r.LinkID, InvitationID: r.InvitationID, OrganizationID: r.orgID(),
-		ThrottledUntil: r.ThrottledUntil,
+		ThrottledUntil: r.ThrottledUntil, Disabled: r.Disabled,
 	}
 }
 

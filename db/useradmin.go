@@ -32,7 +32,8 @@ func (s *Store) ListUsers(offset, limit int) ([]User, int, error) {
 	return users, total, err
 }
 
-// countAdminsTx counts users with the Admin role.
+// countAdminsTx counts the active users with the Admin role: a disabled
+// Admin cannot log in, so it manages nothing.
 func countAdminsTx(tx *bolt.Tx) (int, error) {
 	n := 0
 	err := tx.Bucket(bucketUsers).ForEach(func(_, v []byte) error {
@@ -40,7 +41,7 @@ func countAdminsTx(tx *bolt.Tx) (int, error) {
 		if err := json.Unmarshal(v, &rec); err != nil {
 			return err
 		}
-		if rec.RootRole == RoleAdmin {
+		if rec.isActiveAdmin() {
 			n++
 		}
 		return nil
@@ -48,7 +49,12 @@ func countAdminsTx(tx *bolt.Tx) (int, error) {
 	return n, err
 }
 
+// isActiveAdmin says whether rec counts in countAdminsTx.
+func (r userRecord) isActiveAdmin() bool { return r.RootRole == RoleAdmin && r.user().Active() }
+
 var errLastAdmin = Errorf(EINVALID, "This is the last Admin: make another user an Admin first, so that someone can still manage users.")
+
+var errDisableSelf = Errorf(EINVALID, "You cannot disable your own account: ask another Admin to do it, so that someone can still manage users.")
 
 // UserUpdate changes a user; nil fields stay as they are. Values are
 // checked and normalised by UpdateUser.
@@ -113,7 +119,7 @@ func (s *Store) UpdateUser(actor Actor, id uint64, in UserUpdate) (User, error) 
 			rec.Email = *in.Email
 		}
 		if in.RootRole != nil && *in.RootRole != rec.RootRole {
-			if rec.RootRole == RoleAdmin {
+			if rec.isActiveAdmin() {
 				n, err := countAdminsTx(tx)
 				if err != nil {
 					return err
@@ -159,7 +165,7 @@ func (s *Store) DeleteUser(actor Actor, id uint64) error {
 		if err != nil {
 			return err
 		}
-		if rec.RootRole == RoleAdmin {
+		if rec.isActiveAdmin() {
 			n, err := countAdminsTx(tx)
 			if err != nil {
 				return err
@@ -209,6 +215,71 @@ func (s *Store) UnlockUser(actor Actor, id uint64) (User, error) {
 		}
 		u = rec.user()
 		return s.addEventTx(tx, actor, EventUserUnlocked, "user", id, map[string]any{"email": rec.Email, "loginAttempts": before})
+	})
+	return u, err
+}
+
+// DisableUser disables a user: from now on it cannot log in, and every
+// session it has ends in the same transaction, so no request made with an
+// old cookie gets through; its data stays. Disabling a disabled user
+// changes nothing. It returns ENOTFOUND, or EINVALID when the actor is
+// the user or the user is the last active Admin.
+func (s *Store) DisableUser(actor Actor, id uint64) (User, error) {
+	var u User
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		rec, err := getUserTx(tx, id)
+		if err != nil {
+			return err
+		}
+		if actor.Kind == "user" && actor.ID == id {
+			return errDisableSelf
+		}
+		u = rec.user()
+		if rec.Disabled {
+			return nil
+		}
+		if rec.isActiveAdmin() {
+			n, err := countAdminsTx(tx)
+			if err != nil {
+				return err
+			}
+			if n <= 1 {
+				return errLastAdmin
+			}
+		}
+		rec.Disabled = true
+		if err := putJSON(tx.Bucket(bucketUsers), itob(id), rec); err != nil {
+			return err
+		}
+		if err := deleteUserSessionsTx(tx, id); err != nil {
+			return err
+		}
+		u = rec.user()
+		return s.addEventTx(tx, actor, EventUserDisabled, "user", id, map[string]any{"email": rec.Email})
+	})
+	return u, err
+}
+
+// EnableUser lets a disabled user log in again. The sessions that
+// disabling ended stay ended. Enabling an active user changes nothing. It
+// returns ENOTFOUND for an unknown id.
+func (s *Store) EnableUser(actor Actor, id uint64) (User, error) {
+	var u User
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		rec, err := getUserTx(tx, id)
+		if err != nil {
+			return err
+		}
+		u = rec.user()
+		if !rec.Disabled {
+			return nil
+		}
+		rec.Disabled = false
+		if err := putJSON(tx.Bucket(bucketUsers), itob(id), rec); err != nil {
+			return err
+		}
+		u = rec.user()
+		return s.addEventTx(tx, actor, EventUserEnabled, "user", id, map[string]any{"email": rec.Email})
 	})
 	return u, err
 }

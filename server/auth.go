@@ -38,15 +38,19 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request, _ httproute
 	writeJSON(w, http.StatusOK, newUserResponse(res.User))
 }
 
+// setSessionCookie sets the login cookie, for auth.cookie_domain when it is
+// set (so apps on its subdomains receive it), else for this host only.
 func (s *Server) setSessionCookie(w http.ResponseWriter, res db.LoginResult) {
 	http.SetCookie(w, &http.Cookie{
-		Name: sessionCookie, Value: res.Token, Path: "/", Expires: res.ExpiresAt,
+		Name: sessionCookie, Value: res.Token, Path: "/", Domain: s.cookieDomain, Expires: res.ExpiresAt,
 		MaxAge: int(s.sessionTTL.Seconds()), HttpOnly: true, Secure: s.secureCookies, SameSite: http.SameSiteLaxMode,
 	})
 }
 
+// clearSessionCookie clears the login cookie; a browser clears only the
+// cookie of the same name, path and domain, so the Domain is the same.
 func (s *Server) clearSessionCookie(w http.ResponseWriter) {
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1,
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", Domain: s.cookieDomain, MaxAge: -1,
 		HttpOnly: true, Secure: s.secureCookies, SameSite: http.SameSiteLaxMode})
 }
 

@@ -600,6 +600,19 @@ func TestOpenAPIWalk(t *testing.T) {
 	w.do(401, "GET", "/api/admin/user", walkReq{cookie: edCookie})
 	w.do(204, "POST", "/auth/logout", walkReq{})
 
+	// Disabling ends sessions and refuses the right password (403, on the
+	// page too); enabling lets the user in again.
+	_, _, dz := w.do(200, "POST", "/invite/"+secret2+"/signup", walkReq{body: signup("dz@example.org", "dz")})
+	dzID := num(dz, "id")
+	w.do(200, "POST", "/api/admin/user-admin/"+dzID+"/disable", admin(""))
+	w.do(400, "POST", "/api/admin/user-admin/"+dzID+"/disable", admin(`{"reason":"x"}`))
+	w.do(404, "POST", "/api/admin/user-admin/999/disable", admin(""))
+	w.do(403, "POST", "/auth/simple/login", walkReq{body: `{"username":"dz","password":"` + walkPassword + `"}`})
+	w.do(403, "POST", "/login", walkReq{contentType: "application/x-www-form-urlencoded", body: "username=dz&password=" + walkPassword})
+	w.do(200, "POST", "/api/admin/user-admin/"+dzID+"/enable", admin(`{}`))
+	w.do(404, "POST", "/api/admin/user-admin/999/enable", admin(""))
+	w.do(303, "POST", "/login", walkReq{contentType: "application/x-www-form-urlencoded", body: "username=dz&password=" + walkPassword})
+
 	// Every API operation answered 2xx at least once.
 	for _, rt := range append(w.srv.apiRoutes(), route{method: "GET", path: "/docs/openapi.json"}) {
 		op := rt.method + " " + openAPIPath(rt.path)

@@ -67,6 +67,8 @@ func (s *Server) apiRoutes() []route {
 		authed("PUT", "/api/admin/user-admin/:id", permManageUsers, s.handleUpdateUser),
 		authed("DELETE", "/api/admin/user-admin/:id", permManageUsers, s.handleDeleteUser),
 		authed("POST", "/api/admin/user-admin/:id/unlock", permManageUsers, s.handleUnlockUser),
+		authed("POST", "/api/admin/user-admin/:id/disable", permManageUsers, s.handleDisableUser),
+		authed("POST", "/api/admin/user-admin/:id/enable", permManageUsers, s.handleEnableUser),
 		authed("GET", "/api/admin/roles", permReadRoles, s.handleListRoles),
 		authed("GET", "/api/admin/api-tokens", permManageKeys, s.handleListAPIKeys),
 		authed("POST", "/api/admin/api-tokens", permManageKeys, s.handleCreateAPIKey),

@@ -34,6 +34,9 @@ type Options struct {
 	LockoutMax time.Duration
 	// SessionTTL is how long a login lasts.
 	SessionTTL time.Duration
+	// CookieDomain is the Domain of the login cookie ("" for the host
+	// only), already checked to hold BaseURL's host.
+	CookieDomain string
 	// TrustedProxies may set X-Forwarded-For.
 	TrustedProxies []netip.Prefix
 	// AuthPerMinute and PublicPerMinute are per-IP request rates on the
@@ -57,6 +60,7 @@ type Server struct {
 	log           *slog.Logger
 	site          string
 	secureCookies bool
+	cookieDomain  string
 	throttle      db.Throttle
 	sessionTTL    time.Duration
 	trusted       []netip.Prefix
@@ -85,6 +89,7 @@ func New(opts Options) *Server {
 		store: opts.Store, hasher: opts.Hasher, policy: opts.Policy,
 		log: opts.Logger, site: opts.SiteName,
 		secureCookies: strings.HasPrefix(opts.BaseURL, "https://"),
+		cookieDomain:  opts.CookieDomain,
 		throttle:      db.Throttle{MaxAttempts: opts.MaxLoginAttempts, Max: opts.LockoutMax},
 		sessionTTL:    opts.SessionTTL,
 		trusted:       opts.TrustedProxies,

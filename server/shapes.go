@@ -34,7 +34,7 @@ func nullableTime(t *time.Time) *string {
 }
 
 // userResponse is a user as seed 000's userSchema shows it, plus
-// organizationId.
+// organizationId and disabled.
 type userResponse struct {
 	ID             uint64   `json:"id"`
 	IsAPI          bool     `json:"isAPI"`
@@ -52,6 +52,7 @@ type userResponse struct {
 	Permissions    []string `json:"permissions"`
 	ScimID         *string  `json:"scimId"`
 	OrganizationID string   `json:"organizationId"`
+	Disabled       bool     `json:"disabled"`
 }
 
 func newUserResponse(u db.User) userResponse {
@@ -59,7 +60,7 @@ func newUserResponse(u db.User) userResponse {
 		ID: u.ID, Name: nullable(u.Name), Email: u.Email, Username: nullable(u.Username),
 		ImageURL: gravatarURL(u.Email), LoginAttempts: u.LoginAttempts, EmailSent: u.EmailSent,
 		RootRole: u.RootRole, SeenAt: nullableTime(u.SeenAt), CreatedAt: db.FormatTime(u.CreatedAt),
-		AccountType: "User", Permissions: []string{}, OrganizationID: u.OrganizationID,
+		AccountType: "User", Permissions: []string{}, OrganizationID: u.OrganizationID, Disabled: u.Disabled,
 	}
 }
 

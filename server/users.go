@@ -147,6 +147,34 @@ func (s *Server) handleUnlockUser(w http.ResponseWriter, r *http.Request, ps htt
 	s.writeError(w, r, err)
 }
 
+// handleDisableUser disables a user (no body, or {}): their sessions end at
+// once and they cannot log in until enabled again.
+func (s *Server) handleDisableUser(w http.ResponseWriter, r *http.Request, ps httprouter.Params, actor db.Actor) {
+	s.changeUser(w, r, ps, func(id uint64) (db.User, error) { return s.store.DisableUser(actor, id) })
+}
+
+// handleEnableUser lets a disabled user log in again (no body, or {}).
+func (s *Server) handleEnableUser(w http.ResponseWriter, r *http.Request, ps httprouter.Params, actor db.Actor) {
+	s.changeUser(w, r, ps, func(id uint64) (db.User, error) { return s.store.EnableUser(actor, id) })
+}
+
+// changeUser runs a change that takes nothing but the user's id and
+// answers with the user.
+func (s *Server) changeUser(w http.ResponseWriter, r *http.Request, ps httprouter.Params, change func(id uint64) (db.User, error)) {
+	id, err := parseID(ps, "user")
+	if err == nil {
+		err = decodeEmpty(w, r)
+	}
+	if err == nil {
+		var u db.User
+		if u, err = change(id); err == nil {
+			writeJSON(w, http.StatusOK, newUserResponse(u))
+			return
+		}
+	}
+	s.writeError(w, r, err)
+}
+
 type listRolesResponse struct {
 	Roles []roleResponse `json:"roles"`
 }

@@ -146,6 +146,12 @@ func TestPermissionTable(t *testing.T) {
 		"POST /api/admin/user-admin/:id/unlock": func() (string, string) {
 			return fmt.Sprintf("/api/admin/user-admin/%d/unlock", viewer.ID), ""
 		},
+		"POST /api/admin/user-admin/:id/disable": func() (string, string) {
+			return fmt.Sprintf("/api/admin/user-admin/%d/disable", ts.mustUser(t, db.RoleViewer).ID), ""
+		},
+		"POST /api/admin/user-admin/:id/enable": func() (string, string) {
+			return fmt.Sprintf("/api/admin/user-admin/%d/enable", viewer.ID), "{}"
+		},
 		"GET /api/admin/roles":      func() (string, string) { return "/api/admin/roles", "" },
 		"GET /api/admin/api-tokens": func() (string, string) { return "/api/admin/api-tokens", "" },
 		"POST /api/admin/api-tokens": func() (string, string) {
@@ -199,6 +205,8 @@ func TestPermissionTable(t *testing.T) {
 		"PUT /api/admin/user-admin/:id":               admins,
 		"DELETE /api/admin/user-admin/:id":            admins,
 		"POST /api/admin/user-admin/:id/unlock":       admins,
+		"POST /api/admin/user-admin/:id/disable":      admins,
+		"POST /api/admin/user-admin/:id/enable":       admins,
 		"GET /api/admin/roles":                        staff,
 		"GET /api/admin/api-tokens":                   admins,
 		"POST /api/admin/api-tokens":                  admins,

@@ -36,6 +36,9 @@ type Backend interface {
 	ListUsers(ctx context.Context, offset, limit int) ([]db.User, int, error)
 	UpdateUser(ctx context.Context, actor db.Actor, id uint64, in db.UserUpdate) (db.User, error)
 	UnlockUser(ctx context.Context, actor db.Actor, id uint64) (db.User, error)
+	// DisableUser and EnableUser are Store.DisableUser and EnableUser.
+	DisableUser(ctx context.Context, actor db.Actor, id uint64) (db.User, error)
+	EnableUser(ctx context.Context, actor db.Actor, id uint64) (db.User, error)
 	DeleteUser(ctx context.Context, actor db.Actor, id uint64) error
 
 	ListAPIKeys(ctx context.Context) ([]db.APIKey, error)
@@ -139,6 +142,20 @@ func (d direct) UnlockUser(ctx context.Context, actor db.Actor, id uint64) (db.U
 		return db.User{}, err
 	}
 	return d.s.UnlockUser(actor, id)
+}
+
+func (d direct) DisableUser(ctx context.Context, actor db.Actor, id uint64) (db.User, error) {
+	if err := ctx.Err(); err != nil {
+		return db.User{}, err
+	}
+	return d.s.DisableUser(actor, id)
+}
+
+func (d direct) EnableUser(ctx context.Context, actor db.Actor, id uint64) (db.User, error) {
+	if err := ctx.Err(); err != nil {
+		return db.User{}, err
+	}
+	return d.s.EnableUser(actor, id)
 }
 
 func (d direct) DeleteUser(ctx context.Context, actor db.Actor, id uint64) error {

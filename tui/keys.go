@@ -39,11 +39,13 @@ type KeyMap struct {
 	Revoke key.Binding // invitations, API keys
 	Role   key.Binding // users
 	Unlock key.Binding // users
-	Delete key.Binding // links, users, organizations
-	Edit   key.Binding // links: name, role, max uses, domains
-	Type   key.Binding // audit: pick the event type
-	Older  key.Binding // audit: next page
-	Newer  key.Binding // audit: previous page
+	// Disable disables the selected user, or enables them again.
+	Disable key.Binding // users
+	Delete  key.Binding // links, users, organizations
+	Edit    key.Binding // links: name, role, max uses, domains
+	Type    key.Binding // audit: pick the event type
+	Older   key.Binding // audit: next page
+	Newer   key.Binding // audit: previous page
 
 	// Forms.
 	NextField key.Binding
@@ -87,20 +89,21 @@ func DefaultKeyMap() KeyMap {
 		Back:     b([]string{"esc"}, "esc", "back/clear"),
 		Filter:   b([]string{"/"}, "/", "filter"),
 
-		New:    b([]string{"n"}, "n", "new"),
-		Toggle: b([]string{"t"}, "t", "on/off"),
-		Extend: b([]string{"e"}, "e", "extend"),
-		Copy:   b([]string{"c"}, "c", "copy"),
-		QR:     b([]string{"Q"}, "Q", "QR"),
-		Resend: b([]string{"r"}, "r", "resend"),
-		Revoke: b([]string{"x"}, "x", "revoke"),
-		Role:   b([]string{"r"}, "r", "change role"),
-		Unlock: b([]string{"u"}, "u", "unlock"),
-		Delete: b([]string{"d"}, "d", "delete"),
-		Edit:   b([]string{"m"}, "m", "edit"),
-		Type:   b([]string{"t"}, "t", "event type"),
-		Older:  b([]string{"]", "right"}, "]/→", "older"),
-		Newer:  b([]string{"[", "left"}, "[/←", "newer"),
+		New:     b([]string{"n"}, "n", "new"),
+		Toggle:  b([]string{"t"}, "t", "on/off"),
+		Extend:  b([]string{"e"}, "e", "extend"),
+		Copy:    b([]string{"c"}, "c", "copy"),
+		QR:      b([]string{"Q"}, "Q", "QR"),
+		Resend:  b([]string{"r"}, "r", "resend"),
+		Revoke:  b([]string{"x"}, "x", "revoke"),
+		Role:    b([]string{"r"}, "r", "change role"),
+		Unlock:  b([]string{"u"}, "u", "unlock"),
+		Disable: b([]string{"x"}, "x", "disable/enable"),
+		Delete:  b([]string{"d"}, "d", "delete"),
+		Edit:    b([]string{"m"}, "m", "edit"),
+		Type:    b([]string{"t"}, "t", "event type"),
+		Older:   b([]string{"]", "right"}, "]/→", "older"),
+		Newer:   b([]string{"[", "left"}, "[/←", "newer"),
 
 		NextField: b([]string{"tab", "down"}, "tab/↓", "next field"),
 		PrevField: b([]string{"shift+tab", "up"}, "shift+tab/↑", "previous field"),

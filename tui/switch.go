@@ -296,6 +296,18 @@ func (s *SwitchingBackend) UnlockUser(ctx context.Context, actor db.Actor, id ui
 	return out, err
 }
 
+// DisableUser disables a user where the data is now.
+func (s *SwitchingBackend) DisableUser(ctx context.Context, actor db.Actor, id uint64) (out db.User, err error) {
+	err = s.run(ctx, true, func(ctx context.Context, b Backend) (err error) { out, err = b.DisableUser(ctx, actor, id); return err })
+	return out, err
+}
+
+// EnableUser enables a user where the data is now.
+func (s *SwitchingBackend) EnableUser(ctx context.Context, actor db.Actor, id uint64) (out db.User, err error) {
+	err = s.run(ctx, true, func(ctx context.Context, b Backend) (err error) { out, err = b.EnableUser(ctx, actor, id); return err })
+	return out, err
+}
+
 // DeleteUser deletes a user where the data is now.
 func (s *SwitchingBackend) DeleteUser(ctx context.Context, actor db.Actor, id uint64) error {
 	return s.run(ctx, true, func(ctx context.Context, b Backend) error { return b.DeleteUser(ctx, actor, id) })

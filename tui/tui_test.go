@@ -331,6 +331,36 @@ func TestUserRoleUnlockDelete(t *testing.T) {
 	h.contains("Deleted the user alan@example.org.", "1 user")
 }
 
+func TestUserDisableEnable(t *testing.T) {
+	h := newHarness(t, true)
+	h.keys("3", "down", "x")
+	h.contains("Disable the user alan@example.org?")
+	h.keys("n")
+	if u, _ := h.store.FindUserByID(2); u.Disabled {
+		t.Fatal("disabled without a yes")
+	}
+	h.keys("x", "y")
+	h.contains("Disabled alan@example.org")
+	if row := h.row("alan@example.org"); !strings.HasSuffix(row, "disabled") {
+		t.Fatalf("row %q", row)
+	}
+	if u, _ := h.store.FindUserByID(2); !u.Disabled {
+		t.Fatal("not disabled in the store")
+	}
+	h.keys("enter")
+	h.contains("disabled: cannot log in")
+	h.keys("esc", "x")
+	h.contains("Enable the user alan@example.org?")
+	h.keys("y")
+	h.contains("Enabled alan@example.org")
+	if row := h.row("alan@example.org"); !strings.HasSuffix(row, " ok") {
+		t.Fatalf("row %q", row)
+	}
+	if events, _, _ := h.store.ListEvents(db.EventUserEnabled, 0, 10); len(events) != 1 {
+		t.Fatalf("enable events %+v", events)
+	}
+}
+
 func TestSlowedUserShowsAndUnlocks(t *testing.T) {
 	h := newHarness(t, true)
 	for range 10 {

@@ -12,7 +12,8 @@ import (
 	"invited/db"
 )
 
-// usersScreen lists the users: change role, unlock, delete.
+// usersScreen lists the users: change role, unlock, disable or enable,
+// delete.
 type usersScreen struct {
 	records[db.User]
 	total int
@@ -38,7 +39,7 @@ func newUsersScreen(a *app) *usersScreen {
 		{title: "Name", flex: 2, min: 8},
 		{title: "Role", width: 6},
 		{title: "Organization", width: 12},
-		{title: "Status", width: 6},
+		{title: "Status", width: 8},
 	})
 	s.what = "users"
 	s.fetch = func(ctx context.Context, b Backend, actor db.Actor) ([]db.User, any, error) {
@@ -74,6 +75,9 @@ func newUsersScreen(a *app) *usersScreen {
 		status := "ok"
 		if _, slowed := s.slowedUntil(u); slowed {
 			status = "slowed"
+		}
+		if !u.Active() {
+			status = "disabled"
 		}
 		id := strconv.FormatUint(u.ID, 10)
 		return row{id: id, cells: []string{id, u.Email, u.Name, u.RootRole.Name(), u.OrganizationID, status}, search: u.Username}
@@ -118,6 +122,22 @@ func (s *usersScreen) key(k tea.KeyMsg) tea.Cmd {
 			a.setOK("Unlocked " + u.Email + ": they may log in again.")
 			return s.load()
 		})
+	case key.Matches(k, keys.Disable) && u.Active():
+		a.ask(fmt.Sprintf("Disable the user %s? Their sessions end at once and they cannot log in until enabled again; their data stays.", u.Email),
+			a.do("Could not disable", func(ctx context.Context) (any, error) {
+				return a.backend.DisableUser(ctx, a.actor, u.ID)
+			}, func(any) tea.Cmd {
+				a.setOK("Disabled " + u.Email + ": they are logged out and cannot log in.")
+				return s.load()
+			}))
+	case key.Matches(k, keys.Disable):
+		a.ask(fmt.Sprintf("Enable the user %s? They may log in again.", u.Email),
+			a.do("Could not enable", func(ctx context.Context) (any, error) {
+				return a.backend.EnableUser(ctx, a.actor, u.ID)
+			}, func(any) tea.Cmd {
+				a.setOK("Enabled " + u.Email + ": they may log in again.")
+				return s.load()
+			}))
 	case key.Matches(k, keys.Delete):
 		a.ask(fmt.Sprintf("Delete the user %s? Their account and sessions are removed; this cannot be undone.", u.Email),
 			a.do("Could not delete", func(ctx context.Context) (any, error) {
@@ -160,6 +180,9 @@ func (s *usersScreen) detailText() string {
 	status := "active"
 	if until, slowed := s.slowedUntil(u); slowed {
 		status = "slowed until " + fmtFull(until, a.now()) + "; u ends the wait"
+	}
+	if !u.Active() {
+		status = "disabled: cannot log in; x enables"
 	}
 	failed := strconv.Itoa(u.LoginAttempts)
 	if max := a.opts.MaxLoginAttempts; max > 0 && u.LoginAttempts > 0 {
@@ -227,5 +250,5 @@ func (s *usersScreen) view(w, h int) string {
 
 func (s *usersScreen) help() helpKeys {
 	k := s.app.keys
-	return s.listHelp(k.Role, k.Unlock, k.Delete)
+	return s.listHelp(k.Role, k.Unlock, k.Disable, k.Delete)
 }

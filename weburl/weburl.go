@@ -3,7 +3,8 @@
 // server (API answers, emails) and the admin TUI (shown, copied, as a QR
 // code) build them here, from the configured server.base_url, so the two
 // can never disagree; the domain (package db) holds no URLs. The paths
-// are those the server's routes serve.
+// are those the server's routes serve. SafeRedirect decides where a
+// browser may be sent back to after logging in (/login's rd).
 package weburl
 
 import "strings"

@@ -234,6 +234,20 @@ func (c *Client) UnlockUser(ctx context.Context, actor db.Actor, id uint64) (db.
 	return r, err
 }
 
+// DisableUser is Store.DisableUser over the socket.
+func (c *Client) DisableUser(ctx context.Context, actor db.Actor, id uint64) (db.User, error) {
+	var r db.User
+	err := c.call(ctx, "DisableUser", idRequest{actor, id}, &r)
+	return r, err
+}
+
+// EnableUser is Store.EnableUser over the socket.
+func (c *Client) EnableUser(ctx context.Context, actor db.Actor, id uint64) (db.User, error) {
+	var r db.User
+	err := c.call(ctx, "EnableUser", idRequest{actor, id}, &r)
+	return r, err
+}
+
 // DeleteUser is Store.DeleteUser over the socket.
 func (c *Client) DeleteUser(ctx context.Context, actor db.Actor, id uint64) error {
 	return c.call(ctx, "DeleteUser", idRequest{actor, id}, nil)

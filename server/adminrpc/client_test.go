@@ -138,6 +138,14 @@ func backendSuite(t *testing.T, open func(*testing.T) (tui.Backend, *db.Store)) 
 	}
 	_, err = b.UnlockUser(ctx, admin, 999)
 	wantCode(t, "unlock unknown", err, db.ENOTFOUND)
+	if got, err = b.DisableUser(ctx, admin, u.ID); err != nil || !got.Disabled {
+		t.Fatalf("disable: %+v %v", got, err)
+	}
+	if got, err = b.EnableUser(ctx, admin, u.ID); err != nil || got.Disabled {
+		t.Fatalf("enable: %+v %v", got, err)
+	}
+	_, err = b.DisableUser(ctx, admin, 999)
+	wantCode(t, "disable unknown", err, db.ENOTFOUND)
 
 	// Organizations.
 	org, err := b.CreateOrganization(ctx, admin, "", "Night Shift")

@@ -206,6 +206,12 @@ var methods = map[string]handler{
 	"UnlockUser": method(func(_ context.Context, s *Server, r idRequest) (db.User, error) {
 		return s.store.UnlockUser(r.Actor, r.ID)
 	}),
+	"DisableUser": method(func(_ context.Context, s *Server, r idRequest) (db.User, error) {
+		return s.store.DisableUser(r.Actor, r.ID)
+	}),
+	"EnableUser": method(func(_ context.Context, s *Server, r idRequest) (db.User, error) {
+		return s.store.EnableUser(r.Actor, r.ID)
+	}),
 	"DeleteUser": method(func(_ context.Context, s *Server, r idRequest) (none, error) {
 		return none{}, s.store.DeleteUser(r.Actor, r.ID)
 	}),

@@ -40,6 +40,7 @@ import (
 	"github.com/julienschmidt/httprouter"
 
 	"invited/db"
+	"invited/weburl"
 )
 
 //go:embed *.html style.css
@@ -131,6 +132,12 @@ type Deps struct {
 	// MinPasswordLength is the policy's, for the hint under a new
 	// password.
 	MinPasswordLength int
+	// RedirectHosts admits, besides BaseURL's own scheme and host, the
+	// absolute addresses /login may send a browser to after logging in
+	// (rd); nil admits none. This is where the domains of proxy apps are
+	// added. It gets the scheme and the host in weburl.SafeRedirect's
+	// canonical form.
+	RedirectHosts func(scheme, host string) bool
 }
 
 // Pages serves the HTML pages. Its handlers are mounted by the server's
@@ -143,6 +150,8 @@ type Pages struct {
 	site      string
 	baseURL   string
 	minLength int
+	// redirectOK is the allowed set of weburl.SafeRedirect for rd.
+	redirectOK func(scheme, host string) bool
 }
 
 // New returns the pages over deps.
@@ -153,8 +162,17 @@ func New(deps Deps) *Pages {
 	if deps.SiteName == "" {
 		deps.SiteName = "invited"
 	}
+	own, more := weburl.SameOrigin(deps.BaseURL), deps.RedirectHosts
 	return &Pages{store: deps.Store, accounts: deps.Accounts, host: deps.Host, log: deps.Log,
-		site: deps.SiteName, baseURL: strings.TrimRight(deps.BaseURL, "/"), minLength: deps.MinPasswordLength}
+		site: deps.SiteName, baseURL: strings.TrimRight(deps.BaseURL, "/"), minLength: deps.MinPasswordLength,
+		redirectOK: func(scheme, host string) bool { return own(scheme, host) || more != nil && more(scheme, host) }}
+}
+
+// safeRedirect is where rd may send a browser after a login, or false:
+// the one check every rd goes through (weburl.SafeRedirect), against
+// base_url's origin and Deps.RedirectHosts.
+func (p *Pages) safeRedirect(rd string) (string, bool) {
+	return weburl.SafeRedirect(rd, p.redirectOK)
 }
 
 // StylesheetPath is the path the stylesheet is served at (under
@@ -198,7 +216,13 @@ type pageForm struct {
 	paths map[string]string
 	// general holds problems that concern no one field.
 	general []string
+	// Hidden are hidden inputs the form carries through (such as the
+	// login's rd).
+	Hidden []pageHidden
 }
+
+// pageHidden is a hidden input; the template escapes its value.
+type pageHidden struct{ Name, Value string }
 
 // pageField is one input. Name is also its id; its error and hint have
 // the ids Name-error and Name-hint.
@@ -356,9 +380,15 @@ func (p *Pages) invitationForm(token, email string) *pageForm {
 	}
 }
 
-func loginForm() *pageForm {
+// loginForm is the login form; a safe rd (see Pages.safeRedirect) rides
+// along in a hidden field, and anything else is dropped.
+func (p *Pages) loginForm(rd string) *pageForm {
+	var hidden []pageHidden
+	if next, ok := p.safeRedirect(rd); ok {
+		hidden = []pageHidden{{Name: "rd", Value: next}}
+	}
 	return &pageForm{
-		Action: "/login", Submit: "Log in",
+		Action: "/login", Submit: "Log in", Hidden: hidden,
 		Fields: []*pageField{
 			{Name: "username", Label: "Username or email", Type: "text", Autocomplete: "username", Required: true},
 			{Name: "password", Label: "Password", Type: "password", Autocomplete: "current-password", Required: true},
@@ -705,9 +735,10 @@ func (p *Pages) InvitationForm(w http.ResponseWriter, r *http.Request, ps httpro
 
 // Logging in and out (GET/POST /login, POST /logout).
 
-// LoginPage shows the login form (GET /login).
+// LoginPage shows the login form (GET /login), carrying ?rd= through when
+// it is safe.
 func (p *Pages) LoginPage(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
-	d := &pageData{Title: "Log in", Form: loginForm()}
+	d := &pageData{Title: "Log in", Form: p.loginForm(r.URL.Query().Get("rd"))}
 	if r.URL.Query().Has("loggedout") {
 		d.Notice = "You have logged out."
 	}
@@ -715,12 +746,12 @@ func (p *Pages) LoginPage(w http.ResponseWriter, r *http.Request, _ httprouter.P
 }
 
 // LoginForm logs a person in (POST /login) with Accounts.Login and sends
-// them to their account page.
+// them (303) to the form's rd when it is safe, else to their account page.
 func (p *Pages) LoginForm(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
 	if !p.readForm(w, r) {
 		return
 	}
-	form := loginForm()
+	form := p.loginForm(r.PostForm.Get("rd"))
 	form.fill(r.PostForm)
 	login, password := strings.TrimSpace(r.PostForm.Get("username")), r.PostForm.Get("password")
 	show := func(status int) { p.renderPage(w, r, status, "login", &pageData{Title: "Log in", Form: form}) }
@@ -737,13 +768,19 @@ func (p *Pages) LoginForm(w http.ResponseWriter, r *http.Request, _ httprouter.P
 	res, err := p.accounts.Login(r.Context(), login, password)
 	if err != nil {
 		// A wrong password, an unknown account and a throttled account
-		// read the same (db.ErrBadLogin).
-		p.showFormError(w, r, form, err, show, db.EINVALID, db.EUNAUTHORIZED)
+		// read the same (db.ErrBadLogin); only the right password of a
+		// disabled account hears that it is disabled (EFORBIDDEN).
+		p.showFormError(w, r, form, err, show, db.EINVALID, db.EUNAUTHORIZED, db.EFORBIDDEN)
 		return
 	}
 	p.host.SetSessionCookie(w, res)
 	p.host.SetActor(r, res.User)
-	http.Redirect(w, r, "/account", http.StatusSeeOther)
+	next := "/account"
+	// The posted rd is checked again: the form can be posted by anyone.
+	if rd, ok := p.safeRedirect(r.PostForm.Get("rd")); ok {
+		next = rd
+	}
+	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
 // LogoutForm ends the session, if any, and goes back to the login
