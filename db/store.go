@@ -43,12 +43,13 @@ var (
 	bucketInvitations     = []byte("invitations")          // id → invitationRecord
 	bucketInvitesByToken  = []byte("invitations_by_token") // hex(sha256(token)) → id
 	bucketInvitesByEmail  = []byte("invitations_by_email") // lower(email) → id of its pending invitation
+	bucketGroups          = []byte("groups")               // group id (a slug) → groupRecord
 
 	allBuckets = [][]byte{
 		bucketMeta, bucketUsers, bucketUsersByEmail, bucketUsersByUsername,
 		bucketLinks, bucketLinksBySecret, bucketLinkUsers, bucketAPIKeys, bucketAPIKeysByHash,
 		bucketEvents, bucketSessions, bucketSessionsByUser, bucketOutbox, bucketOutboxDue,
-		bucketOrgs, bucketInvitations, bucketInvitesByToken, bucketInvitesByEmail,
+		bucketOrgs, bucketInvitations, bucketInvitesByToken, bucketInvitesByEmail, bucketGroups,
 	}
 
 	keySchemaVersion = []byte("schema_version")
