@@ -245,8 +245,10 @@ type doitInvitedUser struct {
 	RoleID         string `json:"roleId"`
 	OrganizationID string `json:"organizationId"`
 	Status         string `json:"status"`
-	// Groups is our addition: the groups the invitee gets.
-	Groups []string `json:"groups"`
+	// Groups is our addition: the groups the invitee gets. Left out when
+	// there are none, so that an answer without groups is seed 003's
+	// exactly.
+	Groups []string `json:"groups,omitempty"`
 }
 
 type doitInviteResponse struct {
@@ -321,7 +323,7 @@ func (s *Server) handleDoitInvite(w http.ResponseWriter, r *http.Request, _ http
 		Message: "Invitation sent to " + inv.Email + "; it expires " + inv.ExpiresAt.UTC().Format(time.RFC3339) + ".",
 		User: doitInvitedUser{
 			ID: strconv.FormatUint(inv.ID, 10), Email: inv.Email, RoleID: strconv.Itoa(int(inv.Role)),
-			OrganizationID: inv.OrgID, Status: "invited", Groups: groupIDs(inv.Groups),
+			OrganizationID: inv.OrgID, Status: "invited", Groups: inv.Groups,
 		},
 	})
 }
