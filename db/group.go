@@ -272,10 +272,12 @@ func checkGroupsTx(tx *bolt.Tx, actor Actor, path string, given []string) error 
 	for i, id := range given {
 		id = strings.TrimSpace(id)
 		p := fmt.Sprintf("%s[%d]", path, i)
-		if _, err := getGroupTx(tx, id); err != nil {
-			errs.add(p, fmt.Sprintf("%q is not a group; create it first or leave it out", id))
-		} else if !actor.CanGrantGroups([]string{id}) {
+		// Whoever may not hand a group out learns nothing more about it,
+		// not even whether it exists.
+		if !actor.CanGrantGroups([]string{id}) {
 			errs.add(p, fmt.Sprintf("%q is not one of your groups: you may hand out only groups you are in", id))
+		} else if _, err := getGroupTx(tx, id); err != nil {
+			errs.add(p, fmt.Sprintf("%q is not a group; create it first or leave it out", id))
 		}
 	}
 	return errs.err()

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -263,4 +264,23 @@ func TestOldFileOpensWithGroups(t *testing.T) {
 	}
 	defer s.Close()
 	mustGroup(t, s, "a")
+}
+
+// An Editor cannot tell an unknown group from one they are not in.
+func TestGroupCeilingHidesWhichGroupsExist(t *testing.T) {
+	s, clock := mustOpen(t)
+	mustGroup(t, s, "a")
+	mustGroup(t, s, "b")
+	ed := Actor{Kind: "user", ID: 7, Name: "ed", Role: RoleEditor, Groups: []string{"a"}}
+	msg := func(group string) string {
+		_, err := s.CreateSignupToken(ed, NewSignupToken{Name: "x", ExpiresAt: clock.now().Add(time.Hour), Groups: []string{group}})
+		var e *Error
+		if !errors.As(err, &e) || len(e.Details) != 1 {
+			t.Fatalf("error %v", err)
+		}
+		return strings.ReplaceAll(e.Details[0].Message, group, "G")
+	}
+	if known, unknown := msg("b"), msg("zz"); known != unknown {
+		t.Errorf("an existing group reads %q, an unknown one %q", known, unknown)
+	}
 }
