@@ -47,6 +47,7 @@ func TestE2EAttackTable(t *testing.T) {
 	editorSecret := editorLink["secret"].(string)
 	status, _, body = do(t, "POST", signupURL(p, editorSecret), "", signupJSON("eddie@example.com", "eddie", "Eddie Editor"))
 	wantStatus(t, "editor signs up", status, 200, body)
+	eddieID := fmt.Sprint(object(t, "eddie", body)["id"])
 	editorSession := sessionCookie(t, p, "eddie", e2ePassword)
 	status, _, body = do(t, "POST", p.URL+"/api/admin/api-tokens", e2eAdminKey, map[string]any{"name": "ed", "role": "editor"})
 	wantStatus(t, "create editor key", status, 201, body)
@@ -56,6 +57,19 @@ func TestE2EAttackTable(t *testing.T) {
 	viewerSecret := viewerLink["secret"].(string)
 	status, _, body = do(t, "POST", signupURL(p, viewerSecret), "", signupJSON("kim@sample.com", "kim", "Kim Park"))
 	wantStatus(t, "kim signs up", status, 200, body)
+
+	// 12.1: groups. Eddie the Editor is in "night"; a link (switched off)
+	// and an invitation hand out "day", which he is not in.
+	for _, g := range []string{"night", "day"} {
+		status, _, body = do(t, "POST", p.URL+"/api/admin/groups", e2eAdminKey, map[string]any{"id": g, "name": "The " + g + " shift"})
+		wantStatus(t, "create group "+g, status, 201, body)
+	}
+	status, _, body = do(t, "PUT", p.URL+"/api/admin/user-admin/"+eddieID, e2eAdminKey, map[string]any{"groups": []string{"night"}})
+	wantStatus(t, "put eddie in night", status, 200, body)
+	daySecret := createLink(t, p, map[string]any{"name": "day shift", "expiresAt": e2eFuture, "groups": []string{"day"}})["secret"].(string)
+	status, _, body = do(t, "PUT", p.URL+tokensPath+"/"+daySecret, e2eAdminKey, map[string]any{"enabled": false})
+	wantStatus(t, "switch the day link off", status, 200, body)
+	dayInvID := invitationID(t, createInvitation(t, p, map[string]any{"invitedEmail": "dawn@example.com", "inviter": "Ann Admin", "disableInvitationEmail": true, "groups": []string{"day"}}))
 
 	// The victim of guessing: three wrong passwords start the throttle.
 	for i := 0; i < 3; i++ {
@@ -104,6 +118,23 @@ func TestE2EAttackTable(t *testing.T) {
 		{name: "10.2 a 4 KB method on an unknown path", raw: true, method: "Q" + longMethod, path: "/no/such/path/1", status: 404, absent: []string{longMethod}},
 		{name: "10.2 a 4 KB method on a known path", raw: true, method: "R" + longMethod, path: "/health", status: 405, absent: []string{longMethod}},
 		{name: "10.2 a 4 KB method on an API route", raw: true, method: "S" + longMethod, path: tokensPath, status: 405, absent: []string{longMethod}},
+
+		// 12.1: nobody hands out a group they are not in (Admins: any),
+		// and a link or invitation with such a group is out of reach.
+		{name: "12.1 editor session makes a link with a group they are not in", method: "POST", path: tokensPath, as: "editor-session", body: map[string]any{"name": "day too", "expiresAt": e2eFuture, "groups": []string{"night", "day"}}, status: 400, kind: "ValidationError", field: "groups[1]", msg: []string{"not one of your groups"}},
+		{name: "12.1 editor key (no groups) makes a link with a group", method: "POST", path: tokensPath, as: "editor", body: map[string]any{"name": "night", "expiresAt": e2eFuture, "groups": []string{"night"}}, status: 400, kind: "ValidationError", field: "groups[0]"},
+		{name: "12.1 editor session adds a group they are not in to a link", method: "PUT", path: tokensPath + "/" + editorSecret, as: "editor-session", body: map[string]any{"groups": []string{"day"}}, status: 400, kind: "ValidationError", field: "groups[0]"},
+		{name: "12.1 editor session invites into a group they are not in", method: "POST", path: "/v1/userInvitations", as: "editor-session", body: map[string]any{"invitedEmail": "sneak@example.com", "groups": []string{"day"}}, status: 400, kind: "ValidationError", field: "groups[0]"},
+		{name: "12.1 editor session invites into a group they are not in (DoiT)", method: "POST", path: "/api/admin/users/invite", as: "editor-session", body: map[string]any{"email": "sneak@example.com", "groups": []string{"day"}}, status: 400, doit: true, msg: []string{"groups[0]", "not one of your groups"}},
+		{name: "12.1 editor session lists links and sees a day link's secret", method: "GET", path: tokensPath, as: "editor-session", status: 200, absent: []string{daySecret}},
+		{name: "12.1 editor session reads a day link", method: "GET", path: tokensPath + "/" + daySecret, as: "editor-session", status: 404, kind: "NotFoundError"},
+		{name: "12.1 editor session re-enables a day link", method: "PUT", path: tokensPath + "/" + daySecret, as: "editor-session", body: map[string]any{"enabled": true}, status: 404, kind: "NotFoundError"},
+		{name: "12.1 editor session extends a day link", method: "PUT", path: tokensPath + "/" + daySecret, as: "editor-session", body: map[string]any{"expiresAt": "2100-01-01T00:00:00Z"}, status: 404, kind: "NotFoundError"},
+		{name: "12.1 editor session reads a day invitation", method: "GET", path: "/v1/userInvitations/" + dayInvID, as: "editor-session", status: 404, kind: "NotFoundError"},
+		{name: "12.1 editor session resends a day invitation", method: "POST", path: "/v1/userInvitations/" + dayInvID + "/resend", as: "editor-session", status: 404, kind: "NotFoundError"},
+		{name: "12.1 editor session lists invitations", method: "GET", path: "/v1/userInvitations", as: "editor-session", status: 200, absent: []string{"dawn@example.com"}},
+		{name: "12.1 editor session puts itself in a group", method: "PUT", path: "/api/admin/user-admin/" + eddieID, as: "editor-session", body: map[string]any{"groups": []string{"night", "day"}}, status: 403, kind: "NoAccessError"},
+		{name: "12.1 editor session makes a group", method: "POST", path: "/api/admin/groups", as: "editor-session", body: map[string]any{"name": "mine"}, status: 403, kind: "NoAccessError"},
 
 		// 10.11: strict JSON everywhere.
 		{name: "10.11 link name of the wrong type", method: "POST", path: tokensPath, as: "admin", body: `{"name": 5, "expiresAt": "` + e2eFuture + `"}`, status: 400, kind: "ValidationError", field: "name"},
@@ -173,6 +204,16 @@ func TestE2EAttackTable(t *testing.T) {
 	}
 	if got := getInvitation(t, p, adminInvID); got["state"] != "PENDING" {
 		t.Errorf("the Admin invitation changed under an Editor: %v", got)
+	}
+	// 12.1: nor the day link, the Editor's own link or the day invitation.
+	if got := getLink(t, p, daySecret); got["enabled"] != false {
+		t.Errorf("the day link changed under an Editor: %v", got)
+	}
+	if got := getLink(t, p, editorSecret); fmt.Sprint(got["groups"]) != "[]" {
+		t.Errorf("the Editor's link got groups: %v", got["groups"])
+	}
+	if got := getInvitation(t, p, dayInvID); got["state"] != "PENDING" {
+		t.Errorf("the day invitation changed under an Editor: %v", got)
 	}
 }
 

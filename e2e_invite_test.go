@@ -35,7 +35,7 @@ const (
 var (
 	invitationFields = []string{"invitedEmail", "expirationTime", "invitationUri", "invitationToken", "createTime",
 		"updateTime", "creator", "updater", "name", "inviter", "ttl", "disableInvitationEmail", "labels", // seed 004
-		"roleId", "organizationId", "state"} // ours
+		"roleId", "organizationId", "state", "groups"} // ours
 	invitationNameRE  = regexp.MustCompile(`^userInvitations/([1-9][0-9]*)$`)
 	invitationTokenRE = regexp.MustCompile(`^[0-9a-f]{64}$`)
 	// invitationLinkRE finds an invitation link in an email body.

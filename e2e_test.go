@@ -509,10 +509,10 @@ func emailsOf(t *testing.T, link map[string]any) []string {
 
 var (
 	tokenFields = []string{"secret", "url", "name", "description", "enabled", "expiresAt", "createdAt", "createdBy", "users", "role",
-		"maxUses", "uses", "allowedDomains"}
+		"maxUses", "uses", "allowedDomains", "groups"}
 	userFields = []string{"id", "isAPI", "name", "email", "username", "imageUrl", "inviteLink", "loginAttempts",
 		"emailSent", "rootRole", "seenAt", "createdAt", "accountType", "permissions", "scimId",
-		"organizationId", "disabled"} // the seed's userSchema, plus the organization a user belongs to and whether it is disabled
+		"organizationId", "disabled", "groups"} // the seed's userSchema, plus the organization a user belongs to, whether it is disabled, and its groups
 	roleFields = []string{"id", "type", "name", "description", "project"}
 )
 

@@ -304,11 +304,12 @@ func (a *Accounts) ChangePassword(ctx context.Context, actor Actor, userID uint6
 }
 
 // UserActor is a logged-in user as the actor of what they do: named by
-// their username, else their email.
+// their username, else their email, with their groups for the ceiling of
+// what they may hand out.
 func UserActor(u User) Actor {
 	name := u.Username
 	if name == "" {
 		name = u.Email
 	}
-	return Actor{Kind: "user", ID: u.ID, Name: name, Role: u.RootRole}
+	return Actor{Kind: "user", ID: u.ID, Name: name, Role: u.RootRole, Groups: u.Groups}
 }

@@ -29,6 +29,9 @@ const (
 	EventInviteResent  = "invitation-resent"
 	EventInviteRevoked = "invitation-revoked"
 	EventInviteAccept  = "invitation-accepted"
+	EventGroupCreated  = "group-created"
+	EventGroupUpdated  = "group-updated"
+	EventGroupDeleted  = "group-deleted"
 	// EventSchemaMigrated records a migration of the file's schema, with
 	// the warnings of its MigrationReport.
 	EventSchemaMigrated = "schema-migrated"
@@ -40,7 +43,7 @@ var EventTypes = []string{
 	EventUserUpdated, EventUserDeleted, EventUserLocked, EventUserUnlocked, EventUserDisabled, EventUserEnabled,
 	EventAPIKeyCreated, EventAPIKeyDeleted, EventOrgCreated, EventOrgDeleted,
 	EventInviteCreated, EventInviteResent, EventInviteRevoked, EventInviteAccept,
-	EventPasswordChanged, EventSchemaMigrated,
+	EventPasswordChanged, EventSchemaMigrated, EventGroupCreated, EventGroupUpdated, EventGroupDeleted,
 }
 
 // Event is one entry of the audit log: who changed what, and when. It

@@ -59,6 +59,8 @@ type Invitation struct {
 	OrgID        string
 	State        string
 	UserID       uint64 // the user who accepted, once ACCEPTED
+	// Groups are the ids of the groups the invitee gets, sorted.
+	Groups []string
 }
 
 // FormatDuration renders d as a protobuf JSON duration: seconds with an
@@ -101,6 +103,7 @@ type invitationRecord struct {
 	OrgID        string        `json:"org_id"`
 	State        string        `json:"state"`
 	UserID       uint64        `json:"user_id,omitempty"`
+	Groups       []string      `json:"groups,omitempty"`
 }
 
 func (s *Store) invitation(rec invitationRecord) Invitation {
@@ -108,6 +111,7 @@ func (s *Store) invitation(rec invitationRecord) Invitation {
 		ID: rec.ID, Email: rec.Email, ExpiresAt: rec.ExpiresAt, CreatedAt: rec.CreatedAt, UpdatedAt: rec.UpdatedAt,
 		Creator: rec.Creator, Updater: rec.Updater, Inviter: rec.Inviter, TTL: rec.TTL, DisableEmail: rec.DisableEmail,
 		Labels: rec.Labels, Role: rec.Role, OrgID: rec.OrgID, State: rec.State, UserID: rec.UserID,
+		Groups: rec.Groups,
 	}
 	if inv.State == InvitationPending && !s.now().Before(inv.ExpiresAt) {
 		inv.State = InvitationExpired
@@ -129,6 +133,9 @@ type NewInvitation struct {
 	Labels       []Label
 	Role         Role   // 0 means Viewer
 	OrgID        string // "" means the default organization
+	// Groups the invitee gets; the actor may hand out only groups they
+	// are in (Admins: any).
+	Groups []string
 }
 
 func (s *Store) validateInvitation(actor Actor, in *NewInvitation) error {
@@ -192,6 +199,7 @@ func (s *Store) validateInvitation(actor Actor, in *NewInvitation) error {
 		seen[key] = true
 		in.Labels[i] = Label{Key: key, Value: value}
 	}
+	cleanGroups(&errs, "groups", in.Groups)
 	return errs.err()
 }
 
@@ -214,6 +222,9 @@ func (s *Store) CreateInvitation(actor Actor, in NewInvitation) (Invitation, err
 		if !orgExistsTx(tx, in.OrgID) {
 			return FieldErrorf("organizationId", "%q is not an organization; create it first or leave it out for %q", in.OrgID, DefaultOrganization)
 		}
+		if err := checkGroupsTx(tx, actor, "groups", in.Groups); err != nil {
+			return err
+		}
 		if lookup(tx, bucketUsersByEmail, emailKey(in.Email)) != 0 {
 			return &Error{Code: ECONFLICT, Message: fmt.Sprintf("%s already has an account; there is nothing to invite.", in.Email),
 				Details: []FieldError{{Path: "invitedEmail", Message: "has an account"}}}
@@ -228,7 +239,7 @@ func (s *Store) CreateInvitation(actor Actor, in NewInvitation) (Invitation, err
 				// One the actor may not see is not named: resending it
 				// would answer 404.
 				if !canManageInvitation(actor, prev) {
-					msg = fmt.Sprintf("%s already has a pending invitation from someone with a higher role; ask an Admin to resend or revoke it.", in.Email)
+					msg = fmt.Sprintf("%s already has a pending invitation from someone with more rights than yours; ask an Admin to resend or revoke it.", in.Email)
 				}
 				return &Error{Code: ECONFLICT, Message: msg,
 					Details: []FieldError{{Path: "invitedEmail", Message: "has a pending invitation"}}}
@@ -245,6 +256,7 @@ func (s *Store) CreateInvitation(actor Actor, in NewInvitation) (Invitation, err
 			CreatedAt: now, UpdatedAt: now, Creator: actor.String(), Updater: actor.String(),
 			Inviter: in.Inviter, TTL: *in.TTL, DisableEmail: in.DisableEmail, Labels: in.Labels,
 			Role: in.Role, OrgID: in.OrgID, State: InvitationPending,
+			Groups: nonEmpty(cleanGroups(new(fieldErrors), "groups", in.Groups)),
 		}
 		if !in.ExpiresAt.IsZero() {
 			rec.ExpiresAt = in.ExpiresAt.UTC()
@@ -257,6 +269,7 @@ func (s *Store) CreateInvitation(actor Actor, in NewInvitation) (Invitation, err
 		}
 		if err := s.addEventTx(tx, actor, EventInviteCreated, "invitation", id, map[string]any{
 			"email": rec.Email, "roleId": rec.Role, "organizationId": rec.OrgID, "expirationTime": FormatTime(rec.ExpiresAt),
+			"groups": rec.Groups,
 		}); err != nil {
 			return err
 		}
@@ -333,7 +346,9 @@ func getInvitationTx(tx *bolt.Tx, id uint64) (invitationRecord, error) {
 
 // canManageInvitation reports whether actor may see, revoke or resend an
 // invitation: only when they could have given its role themselves.
-func canManageInvitation(actor Actor, rec invitationRecord) bool { return actor.CanGrant(rec.Role) }
+func canManageInvitation(actor Actor, rec invitationRecord) bool {
+	return actor.CanHandOut(rec.Role, rec.Groups)
+}
 
 // manageableInvitationTx is getInvitationTx for actor: an invitation they
 // may not manage is ENOTFOUND, exactly as an unknown one.
@@ -456,7 +471,7 @@ func (s *Store) ResendInvitationWithTTL(actor Actor, id uint64, ttl time.Duratio
 				if ErrorCode(err) != ENOTFOUND {
 					return err
 				}
-				return Errorf(ECONFLICT, "%s has a newer pending invitation from someone with a higher role; ask an Admin about it.", rec.Email)
+				return Errorf(ECONFLICT, "%s has a newer pending invitation from someone with more rights than yours; ask an Admin about it.", rec.Email)
 			}
 			return Errorf(ECONFLICT, "%s has a newer pending invitation (%s); resend that one.", rec.Email, InvitationName(other))
 		}
@@ -538,7 +553,7 @@ func (s *Store) AcceptInvitation(token string, in NewUser) (User, error) {
 		}
 		in.Email = rec.Email
 		actor := Actor{Kind: "invitation", ID: rec.ID, Name: InvitationName(rec.ID), Role: rec.Role}
-		urec, err := s.createUserTx(tx, actor, in, placement{role: rec.Role, orgID: rec.OrgID, invitationID: rec.ID})
+		urec, err := s.createUserTx(tx, actor, in, placement{role: rec.Role, orgID: rec.OrgID, invitationID: rec.ID, groups: rec.Groups})
 		if err != nil {
 			return err
 		}

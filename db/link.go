@@ -36,7 +36,9 @@ type SignupToken struct {
 	MaxUses        int // 0: no limit
 	Uses           int
 	AllowedDomains []string
-	Users          []User
+	// Groups are the ids of the groups whoever signs up gets, sorted.
+	Groups []string
+	Users  []User
 }
 
 type linkRecord struct {
@@ -52,6 +54,7 @@ type linkRecord struct {
 	Role           Role      `json:"role"`
 	MaxUses        int       `json:"max_uses,omitempty"`
 	AllowedDomains []string  `json:"allowed_domains,omitempty"`
+	Groups         []string  `json:"groups,omitempty"`
 	// Uses counts signups ever made through the link; deleting a user
 	// does not give a use back. Who joined is in bucketLinkUsers, so the
 	// record stays small however often the link is used.
@@ -85,6 +88,9 @@ type NewSignupToken struct {
 	// refused here rather than read as "none".
 	MaxUses        *int
 	AllowedDomains []string
+	// Groups whoever signs up gets; the actor may hand out only groups
+	// they are in (Admins: any).
+	Groups []string
 }
 
 // SignupTokenUpdate changes a link; nil fields stay as they are.
@@ -103,12 +109,15 @@ type SignupTokenUpdate struct {
 	MaxUses *int
 	// AllowedDomains replaces the allowed domains; empty allows any.
 	AllowedDomains *[]string
+	// Groups replaces the groups people who sign up from now on get; the
+	// actor may hand out only groups they are in (Admins: any).
+	Groups *[]string
 }
 
 // empty reports whether the update changes nothing.
 func (in SignupTokenUpdate) empty() bool {
 	return in.ExpiresAt == nil && in.Enabled == nil && in.Description == nil && in.Name == nil &&
-		in.Role == nil && in.MaxUses == nil && in.AllowedDomains == nil
+		in.Role == nil && in.MaxUses == nil && in.AllowedDomains == nil && in.Groups == nil
 }
 
 // SecretLength is the length of a link secret: 32 lowercase hex characters.
@@ -143,6 +152,7 @@ func (s *Store) token(tx *bolt.Tx, rec linkRecord, withUsers bool) (SignupToken,
 		Name: rec.Name, Description: rec.Description, Switched: rec.Enabled, Expired: !now.Before(rec.ExpiresAt),
 		ExpiresAt: rec.ExpiresAt, CreatedAt: rec.CreatedAt, CreatedBy: rec.CreatedBy,
 		Role: rec.Role, MaxUses: rec.MaxUses, Uses: rec.Uses, AllowedDomains: rec.AllowedDomains,
+		Groups: rec.Groups,
 	}
 	t.Enabled = t.Switched && !t.Expired
 	if withUsers {
@@ -183,6 +193,7 @@ func (s *Store) validateNewToken(actor Actor, in *NewSignupToken) error {
 		errs.add("maxUses", "must be a positive whole number, or left out for no limit")
 	}
 	in.AllowedDomains = cleanDomains(&errs, in.AllowedDomains)
+	cleanGroups(&errs, "groups", in.Groups)
 	return errs.err()
 }
 
@@ -222,6 +233,9 @@ func (s *Store) CreateSignupToken(actor Actor, in NewSignupToken) (SignupToken, 
 	}
 	var t SignupToken
 	err = s.db.Update(func(tx *bolt.Tx) error {
+		if err := checkGroupsTx(tx, actor, "groups", in.Groups); err != nil {
+			return err
+		}
 		b := tx.Bucket(bucketLinks)
 		id, err := nextID(b)
 		if err != nil {
@@ -230,7 +244,7 @@ func (s *Store) CreateSignupToken(actor Actor, in NewSignupToken) (SignupToken, 
 		rec := linkRecord{
 			V: 1, ID: id, Secret: secret, Name: in.Name, Description: in.Description, Enabled: true,
 			ExpiresAt: in.ExpiresAt.UTC(), CreatedAt: s.clock(), CreatedBy: actor.Name,
-			Role: in.Role, AllowedDomains: in.AllowedDomains,
+			Role: in.Role, AllowedDomains: in.AllowedDomains, Groups: nonEmpty(cleanGroups(new(fieldErrors), "groups", in.Groups)),
 		}
 		if in.MaxUses != nil {
 			rec.MaxUses = *in.MaxUses
@@ -243,7 +257,7 @@ func (s *Store) CreateSignupToken(actor Actor, in NewSignupToken) (SignupToken, 
 		}
 		if err := s.addEventTx(tx, actor, EventLinkCreated, "signup-link", id, map[string]any{
 			"name": rec.Name, "description": rec.Description, "expiresAt": FormatTime(rec.ExpiresAt), "role": rec.Role,
-			"maxUses": rec.MaxUses, "allowedDomains": rec.AllowedDomains,
+			"maxUses": rec.MaxUses, "allowedDomains": rec.AllowedDomains, "groups": rec.Groups,
 		}); err != nil {
 			return err
 		}
@@ -276,8 +290,8 @@ func getLinkTx(tx *bolt.Tx, secret string) (linkRecord, error) {
 }
 
 // canManageLink reports whether actor may see a link's secret and change
-// it: only when they could have given its role themselves.
-func canManageLink(actor Actor, rec linkRecord) bool { return actor.CanGrant(rec.Role) }
+// it: only when they could have given its role and its groups themselves.
+func canManageLink(actor Actor, rec linkRecord) bool { return actor.CanHandOut(rec.Role, rec.Groups) }
 
 // manageableLinkTx is getLinkTx for actor: a link they may not manage is
 // ENOTFOUND, exactly as an unknown one.
@@ -334,8 +348,8 @@ func (s *Store) ListSignupTokens(actor Actor) ([]SignupToken, error) {
 func (s *Store) UpdateSignupToken(actor Actor, secret string, in SignupTokenUpdate) (SignupToken, error) {
 	if in.empty() {
 		return SignupToken{}, &Error{Code: EINVALID,
-			Message: "Nothing to change: give expiresAt, enabled, description, name, role, maxUses or allowedDomains.",
-			Details: []FieldError{{Path: "", Message: "give expiresAt, enabled, description, name, role, maxUses or allowedDomains"}}}
+			Message: "Nothing to change: give expiresAt, enabled, description, name, role, maxUses, allowedDomains or groups.",
+			Details: []FieldError{{Path: "", Message: "give expiresAt, enabled, description, name, role, maxUses, allowedDomains or groups"}}}
 	}
 	var errs fieldErrors
 	if in.Description != nil {
@@ -358,6 +372,10 @@ func (s *Store) UpdateSignupToken(actor Actor, secret string, in SignupTokenUpda
 		d := cleanDomains(&errs, *in.AllowedDomains)
 		in.AllowedDomains = &d
 	}
+	var groups []string
+	if in.Groups != nil {
+		groups = cleanGroups(&errs, "groups", *in.Groups)
+	}
 	if err := errs.err(); err != nil {
 		return SignupToken{}, err
 	}
@@ -375,6 +393,11 @@ func (s *Store) UpdateSignupToken(actor Actor, secret string, in SignupTokenUpda
 			}
 			if !actor.CanGrant(*in.Role) {
 				return FieldErrorf("role", "may not be above your own role (%s)", actor.Role.Name())
+			}
+		}
+		if in.Groups != nil {
+			if err := checkGroupsTx(tx, actor, "groups", *in.Groups); err != nil {
+				return err
 			}
 		}
 		data := map[string]any{"name": rec.Name}
@@ -406,6 +429,10 @@ func (s *Store) UpdateSignupToken(actor Actor, secret string, in SignupTokenUpda
 		if in.AllowedDomains != nil {
 			rec.AllowedDomains = *in.AllowedDomains
 			data["allowedDomains"] = rec.AllowedDomains
+		}
+		if in.Groups != nil {
+			rec.Groups = nonEmpty(groups)
+			data["groups"] = rec.Groups
 		}
 		if err := putJSON(tx.Bucket(bucketLinks), itob(rec.ID), rec); err != nil {
 			return err
@@ -506,7 +533,7 @@ func (s *Store) RedeemSignupToken(secret string, in NewUser) (User, error) {
 			return err
 		}
 		actor := Actor{Kind: "signup-link", ID: rec.ID, Name: rec.Name, Role: rec.Role}
-		urec, err := s.createUserTx(tx, actor, in, placement{role: rec.Role, orgID: DefaultOrganization, linkID: rec.ID})
+		urec, err := s.createUserTx(tx, actor, in, placement{role: rec.Role, orgID: DefaultOrganization, linkID: rec.ID, groups: rec.Groups})
 		if err != nil {
 			return err
 		}

@@ -1,6 +1,7 @@
 package db
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -78,6 +79,9 @@ type Actor struct {
 	ID   uint64
 	Name string // username or email for users, the key's name for keys
 	Role Role
+	// Groups are the ids of the groups the actor is in: a user's groups;
+	// none for API keys and the system, whose reach is their role's.
+	Groups []string
 }
 
 // SystemActor is the actor of changes the program makes by itself.
@@ -87,9 +91,29 @@ var SystemActor = Actor{Kind: "system", Name: "system", Role: RoleAdmin}
 // the ceiling of everything reachable (DESIGN §5): an actor creates, sees
 // the secret or token of, changes, re-enables, extends, revokes or resends
 // only links and invitations whose role passes it, so nobody is one
-// request away from a role above their own. A check of groups, when links
-// and invitations carry them, belongs here too.
+// request away from a role above their own. Links and invitations also
+// carry groups: CanGrantGroups is the other half of the same ceiling.
 func (a Actor) CanGrant(role Role) bool { return a.Role.AtLeast(role) }
+
+// CanGrantGroups reports whether the actor could hand out every one of
+// groups: an Admin any, anyone else only groups they are in (DESIGN §8).
+func (a Actor) CanGrantGroups(groups []string) bool {
+	if a.Role == RoleAdmin {
+		return true
+	}
+	for _, g := range groups {
+		if !slices.Contains(a.Groups, g) {
+			return false
+		}
+	}
+	return true
+}
+
+// CanHandOut is the whole ceiling of a link or invitation: its role and
+// its groups.
+func (a Actor) CanHandOut(role Role, groups []string) bool {
+	return a.CanGrant(role) && a.CanGrantGroups(groups)
+}
 
 // String renders the actor for audit events, e.g. "apikey:ci-bot".
 func (a Actor) String() string {

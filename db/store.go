@@ -43,12 +43,13 @@ var (
 	bucketInvitations     = []byte("invitations")          // id → invitationRecord
 	bucketInvitesByToken  = []byte("invitations_by_token") // hex(sha256(token)) → id
 	bucketInvitesByEmail  = []byte("invitations_by_email") // lower(email) → id of its pending invitation
+	bucketGroups          = []byte("groups")               // group id (a slug) → groupRecord
 
 	allBuckets = [][]byte{
 		bucketMeta, bucketUsers, bucketUsersByEmail, bucketUsersByUsername,
 		bucketLinks, bucketLinksBySecret, bucketLinkUsers, bucketAPIKeys, bucketAPIKeysByHash,
 		bucketEvents, bucketSessions, bucketSessionsByUser, bucketOutbox, bucketOutboxDue,
-		bucketOrgs, bucketInvitations, bucketInvitesByToken, bucketInvitesByEmail,
+		bucketOrgs, bucketInvitations, bucketInvitesByToken, bucketInvitesByEmail, bucketGroups,
 	}
 
 	keySchemaVersion = []byte("schema_version")
@@ -71,7 +72,11 @@ type migration func(s *Store, tx *bolt.Tx, report *MigrationReport) error
 // types, never the API's JSON). Index buckets map a normalised unique value
 // (lower-cased email or username, a link secret, a key hash) to that id and
 // are written in the same transaction as the record, so they cannot
-// disagree with it. The meta bucket holds the schema version.
+// disagree with it. Organizations and groups are keyed by their slug id
+// instead; users, links and invitations hold group ids in their records
+// (a record without them reads as having none), and DeleteGroup removes an
+// id from all of them in its one transaction. The meta bucket holds the
+// schema version.
 //
 // Every exported method runs in one transaction. Writes are fsynced before
 // they return, so a nil error means the change is on disk.

@@ -26,6 +26,8 @@ type User struct {
 	InvitationID uint64
 	// OrganizationID is the organization the user belongs to.
 	OrganizationID string
+	// Groups are the ids of the user's groups, sorted.
+	Groups []string
 
 	// ThrottledUntil is the end of the last wait that failed logins gave
 	// the account (nil when none since the last good login or unlock); the
@@ -59,6 +61,7 @@ type userRecord struct {
 	LinkID        uint64     `json:"link_id,omitempty"`
 	InvitationID  uint64     `json:"invitation_id,omitempty"`
 	OrgID         string     `json:"org_id,omitempty"`
+	Groups        []string   `json:"groups,omitempty"`
 
 	// ThrottledUntil is User.ThrottledUntil.
 	ThrottledUntil *time.Time `json:"throttled_until,omitempty"`
@@ -81,7 +84,7 @@ func (r userRecord) user() User {
 		ID: r.ID, Name: r.Name, Email: r.Email, Username: r.Username, RootRole: r.RootRole,
 		LoginAttempts: r.LoginAttempts, EmailSent: r.EmailSent, SeenAt: r.SeenAt,
 		CreatedAt: r.CreatedAt, LinkID: r.LinkID, InvitationID: r.InvitationID, OrganizationID: r.orgID(),
-		ThrottledUntil: r.ThrottledUntil, Disabled: r.Disabled,
+		Groups: r.Groups, ThrottledUntil: r.ThrottledUntil, Disabled: r.Disabled,
 	}
 }
 
@@ -130,6 +133,7 @@ type placement struct {
 	orgID        string
 	linkID       uint64
 	invitationID uint64
+	groups       []string // of the link or invitation
 }
 
 // createUserTx stores a new user with its indexes and audit event.
@@ -152,7 +156,7 @@ func (s *Store) createUserTx(tx *bolt.Tx, actor Actor, in NewUser, at placement)
 	rec := userRecord{
 		V: 1, ID: id, Name: in.Name, Email: in.Email, Username: in.Username,
 		PasswordHash: in.PasswordHash, RootRole: at.role, CreatedAt: s.clock(), LinkID: at.linkID,
-		InvitationID: at.invitationID, OrgID: at.orgID,
+		InvitationID: at.invitationID, OrgID: at.orgID, Groups: liveGroupsTx(tx, at.groups),
 	}
 	if err := putJSON(b, itob(id), rec); err != nil {
 		return userRecord{}, err
@@ -167,6 +171,7 @@ func (s *Store) createUserTx(tx *bolt.Tx, actor Actor, in NewUser, at placement)
 	}
 	err = s.addEventTx(tx, actor, EventUserCreated, "user", id, map[string]any{
 		"email": rec.Email, "username": rec.Username, "name": rec.Name, "rootRole": at.role, "organizationId": rec.orgID(),
+		"groups": rec.Groups,
 	})
 	return rec, err
 }

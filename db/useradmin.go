@@ -3,6 +3,7 @@ package db
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -62,15 +63,18 @@ type UserUpdate struct {
 	Name     *string
 	Email    *string
 	RootRole *Role
+	// Groups replaces the user's groups (Admins only: the server's
+	// permission table keeps everyone else out).
+	Groups *[]string
 }
 
 // UpdateUser changes a user's name, email or root role. It returns
 // ENOTFOUND, EINVALID (bad values, nothing to change, demoting the last
 // Admin, or a role above the actor's) or ECONFLICT (email taken).
 func (s *Store) UpdateUser(actor Actor, id uint64, in UserUpdate) (User, error) {
-	if in.Name == nil && in.Email == nil && in.RootRole == nil {
-		return User{}, &Error{Code: EINVALID, Message: "Nothing to change: give name, email, rootRole, or several.",
-			Details: []FieldError{{Path: "", Message: "give name, email or rootRole"}}}
+	if in.Name == nil && in.Email == nil && in.RootRole == nil && in.Groups == nil {
+		return User{}, &Error{Code: EINVALID, Message: "Nothing to change: give name, email, rootRole, groups, or several.",
+			Details: []FieldError{{Path: "", Message: "give name, email, rootRole or groups"}}}
 	}
 	var errs fieldErrors
 	if in.Name != nil {
@@ -90,6 +94,10 @@ func (s *Store) UpdateUser(actor Actor, id uint64, in UserUpdate) (User, error) 
 			errs.add("rootRole", fmt.Sprintf("may not be above your own role (%s)", actor.Role.Name()))
 		}
 	}
+	var groups []string
+	if in.Groups != nil {
+		groups = cleanGroups(&errs, "groups", *in.Groups)
+	}
 	if err := errs.err(); err != nil {
 		return User{}, err
 	}
@@ -100,6 +108,16 @@ func (s *Store) UpdateUser(actor Actor, id uint64, in UserUpdate) (User, error) 
 			return err
 		}
 		data := map[string]any{}
+		if in.Groups != nil {
+			if err := checkGroupsTx(tx, actor, "groups", *in.Groups); err != nil {
+				return err
+			}
+			if !slices.Equal(groups, rec.Groups) {
+				data["groups"] = groups
+				data["previousGroups"] = rec.Groups
+				rec.Groups = nonEmpty(groups)
+			}
+		}
 		if in.Name != nil && *in.Name != rec.Name {
 			data["name"] = *in.Name
 			rec.Name = *in.Name

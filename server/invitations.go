@@ -25,6 +25,8 @@ type createInvitationRequest struct {
 	Labels                 []labelJSON     `json:"labels"`
 	RoleID                 json.RawMessage `json:"roleId"`
 	OrganizationID         string          `json:"organizationId"`
+	// Groups is our addition: the groups the invitee gets.
+	Groups []string `json:"groups"`
 }
 
 type listInvitationsResponse struct {
@@ -60,7 +62,7 @@ func (s *Server) handleCreateInvitation(w http.ResponseWriter, r *http.Request, 
 	}
 	in := db.NewInvitation{
 		Email: req.InvitedEmail, DefaultTTL: s.inviteTTL, DisableEmail: req.DisableInvitationEmail,
-		OrgID: strings.TrimSpace(req.OrganizationID),
+		OrgID: strings.TrimSpace(req.OrganizationID), Groups: req.Groups,
 	}
 	for _, l := range req.Labels {
 		in.Labels = append(in.Labels, db.Label{Key: l.Key, Value: l.Value})
@@ -233,6 +235,8 @@ type doitInviteRequest struct {
 	Email          string          `json:"email"`
 	RoleID         json.RawMessage `json:"roleId"`
 	OrganizationID string          `json:"organizationId"`
+	// Groups is our addition: the groups the invitee gets.
+	Groups []string `json:"groups"`
 }
 
 type doitInvitedUser struct {
@@ -241,6 +245,10 @@ type doitInvitedUser struct {
 	RoleID         string `json:"roleId"`
 	OrganizationID string `json:"organizationId"`
 	Status         string `json:"status"`
+	// Groups is our addition: the groups the invitee gets. Left out when
+	// there are none, so that an answer without groups is seed 003's
+	// exactly.
+	Groups []string `json:"groups,omitempty"`
 }
 
 type doitInviteResponse struct {
@@ -304,6 +312,7 @@ func (s *Server) handleDoitInvite(w http.ResponseWriter, r *http.Request, _ http
 	}
 	inv, err := s.store.CreateInvitation(actor, db.NewInvitation{
 		Email: req.Email, DefaultTTL: s.inviteTTL, Role: role, OrgID: strings.TrimSpace(req.OrganizationID), Inviter: inviter,
+		Groups: req.Groups,
 	})
 	if err != nil {
 		s.writeDoitError(w, r, doitNames(err))
@@ -314,7 +323,7 @@ func (s *Server) handleDoitInvite(w http.ResponseWriter, r *http.Request, _ http
 		Message: "Invitation sent to " + inv.Email + "; it expires " + inv.ExpiresAt.UTC().Format(time.RFC3339) + ".",
 		User: doitInvitedUser{
 			ID: strconv.FormatUint(inv.ID, 10), Email: inv.Email, RoleID: strconv.Itoa(int(inv.Role)),
-			OrganizationID: inv.OrgID, Status: "invited",
+			OrganizationID: inv.OrgID, Status: "invited", Groups: inv.Groups,
 		},
 	})
 }

@@ -18,6 +18,7 @@ type createTokenRequest struct {
 	Role           json.RawMessage `json:"role"`
 	MaxUses        *int            `json:"maxUses"`
 	AllowedDomains []string        `json:"allowedDomains"`
+	Groups         []string        `json:"groups"`
 }
 
 type updateTokenRequest struct {
@@ -30,6 +31,7 @@ type updateTokenRequest struct {
 	Role           json.RawMessage `json:"role"`
 	MaxUses        json.RawMessage `json:"maxUses"`
 	AllowedDomains *[]string       `json:"allowedDomains"`
+	Groups         *[]string       `json:"groups"`
 }
 
 type listTokensResponse struct {
@@ -90,7 +92,7 @@ func (s *Server) handleCreateToken(w http.ResponseWriter, r *http.Request, _ htt
 		s.writeError(w, r, err)
 		return
 	}
-	in := db.NewSignupToken{Name: req.Name, Description: req.Description, AllowedDomains: req.AllowedDomains}
+	in := db.NewSignupToken{Name: req.Name, Description: req.Description, AllowedDomains: req.AllowedDomains, Groups: req.Groups}
 	var err error
 	if req.ExpiresAt != nil {
 		if in.ExpiresAt, err = parseFutureTime("expiresAt", *req.ExpiresAt); err != nil {
@@ -151,6 +153,7 @@ func (s *Server) handleUpdateToken(w http.ResponseWriter, r *http.Request, ps ht
 	in.Description = req.Description
 	in.Name = req.Name
 	in.AllowedDomains = req.AllowedDomains
+	in.Groups = req.Groups
 	role, err := parseRole("role", req.Role)
 	if err != nil {
 		s.writeError(w, r, err)

@@ -490,6 +490,35 @@ func TestOpenAPIWalk(t *testing.T) {
 	w.do(404, "DELETE", "/api/admin/organizations/temp", admin(""))
 	w.do(400, "DELETE", "/api/admin/organizations/default", admin(""))
 
+	// Groups, and on users, links and invitations.
+	h, _, _ = w.do(201, "POST", "/api/admin/groups", admin(`{"name":"Grafana Users","description":"dashboards"}`))
+	if h.Get("Location") != "/api/admin/groups/grafana-users" {
+		t.Errorf("group Location %q", h.Get("Location"))
+	}
+	w.do(201, "POST", "/api/admin/groups", admin(`{"id":"temp","name":"Temporary"}`))
+	w.do(409, "POST", "/api/admin/groups", admin(`{"id":"temp","name":"Again"}`))
+	w.do(400, "POST", "/api/admin/groups", admin(`{"id":"Not An Id","name":"Bad"}`))
+	w.do(403, "POST", "/api/admin/groups", walkReq{cookie: edCookie, body: `{"name":"Editors may not"}`})
+	w.do(403, "GET", "/api/admin/groups", walkReq{cookie: edCookie})
+	w.do(200, "GET", "/api/admin/groups", admin(""))
+	w.do(200, "GET", "/api/admin/groups/grafana-users", admin(""))
+	w.do(404, "GET", "/api/admin/groups/nope", admin(""))
+	w.do(200, "PUT", "/api/admin/groups/grafana-users", admin(`{"description":"dashboards and alerts"}`))
+	w.do(400, "PUT", "/api/admin/groups/grafana-users", admin(`{}`))
+	w.do(404, "PUT", "/api/admin/groups/nope", admin(`{"name":"x"}`))
+	_, _, grouped := w.do(200, "PUT", "/api/admin/user-admin/"+edID, admin(`{"groups":["grafana-users"]}`))
+	if g, _ := grouped["groups"].([]any); len(g) != 1 || g[0] != "grafana-users" {
+		t.Errorf("the user's groups are %v", grouped["groups"])
+	}
+	w.do(400, "PUT", "/api/admin/user-admin/"+edID, admin(`{"groups":["grafana-users","nope"]}`))
+	w.do(201, "POST", "/api/admin/invite-link/tokens", admin(`{"name":"grafana","expiresAt":"2099-01-01T00:00:00Z","groups":["grafana-users","temp"]}`))
+	w.do(201, "POST", "/api/admin/invite-link/tokens", walkReq{cookie: edCookie, body: `{"name":"mine","expiresAt":"2099-01-01T00:00:00Z","groups":["grafana-users"]}`})
+	w.do(400, "POST", "/api/admin/invite-link/tokens", walkReq{cookie: edCookie, body: `{"name":"not mine","expiresAt":"2099-01-01T00:00:00Z","groups":["temp"]}`})
+	w.do(200, "POST", "/v1/userInvitations", admin(`{"invitedEmail":"grouped@example.com","inviter":"Ada","disableInvitationEmail":true,"groups":["temp"]}`))
+	w.do(201, "POST", "/api/admin/users/invite", admin(`{"email":"doit-grouped@example.com","groups":["grafana-users"]}`))
+	w.do(200, "DELETE", "/api/admin/groups/temp", admin(""))
+	w.do(404, "DELETE", "/api/admin/groups/temp", admin(""))
+
 	// Invitations (Confidence).
 	w.do(200, "GET", "/v1/userInvitations", admin(""))
 	w.do(400, "POST", "/v1/userInvitations", admin(`{"invitedEmail":"grace@example.com"}`)) // an API key must name the inviter

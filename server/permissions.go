@@ -16,13 +16,14 @@ const (
 	permManageInvitations permission = "MANAGE_INVITATIONS"
 	permReadOrgs          permission = "READ_ORGANIZATIONS"
 	permManageOrgs        permission = "MANAGE_ORGANIZATIONS"
+	permManageGroups      permission = "MANAGE_GROUPS"
 )
 
 // rolePermissions is the one table that decides what each root role may
 // do; every authenticated route names the permission it needs.
 var rolePermissions = map[db.Role][]permission{
 	db.RoleAdmin: {permReadSelf, permManageLinks, permManageUsers, permManageKeys, permReadEvents, permReadRoles,
-		permManageInvitations, permReadOrgs, permManageOrgs},
+		permManageInvitations, permReadOrgs, permManageOrgs, permManageGroups},
 	db.RoleEditor: {permReadSelf, permManageLinks, permReadRoles, permManageInvitations, permReadOrgs},
 	db.RoleViewer: {permReadSelf},
 }

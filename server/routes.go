@@ -88,6 +88,13 @@ func (s *Server) apiRoutes() []route {
 		authed("POST", "/api/admin/organizations", permManageOrgs, s.handleCreateOrg),
 		authed("DELETE", "/api/admin/organizations/:id", permManageOrgs, s.handleDeleteOrg),
 
+		// Groups (DESIGN §8).
+		authed("GET", "/api/admin/groups", permManageGroups, s.handleListGroups),
+		authed("POST", "/api/admin/groups", permManageGroups, s.handleCreateGroup),
+		authed("GET", "/api/admin/groups/:id", permManageGroups, s.handleGetGroup),
+		authed("PUT", "/api/admin/groups/:id", permManageGroups, s.handleUpdateGroup),
+		authed("DELETE", "/api/admin/groups/:id", permManageGroups, s.handleDeleteGroup),
+
 		// Operations.
 		public("GET", "/health", nil, s.handleHealth),
 		public("GET", "/metrics", nil, s.handleMetrics),

@@ -53,6 +53,8 @@ type userResponse struct {
 	ScimID         *string  `json:"scimId"`
 	OrganizationID string   `json:"organizationId"`
 	Disabled       bool     `json:"disabled"`
+	// Groups is our addition to userSchema: the ids of the user's groups.
+	Groups []string `json:"groups"`
 }
 
 func newUserResponse(u db.User) userResponse {
@@ -61,7 +63,17 @@ func newUserResponse(u db.User) userResponse {
 		ImageURL: gravatarURL(u.Email), LoginAttempts: u.LoginAttempts, EmailSent: u.EmailSent,
 		RootRole: u.RootRole, SeenAt: nullableTime(u.SeenAt), CreatedAt: db.FormatTime(u.CreatedAt),
 		AccountType: "User", Permissions: []string{}, OrganizationID: u.OrganizationID, Disabled: u.Disabled,
+		Groups: groupIDs(u.Groups),
 	}
+}
+
+// groupIDs is a list of group ids as the API shows it: [] for none, never
+// null.
+func groupIDs(ids []string) []string {
+	if ids == nil {
+		return []string{}
+	}
+	return ids
 }
 
 func newUserResponses(users []db.User) []userResponse {
@@ -109,6 +121,8 @@ type linkResponse struct {
 	MaxUses        *int         `json:"maxUses"`
 	Uses           int          `json:"uses"`
 	AllowedDomains []string     `json:"allowedDomains"`
+	// Groups is our addition: the ids of the groups whoever signs up gets.
+	Groups []string `json:"groups"`
 }
 
 // linkUserBrief is a joiner as a caller without MANAGE_USERS sees them:
@@ -131,7 +145,7 @@ func newLinkResponse(baseURL string, t db.SignupToken, wholeUsers bool) linkResp
 		Secret: t.Secret, URL: weburl.SignupLink(baseURL, t.Secret), Name: t.Name, Description: t.Description,
 		Enabled: t.Enabled, ExpiresAt: db.FormatTime(t.ExpiresAt), CreatedAt: db.FormatTime(t.CreatedAt),
 		CreatedBy: nullable(t.CreatedBy), Role: newRoleResponse(t.Role), Uses: t.Uses,
-		AllowedDomains: t.AllowedDomains,
+		AllowedDomains: t.AllowedDomains, Groups: groupIDs(t.Groups),
 	}
 	if wholeUsers {
 		resp.Users = newUserResponses(t.Users)
@@ -177,6 +191,8 @@ type invitationResponse struct {
 	RoleID                 string      `json:"roleId"`
 	OrganizationID         string      `json:"organizationId"`
 	State                  string      `json:"state"`
+	// Groups is our addition: the ids of the groups the invitee gets.
+	Groups []string `json:"groups"`
 }
 
 // newInvitationResponse is inv with its URI built on baseURL. Token and
@@ -194,6 +210,7 @@ func newInvitationResponse(baseURL string, inv db.Invitation) invitationResponse
 		Creator: inv.Creator, Updater: inv.Updater, Name: db.InvitationName(inv.ID), Inviter: inv.Inviter,
 		TTL: db.FormatDuration(inv.TTL), DisableInvitationEmail: inv.DisableEmail, Labels: labels,
 		RoleID: strconv.Itoa(int(inv.Role)), OrganizationID: inv.OrgID, State: inv.State,
+		Groups: groupIDs(inv.Groups),
 	}
 }
 
@@ -258,6 +275,18 @@ type organizationResponse struct {
 
 func newOrganizationResponse(o db.Organization) organizationResponse {
 	return organizationResponse{ID: o.ID, Name: o.Name, CreatedAt: db.FormatTime(o.CreatedAt)}
+}
+
+// groupResponse is a group (DESIGN §8).
+type groupResponse struct {
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	CreatedAt   string `json:"createdAt"`
+}
+
+func newGroupResponse(g db.Group) groupResponse {
+	return groupResponse{ID: g.ID, Name: g.Name, Description: g.Description, CreatedAt: db.FormatTime(g.CreatedAt)}
 }
 
 // emailResponse is an email of the outbox as admins see it: never its

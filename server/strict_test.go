@@ -61,6 +61,8 @@ func strictCases(linkSecret, invitationID, invitationToken, userID string) []str
 		[3]string{"allowedDomains", `{"name": "n", "expiresAt": "2099-01-01T00:00:00Z", "allowedDomains": "example.com"}`, "must be a list, not a string"},
 		[3]string{"allowedDomains[1]", `{"name": "n", "expiresAt": "2099-01-01T00:00:00Z", "allowedDomains": ["example.com", 7]}`, "must be a string"},
 		[3]string{"allowedDomains[0]", `{"name": "n", "expiresAt": "2099-01-01T00:00:00Z", "allowedDomains": [null]}`, "not null"},
+		[3]string{"groups", `{"name": "n", "expiresAt": "2099-01-01T00:00:00Z", "groups": "ops"}`, "must be a list, not a string"},
+		[3]string{"groups[1]", `{"name": "n", "expiresAt": "2099-01-01T00:00:00Z", "groups": ["ops", 7]}`, "must be a string"},
 	)
 	add("update link", "PUT", tokens+"/"+linkSecret, false,
 		[3]string{"enabled", `{"enabled": "false"}`, "must be true or false, not a string"},
@@ -68,6 +70,8 @@ func strictCases(linkSecret, invitationID, invitationToken, userID string) []str
 		[3]string{"expiresAt", `{"expiresAt": true}`, "must be a string, not true"},
 		[3]string{"description", `{"description": 3}`, "must be a string"},
 		[3]string{"Enabled", `{"Enabled": false}`, "case-sensitive"},
+		[3]string{"groups", `{"groups": {"id": "ops"}}`, "must be a list, not an object"},
+		[3]string{"groups[0]", `{"groups": [null]}`, "not null"},
 	)
 	invitations := "/v1/userInvitations"
 	add("create invitation", "POST", invitations, false,
@@ -85,6 +89,8 @@ func strictCases(linkSecret, invitationID, invitationToken, userID string) []str
 		[3]string{"labels[0].Key", `{"invitedEmail": "grace@example.com", "inviter": "T", "labels": [{"Key": "a", "value": "b"}]}`, "case-sensitive"},
 		[3]string{"roleId", `{"invitedEmail": "grace@example.com", "inviter": "T", "roleId": [3]}`, "root role"},
 		[3]string{"organizationId", `{"invitedEmail": "grace@example.com", "inviter": "T", "organizationId": 5}`, "must be a string"},
+		[3]string{"groups", `{"invitedEmail": "grace@example.com", "inviter": "T", "groups": true}`, "must be a list, not true"},
+		[3]string{"groups[0]", `{"invitedEmail": "grace@example.com", "inviter": "T", "groups": [["ops"]]}`, "must be a string, not a list"},
 	)
 	add("DoiT invite", "POST", "/api/admin/users/invite", true,
 		[3]string{"email", `{"email": 42}`, "must be a string, not a number"},
@@ -92,6 +98,7 @@ func strictCases(linkSecret, invitationID, invitationToken, userID string) []str
 		[3]string{"roleId", `{"email": "grace@example.com", "roleId": false}`, "root role"},
 		[3]string{"organizationId", `{"email": "grace@example.com", "organizationId": ["default"]}`, "must be a string, not a list"},
 		[3]string{"invitedEmail", `{"invitedEmail": "grace@example.com"}`, "not a field"},
+		[3]string{"groups", `{"email": "grace@example.com", "groups": "ops"}`, "must be a list, not a string"},
 	)
 	add("resend", "POST", invitations+"/"+invitationID+"/resend", false,
 		[3]string{"inviter", `{"inviter": "T"}`, "not a field"},
@@ -112,6 +119,8 @@ func strictCases(linkSecret, invitationID, invitationToken, userID string) []str
 		[3]string{"email", `{"email": true}`, "must be a string"},
 		[3]string{"rootRole", `{"rootRole": {"id": 2}}`, "root role"},
 		[3]string{"rootRole", `{"rootRole": 2.5}`, "root role"},
+		[3]string{"groups", `{"groups": "ops"}`, "must be a list, not a string"},
+		[3]string{"groups[0]", `{"groups": [1]}`, "must be a string, not a number"},
 	)
 	add("create API key", "POST", "/api/admin/api-tokens", false,
 		[3]string{"name", `{"name": 5, "role": "editor"}`, "must be a string"},
@@ -121,6 +130,16 @@ func strictCases(linkSecret, invitationID, invitationToken, userID string) []str
 	add("create organization", "POST", "/api/admin/organizations", false,
 		[3]string{"id", `{"id": 1, "name": "Org"}`, "must be a string"},
 		[3]string{"name", `{"name": false}`, "must be a string"},
+	)
+	add("create group", "POST", "/api/admin/groups", false,
+		[3]string{"id", `{"id": 1, "name": "Ops"}`, "must be a string"},
+		[3]string{"name", `{"name": ["Ops"]}`, "must be a string, not a list"},
+		[3]string{"description", `{"name": "Ops", "description": 5}`, "must be a string"},
+		[3]string{"Name", `{"Name": "Ops"}`, "case-sensitive"},
+	)
+	add("update group", "PUT", "/api/admin/groups/ops", false,
+		[3]string{"name", `{"name": 5}`, "must be a string"},
+		[3]string{"description", `{"description": false}`, "must be a string"},
 	)
 	// The whole body of the wrong type names no field.
 	for _, ep := range []struct{ name, method, path string }{

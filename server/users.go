@@ -93,6 +93,8 @@ type updateUserRequest struct {
 	Name     *string         `json:"name"`
 	Email    *string         `json:"email"`
 	RootRole json.RawMessage `json:"rootRole"`
+	// Groups is our addition: replaces the user's groups.
+	Groups *[]string `json:"groups"`
 }
 
 func (s *Server) handleUpdateUser(w http.ResponseWriter, r *http.Request, ps httprouter.Params, actor db.Actor) {
@@ -106,7 +108,7 @@ func (s *Server) handleUpdateUser(w http.ResponseWriter, r *http.Request, ps htt
 		s.writeError(w, r, err)
 		return
 	}
-	in := db.UserUpdate{Name: req.Name, Email: req.Email}
+	in := db.UserUpdate{Name: req.Name, Email: req.Email, Groups: req.Groups}
 	if len(req.RootRole) > 0 && string(req.RootRole) != "null" {
 		role, err := parseRole("rootRole", req.RootRole)
 		if err != nil {

@@ -115,6 +115,10 @@ func TestPermissionTable(t *testing.T) {
 		{"editor key", "key:" + editorKey, db.RoleEditor, true},
 	}
 	secret := ts.link(t)
+	group, err := ts.store.CreateGroup(db.SystemActor, db.NewGroup{Name: "Permission checks"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	// samples builds, per route, a request that succeeds for an allowed
 	// caller; destructive ones make their own target each time.
 	samples := map[string]func() (path, body string){
@@ -182,6 +186,21 @@ func TestPermissionTable(t *testing.T) {
 		"POST /api/admin/organizations": func() (string, string) {
 			return "/api/admin/organizations", fmt.Sprintf(`{"name":"Org %d"}`, userSeq.Add(1))
 		},
+		"GET /api/admin/groups": func() (string, string) { return "/api/admin/groups", "" },
+		"POST /api/admin/groups": func() (string, string) {
+			return "/api/admin/groups", fmt.Sprintf(`{"name":"Group %d"}`, userSeq.Add(1))
+		},
+		"GET /api/admin/groups/:id": func() (string, string) { return "/api/admin/groups/" + group.ID, "" },
+		"PUT /api/admin/groups/:id": func() (string, string) {
+			return "/api/admin/groups/" + group.ID, `{"description":"changed"}`
+		},
+		"DELETE /api/admin/groups/:id": func() (string, string) {
+			g, err := ts.store.CreateGroup(db.SystemActor, db.NewGroup{Name: fmt.Sprintf("Doomed %d", userSeq.Add(1))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return "/api/admin/groups/" + g.ID, ""
+		},
 		"DELETE /api/admin/organizations/:id": func() (string, string) {
 			org, err := ts.store.CreateOrganization(db.SystemActor, "", fmt.Sprintf("Doomed %d", userSeq.Add(1)))
 			if err != nil {
@@ -222,6 +241,11 @@ func TestPermissionTable(t *testing.T) {
 		"GET /api/admin/organizations":                staff,
 		"POST /api/admin/organizations":               admins,
 		"DELETE /api/admin/organizations/:id":         admins,
+		"GET /api/admin/groups":                       admins,
+		"POST /api/admin/groups":                      admins,
+		"GET /api/admin/groups/:id":                   admins,
+		"PUT /api/admin/groups/:id":                   admins,
+		"DELETE /api/admin/groups/:id":                admins,
 	}
 	for _, rt := range ts.srv.routes() {
 		if rt.authed == nil {

@@ -43,6 +43,9 @@ type app struct {
 	// orgs is the last list of organizations seen, for the invitation
 	// form's choice.
 	orgs []db.Organization
+	// groups is the last list of groups seen, for the hint of every
+	// groups field.
+	groups []db.Group
 	// inviter is the name the last invitation was signed with, offered
 	// again for the next one; "" until the first (then opts.Inviter).
 	inviter string

@@ -49,6 +49,11 @@ type Backend interface {
 	CreateOrganization(ctx context.Context, actor db.Actor, id, name string) (db.Organization, error)
 	DeleteOrganization(ctx context.Context, actor db.Actor, id string) error
 
+	ListGroups(ctx context.Context) ([]db.Group, error)
+	CreateGroup(ctx context.Context, actor db.Actor, in db.NewGroup) (db.Group, error)
+	UpdateGroup(ctx context.Context, actor db.Actor, id string, in db.GroupUpdate) (db.Group, error)
+	DeleteGroup(ctx context.Context, actor db.Actor, id string) error
+
 	ListEvents(ctx context.Context, typ string, offset, limit int) ([]db.Event, int, error)
 }
 
@@ -205,6 +210,34 @@ func (d direct) DeleteOrganization(ctx context.Context, actor db.Actor, id strin
 		return err
 	}
 	return d.s.DeleteOrganization(actor, id)
+}
+
+func (d direct) ListGroups(ctx context.Context) ([]db.Group, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return d.s.ListGroups()
+}
+
+func (d direct) CreateGroup(ctx context.Context, actor db.Actor, in db.NewGroup) (db.Group, error) {
+	if err := ctx.Err(); err != nil {
+		return db.Group{}, err
+	}
+	return d.s.CreateGroup(actor, in)
+}
+
+func (d direct) UpdateGroup(ctx context.Context, actor db.Actor, id string, in db.GroupUpdate) (db.Group, error) {
+	if err := ctx.Err(); err != nil {
+		return db.Group{}, err
+	}
+	return d.s.UpdateGroup(actor, id, in)
+}
+
+func (d direct) DeleteGroup(ctx context.Context, actor db.Actor, id string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return d.s.DeleteGroup(actor, id)
 }
 
 func (d direct) ListEvents(ctx context.Context, typ string, offset, limit int) ([]db.Event, int, error) {

@@ -22,6 +22,12 @@ type invitationsScreen struct {
 	records[db.Invitation]
 }
 
+// invitationsExtra is what the invitations screen reads for its form.
+type invitationsExtra struct {
+	orgs   []db.Organization
+	groups []db.Group
+}
+
 // pageSize is how many records one backend call asks for.
 const pageSize = 500
 
@@ -46,11 +52,18 @@ func newInvitationsScreen(a *app) *invitationsScreen {
 		if err != nil {
 			return nil, nil, err
 		}
-		// The form offers the organizations.
-		orgs, err := b.ListOrganizations(ctx)
-		return invs, orgs, err
+		// The form offers the organizations and the groups.
+		var x invitationsExtra
+		if x.orgs, err = b.ListOrganizations(ctx); err != nil {
+			return nil, nil, err
+		}
+		x.groups, err = b.ListGroups(ctx)
+		return invs, x, err
 	}
-	s.took = func(_ []db.Invitation, extra any) { a.orgs, _ = extra.([]db.Organization) }
+	s.took = func(_ []db.Invitation, extra any) {
+		x, _ := extra.(invitationsExtra)
+		a.orgs, a.groups = x.orgs, x.groups
+	}
 	s.row = func(inv db.Invitation, now time.Time) row {
 		exp := relative(inv.ExpiresAt, now)
 		if inv.State == db.InvitationAccepted || inv.State == db.InvitationRevoked {
@@ -209,6 +222,9 @@ func (s *invitationsScreen) createForm() *form {
 	}
 	f.choose("Organization", orgs, def, "The organization they join; create more in tab 5.", "organizationId")
 	f.text("Valid for", fmtDuration(a.opts.InvitationTTL), "", "How long the link works: 7d, 48h, 2w (at most 365d).", "ttl", "expirationTime")
+	if len(a.groups) > 0 {
+		f.text("Groups", "", "none", "They get these. "+a.groupsHint(), "groups")
+	}
 	f.choose("Send email", []string{"yes", "no"}, 0, "No: you pass the link on yourself.", "disableInvitationEmail")
 	inviter := a.inviter
 	if inviter == "" {
@@ -217,7 +233,7 @@ func (s *invitationsScreen) createForm() *form {
 	f.text("Inviter", inviter, "Ada Lovelace", "The name the email is signed with (\"… invited you to join\"); kept for your next invitations.", "inviter")
 	f.submit = func(f *form) (func(ctx context.Context) (any, error), error) {
 		var c checks
-		in := db.NewInvitation{DefaultTTL: a.opts.InvitationTTL}
+		in := db.NewInvitation{DefaultTTL: a.opts.InvitationTTL, Groups: parseGroupList(f.valueOf("Groups"))}
 		email, err := db.NormalizeEmail("invitedEmail", f.valueOf("Email"))
 		c.add(err)
 		in.Email = email
@@ -279,6 +295,11 @@ func (s *invitationsScreen) detailText() string {
 		{label: "State", value: inv.State},
 		{label: "Role", value: inv.Role.Name()},
 		{label: "Organization", value: inv.OrgID},
+	}
+	if len(inv.Groups) > 0 {
+		lines = append(lines, resultLine{label: "Groups", value: groupsText(inv.Groups)})
+	}
+	lines = append(lines, []resultLine{
 		{label: "Expires", value: fmtFull(inv.ExpiresAt, a.now())},
 		{label: "Valid for", value: fmtDuration(inv.TTL)},
 		{label: "Created", value: fmtFull(inv.CreatedAt, a.now()) + " by " + inv.Creator},
@@ -286,7 +307,7 @@ func (s *invitationsScreen) detailText() string {
 		{label: "Inviter", value: inv.Inviter},
 		{label: "Email", value: email},
 		{label: "Labels", value: labels},
-	}
+	}...)
 	if inv.UserID != 0 {
 		lines = append(lines, resultLine{label: "Accepted by", value: inv.Email + " (user " + strconv.FormatUint(inv.UserID, 10) + ")"})
 	}

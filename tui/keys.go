@@ -10,7 +10,7 @@ import (
 // thing per screen.
 type KeyMap struct {
 	// Anywhere outside a form or dialog.
-	Tabs      key.Binding // 1–6
+	Tabs      key.Binding // 1–7
 	NextTab   key.Binding
 	PrevTab   key.Binding
 	Refresh   key.Binding
@@ -41,8 +41,9 @@ type KeyMap struct {
 	Unlock key.Binding // users
 	// Disable disables the selected user, or enables them again.
 	Disable key.Binding // users
-	Delete  key.Binding // links, users, organizations
-	Edit    key.Binding // links: name, role, max uses, domains
+	Groups  key.Binding // users: their groups
+	Delete  key.Binding // links, users, organizations, groups
+	Edit    key.Binding // links: name, role, max uses, domains, groups; groups: name, description
 	Type    key.Binding // audit: pick the event type
 	Older   key.Binding // audit: next page
 	Newer   key.Binding // audit: previous page
@@ -71,7 +72,7 @@ func DefaultKeyMap() KeyMap {
 		return key.NewBinding(key.WithKeys(keys...), key.WithHelp(k, desc))
 	}
 	return KeyMap{
-		Tabs:      b([]string{"1", "2", "3", "4", "5", "6"}, "1-6", "tab"),
+		Tabs:      b([]string{"1", "2", "3", "4", "5", "6", "7"}, "1-7", "tab"),
 		NextTab:   b([]string{"tab"}, "tab", "next tab"),
 		PrevTab:   b([]string{"shift+tab"}, "shift+tab", "previous tab"),
 		Refresh:   b([]string{"ctrl+r"}, "ctrl+r", "refresh"),
@@ -99,6 +100,7 @@ func DefaultKeyMap() KeyMap {
 		Role:    b([]string{"r"}, "r", "change role"),
 		Unlock:  b([]string{"u"}, "u", "unlock"),
 		Disable: b([]string{"x"}, "x", "disable/enable"),
+		Groups:  b([]string{"a"}, "a", "groups"),
 		Delete:  b([]string{"d"}, "d", "delete"),
 		Edit:    b([]string{"m"}, "m", "edit"),
 		Type:    b([]string{"t"}, "t", "event type"),

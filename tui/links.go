@@ -35,8 +35,14 @@ func newLinksScreen(a *app) *linksScreen {
 	s.what = "signup links"
 	s.fetch = func(ctx context.Context, b Backend, actor db.Actor) ([]db.SignupToken, any, error) {
 		tokens, err := b.ListSignupTokens(ctx, actor)
-		return tokens, nil, err
+		if err != nil {
+			return nil, nil, err
+		}
+		// The forms offer the groups.
+		groups, err := b.ListGroups(ctx)
+		return tokens, groups, err
 	}
+	s.took = func(_ []db.SignupToken, extra any) { a.groups, _ = extra.([]db.Group) }
 	s.row = func(t db.SignupToken, now time.Time) row {
 		uses := strconv.Itoa(t.Uses)
 		if t.MaxUses > 0 {
@@ -149,9 +155,14 @@ func (s *linksScreen) createForm() *form {
 	f.choose("Role", roleNames(roles), roleIndex(roles, db.RoleViewer), "The role of people who sign up through it.", "role")
 	f.text("Max uses", "", "no limit", "How many people may sign up; empty for no limit.", "maxUses")
 	f.text("Allowed domains", "", "any domain", "Only emails at these domains, comma separated (example.com, example.org); empty for any.", "allowedDomains")
+	// Only once there are groups to hand out: a form without them stays
+	// as short as it was.
+	if len(a.groups) > 0 {
+		f.text("Groups", "", "none", "Whoever signs up gets these. "+a.groupsHint(), "groups")
+	}
 	f.submit = func(f *form) (func(ctx context.Context) (any, error), error) {
 		var c checks
-		in := db.NewSignupToken{}
+		in := db.NewSignupToken{Groups: parseGroupList(f.valueOf("Groups"))}
 		var maxUses int
 		in.Name, in.Description, in.Role, maxUses, in.AllowedDomains = linkFields(f, &c)
 		if maxUses > 0 {
@@ -220,6 +231,9 @@ func (s *linksScreen) editForm(t db.SignupToken) *form {
 	f.choose("Role", roleNames(roles), roleIndex(roles, t.Role), "The role of people who sign up through it from now on.", "role")
 	f.text("Max uses", maxUses, "no limit", "How many people may sign up in all; empty for no limit.", "maxUses")
 	f.text("Allowed domains", strings.Join(t.AllowedDomains, ", "), "any domain", "Only emails at these domains, comma separated; empty for any.", "allowedDomains")
+	if len(a.groups) > 0 || len(t.Groups) > 0 {
+		f.text("Groups", strings.Join(t.Groups, ", "), "none", "Whoever signs up from now on gets these. "+a.groupsHint(), "groups")
+	}
 	f.submit = func(f *form) (func(ctx context.Context) (any, error), error) {
 		var c checks
 		name, description, role, maxUses, domains := linkFields(f, &c)
@@ -244,6 +258,9 @@ func (s *linksScreen) editForm(t db.SignupToken) *form {
 				domains = []string{}
 			}
 			in.AllowedDomains = &domains
+		}
+		if groups := parseGroupList(f.valueOf("Groups")); strings.Join(groups, ",") != strings.Join(t.Groups, ",") {
+			in.Groups = &groups
 		}
 		if in == (db.SignupTokenUpdate{}) {
 			return nil, db.Errorf(db.EINVALID, "Nothing changed: edit a field, or press esc to cancel.")
@@ -303,6 +320,11 @@ func (s *linksScreen) detailText() string {
 		{label: "Uses", value: usesText(t.Uses, t.MaxUses)},
 		{label: "Expires", value: fmtFull(t.ExpiresAt, a.now())},
 		{label: "Allowed domains", value: domains},
+	}...)
+	if len(t.Groups) > 0 {
+		lines = append(lines, resultLine{label: "Groups", value: groupsText(t.Groups)})
+	}
+	lines = append(lines, []resultLine{
 		{label: "Created", value: fmtFull(t.CreatedAt, a.now()) + " by " + t.CreatedBy},
 		{},
 	}...)

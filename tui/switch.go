@@ -353,6 +353,35 @@ func (s *SwitchingBackend) DeleteOrganization(ctx context.Context, actor db.Acto
 	return s.run(ctx, true, func(ctx context.Context, b Backend) error { return b.DeleteOrganization(ctx, actor, id) })
 }
 
+// ListGroups lists groups where the data is now.
+func (s *SwitchingBackend) ListGroups(ctx context.Context) (out []db.Group, err error) {
+	err = s.run(ctx, false, func(ctx context.Context, b Backend) (err error) { out, err = b.ListGroups(ctx); return err })
+	return out, err
+}
+
+// CreateGroup creates a group where the data is now.
+func (s *SwitchingBackend) CreateGroup(ctx context.Context, actor db.Actor, in db.NewGroup) (out db.Group, err error) {
+	err = s.run(ctx, true, func(ctx context.Context, b Backend) (err error) {
+		out, err = b.CreateGroup(ctx, actor, in)
+		return err
+	})
+	return out, err
+}
+
+// UpdateGroup changes a group where the data is now.
+func (s *SwitchingBackend) UpdateGroup(ctx context.Context, actor db.Actor, id string, in db.GroupUpdate) (out db.Group, err error) {
+	err = s.run(ctx, true, func(ctx context.Context, b Backend) (err error) {
+		out, err = b.UpdateGroup(ctx, actor, id, in)
+		return err
+	})
+	return out, err
+}
+
+// DeleteGroup deletes a group where the data is now.
+func (s *SwitchingBackend) DeleteGroup(ctx context.Context, actor db.Actor, id string) error {
+	return s.run(ctx, true, func(ctx context.Context, b Backend) error { return b.DeleteGroup(ctx, actor, id) })
+}
+
 // ListEvents lists audit events where the data is now.
 func (s *SwitchingBackend) ListEvents(ctx context.Context, typ string, offset, limit int) (out []db.Event, total int, err error) {
 	err = s.run(ctx, false, func(ctx context.Context, b Backend) (err error) {

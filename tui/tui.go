@@ -117,13 +117,14 @@ func newModel(b Backend, opts Options, now func() time.Time, tick bool) *model {
 	m.help = help.New()
 	m.help.Styles = a.styles.Help
 	m.help.FullSeparator = "  "
-	m.screens = make([]screen, screenAudit+1)
+	m.screens = make([]screen, screenGroups+1)
 	m.screens[screenLinks] = newLinksScreen(a)
 	m.screens[screenInvitations] = newInvitationsScreen(a)
 	m.screens[screenUsers] = newUsersScreen(a)
 	m.screens[screenKeys] = newKeysScreen(a)
 	m.screens[screenOrgs] = newOrgsScreen(a)
 	m.screens[screenAudit] = newAuditScreen(a)
+	m.screens[screenGroups] = newGroupsScreen(a)
 	m.layout()
 	return m
 }
@@ -139,6 +140,8 @@ const (
 	screenKeys
 	screenOrgs
 	screenAudit
+	// screenGroups came after the others, so that their numbers stay.
+	screenGroups
 )
 
 // screen is one tab.

@@ -24,7 +24,7 @@ func TestTabsRenderAt80x24(t *testing.T) {
 	h := newHarness(t, true)
 	for _, tc := range []struct{ key, name string }{
 		{"1", "links"}, {"2", "invitations"}, {"3", "users"},
-		{"4", "apikeys"}, {"5", "orgs"}, {"6", "audit"},
+		{"4", "apikeys"}, {"5", "orgs"}, {"6", "audit"}, {"7", "groups"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h.t = t
@@ -36,13 +36,13 @@ func TestTabsRenderAt80x24(t *testing.T) {
 
 func TestTabKeysCycle(t *testing.T) {
 	h := newHarness(t, true)
-	want := []string{"Invitations", "Users", "API keys", "Organizations", "Audit log", "Signup links"}
+	want := []string{"Invitations", "Users", "API keys", "Organizations", "Audit log", "Groups", "Signup links"}
 	for _, name := range want {
 		h.keys("tab")
 		h.contains("invited admin · " + name)
 	}
 	h.keys("shift+tab")
-	h.contains("invited admin · Audit log")
+	h.contains("invited admin · Groups")
 }
 
 func TestKeysArrivingTogether(t *testing.T) {
@@ -617,5 +617,94 @@ func TestParseExpiry(t *testing.T) {
 				t.Fatalf("got %v, %v", got, err)
 			}
 		})
+	}
+}
+
+func TestGroupsTab(t *testing.T) {
+	h := newHarness(t, true)
+	h.keys("7")
+	h.contains("0 groups", "Nothing here yet.")
+	h.keys("n")
+	h.typeText("Grafana users")
+	h.keys("tab", "tab")
+	h.typeText("Dashboards")
+	h.keys("enter")
+	h.contains(`Created the group "Grafana users" (grafana-users).`)
+	h.keys("n")
+	h.typeText("Ops")
+	h.keys("ctrl+s")
+	h.contains(`Created the group "Ops" (ops).`)
+	h.golden("list")
+	// The same id again is refused next to its field.
+	h.keys("n")
+	h.typeText("Other")
+	h.keys("tab")
+	h.typeText("ops")
+	h.keys("ctrl+s")
+	h.contains("! is taken", "error: A group with the id ops already exists")
+	h.keys("esc")
+	// Edit: a new description.
+	h.keys("up", "m", "tab", "ctrl+u")
+	h.typeText("Dashboards and alerts")
+	h.keys("enter")
+	h.contains(`Saved the group "Grafana users" (grafana-users).`)
+	if g, err := h.store.GetGroup("grafana-users"); err != nil || g.Description != "Dashboards and alerts" {
+		t.Fatalf("group %+v, %v", g, err)
+	}
+	// Delete asks first.
+	h.keys("d")
+	h.contains(`Delete the group "Grafana users" (grafana-users)?`)
+	h.keys("n")
+	if _, err := h.store.GetGroup("grafana-users"); err != nil {
+		t.Fatalf("deleted without a yes: %v", err)
+	}
+	h.keys("d", "y")
+	h.contains(`Deleted the group "Grafana users".`, "1 group")
+	if _, err := h.store.GetGroup("grafana-users"); db.ErrorCode(err) != db.ENOTFOUND {
+		t.Fatalf("still there: %v", err)
+	}
+}
+
+func TestUserGroupsByKeystrokes(t *testing.T) {
+	h := newHarness(t, true)
+	for _, name := range []string{"Ops", "Web"} {
+		if _, err := h.store.CreateGroup(testAdmin, db.NewGroup{Name: name}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.keys("3", "a")
+	h.contains("Groups of ada@example.com", "of: ops, web")
+	h.typeText("web, nope")
+	h.keys("enter")
+	h.contains(`! groups[1]: "nope" is not a group`)
+	if u, _ := h.store.FindUserByID(1); len(u.Groups) != 0 {
+		t.Fatalf("groups set despite the error: %v", u.Groups)
+	}
+	h.keys("ctrl+u")
+	h.typeText("web, ops")
+	h.golden("form")
+	h.keys("enter")
+	h.contains("ada@example.com is now in the groups: ops, web.")
+	if u, _ := h.store.FindUserByID(1); strings.Join(u.Groups, ",") != "ops,web" {
+		t.Fatalf("groups %v", u.Groups)
+	}
+	h.keys("enter")
+	h.contains("Groups", "ops, web")
+	// A link made here hands them out.
+	h.keys("esc", "1", "n")
+	h.typeText("Grouped")
+	h.keys("tab", "tab", "tab", "tab", "tab", "tab")
+	h.typeText("ops")
+	h.keys("enter")
+	h.contains(`Created the signup link "Grouped"`)
+	tokens, _ := h.store.ListSignupTokens(testAdmin)
+	found := false
+	for _, tok := range tokens {
+		if tok.Name == "Grouped" {
+			found = strings.Join(tok.Groups, ",") == "ops"
+		}
+	}
+	if !found {
+		t.Errorf("the link has not the group ops: %+v", tokens)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/charmbracelet/bubbles/key"
@@ -25,9 +26,10 @@ type usersScreen struct {
 
 // usersExtra is what the users screen reads besides the users.
 type usersExtra struct {
-	total int
-	invs  []db.Invitation
-	links []db.SignupToken
+	total  int
+	invs   []db.Invitation
+	links  []db.SignupToken
+	groups []db.Group
 }
 
 func newUsersScreen(a *app) *usersScreen {
@@ -60,12 +62,16 @@ func newUsersScreen(a *app) *usersScreen {
 		if x.invs, err = listAllInvitations(ctx, b, actor, db.InvitationAccepted); err != nil {
 			return nil, nil, err
 		}
-		x.links, err = b.ListSignupTokens(ctx, actor)
+		if x.links, err = b.ListSignupTokens(ctx, actor); err != nil {
+			return nil, nil, err
+		}
+		x.groups, err = b.ListGroups(ctx)
 		return users, x, err
 	}
 	s.took = func(_ []db.User, extra any) {
 		x, _ := extra.(usersExtra)
 		s.total, s.links = x.total, x.links
+		a.groups = x.groups
 		s.invs = map[uint64]db.Invitation{}
 		for _, inv := range x.invs {
 			s.invs[inv.ID] = inv
@@ -111,6 +117,8 @@ func (s *usersScreen) key(k tea.KeyMsg) tea.Cmd {
 	switch {
 	case key.Matches(k, keys.Role):
 		a.push(s.roleForm(u))
+	case key.Matches(k, keys.Groups):
+		a.push(s.groupsForm(u))
 	case key.Matches(k, keys.Unlock):
 		if u.LoginAttempts == 0 {
 			a.setInfo(u.Email + " has no failed logins; there is nothing to unlock.")
@@ -171,6 +179,27 @@ func (s *usersScreen) roleForm(u db.User) *form {
 	return f
 }
 
+// groupsForm replaces a user's groups with a list of group ids; the store
+// refuses an unknown one, naming its place in the list.
+func (s *usersScreen) groupsForm(u db.User) *form {
+	a := s.app
+	f := newForm(a, "Groups of "+u.Email, nil, nil)
+	f.intro = "Now: " + groupsText(u.Groups) + ". Groups say what a user may enter."
+	f.text("Groups", strings.Join(u.Groups, ", "), "none", a.groupsHint()+"; empty for none.", "groups")
+	f.submit = func(f *form) (func(ctx context.Context) (any, error), error) {
+		groups := parseGroupList(f.valueOf("Groups"))
+		return func(ctx context.Context) (any, error) {
+			return a.backend.UpdateUser(ctx, a.actor, u.ID, db.UserUpdate{Groups: &groups})
+		}, nil
+	}
+	f.done = func(res any) tea.Cmd {
+		nu, _ := res.(db.User)
+		a.setOK(fmt.Sprintf("%s is now in the groups: %s.", nu.Email, groupsText(nu.Groups)))
+		return s.load()
+	}
+	return f
+}
+
 func (s *usersScreen) detailText() string {
 	u, ok := s.selected()
 	if !ok {
@@ -208,6 +237,7 @@ func (s *usersScreen) detailText() string {
 		{label: "Username", value: username},
 		{label: "Role", value: u.RootRole.Name()},
 		{label: "Organization", value: u.OrganizationID},
+		{label: "Groups", value: groupsText(u.Groups)},
 		{label: "Status", value: status},
 		{label: "Failed logins", value: failed},
 		{label: "Last seen", value: lastSeen},
@@ -250,5 +280,5 @@ func (s *usersScreen) view(w, h int) string {
 
 func (s *usersScreen) help() helpKeys {
 	k := s.app.keys
-	return s.listHelp(k.Role, k.Unlock, k.Disable, k.Delete)
+	return s.listHelp(k.Role, k.Groups, k.Unlock, k.Disable, k.Delete)
 }

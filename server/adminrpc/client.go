@@ -291,6 +291,36 @@ func (c *Client) DeleteOrganization(ctx context.Context, actor db.Actor, id stri
 	return c.call(ctx, "DeleteOrganization", orgIDRequest{actor, id}, nil)
 }
 
+// ListGroups is Store.ListGroups over the socket.
+func (c *Client) ListGroups(ctx context.Context) ([]db.Group, error) {
+	var r groupsResponse
+	err := c.call(ctx, "ListGroups", none{}, &r)
+	return r.Groups, err
+}
+
+// CreateGroup is Store.CreateGroup over the socket.
+func (c *Client) CreateGroup(ctx context.Context, actor db.Actor, in db.NewGroup) (db.Group, error) {
+	var r db.Group
+	err := c.call(ctx, "CreateGroup", createGroupRequest{actor, in}, &r)
+	return r, err
+}
+
+// UpdateGroup is Store.UpdateGroup over the socket.
+func (c *Client) UpdateGroup(ctx context.Context, actor db.Actor, id string, in db.GroupUpdate) (db.Group, error) {
+	raw, err := json.Marshal(in)
+	if err != nil {
+		return db.Group{}, err
+	}
+	var r db.Group
+	err = c.call(ctx, "UpdateGroup", updateGroupRequest{actor, id, raw}, &r)
+	return r, err
+}
+
+// DeleteGroup is Store.DeleteGroup over the socket.
+func (c *Client) DeleteGroup(ctx context.Context, actor db.Actor, id string) error {
+	return c.call(ctx, "DeleteGroup", orgIDRequest{actor, id}, nil)
+}
+
 // ListEvents is Store.ListEvents over the socket.
 func (c *Client) ListEvents(ctx context.Context, typ string, offset, limit int) ([]db.Event, int, error) {
 	var r listEventsResponse

@@ -121,6 +121,15 @@ type (
 		Actor db.Actor
 		ID    string
 	}
+	createGroupRequest struct {
+		Actor db.Actor
+		In    db.NewGroup
+	}
+	updateGroupRequest struct {
+		Actor db.Actor
+		ID    string
+		In    []byte // a db.GroupUpdate in JSON, as updateUserRequest's
+	}
 	listEventsRequest struct {
 		Type          string
 		Offset, Limit int
@@ -130,9 +139,10 @@ type (
 		Total  int
 	}
 	// The lists travel in a struct: gob cannot send a nil slice alone.
-	linksResponse struct{ Links []db.SignupToken }
-	keysResponse  struct{ Keys []db.APIKey }
-	orgsResponse  struct{ Orgs []db.Organization }
+	linksResponse  struct{ Links []db.SignupToken }
+	keysResponse   struct{ Keys []db.APIKey }
+	orgsResponse   struct{ Orgs []db.Organization }
+	groupsResponse struct{ Groups []db.Group }
 )
 
 // methods is every method of the admin socket, by name: Ping, Backup and
@@ -237,6 +247,24 @@ var methods = map[string]handler{
 	}),
 	"DeleteOrganization": method(func(_ context.Context, s *Server, r orgIDRequest) (none, error) {
 		return none{}, s.store.DeleteOrganization(r.Actor, r.ID)
+	}),
+
+	"ListGroups": method(func(_ context.Context, s *Server, _ none) (groupsResponse, error) {
+		out, err := s.store.ListGroups()
+		return groupsResponse{out}, err
+	}),
+	"CreateGroup": method(func(_ context.Context, s *Server, r createGroupRequest) (db.Group, error) {
+		return s.store.CreateGroup(r.Actor, r.In)
+	}),
+	"UpdateGroup": method(func(_ context.Context, s *Server, r updateGroupRequest) (db.Group, error) {
+		var in db.GroupUpdate
+		if err := json.Unmarshal(r.In, &in); err != nil {
+			return db.Group{}, errUnreadable{err}
+		}
+		return s.store.UpdateGroup(r.Actor, r.ID, in)
+	}),
+	"DeleteGroup": method(func(_ context.Context, s *Server, r orgIDRequest) (none, error) {
+		return none{}, s.store.DeleteGroup(r.Actor, r.ID)
 	}),
 
 	"ListEvents": method(func(_ context.Context, s *Server, r listEventsRequest) (listEventsResponse, error) {
