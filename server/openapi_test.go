@@ -674,3 +674,42 @@ func TestOpenAPIRateLimited(t *testing.T) {
 	w.do(429, "POST", "/auth/simple/login", walkReq{body: `{"username":"a","password":"b"}`})
 	w.do(429, "POST", "/auth/logout", walkReq{})
 }
+
+// TestOpenAPIEventTypes: both places the document lists event types (the
+// audit log's filter and the event schema) list exactly db.EventTypes, so
+// a new event type cannot be left out of either.
+func TestOpenAPIEventTypes(t *testing.T) {
+	var doc any
+	if err := json.Unmarshal(OpenAPIDocument(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprint(db.EventTypes)
+	found := 0
+	var walk func(v any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			if enum, ok := v["enum"].([]any); ok && len(enum) > 0 && enum[0] == db.EventLinkCreated {
+				found++
+				var got []string
+				for _, e := range enum {
+					got = append(got, fmt.Sprint(e))
+				}
+				if fmt.Sprint(got) != want {
+					t.Errorf("an event-type enum lists %v, want %v", got, want)
+				}
+			}
+			for _, x := range v {
+				walk(x)
+			}
+		case []any:
+			for _, x := range v {
+				walk(x)
+			}
+		}
+	}
+	walk(doc)
+	if found != 2 {
+		t.Errorf("found %d event-type enums, want 2 (the filter and the schema)", found)
+	}
+}
