@@ -45,6 +45,16 @@ func cores(cpu, wall time.Duration) string {
 	return fmt.Sprintf("%.2f", cpu.Seconds()/wall.Seconds())
 }
 
+// cpuPerRequest is the server's CPU time per answered request. A busy
+// neighbour lowers req/s far more than it changes this, so it compares
+// servers even when the machine is not quiet.
+func cpuPerRequest(v validateResult) string {
+	if v.perSecond <= 0 {
+		return "?"
+	}
+	return fmt.Sprintf("%.1f µs", 1e6*v.serverCPU/v.perSecond)
+}
+
 // best returns the run with the highest req/s.
 func best(runs []validateResult) validateResult {
 	return slices.MaxFunc(runs, func(a, b validateResult) int {
@@ -137,11 +147,11 @@ func writeGateReport(w io.Writer, r *report) {
 	p("")
 	p("Tool: %s. Each round runs bare, then every target on invited; the best round of each counts.", r.tool)
 	p("")
-	p("| server | round | req/s | p50 | p99 | non-2xx | errors | server CPU | load CPU | other CPU |")
-	p("|---|---|---|---|---|---|---|---|---|---|")
+	p("| server | round | req/s | p50 | p99 | non-2xx | errors | server CPU | server CPU a request | load CPU | other CPU |")
+	p("|---|---|---|---|---|---|---|---|---|---|---|")
 	row := func(v validateResult, round string) {
-		p("| %s | %s | %.0f | %s | %s | %d | %d | %.2f | %s | %.2f |", v.label, round, v.perSecond, latency(v.p50), latency(v.p99),
-			v.non2xx, v.errors, v.serverCPU, cores(v.loadCPU, v.elapsed), v.other)
+		p("| %s | %s | %.0f | %s | %s | %d | %d | %.2f | %s | %s | %.2f |", v.label, round, v.perSecond, latency(v.p50), latency(v.p99),
+			v.non2xx, v.errors, v.serverCPU, cpuPerRequest(v), cores(v.loadCPU, v.elapsed), v.other)
 	}
 	for i := range r.bare {
 		row(r.bare[i], fmt.Sprint(i+1))
