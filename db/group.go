@@ -188,15 +188,20 @@ func (s *Store) DeleteGroup(actor Actor, id string) error {
 		if err != nil {
 			return err
 		}
-		users, err := dropGroupTx[userRecord](tx, bucketUsers, id, func(r *userRecord) *[]string { return &r.Groups })
+		users, err := dropGroupTx(tx, bucketUsers, id, func(r *userRecord) *[]string { return &r.Groups },
+			func(k []byte, r userRecord) error { return putJSON(tx.Bucket(bucketUsers), k, r) })
 		if err != nil {
 			return err
 		}
-		links, err := dropGroupTx[linkRecord](tx, bucketLinks, id, func(r *linkRecord) *[]string { return &r.Groups })
+		// Links are written through putLinkTx, which keeps the validate
+		// cache exact.
+		links, err := dropGroupTx(tx, bucketLinks, id, func(r *linkRecord) *[]string { return &r.Groups },
+			func(_ []byte, r linkRecord) error { return s.putLinkTx(tx, r) })
 		if err != nil {
 			return err
 		}
-		invitations, err := dropGroupTx[invitationRecord](tx, bucketInvitations, id, func(r *invitationRecord) *[]string { return &r.Groups })
+		invitations, err := dropGroupTx(tx, bucketInvitations, id, func(r *invitationRecord) *[]string { return &r.Groups },
+			func(k []byte, r invitationRecord) error { return putJSON(tx.Bucket(bucketInvitations), k, r) })
 		if err != nil {
 			return err
 		}
@@ -209,9 +214,9 @@ func (s *Store) DeleteGroup(actor Actor, id string) error {
 	})
 }
 
-// dropGroupTx removes group id from every record of bucket that holds it
-// and says how many did.
-func dropGroupTx[R any](tx *bolt.Tx, bucket []byte, id string, groups func(*R) *[]string) (int, error) {
+// dropGroupTx removes group id from every record of bucket that holds it,
+// writing each changed record with put, and says how many there were.
+func dropGroupTx[R any](tx *bolt.Tx, bucket []byte, id string, groups func(*R) *[]string, put func(key []byte, rec R) error) (int, error) {
 	b := tx.Bucket(bucket)
 	type change struct {
 		key []byte
@@ -236,7 +241,7 @@ func dropGroupTx[R any](tx *bolt.Tx, bucket []byte, id string, groups func(*R) *
 		return 0, err
 	}
 	for _, c := range changed {
-		if err := putJSON(b, c.key, c.rec); err != nil {
+		if err := put(c.key, c.rec); err != nil {
 			return 0, err
 		}
 	}

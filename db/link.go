@@ -249,7 +249,7 @@ func (s *Store) CreateSignupToken(actor Actor, in NewSignupToken) (SignupToken, 
 		if in.MaxUses != nil {
 			rec.MaxUses = *in.MaxUses
 		}
-		if err := putJSON(b, itob(id), rec); err != nil {
+		if err := s.putLinkTx(tx, rec); err != nil {
 			return err
 		}
 		if err := tx.Bucket(bucketLinksBySecret).Put([]byte(secret), itob(id)); err != nil {
@@ -434,7 +434,7 @@ func (s *Store) UpdateSignupToken(actor Actor, secret string, in SignupTokenUpda
 			rec.Groups = nonEmpty(groups)
 			data["groups"] = rec.Groups
 		}
-		if err := putJSON(tx.Bucket(bucketLinks), itob(rec.ID), rec); err != nil {
+		if err := s.putLinkTx(tx, rec); err != nil {
 			return err
 		}
 		if err := s.addEventTx(tx, actor, EventLinkUpdated, "signup-link", rec.ID, data); err != nil {
@@ -465,7 +465,7 @@ func (s *Store) DeleteSignupToken(actor Actor, secret string) error {
 		if err := tx.Bucket(bucketLinksBySecret).Delete([]byte(rec.Secret)); err != nil {
 			return err
 		}
-		if err := tx.Bucket(bucketLinks).Delete(itob(rec.ID)); err != nil {
+		if err := s.deleteLinkTx(tx, rec.ID); err != nil {
 			return err
 		}
 		return s.addEventTx(tx, actor, EventLinkDeleted, "signup-link", rec.ID, map[string]any{
@@ -505,14 +505,13 @@ func (s *Store) usableErr(rec linkRecord, email string) error {
 // CheckSignupToken returns nil when the link can be used now (by email,
 // when given): ENOTFOUND for an unknown secret, EGONE for a disabled,
 // expired or used-up link, EINVALID for an email outside allowedDomains.
+// It reads through the link cache (linkcache.go), which is exact.
 func (s *Store) CheckSignupToken(secret, email string) error {
-	return s.db.View(func(tx *bolt.Tx) error {
-		rec, err := getLinkTx(tx, secret)
-		if err != nil {
-			return err
-		}
-		return s.usableErr(rec, email)
-	})
+	rec, err := s.usableLink(secret)
+	if err != nil {
+		return err
+	}
+	return s.usableErr(*rec, email)
 }
 
 // RedeemSignupToken creates a user through a link, with the link's role,
@@ -544,7 +543,7 @@ func (s *Store) RedeemSignupToken(secret string, in NewUser) (User, error) {
 			return err
 		}
 		rec.Uses++
-		if err := putJSON(tx.Bucket(bucketLinks), itob(rec.ID), rec); err != nil {
+		if err := s.putLinkTx(tx, rec); err != nil {
 			return err
 		}
 		if err := s.addEventTx(tx, actor, EventLinkUserAdded, "signup-link", rec.ID, map[string]any{

@@ -87,6 +87,8 @@ type Store struct {
 	now            func() time.Time
 	rand           io.Reader
 	welcomeEnabled bool
+	// links caches decoded link records for CheckSignupToken.
+	links linkCache
 }
 
 // Options tune Open. The zero value is usable.

@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"sort"
-	"strconv"
 	"sync"
 	"time"
 
@@ -13,53 +12,66 @@ import (
 	"github.com/julienschmidt/httprouter"
 )
 
-// serverMetrics are the server's Prometheus metrics. Request metrics are
-// looked up once per route and status and kept, so recording one costs a
+// serverMetrics are the server's Prometheus metrics. Each route gets its
+// routeMetrics when it is registered, so recording a request costs no
+// string building and no lookup in a shared table: a read lock, a small
 // map read and two atomic adds.
 type serverMetrics struct {
-	set       *metrics.Set
-	mu        sync.RWMutex
-	requests  map[string]*metrics.Counter             // route + " " + status
-	durations map[string]*metrics.PrometheusHistogram // route
-	signups   map[string]*metrics.Counter             // via
-	hashWait  *metrics.PrometheusHistogram
+	set      *metrics.Set
+	other    *routeMetrics               // requests outside the route table
+	signups  map[string]*metrics.Counter // via
+	hashWait *metrics.PrometheusHistogram
 }
 
 func newServerMetrics() *serverMetrics {
 	// Prometheus tools read a metric's type from its "# TYPE" line.
 	metrics.ExposeMetadata(true)
 	set := metrics.NewSet()
-	return &serverMetrics{
-		set:       set,
-		requests:  map[string]*metrics.Counter{},
-		durations: map[string]*metrics.PrometheusHistogram{},
+	m := &serverMetrics{
+		set: set,
 		signups: map[string]*metrics.Counter{
 			"link":       set.NewCounter(`invited_signups_total{via="link"}`),
 			"invitation": set.NewCounter(`invited_signups_total{via="invitation"}`),
 		},
 		hashWait: set.NewPrometheusHistogram("invited_password_hash_wait_seconds"),
 	}
+	m.other = m.route(otherLabel, otherLabel)
+	return m
 }
 
-// observeRequest counts a finished request of route with its status and
-// duration.
-func (m *serverMetrics) observeRequest(method, route string, status int, d time.Duration) {
-	key := method + " " + route + " " + strconv.Itoa(status)
-	m.mu.RLock()
-	c, okC := m.requests[key]
-	h, okH := m.durations[method+" "+route]
-	m.mu.RUnlock()
-	if !okC || !okH {
-		m.mu.Lock()
-		if c, okC = m.requests[key]; !okC {
-			c = m.set.GetOrCreateCounter(fmt.Sprintf(`invited_http_requests_total{method=%q,route=%q,status="%d"}`, method, route, status))
-			m.requests[key] = c
+// routeMetrics are the request metrics of one route (method and pattern).
+// The series are created on a route's first request, as before there was
+// one, so /metrics lists only routes that were called.
+type routeMetrics struct {
+	set           *metrics.Set
+	method, route string
+
+	mu       sync.RWMutex
+	duration *metrics.PrometheusHistogram
+	requests map[int]*metrics.Counter // by status
+}
+
+// route returns the metrics of a route; register calls it once a route.
+func (m *serverMetrics) route(method, route string) *routeMetrics {
+	return &routeMetrics{set: m.set, method: method, route: route, requests: map[int]*metrics.Counter{}}
+}
+
+// observe counts a finished request with its status and duration.
+func (rm *routeMetrics) observe(status int, d time.Duration) {
+	rm.mu.RLock()
+	c, h := rm.requests[status], rm.duration
+	rm.mu.RUnlock()
+	if c == nil || h == nil {
+		rm.mu.Lock()
+		if c = rm.requests[status]; c == nil {
+			c = rm.set.GetOrCreateCounter(fmt.Sprintf(`invited_http_requests_total{method=%q,route=%q,status="%d"}`, rm.method, rm.route, status))
+			rm.requests[status] = c
 		}
-		if h, okH = m.durations[method+" "+route]; !okH {
-			h = m.set.GetOrCreatePrometheusHistogram(fmt.Sprintf(`invited_http_request_duration_seconds{method=%q,route=%q}`, method, route))
-			m.durations[method+" "+route] = h
+		if h = rm.duration; h == nil {
+			h = rm.set.GetOrCreatePrometheusHistogram(fmt.Sprintf(`invited_http_request_duration_seconds{method=%q,route=%q}`, rm.method, rm.route))
+			rm.duration = h
 		}
-		m.mu.Unlock()
+		rm.mu.Unlock()
 	}
 	c.Inc()
 	h.Update(d.Seconds())

@@ -2,9 +2,9 @@ package server
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"regexp"
 	"strings"
@@ -29,13 +29,43 @@ type requestInfo struct {
 	id    string
 	route string
 	actor string
+	// metrics are the matched route's; nil outside the route table.
+	metrics *routeMetrics
 }
 
 func info(r *http.Request) *requestInfo {
+	if c, ok := r.Context().(*infoContext); ok {
+		return &c.state.info
+	}
 	if ri, ok := r.Context().Value(keyRequest).(*requestInfo); ok {
 		return ri
 	}
 	return &requestInfo{}
+}
+
+// infoContext is the request's context with its requestInfo: what
+// context.WithValue would make, without an allocation of its own.
+type infoContext struct {
+	context.Context
+	state *requestState
+}
+
+// Value returns the requestInfo for keyRequest, else asks the parent.
+func (c *infoContext) Value(key any) any {
+	if key == keyRequest {
+		return &c.state.info
+	}
+	return c.Context.Value(key)
+}
+
+// requestState is everything logRequests keeps for one request, in one
+// allocation: the status recorder, the request's info, its context, and
+// the X-Request-Id header value.
+type requestState struct {
+	rec      statusRecorder
+	info     requestInfo
+	ctx      infoContext
+	idHeader [1]string
 }
 
 func requestID(r *http.Request) string { return info(r).id }
@@ -70,15 +100,19 @@ var validRequestID = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 func (s *Server) logRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		ri := &requestInfo{id: r.Header.Get("X-Request-Id")}
-		if !validRequestID.MatchString(ri.id) {
-			var b [8]byte
-			_, _ = rand.Read(b[:])
-			ri.id = hex.EncodeToString(b[:])
+		st := &requestState{}
+		st.rec.ResponseWriter = w
+		st.ctx = infoContext{Context: r.Context(), state: st}
+		ri, rec := &st.info, &st.rec
+		ri.id = r.Header.Get("X-Request-Id")
+		if ri.id == "" || !validRequestID.MatchString(ri.id) {
+			ri.id = newRequestID()
 		}
-		w.Header().Set("X-Request-Id", ri.id)
-		rec := &statusRecorder{ResponseWriter: w}
-		next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), keyRequest, ri)))
+		// The key is canonical already; setting it directly skips
+		// canonicalising it and a slice allocation on every request.
+		st.idHeader[0] = ri.id
+		w.Header()["X-Request-Id"] = st.idHeader[:]
+		next.ServeHTTP(rec, r.WithContext(&st.ctx))
 		if rec.status == 0 {
 			rec.status = http.StatusOK
 		}
@@ -89,11 +123,11 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		// route takes, a refused cross-origin request, is one "other"
 		// series, so no client can add series.
 		route, method := ri.route, r.Method
-		if route == "" {
-			s.metrics.observeRequest(otherLabel, otherLabel, rec.status, elapsed)
+		if ri.metrics == nil {
+			s.metrics.other.observe(rec.status, elapsed)
 			route, method = redactPath(r.URL.Path), clip(r.Method, maxLoggedMethod)
 		} else {
-			s.metrics.observeRequest(method, route, rec.status, elapsed)
+			ri.metrics.observe(rec.status, elapsed)
 		}
 		if !s.log.Enabled(r.Context(), slog.LevelInfo) {
 			return
@@ -105,6 +139,18 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		}
 		s.log.InfoContext(r.Context(), "request", attrs...)
 	})
+}
+
+// newRequestID makes a request id: 16 hex digits. Request ids name a
+// request in logs and answers and need not be secret, so they come from
+// the runtime's fast per-thread generator rather than crypto/rand.
+func newRequestID() string {
+	var b [8]byte
+	v := rand.Uint64()
+	for i := range b {
+		b[i] = byte(v >> (8 * i))
+	}
+	return hex.EncodeToString(b[:])
 }
 
 // otherLabel is the one metric label for requests outside the route table.

@@ -170,20 +170,6 @@ func ParseTrustedProxies(list []string) ([]netip.Prefix, error) {
 	return out, nil
 }
 
-// limit wraps a handler with a per-IP limiter; a nil limiter lets all pass.
-func (s *Server) limit(l *ipLimiter, next func(http.ResponseWriter, *http.Request)) func(http.ResponseWriter, *http.Request) {
-	if l == nil {
-		return next
-	}
-	return func(w http.ResponseWriter, r *http.Request) {
-		if err := s.overLimit(l, w, r); err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		next(w, r)
-	}
-}
-
 // overLimit takes a request from r's address out of l. Over the limit it
 // sets Retry-After and returns the ETOOMANY error to answer with.
 func (s *Server) overLimit(l *ipLimiter, w http.ResponseWriter, r *http.Request) error {

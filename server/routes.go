@@ -135,9 +135,24 @@ func (s *Server) register(rt route) {
 	}
 	pattern := rt.path
 	inner := h
+	// The route's metrics are made here, once, not looked up per request.
+	rm := s.metrics.route(rt.method, rt.path)
+	if rt.limiter == nil {
+		s.router.Handle(rt.method, rt.path, func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+			ri := info(r)
+			ri.route, ri.metrics = pattern, rm
+			inner(w, r, ps)
+		})
+		return
+	}
 	s.router.Handle(rt.method, rt.path, func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
-		info(r).route = pattern
-		s.limit(rt.limiter, func(w http.ResponseWriter, r *http.Request) { inner(w, r, ps) })(w, r)
+		ri := info(r)
+		ri.route, ri.metrics = pattern, rm
+		if err := s.overLimit(rt.limiter, w, r); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		inner(w, r, ps)
 	})
 }
 

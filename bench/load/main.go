@@ -10,8 +10,10 @@
 //     all cores, in this process, and the time of one hash alone;
 //   - signups/s and their latency with -clients concurrent clients against
 //     the running server;
-//   - GET /invite/{secret}/validate req/s on invited against the same route
-//     on the bare baseline (with wrk when it is installed);
+//   - the gate targets: requests a stranger's browser or a proxy sends on
+//     every page (today GET /invite/{secret}/validate), req/s and p99 on
+//     invited against the bare baseline, alternating (with wrk when it is
+//     installed);
 //
 // and prints a Markdown summary with the targets of docs/PERFORMANCE.md,
 // PASS or MISS for each. Every process it starts is stopped by its pid at
@@ -19,6 +21,10 @@
 // time. A quick smoke run:
 //
 //	go run ./bench/load -signup-duration 2s -validate-duration 2s -hash-duration 1s
+//
+// Only the gate targets against the bare baseline (about 45 s):
+//
+//	go run ./bench/load -only gate
 package main
 
 import (
@@ -51,6 +57,8 @@ type options struct {
 	accessLog        bool
 	keep             bool
 	serverEnv        []string
+	only             string // "" for everything, or "gate"
+	serverBin        string // a prebuilt invited to measure instead of building one
 }
 
 func main() {
@@ -65,6 +73,8 @@ func main() {
 	flag.StringVar(&o.tool, "tool", "auto", "validate load generator: auto (wrk if installed), wrk or go")
 	flag.BoolVar(&o.accessLog, "access-log", true, "also measure validate with the access log on (log level info)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary data folder and the server logs")
+	flag.StringVar(&o.only, "only", "", "run one part: gate (the gate targets against the bare handler, no ceiling and no signups)")
+	flag.StringVar(&o.serverBin, "server-bin", "", "measure this invited binary (e.g. an older build) instead of building tmp/invited")
 	flag.Func("server-env", "extra `NAME=VALUE` in the server's environment, e.g. GOMEMLIMIT=96MiB (repeatable)", func(v string) error {
 		if !strings.Contains(v, "=") {
 			return fmt.Errorf("%q is not NAME=VALUE", v)
@@ -73,6 +83,10 @@ func main() {
 		return nil
 	})
 	flag.Parse()
+	if o.only != "" && o.only != "gate" {
+		fmt.Fprintf(os.Stderr, "load: -only %q: the only part is gate\n", o.only)
+		os.Exit(2)
+	}
 	if o.clients < 1 || o.conns < 1 || o.rounds < 1 || o.signupDuration <= 0 || o.validateDuration < time.Second || o.hashDuration <= 0 || o.warmup < 0 {
 		fmt.Fprintln(os.Stderr, "load: -clients, -connections and -rounds must be at least 1, durations positive, -validate-duration at least 1s")
 		os.Exit(2)
@@ -102,10 +116,11 @@ type report struct {
 	users     int      // users on the signup link when validate was run on it
 	tool      string
 	bare      []validateResult
-	invited   []validateResult
-	crowded   *validateResult // invited, on the link that took every signup
-	logged    *validateResult // invited with the access log on
-	logBytes  int64           // access log written during the logged run
+	targets   []gateTarget
+	invited   [][]validateResult // per target, per round
+	crowded   *validateResult    // invited, on the link that took every signup
+	logged    *validateResult    // invited with the access log on
+	logBytes  int64              // access log written during the logged run
 }
 
 func run(ctx context.Context, o options, stdout, progress io.Writer) error {
@@ -126,7 +141,11 @@ func run(ctx context.Context, o options, stdout, progress io.Writer) error {
 	say("building tmp/invited and tmp/bench-bare in %s", root)
 	serverBin := filepath.Join(root, "tmp", "invited")
 	bareBin := filepath.Join(root, "tmp", "bench-bare")
-	if err := goBuild(ctx, root, "tmp/invited", "."); err != nil {
+	if o.serverBin != "" {
+		if serverBin, err = filepath.Abs(o.serverBin); err != nil {
+			return err
+		}
+	} else if err := goBuild(ctx, root, "tmp/invited", "."); err != nil {
 		return err
 	}
 	if err := goBuild(ctx, root, "tmp/bench-bare", "./bench/bare"); err != nil {
@@ -154,8 +173,11 @@ func run(ctx context.Context, o options, stdout, progress io.Writer) error {
 		say("  %.1f hashes/s; one hash %s", h.perSecond, h.single.Round(10*time.Microsecond))
 		return nil
 	}
-	if err := ceiling(); err != nil {
-		return err
+	signups := o.only == ""
+	if signups {
+		if err := ceiling(); err != nil {
+			return err
+		}
 	}
 
 	// 2. The server, in a data folder of its own.
@@ -198,30 +220,22 @@ func run(ctx context.Context, o options, stdout, progress io.Writer) error {
 	rep.rssIdle, _ = memoryKiB(server.pid(), "VmRSS")
 
 	// 3. Signups.
-	say("signups: %d clients, %s warm-up, %s measured", o.clients, o.warmup, o.signupDuration)
-	meterc := make(chan *cpuMeter, 1)
-	windowTimer := time.AfterFunc(o.warmup, func() { meterc <- startCPUMeter(server.pid()) })
-	rep.signup = runSignups(ctx, api, signupLink, o.clients, o.warmup, o.signupDuration)
-	windowTimer.Stop()
-	select {
-	case m := <-meterc:
-		rep.signupCPU = m.stop()
-	default: // cut short before the window
-	}
-	if rep.peakRSS, err = memoryKiB(server.pid(), "VmHWM"); err != nil {
-		return err
-	}
-	rep.rssAfter, _ = memoryKiB(server.pid(), "VmRSS")
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	say("  %.1f signups/s, p99 %s, peak RSS %d MiB", rep.signup.perSecond, percentile(rep.signup.latencies, 99).Round(time.Millisecond), rep.peakRSS/1024)
-	api.http.CloseIdleConnections()
-	if err := ceiling(); err != nil {
-		return err
+	if signups {
+		if err := runSignupPhase(ctx, o, rep, api, server, signupLink, say); err != nil {
+			return err
+		}
+		if err := ceiling(); err != nil {
+			return err
+		}
 	}
 
-	// 4. Validate: bare baseline against invited, alternating.
+	// 4. The gate targets against the bare baseline, alternating: bare,
+	// then each target, round after round. A later target (the
+	// forward-auth endpoint) is one more entry here.
+	rep.targets = []gateTarget{
+		{label: "validate, fresh link", path: "/invite/" + validateLink + "/validate", goal: validateShareTarget},
+	}
+	rep.invited = make([][]validateResult, len(rep.targets))
 	bare, err := startProc("bench-bare", bareBin, nil, cleanEnv(), tmpDir, filepath.Join(tmpDir, "bare.log"))
 	if err != nil {
 		return err
@@ -232,35 +246,37 @@ func run(ctx context.Context, o options, stdout, progress io.Writer) error {
 		return err
 	}
 	bareURL := "http://" + bareAddr + "/invite/" + validateLink + "/validate"
-	invitedURL := base + "/invite/" + validateLink + "/validate"
 	for round := 1; round <= o.rounds; round++ {
-		say("validate round %d/%d: bare, then invited (%s)", round, o.rounds, runner.tool)
-		b, err := runner.run(ctx, "bare httprouter", bareURL, o.validateDuration, bare.pid())
+		say("gate round %d/%d: bare, then %d target(s) on invited (%s)", round, o.rounds, len(rep.targets), runner.tool)
+		b, err := runner.run(ctx, "bare httprouter", bareURL, nil, o.validateDuration, bare.pid())
 		if err != nil {
 			return err
 		}
 		rep.bare = append(rep.bare, b)
-		v, err := runner.run(ctx, "invited", invitedURL, o.validateDuration, server.pid())
-		if err != nil {
-			return err
+		for i, t := range rep.targets {
+			v, err := runner.run(ctx, "invited: "+t.label, base+t.path, t.headers, o.validateDuration, server.pid())
+			if err != nil {
+				return err
+			}
+			rep.invited[i] = append(rep.invited[i], v)
+			say("  bare %.0f req/s, %s %.0f req/s (%.0f%%)", b.perSecond, t.label, v.perSecond, 100*v.perSecond/b.perSecond)
 		}
-		rep.invited = append(rep.invited, v)
-		say("  bare %.0f req/s, invited %.0f req/s", b.perSecond, v.perSecond)
 	}
 	if err := bare.stop(10 * time.Second); err != nil {
 		return err
 	}
 
-	// The link that took every signup lists every user it made, and
-	// validate reads that record.
-	rep.users = rep.signup.total
-	say("validate on the link with %d users", rep.users)
-	crowded, err := runner.run(ctx, fmt.Sprintf("invited, link with %d users", rep.users),
-		base+"/invite/"+signupLink+"/validate", o.validateDuration, server.pid())
-	if err != nil {
-		return err
+	// The link that took every signup has a use count and users.
+	if signups {
+		rep.users = rep.signup.total
+		say("validate on the link with %d users", rep.users)
+		crowded, err := runner.run(ctx, fmt.Sprintf("invited: validate, link with %d users", rep.users),
+			base+"/invite/"+signupLink+"/validate", nil, o.validateDuration, server.pid())
+		if err != nil {
+			return err
+		}
+		rep.crowded = &crowded
 	}
-	rep.crowded = &crowded
 
 	// 5. Once more with the access log on (level info), written to a file.
 	if o.accessLog {
@@ -274,7 +290,7 @@ func run(ctx context.Context, o options, stdout, progress io.Writer) error {
 		procs = append(procs, logged)
 		say("validate with the access log on (pid %d)", logged.pid())
 		before := fileSize(logged.logPath)
-		v, err := runner.run(ctx, "invited, access log on", base2+"/invite/"+validateLink+"/validate", o.validateDuration, logged.pid())
+		v, err := runner.run(ctx, "invited: validate, access log on", base2+"/invite/"+validateLink+"/validate", nil, o.validateDuration, logged.pid())
 		if err != nil {
 			return err
 		}

@@ -12,7 +12,7 @@ import (
 // The targets of the benchmark issue, restated in docs/PERFORMANCE.md.
 const (
 	signupShareTarget   = 0.85 // signups/s ≥ 85% of the argon2id ceiling
-	validateShareTarget = 0.60 // validate req/s ≥ 60% of the bare handler's
+	validateShareTarget = 0.80 // validate req/s ≥ 80% of the bare handler's
 	p99Factor           = 3.0  // p99 ≤ 3 × (clients ÷ cores × one hash)
 
 	// noisyNeighbour is the CPU, in cores, that the rest of the machine
@@ -45,6 +45,16 @@ func cores(cpu, wall time.Duration) string {
 	return fmt.Sprintf("%.2f", cpu.Seconds()/wall.Seconds())
 }
 
+// cpuPerRequest is the server's CPU time per answered request. A busy
+// neighbour lowers req/s far more than it changes this, so it compares
+// servers even when the machine is not quiet.
+func cpuPerRequest(v validateResult) string {
+	if v.perSecond <= 0 {
+		return "?"
+	}
+	return fmt.Sprintf("%.1f µs", 1e6*v.serverCPU/v.perSecond)
+}
+
 // best returns the run with the highest req/s.
 func best(runs []validateResult) validateResult {
 	return slices.MaxFunc(runs, func(a, b validateResult) int {
@@ -60,8 +70,7 @@ func best(runs []validateResult) validateResult {
 
 func writeReport(w io.Writer, r *report) {
 	p := func(format string, args ...any) { fmt.Fprintf(w, format+"\n", args...) }
-	m, s := r.machine, r.signup
-	ceiling, oneHash := ceilingOf(r.hashes)
+	m := r.machine
 
 	p("## invited benchmark, %s", r.started.UTC().Format("2006-01-02 15:04 MST"))
 	p("")
@@ -69,11 +78,26 @@ func writeReport(w io.Writer, r *report) {
 		m.nproc, m.cpuModel, m.memTotal, m.kernel, m.goVersion, m.nice)
 	p("argon2id m=%d KiB t=%d p=%d (invited's defaults); auth.max_concurrent_hashes=%d; rate limits off; log level warn unless said.",
 		argonMemoryKiB, argonIterations, argonParallelism, r.slots)
+	if r.opts.serverBin != "" {
+		p("Server binary: `%s` (given with -server-bin).", r.opts.serverBin)
+	}
 	if len(r.opts.serverEnv) > 0 {
 		p("Extra server environment: `%s`.", strings.Join(r.opts.serverEnv, " "))
 	}
 	p("\"Other CPU\" is what the rest of the machine (other processes, kernel threads) used during a phase, in cores: a high value means a noisy neighbour.")
 	p("")
+
+	if len(r.hashes) > 0 {
+		writeSignupReport(w, r)
+	}
+	writeGateReport(w, r)
+}
+
+// writeSignupReport writes the ceiling and signup sections.
+func writeSignupReport(w io.Writer, r *report) {
+	p := func(format string, args ...any) { fmt.Fprintf(w, format+"\n", args...) }
+	s := r.signup
+	ceiling, oneHash := ceilingOf(r.hashes)
 
 	p("### argon2id ceiling (in-process, same run)")
 	p("")
@@ -114,19 +138,26 @@ func writeReport(w io.Writer, r *report) {
 		p("")
 	}
 
-	p("### Validate: GET /invite/{secret}/validate")
+}
+
+// writeGateReport writes the gate targets' runs and every verdict.
+func writeGateReport(w io.Writer, r *report) {
+	p := func(format string, args ...any) { fmt.Fprintf(w, format+"\n", args...) }
+	p("### Gate targets against the bare httprouter handler")
 	p("")
-	p("Tool: %s. Rounds alternate bare, invited; the best round of each counts.", r.tool)
+	p("Tool: %s. Each round runs bare, then every target on invited; the best round of each counts.", r.tool)
 	p("")
-	p("| server | round | req/s | p50 | p99 | non-2xx | errors | server CPU | load CPU | other CPU |")
-	p("|---|---|---|---|---|---|---|---|---|---|")
+	p("| server | round | req/s | p50 | p99 | non-2xx | errors | server CPU | server CPU a request | load CPU | other CPU |")
+	p("|---|---|---|---|---|---|---|---|---|---|---|")
 	row := func(v validateResult, round string) {
-		p("| %s | %s | %.0f | %s | %s | %d | %d | %.2f | %s | %.2f |", v.label, round, v.perSecond, latency(v.p50), latency(v.p99),
-			v.non2xx, v.errors, v.serverCPU, cores(v.loadCPU, v.elapsed), v.other)
+		p("| %s | %s | %.0f | %s | %s | %d | %d | %.2f | %s | %s | %.2f |", v.label, round, v.perSecond, latency(v.p50), latency(v.p99),
+			v.non2xx, v.errors, v.serverCPU, cpuPerRequest(v), cores(v.loadCPU, v.elapsed), v.other)
 	}
 	for i := range r.bare {
 		row(r.bare[i], fmt.Sprint(i+1))
-		row(r.invited[i], fmt.Sprint(i+1))
+		for _, runs := range r.invited {
+			row(runs[i], fmt.Sprint(i+1))
+		}
 	}
 	if r.crowded != nil {
 		row(*r.crowded, "1")
@@ -141,21 +172,12 @@ func writeReport(w io.Writer, r *report) {
 		p("")
 	}
 
-	// Targets.
-	bareBest, invBest := best(r.bare), best(r.invited)
-	signupGoal := signupShareTarget * ceiling
-	validateGoal := validateShareTarget * bareBest.perSecond
-	p99 := percentile(s.latencies, 99)
-	p99Goal := time.Duration(p99Factor * float64(s.clients) / float64(m.numCPU) * float64(oneHash))
-	clean := s.statuses[200] > 0 && len(s.statuses) == 1 && s.errors == 0
-	validClean := invBest.non2xx == 0 && invBest.errors == 0 && bareBest.non2xx == 0
-
 	// A busy neighbour skews the comparisons; say so next to the verdicts.
 	worst := r.signupCPU.others(0)
 	for _, h := range r.hashes {
 		worst = max(worst, h.cpu.others(0))
 	}
-	for _, v := range slices.Concat(r.bare, r.invited) {
+	for _, v := range slices.Concat(append([][]validateResult{r.bare}, r.invited...)...) {
 		worst = max(worst, v.other)
 	}
 	if worst > noisyNeighbour {
@@ -167,19 +189,38 @@ func writeReport(w io.Writer, r *report) {
 	p("")
 	p("| target | measured | goal | result |")
 	p("|---|---|---|---|")
+	if len(r.hashes) > 0 {
+		writeSignupTargets(p, r)
+	}
+	bareBest := best(r.bare)
+	for i, t := range r.targets {
+		v := best(r.invited[i])
+		goal := t.goal * bareBest.perSecond
+		clean := v.non2xx == 0 && v.errors == 0 && bareBest.non2xx == 0
+		p("| %s ≥ %.0f%% of the bare handler | %.0f req/s = %.0f%% of %.0f (p99 %s) | ≥ %.0f req/s | %s |",
+			t.label, 100*t.goal, v.perSecond, 100*v.perSecond/bareBest.perSecond, bareBest.perSecond, latency(v.p99), goal,
+			passMiss(v.perSecond >= goal && clean))
+		if !clean {
+			p("")
+			p("Answers other than 2xx on %s make its target a MISS whatever the figures.", t.label)
+		}
+	}
+}
+
+// writeSignupTargets writes the rows of the signup targets.
+func writeSignupTargets(p func(string, ...any), r *report) {
+	m, s := r.machine, r.signup
+	ceiling, oneHash := ceilingOf(r.hashes)
+	signupGoal := signupShareTarget * ceiling
+	p99 := percentile(s.latencies, 99)
+	p99Goal := time.Duration(p99Factor * float64(s.clients) / float64(m.numCPU) * float64(oneHash))
+	clean := s.statuses[200] > 0 && len(s.statuses) == 1 && s.errors == 0
 	p("| signups/s ≥ 85%% of the argon2id ceiling | %.1f/s = %.0f%% of %.1f | ≥ %.1f/s | %s |",
 		s.perSecond, 100*s.perSecond/ceiling, ceiling, signupGoal, passMiss(s.perSecond >= signupGoal && clean))
-	p("| validate ≥ 60%% of the bare handler | %.0f req/s = %.0f%% of %.0f | ≥ %.0f req/s | %s |",
-		invBest.perSecond, 100*invBest.perSecond/bareBest.perSecond, bareBest.perSecond, validateGoal, passMiss(invBest.perSecond >= validateGoal && validClean))
 	p("| p99 signup latency ≤ 3 × (%d ÷ %d cores × one hash) | %s | ≤ %s (3 × %d/%d × %s) | %s |",
 		s.clients, m.numCPU, ms(p99), ms(p99Goal), s.clients, m.numCPU, ms(oneHash), passMiss(p99 <= p99Goal && clean))
 	if !clean {
-		p("")
-		p("Signup answers other than 200 make the signup targets a MISS whatever the figures.")
-	}
-	if !validClean {
-		p("")
-		p("Validate answers other than 2xx make the validate target a MISS whatever the figures.")
+		p("| (signup answers other than 200 make the signup targets a MISS whatever the figures) | | | |")
 	}
 }
 

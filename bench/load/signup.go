@@ -184,3 +184,29 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 	rank := int(math.Ceil(p/100*float64(len(sorted)))) - 1
 	return sorted[min(max(rank, 0), len(sorted)-1)]
 }
+
+// runSignupPhase runs the signup load against server and records its
+// figures, the server's CPU in the measured window and its memory.
+func runSignupPhase(ctx context.Context, o options, rep *report, api *apiClient, server *proc, link string, say func(string, ...any)) error {
+	say("signups: %d clients, %s warm-up, %s measured", o.clients, o.warmup, o.signupDuration)
+	meterc := make(chan *cpuMeter, 1)
+	windowTimer := time.AfterFunc(o.warmup, func() { meterc <- startCPUMeter(server.pid()) })
+	rep.signup = runSignups(ctx, api, link, o.clients, o.warmup, o.signupDuration)
+	windowTimer.Stop()
+	select {
+	case m := <-meterc:
+		rep.signupCPU = m.stop()
+	default: // cut short before the window
+	}
+	var err error
+	if rep.peakRSS, err = memoryKiB(server.pid(), "VmHWM"); err != nil {
+		return err
+	}
+	rep.rssAfter, _ = memoryKiB(server.pid(), "VmRSS")
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	say("  %.1f signups/s, p99 %s, peak RSS %d MiB", rep.signup.perSecond, percentile(rep.signup.latencies, 99).Round(time.Millisecond), rep.peakRSS/1024)
+	api.http.CloseIdleConnections()
+	return nil
+}

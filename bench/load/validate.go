@@ -30,6 +30,15 @@ type validateResult struct {
 	elapsed   time.Duration
 }
 
+// gateTarget is one request that is measured against the bare handler:
+// something every page view or every proxied request costs the server.
+type gateTarget struct {
+	label   string
+	path    string   // on invited, with the query
+	headers []string // "Name: value", e.g. a session cookie
+	goal    float64  // the least share of the bare handler's req/s
+}
+
 // validateRunner measures req/s of GET requests with conns connections,
 // using wrk when it can.
 type validateRunner struct {
@@ -70,15 +79,16 @@ func (r *validateRunner) describe(d time.Duration) string {
 	return fmt.Sprintf("Go client loop (%s; it costs more CPU than wrk, so its req/s are lower), %d connections for %s", r.why, r.conns, fmtSeconds(d))
 }
 
-// run loads url for d; serverPID is the server whose CPU time is recorded.
-func (r *validateRunner) run(ctx context.Context, label, url string, d time.Duration, serverPID int) (validateResult, error) {
+// run loads url, sending headers ("Name: value") with every request, for
+// d; serverPID is the server whose CPU time is recorded.
+func (r *validateRunner) run(ctx context.Context, label, url string, headers []string, d time.Duration, serverPID int) (validateResult, error) {
 	meter := startCPUMeter(serverPID)
 	var res validateResult
 	var err error
 	if r.tool == "wrk" {
-		res, err = r.runWrk(ctx, url, d)
+		res, err = r.runWrk(ctx, url, headers, d)
 	} else {
-		res, err = r.runGo(ctx, url, d)
+		res, err = r.runGo(ctx, url, headers, d)
 	}
 	cpu := meter.stop()
 	res.label, res.tool, res.serverCPU = label, r.tool, cpu.procs
@@ -98,14 +108,18 @@ var (
 	wrkPctRE      = regexp.MustCompile(`(?m)^\s+(50|99)%\s+([0-9.]+\w+)`)
 )
 
-func (r *validateRunner) runWrk(ctx context.Context, url string, d time.Duration) (validateResult, error) {
+func (r *validateRunner) runWrk(ctx context.Context, url string, headers []string, d time.Duration) (validateResult, error) {
 	var res validateResult
 	// wrk takes whole seconds.
 	d = max(d.Round(time.Second), time.Second)
 	// wrk stops by itself after -d; the context is a safety net.
 	ctx, cancel := context.WithTimeout(ctx, d+30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, r.wrk, "-t1", fmt.Sprintf("-c%d", r.conns), "-d"+fmtSeconds(d), "--latency", url)
+	args := []string{"-t1", fmt.Sprintf("-c%d", r.conns), "-d" + fmtSeconds(d), "--latency"}
+	for _, h := range headers {
+		args = append(args, "-H", h)
+	}
+	cmd := exec.CommandContext(ctx, r.wrk, append(args, url)...)
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = 5 * time.Second
 	start := time.Now()
@@ -160,7 +174,7 @@ func parseWrkDuration(s string) (time.Duration, error) {
 
 // runGo is the fallback load generator: conns goroutines, each with its own
 // kept-alive connection, sending GETs back to back until d has passed.
-func (r *validateRunner) runGo(ctx context.Context, url string, d time.Duration) (validateResult, error) {
+func (r *validateRunner) runGo(ctx context.Context, url string, headers []string, d time.Duration) (validateResult, error) {
 	var res validateResult
 	client := newHTTPClient(r.conns)
 	defer client.CloseIdleConnections()
@@ -177,6 +191,10 @@ func (r *validateRunner) runGo(ctx context.Context, url string, d time.Duration)
 			for time.Now().Before(deadline) && ctx.Err() == nil {
 				t0 := time.Now()
 				req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
+				for _, h := range headers {
+					name, value, _ := strings.Cut(h, ":")
+					req.Header.Add(strings.TrimSpace(name), strings.TrimSpace(value))
+				}
 				resp, err := client.Do(req)
 				if err != nil {
 					errs[i]++
