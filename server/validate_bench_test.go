@@ -24,7 +24,7 @@ func (d *discardWriter) WriteHeader(code int)        { d.status = code }
 //
 //	go test -run '^$' -bench ValidateHandler -cpuprofile /tmp/cpu.out ./server/
 //
-// bench/load measures the same request over loopback with wrk.
+// bench/load measures the same request over loopback, from another process.
 func BenchmarkValidateHandler(b *testing.B) {
 	ts := mustServerWith(b, func(o *Options) {
 		o.Logger = slog.New(slog.NewTextHandler(&syncBuffer{}, &slog.HandlerOptions{Level: slog.LevelWarn}))
