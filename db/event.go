@@ -32,6 +32,9 @@ const (
 	EventGroupCreated  = "group-created"
 	EventGroupUpdated  = "group-updated"
 	EventGroupDeleted  = "group-deleted"
+	EventAppCreated    = "app-created"
+	EventAppUpdated    = "app-updated"
+	EventAppDeleted    = "app-deleted"
 	// EventSchemaMigrated records a migration of the file's schema, with
 	// the warnings of its MigrationReport.
 	EventSchemaMigrated = "schema-migrated"
@@ -44,6 +47,7 @@ var EventTypes = []string{
 	EventAPIKeyCreated, EventAPIKeyDeleted, EventOrgCreated, EventOrgDeleted,
 	EventInviteCreated, EventInviteResent, EventInviteRevoked, EventInviteAccept,
 	EventPasswordChanged, EventSchemaMigrated, EventGroupCreated, EventGroupUpdated, EventGroupDeleted,
+	EventAppCreated, EventAppUpdated, EventAppDeleted,
 }
 
 // Event is one entry of the audit log: who changed what, and when. It

@@ -180,8 +180,9 @@ func (s *Store) UpdateGroup(actor Actor, id string, in GroupUpdate) (Group, erro
 }
 
 // DeleteGroup removes a group and, in the same transaction, its id from
-// every user, signup link and invitation, so that nothing is left pointing
-// at it. It returns ENOTFOUND for an unknown id.
+// every user, signup link, invitation and app, so that nothing is left pointing
+// at it. It returns ENOTFOUND for an unknown id, and ECONFLICT when the
+// group is the only group of an app (which would then admit everyone).
 func (s *Store) DeleteGroup(actor Actor, id string) error {
 	return s.db.Update(func(tx *bolt.Tx) error {
 		rec, err := getGroupTx(tx, id)
@@ -205,13 +206,43 @@ func (s *Store) DeleteGroup(actor Actor, id string) error {
 		if err != nil {
 			return err
 		}
+		// An app left with no group would admit every active user: deny by
+		// default, and let the admin choose the app's groups first.
+		if err := lastGroupOfAnAppTx(tx, id); err != nil {
+			return err
+		}
+		apps, err := dropGroupTx(tx, bucketApps, id, func(r *appRecord) *[]string { return &r.Groups },
+			func(k []byte, r appRecord) error { return putJSON(tx.Bucket(bucketApps), k, r) })
+		if err != nil {
+			return err
+		}
 		if err := tx.Bucket(bucketGroups).Delete([]byte(id)); err != nil {
 			return err
 		}
 		return s.addEventTxKey(tx, actor, EventGroupDeleted, "group", id, map[string]any{
-			"name": rec.Name, "users": users, "links": links, "invitations": invitations,
+			"name": rec.Name, "users": users, "links": links, "invitations": invitations, "apps": apps,
 		})
 	})
+}
+
+// lastGroupOfAnAppTx returns ECONFLICT, naming the app, when group id is
+// the only group of an app.
+func lastGroupOfAnAppTx(tx *bolt.Tx, id string) error {
+	var app string
+	err := tx.Bucket(bucketApps).ForEach(func(_, v []byte) error {
+		var rec appRecord
+		if err := json.Unmarshal(v, &rec); err != nil {
+			return err
+		}
+		if app == "" && len(rec.Groups) == 1 && rec.Groups[0] == id {
+			app = rec.ID
+		}
+		return nil
+	})
+	if err == nil && app != "" {
+		err = Errorf(ECONFLICT, "The group %s is the only group of the app %s, which would then let every user in; give that app other groups (or delete it) first.", id, app)
+	}
+	return err
 }
 
 // dropGroupTx removes group id from every record of bucket that holds it,

@@ -222,6 +222,7 @@ func TestDeleteGroupRemovesItEverywhere(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	mustApp(t, s, NewApp{ID: "app", Name: "App", Groups: []string{"a", "b"}, Domains: []string{"app.example.com"}})
 	if err := s.DeleteGroup(admin, "a"); err != nil {
 		t.Fatal(err)
 	}
@@ -234,6 +235,9 @@ func TestDeleteGroupRemovesItEverywhere(t *testing.T) {
 	}
 	if got, _ := s.GetInvitation(admin, inv.ID); !slices.Equal(got.Groups, want) {
 		t.Errorf("invitation groups %v, want %v", got.Groups, want)
+	}
+	if got, _ := s.GetApp("app"); !slices.Equal(got.Groups, want) {
+		t.Errorf("app groups %v, want %v", got.Groups, want)
 	}
 }
 

@@ -44,12 +44,15 @@ var (
 	bucketInvitesByToken  = []byte("invitations_by_token") // hex(sha256(token)) → id
 	bucketInvitesByEmail  = []byte("invitations_by_email") // lower(email) → id of its pending invitation
 	bucketGroups          = []byte("groups")               // group id (a slug) → groupRecord
+	bucketApps            = []byte("apps")                 // app id (a slug) → appRecord
+	bucketAppsByDomain    = []byte("apps_by_domain")       // domain ("*." first for a wildcard) → app id
 
 	allBuckets = [][]byte{
 		bucketMeta, bucketUsers, bucketUsersByEmail, bucketUsersByUsername,
 		bucketLinks, bucketLinksBySecret, bucketLinkUsers, bucketAPIKeys, bucketAPIKeysByHash,
 		bucketEvents, bucketSessions, bucketSessionsByUser, bucketOutbox, bucketOutboxDue,
 		bucketOrgs, bucketInvitations, bucketInvitesByToken, bucketInvitesByEmail, bucketGroups,
+		bucketApps, bucketAppsByDomain,
 	}
 
 	keySchemaVersion = []byte("schema_version")
@@ -75,8 +78,11 @@ type migration func(s *Store, tx *bolt.Tx, report *MigrationReport) error
 // disagree with it. Organizations and groups are keyed by their slug id
 // instead; users, links and invitations hold group ids in their records
 // (a record without them reads as having none), and DeleteGroup removes an
-// id from all of them in its one transaction. The meta bucket holds the
-// schema version.
+// id from all of them in its one transaction. Apps are keyed by their slug
+// id too, and hold group ids as users do; apps_by_domain maps each domain
+// of a proxy app (a host name, or "*." and a domain for its wildcard) to
+// the app's id, so that a host belongs to one app at most. The meta bucket
+// holds the schema version.
 //
 // Every exported method runs in one transaction. Writes are fsynced before
 // they return, so a nil error means the change is on disk.

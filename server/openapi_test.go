@@ -516,6 +516,31 @@ func TestOpenAPIWalk(t *testing.T) {
 	w.do(400, "POST", "/api/admin/invite-link/tokens", walkReq{cookie: edCookie, body: `{"name":"not mine","expiresAt":"2099-01-01T00:00:00Z","groups":["temp"]}`})
 	w.do(200, "POST", "/v1/userInvitations", admin(`{"invitedEmail":"grouped@example.com","inviter":"Ada","disableInvitationEmail":true,"groups":["temp"]}`))
 	w.do(201, "POST", "/api/admin/users/invite", admin(`{"email":"doit-grouped@example.com","groups":["grafana-users"]}`))
+	w.do(201, "POST", "/api/admin/groups", admin(`{"id":"sole","name":"Sole"}`))
+
+	// Apps (DESIGN §9).
+	h, _, app := w.do(201, "POST", "/api/admin/apps", admin(`{"name":"Grafana","url":"https://grafana.example.com","groups":["grafana-users","temp"],"domains":["Grafana.Example.com","*.tools.example.com"]}`))
+	if h.Get("Location") != "/api/admin/apps/grafana" || str(app, "kind") != "proxy" {
+		t.Errorf("app Location %q, answer %v", h.Get("Location"), app)
+	}
+	w.do(201, "POST", "/api/admin/apps", admin(`{"id":"wiki","name":"Wiki","url":"http://wiki.example.com:8080/","domains":["wiki.tools.example.com"]}`))
+	w.do(201, "POST", "/api/admin/apps", admin(`{"id":"solo","name":"Solo","url":"https://solo.example.com","groups":["sole"],"domains":["solo.example.com"]}`))
+	w.do(409, "POST", "/api/admin/apps", admin(`{"name":"Again","url":"https://a.example.com","domains":["grafana.example.com"]}`))
+	w.do(409, "POST", "/api/admin/apps", admin(`{"id":"wiki","name":"Wiki","url":"https://a.example.com","domains":["a.example.com"]}`))
+	w.do(400, "POST", "/api/admin/apps", admin(`{"name":"Bad","url":"https://a.example.com","domains":["a.example.com:8080"],"groups":["nope"]}`))
+	w.do(403, "POST", "/api/admin/apps", walkReq{cookie: edCookie, body: `{"name":"Editors may not","url":"https://a.example.com","domains":["a.example.com"]}`})
+	w.do(403, "GET", "/api/admin/apps", walkReq{cookie: edCookie})
+	w.do(200, "GET", "/api/admin/apps", admin(""))
+	w.do(200, "GET", "/api/admin/apps/grafana", admin(""))
+	w.do(404, "GET", "/api/admin/apps/nope", admin(""))
+	w.do(200, "PUT", "/api/admin/apps/grafana", admin(`{"groups":[],"url":"https://grafana.example.com/d/"}`))
+	w.do(409, "PUT", "/api/admin/apps/wiki", admin(`{"domains":["*.tools.example.com"]}`))
+	w.do(400, "PUT", "/api/admin/apps/grafana", admin(`{}`))
+	w.do(404, "PUT", "/api/admin/apps/nope", admin(`{"name":"x"}`))
+	w.do(200, "DELETE", "/api/admin/apps/wiki", admin(""))
+	w.do(404, "DELETE", "/api/admin/apps/wiki", admin(""))
+	w.do(409, "DELETE", "/api/admin/groups/sole", admin(""))
+
 	w.do(200, "DELETE", "/api/admin/groups/temp", admin(""))
 	w.do(404, "DELETE", "/api/admin/groups/temp", admin(""))
 

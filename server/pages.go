@@ -29,7 +29,16 @@ func (s *Server) newPages() *web.Pages {
 	return web.New(web.Deps{
 		Store: s.store, Accounts: s.accounts, Host: pageHost{s}, Log: s.log,
 		SiteName: s.site, BaseURL: s.baseURL, MinPasswordLength: s.policy.MinLength,
+		RedirectHosts: s.appHost,
 	})
+}
+
+// appHost admits, as an rd of /login, a host some proxy app covers
+// (DESIGN §9), at any port: the gate sends people to log in from there.
+// A failed lookup admits nothing.
+func (s *Server) appHost(_, host string) bool {
+	_, ok, err := s.store.AppForHost(host)
+	return err == nil && ok
 }
 
 // pageHost lends the pages what the whole HTTP side shares: the error

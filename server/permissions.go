@@ -17,13 +17,14 @@ const (
 	permReadOrgs          permission = "READ_ORGANIZATIONS"
 	permManageOrgs        permission = "MANAGE_ORGANIZATIONS"
 	permManageGroups      permission = "MANAGE_GROUPS"
+	permManageApps        permission = "MANAGE_APPS"
 )
 
 // rolePermissions is the one table that decides what each root role may
 // do; every authenticated route names the permission it needs.
 var rolePermissions = map[db.Role][]permission{
 	db.RoleAdmin: {permReadSelf, permManageLinks, permManageUsers, permManageKeys, permReadEvents, permReadRoles,
-		permManageInvitations, permReadOrgs, permManageOrgs, permManageGroups},
+		permManageInvitations, permReadOrgs, permManageOrgs, permManageGroups, permManageApps},
 	db.RoleEditor: {permReadSelf, permManageLinks, permReadRoles, permManageInvitations, permReadOrgs},
 	db.RoleViewer: {permReadSelf},
 }

@@ -94,6 +94,12 @@ func (s *Server) apiRoutes() []route {
 		authed("GET", "/api/admin/groups/:id", permManageGroups, s.handleGetGroup),
 		authed("PUT", "/api/admin/groups/:id", permManageGroups, s.handleUpdateGroup),
 		authed("DELETE", "/api/admin/groups/:id", permManageGroups, s.handleDeleteGroup),
+		// Apps (DESIGN §9).
+		authed("GET", "/api/admin/apps", permManageApps, s.handleListApps),
+		authed("POST", "/api/admin/apps", permManageApps, s.handleCreateApp),
+		authed("GET", "/api/admin/apps/:id", permManageApps, s.handleGetApp),
+		authed("PUT", "/api/admin/apps/:id", permManageApps, s.handleUpdateApp),
+		authed("DELETE", "/api/admin/apps/:id", permManageApps, s.handleDeleteApp),
 
 		// Operations.
 		public("GET", "/health", nil, s.handleHealth),

@@ -289,6 +289,23 @@ func newGroupResponse(g db.Group) groupResponse {
 	return groupResponse{ID: g.ID, Name: g.Name, Description: g.Description, CreatedAt: db.FormatTime(g.CreatedAt)}
 }
 
+// appResponse is an app (DESIGN §9). groups and domains are [] when
+// empty, never null.
+type appResponse struct {
+	ID        string   `json:"id"`
+	Name      string   `json:"name"`
+	URL       string   `json:"url"`
+	Kind      string   `json:"kind"`
+	Groups    []string `json:"groups"`
+	Domains   []string `json:"domains"`
+	CreatedAt string   `json:"createdAt"`
+}
+
+func newAppResponse(a db.App) appResponse {
+	return appResponse{ID: a.ID, Name: a.Name, URL: a.URL, Kind: a.Kind, Groups: groupIDs(a.Groups),
+		Domains: groupIDs(a.Domains), CreatedAt: db.FormatTime(a.CreatedAt)}
+}
+
 // emailResponse is an email of the outbox as admins see it: never its
 // bodies, its token or its inviter. Its times are RFC 3339 with
 // nanoseconds, as this answer always had them.

@@ -31,6 +31,8 @@ var shapeGoldens = map[string]string{
 	"event":          `{"id":11,"type":"user-created","createdBy":"root","objectType":"user","objectId":"7","data":{"email":"a\u0026b@example.com","rootRole":2},"createdAt":"2026-03-05T05:07:08.123456789Z"}`,
 	"eventBare":      `{"id":12,"type":"organization-deleted","createdBy":"system","objectType":"organization","objectId":"x","data":null,"createdAt":"2026-03-04T05:06:07.000Z"}`,
 	"group":          `{"id":"ops","name":"Ops \u0026 on-call","description":"","createdAt":"2026-03-04T05:06:07.000Z"}`,
+	"app":            `{"id":"grafana","name":"Grafana \u0026 co","url":"https://grafana.example.com/?a=1\u0026b=2","kind":"proxy","groups":["ops"],"domains":["*.tools.example.com","grafana.example.com"],"createdAt":"2026-03-04T05:06:07.000Z"}`,
+	"appBare":        `{"id":"wiki","name":"Wiki","url":"http://wiki.example.com","kind":"proxy","groups":[],"domains":[],"createdAt":"2026-03-05T05:07:08.123456789Z"}`,
 	"org":            `{"id":"night-shift","name":"Night \u003cShift\u003e","createdAt":"2026-03-05T05:07:08.123456789Z"}`,
 	"email":          `{"id":13,"kind":"invitation","to":"c@example.com","subject":"Hi \u0026 bye","state":"sent","attempts":2,"lastError":"boom","createdAt":"2026-03-04T05:06:07Z","nextAttemptAt":"2026-03-05T06:07:08.123456789+01:00","sentAt":"2026-03-05T06:07:08.123456789+01:00","invitationId":5}`,
 	"emailBare":      `{"id":14,"kind":"welcome","to":"d@example.com","subject":"","state":"pending","attempts":0,"createdAt":"2026-03-05T06:07:08.123456789+01:00","nextAttemptAt":"2026-03-04T05:06:07Z","userId":8}`,
@@ -88,10 +90,13 @@ func TestResponseShapes(t *testing.T) {
 		"event":          newEventResponses([]db.Event{ev})[0],
 		"eventBare":      newEventResponses([]db.Event{ev0})[0],
 		"org":            newOrganizationResponse(org),
-		"group":          newGroupResponse(db.Group{ID: "ops", Name: "Ops & on-call", CreatedAt: t0}),
-		"email":          newEmailResponse(em, "Hi & bye"),
-		"emailBare":      newEmailResponse(em0, ""),
-		"roles":          listRolesResponse{Roles: roles},
+		"app": newAppResponse(db.App{ID: "grafana", Name: "Grafana & co", URL: "https://grafana.example.com/?a=1&b=2", Kind: db.AppKindProxy,
+			Groups: []string{"ops"}, Domains: []string{"*.tools.example.com", "grafana.example.com"}, CreatedAt: t0}),
+		"appBare":   newAppResponse(db.App{ID: "wiki", Name: "Wiki", URL: "http://wiki.example.com", Kind: db.AppKindProxy, CreatedAt: t1}),
+		"group":     newGroupResponse(db.Group{ID: "ops", Name: "Ops & on-call", CreatedAt: t0}),
+		"email":     newEmailResponse(em, "Hi & bye"),
+		"emailBare": newEmailResponse(em0, ""),
+		"roles":     listRolesResponse{Roles: roles},
 	} {
 		t.Run(name, func(t *testing.T) {
 			rec := httptest.NewRecorder()
@@ -114,7 +119,7 @@ func TestResponseShapes(t *testing.T) {
 			}
 		})
 	}
-	if len(shapeGoldens) != 18 {
+	if len(shapeGoldens) != 20 {
 		t.Errorf("%d goldens, want one per case", len(shapeGoldens))
 	}
 }

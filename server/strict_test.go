@@ -141,6 +141,21 @@ func strictCases(linkSecret, invitationID, invitationToken, userID string) []str
 		[3]string{"name", `{"name": 5}`, "must be a string"},
 		[3]string{"description", `{"description": false}`, "must be a string"},
 	)
+	add("create app", "POST", "/api/admin/apps", false,
+		[3]string{"id", `{"id": 1, "name": "A", "url": "https://a.example.com", "domains": ["a.example.com"]}`, "must be a string"},
+		[3]string{"url", `{"name": "A", "url": {"host": "a.example.com"}, "domains": ["a.example.com"]}`, "must be a string, not an object"},
+		[3]string{"domains", `{"name": "A", "url": "https://a.example.com", "domains": "a.example.com"}`, "must be a list, not a string"},
+		[3]string{"domains[1]", `{"name": "A", "url": "https://a.example.com", "domains": ["a.example.com", 8080]}`, "must be a string, not a number"},
+		[3]string{"groups[0]", `{"name": "A", "url": "https://a.example.com", "domains": ["a.example.com"], "groups": [null]}`, "not null"},
+		[3]string{"kind", `{"name": "A", "url": "https://a.example.com", "domains": ["a.example.com"], "kind": 1}`, "must be a string"},
+		[3]string{"redirectUris", `{"name": "A", "url": "https://a.example.com", "domains": ["a.example.com"], "redirectUris": []}`, "not a field"},
+	)
+	add("update app", "PUT", "/api/admin/apps/strict", false,
+		[3]string{"name", `{"name": 5}`, "must be a string"},
+		[3]string{"groups", `{"groups": "ops"}`, "must be a list, not a string"},
+		[3]string{"domains[0]", `{"domains": [true]}`, "must be a string, not true"},
+		[3]string{"id", `{"id": "other"}`, "not a field"},
+	)
 	// The whole body of the wrong type names no field.
 	for _, ep := range []struct{ name, method, path string }{
 		{"signup", "POST", signup}, {"update link", "PUT", tokens + "/" + linkSecret},

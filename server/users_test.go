@@ -119,6 +119,10 @@ func TestPermissionTable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	app, err := ts.store.CreateApp(db.SystemActor, db.NewApp{Name: "Permission checks", URL: "https://perm.example.com", Domains: []string{"perm.example.com"}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	// samples builds, per route, a request that succeeds for an allowed
 	// caller; destructive ones make their own target each time.
 	samples := map[string]func() (path, body string){
@@ -201,6 +205,24 @@ func TestPermissionTable(t *testing.T) {
 			}
 			return "/api/admin/groups/" + g.ID, ""
 		},
+		"GET /api/admin/apps": func() (string, string) { return "/api/admin/apps", "" },
+		"POST /api/admin/apps": func() (string, string) {
+			n := userSeq.Add(1)
+			return "/api/admin/apps", fmt.Sprintf(`{"name":"App %d","url":"https://app%d.example.com","domains":["app%d.example.com"]}`, n, n, n)
+		},
+		"GET /api/admin/apps/:id": func() (string, string) { return "/api/admin/apps/" + app.ID, "" },
+		"PUT /api/admin/apps/:id": func() (string, string) {
+			return "/api/admin/apps/" + app.ID, fmt.Sprintf(`{"name":"Renamed %d"}`, userSeq.Add(1))
+		},
+		"DELETE /api/admin/apps/:id": func() (string, string) {
+			n := userSeq.Add(1)
+			a, err := ts.store.CreateApp(db.SystemActor, db.NewApp{Name: fmt.Sprintf("Doomed %d", n), URL: "https://doomed.example.com",
+				Domains: []string{fmt.Sprintf("doomed%d.example.com", n)}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return "/api/admin/apps/" + a.ID, ""
+		},
 		"DELETE /api/admin/organizations/:id": func() (string, string) {
 			org, err := ts.store.CreateOrganization(db.SystemActor, "", fmt.Sprintf("Doomed %d", userSeq.Add(1)))
 			if err != nil {
@@ -246,6 +268,11 @@ func TestPermissionTable(t *testing.T) {
 		"GET /api/admin/groups/:id":                   admins,
 		"PUT /api/admin/groups/:id":                   admins,
 		"DELETE /api/admin/groups/:id":                admins,
+		"GET /api/admin/apps":                         admins,
+		"POST /api/admin/apps":                        admins,
+		"GET /api/admin/apps/:id":                     admins,
+		"PUT /api/admin/apps/:id":                     admins,
+		"DELETE /api/admin/apps/:id":                  admins,
 	}
 	for _, rt := range ts.srv.routes() {
 		if rt.authed == nil {

@@ -53,6 +53,10 @@ type Backend interface {
 	CreateGroup(ctx context.Context, actor db.Actor, in db.NewGroup) (db.Group, error)
 	UpdateGroup(ctx context.Context, actor db.Actor, id string, in db.GroupUpdate) (db.Group, error)
 	DeleteGroup(ctx context.Context, actor db.Actor, id string) error
+	ListApps(ctx context.Context) ([]db.App, error)
+	CreateApp(ctx context.Context, actor db.Actor, in db.NewApp) (db.App, error)
+	UpdateApp(ctx context.Context, actor db.Actor, id string, in db.AppUpdate) (db.App, error)
+	DeleteApp(ctx context.Context, actor db.Actor, id string) error
 
 	ListEvents(ctx context.Context, typ string, offset, limit int) ([]db.Event, int, error)
 }
@@ -238,6 +242,34 @@ func (d direct) DeleteGroup(ctx context.Context, actor db.Actor, id string) erro
 		return err
 	}
 	return d.s.DeleteGroup(actor, id)
+}
+
+func (d direct) ListApps(ctx context.Context) ([]db.App, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return d.s.ListApps()
+}
+
+func (d direct) CreateApp(ctx context.Context, actor db.Actor, in db.NewApp) (db.App, error) {
+	if err := ctx.Err(); err != nil {
+		return db.App{}, err
+	}
+	return d.s.CreateApp(actor, in)
+}
+
+func (d direct) UpdateApp(ctx context.Context, actor db.Actor, id string, in db.AppUpdate) (db.App, error) {
+	if err := ctx.Err(); err != nil {
+		return db.App{}, err
+	}
+	return d.s.UpdateApp(actor, id, in)
+}
+
+func (d direct) DeleteApp(ctx context.Context, actor db.Actor, id string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return d.s.DeleteApp(actor, id)
 }
 
 func (d direct) ListEvents(ctx context.Context, typ string, offset, limit int) ([]db.Event, int, error) {

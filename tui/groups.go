@@ -60,7 +60,7 @@ func (s *groupsScreen) key(k tea.KeyMsg) tea.Cmd {
 	case key.Matches(k, a.keys.Edit):
 		a.push(s.editForm(g))
 	case key.Matches(k, a.keys.Delete):
-		a.ask(fmt.Sprintf("Delete the group %q (%s)? It is taken from every user, signup link and invitation that has it.", g.Name, g.ID),
+		a.ask(fmt.Sprintf("Delete the group %q (%s)? It is taken from every user, signup link, invitation and app that has it.", g.Name, g.ID),
 			a.do("Could not delete", func(ctx context.Context) (any, error) {
 				return nil, a.backend.DeleteGroup(ctx, a.actor, g.ID)
 			}, func(any) tea.Cmd {

@@ -10,7 +10,7 @@ import (
 // thing per screen.
 type KeyMap struct {
 	// Anywhere outside a form or dialog.
-	Tabs      key.Binding // 1–7
+	Tabs      key.Binding // 1–8
 	NextTab   key.Binding
 	PrevTab   key.Binding
 	Refresh   key.Binding
@@ -42,8 +42,8 @@ type KeyMap struct {
 	// Disable disables the selected user, or enables them again.
 	Disable key.Binding // users
 	Groups  key.Binding // users: their groups
-	Delete  key.Binding // links, users, organizations, groups
-	Edit    key.Binding // links: name, role, max uses, domains, groups; groups: name, description
+	Delete  key.Binding // links, users, organizations, groups, apps
+	Edit    key.Binding // links: name, role, max uses, domains, groups; groups: name, description; apps: name, url, domains, groups
 	Type    key.Binding // audit: pick the event type
 	Older   key.Binding // audit: next page
 	Newer   key.Binding // audit: previous page
@@ -72,7 +72,7 @@ func DefaultKeyMap() KeyMap {
 		return key.NewBinding(key.WithKeys(keys...), key.WithHelp(k, desc))
 	}
 	return KeyMap{
-		Tabs:      b([]string{"1", "2", "3", "4", "5", "6", "7"}, "1-7", "tab"),
+		Tabs:      b([]string{"1", "2", "3", "4", "5", "6", "7", "8"}, "1-8", "tab"),
 		NextTab:   b([]string{"tab"}, "tab", "next tab"),
 		PrevTab:   b([]string{"shift+tab"}, "shift+tab", "previous tab"),
 		Refresh:   b([]string{"ctrl+r"}, "ctrl+r", "refresh"),

@@ -382,6 +382,35 @@ func (s *SwitchingBackend) DeleteGroup(ctx context.Context, actor db.Actor, id s
 	return s.run(ctx, true, func(ctx context.Context, b Backend) error { return b.DeleteGroup(ctx, actor, id) })
 }
 
+// ListApps lists apps where the data is now.
+func (s *SwitchingBackend) ListApps(ctx context.Context) (out []db.App, err error) {
+	err = s.run(ctx, false, func(ctx context.Context, b Backend) (err error) { out, err = b.ListApps(ctx); return err })
+	return out, err
+}
+
+// CreateApp creates an app where the data is now.
+func (s *SwitchingBackend) CreateApp(ctx context.Context, actor db.Actor, in db.NewApp) (out db.App, err error) {
+	err = s.run(ctx, true, func(ctx context.Context, b Backend) (err error) {
+		out, err = b.CreateApp(ctx, actor, in)
+		return err
+	})
+	return out, err
+}
+
+// UpdateApp changes an app where the data is now.
+func (s *SwitchingBackend) UpdateApp(ctx context.Context, actor db.Actor, id string, in db.AppUpdate) (out db.App, err error) {
+	err = s.run(ctx, true, func(ctx context.Context, b Backend) (err error) {
+		out, err = b.UpdateApp(ctx, actor, id, in)
+		return err
+	})
+	return out, err
+}
+
+// DeleteApp deletes an app where the data is now.
+func (s *SwitchingBackend) DeleteApp(ctx context.Context, actor db.Actor, id string) error {
+	return s.run(ctx, true, func(ctx context.Context, b Backend) error { return b.DeleteApp(ctx, actor, id) })
+}
+
 // ListEvents lists audit events where the data is now.
 func (s *SwitchingBackend) ListEvents(ctx context.Context, typ string, offset, limit int) (out []db.Event, total int, err error) {
 	err = s.run(ctx, false, func(ctx context.Context, b Backend) (err error) {

@@ -117,7 +117,7 @@ func newModel(b Backend, opts Options, now func() time.Time, tick bool) *model {
 	m.help = help.New()
 	m.help.Styles = a.styles.Help
 	m.help.FullSeparator = "  "
-	m.screens = make([]screen, screenGroups+1)
+	m.screens = make([]screen, screenApps+1)
 	m.screens[screenLinks] = newLinksScreen(a)
 	m.screens[screenInvitations] = newInvitationsScreen(a)
 	m.screens[screenUsers] = newUsersScreen(a)
@@ -125,6 +125,7 @@ func newModel(b Backend, opts Options, now func() time.Time, tick bool) *model {
 	m.screens[screenOrgs] = newOrgsScreen(a)
 	m.screens[screenAudit] = newAuditScreen(a)
 	m.screens[screenGroups] = newGroupsScreen(a)
+	m.screens[screenApps] = newAppsScreen(a)
 	m.layout()
 	return m
 }
@@ -142,6 +143,7 @@ const (
 	screenAudit
 	// screenGroups came after the others, so that their numbers stay.
 	screenGroups
+	screenApps
 )
 
 // screen is one tab.

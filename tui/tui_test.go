@@ -24,7 +24,7 @@ func TestTabsRenderAt80x24(t *testing.T) {
 	h := newHarness(t, true)
 	for _, tc := range []struct{ key, name string }{
 		{"1", "links"}, {"2", "invitations"}, {"3", "users"},
-		{"4", "apikeys"}, {"5", "orgs"}, {"6", "audit"}, {"7", "groups"},
+		{"4", "apikeys"}, {"5", "orgs"}, {"6", "audit"}, {"7", "groups"}, {"8", "apps"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h.t = t
@@ -36,13 +36,13 @@ func TestTabsRenderAt80x24(t *testing.T) {
 
 func TestTabKeysCycle(t *testing.T) {
 	h := newHarness(t, true)
-	want := []string{"Invitations", "Users", "API keys", "Organizations", "Audit log", "Groups", "Signup links"}
+	want := []string{"Invitations", "Users", "API keys", "Organizations", "Audit log", "Groups", "Apps", "Signup links"}
 	for _, name := range want {
 		h.keys("tab")
 		h.contains("invited admin · " + name)
 	}
 	h.keys("shift+tab")
-	h.contains("invited admin · Groups")
+	h.contains("invited admin · Apps")
 }
 
 func TestKeysArrivingTogether(t *testing.T) {
@@ -706,5 +706,64 @@ func TestUserGroupsByKeystrokes(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("the link has not the group ops: %+v", tokens)
+	}
+}
+
+func TestAppsTab(t *testing.T) {
+	h := newHarness(t, true)
+	if _, err := h.store.CreateGroup(testAdmin, db.NewGroup{Name: "Ops"}); err != nil {
+		t.Fatal(err)
+	}
+	h.keys("8")
+	h.contains("0 apps", "Nothing here yet.")
+	// New: name, id, url, domains, groups.
+	h.keys("n")
+	h.contains("New app")
+	h.typeText("Grafana")
+	h.keys("tab", "tab")
+	h.typeText("https://grafana.example.com")
+	h.keys("tab")
+	h.typeText("grafana.example.com, *.tools.example.com")
+	h.keys("tab")
+	h.contains("of: ops")
+	h.typeText("ops")
+	h.keys("enter")
+	h.contains(`Created the app "Grafana" (grafana).`, "1 app")
+	a, err := h.store.GetApp("grafana")
+	if err != nil || strings.Join(a.Domains, ",") != "*.tools.example.com,grafana.example.com" || strings.Join(a.Groups, ",") != "ops" {
+		t.Fatalf("app %+v, %v", a, err)
+	}
+	h.golden("list")
+	// A domain another app has is refused next to its field, naming it.
+	h.keys("n")
+	h.typeText("Wiki")
+	h.keys("tab", "tab")
+	h.typeText("https://wiki.example.com")
+	h.keys("tab")
+	h.typeText("grafana.example.com")
+	h.keys("ctrl+s")
+	h.contains("belongs to the app grafana")
+	h.keys("esc")
+	// Edit: no groups lets everyone in.
+	h.keys("m", "tab", "tab", "tab", "ctrl+u")
+	h.keys("enter")
+	h.contains(`Saved the app "Grafana" (grafana).`, "everyone")
+	h.keys("enter")
+	h.contains("every active user", "https://grafana.example.com")
+	h.keys("esc")
+	if a, _ := h.store.GetApp("grafana"); len(a.Groups) != 0 {
+		t.Fatalf("groups %v after clearing them", a.Groups)
+	}
+	// Delete asks first.
+	h.keys("d")
+	h.contains(`Delete the app "Grafana" (grafana)?`)
+	h.keys("n")
+	if _, err := h.store.GetApp("grafana"); err != nil {
+		t.Fatalf("deleted without a yes: %v", err)
+	}
+	h.keys("d", "y")
+	h.contains(`Deleted the app "Grafana".`, "0 apps")
+	if _, err := h.store.GetApp("grafana"); db.ErrorCode(err) != db.ENOTFOUND {
+		t.Fatalf("still there: %v", err)
 	}
 }

@@ -321,6 +321,36 @@ func (c *Client) DeleteGroup(ctx context.Context, actor db.Actor, id string) err
 	return c.call(ctx, "DeleteGroup", orgIDRequest{actor, id}, nil)
 }
 
+// ListApps is Store.ListApps over the socket.
+func (c *Client) ListApps(ctx context.Context) ([]db.App, error) {
+	var r appsResponse
+	err := c.call(ctx, "ListApps", none{}, &r)
+	return r.Apps, err
+}
+
+// CreateApp is Store.CreateApp over the socket.
+func (c *Client) CreateApp(ctx context.Context, actor db.Actor, in db.NewApp) (db.App, error) {
+	var r db.App
+	err := c.call(ctx, "CreateApp", createAppRequest{actor, in}, &r)
+	return r, err
+}
+
+// UpdateApp is Store.UpdateApp over the socket.
+func (c *Client) UpdateApp(ctx context.Context, actor db.Actor, id string, in db.AppUpdate) (db.App, error) {
+	raw, err := json.Marshal(in)
+	if err != nil {
+		return db.App{}, err
+	}
+	var r db.App
+	err = c.call(ctx, "UpdateApp", updateAppRequest{actor, id, raw}, &r)
+	return r, err
+}
+
+// DeleteApp is Store.DeleteApp over the socket.
+func (c *Client) DeleteApp(ctx context.Context, actor db.Actor, id string) error {
+	return c.call(ctx, "DeleteApp", orgIDRequest{actor, id}, nil)
+}
+
 // ListEvents is Store.ListEvents over the socket.
 func (c *Client) ListEvents(ctx context.Context, typ string, offset, limit int) ([]db.Event, int, error) {
 	var r listEventsResponse

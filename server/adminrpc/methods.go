@@ -130,6 +130,15 @@ type (
 		ID    string
 		In    []byte // a db.GroupUpdate in JSON, as updateUserRequest's
 	}
+	createAppRequest struct {
+		Actor db.Actor
+		In    db.NewApp
+	}
+	updateAppRequest struct {
+		Actor db.Actor
+		ID    string
+		In    []byte // a db.AppUpdate in JSON: gob would drop an empty list of groups
+	}
 	listEventsRequest struct {
 		Type          string
 		Offset, Limit int
@@ -143,6 +152,7 @@ type (
 	keysResponse   struct{ Keys []db.APIKey }
 	orgsResponse   struct{ Orgs []db.Organization }
 	groupsResponse struct{ Groups []db.Group }
+	appsResponse   struct{ Apps []db.App }
 )
 
 // methods is every method of the admin socket, by name: Ping, Backup and
@@ -265,6 +275,23 @@ var methods = map[string]handler{
 	}),
 	"DeleteGroup": method(func(_ context.Context, s *Server, r orgIDRequest) (none, error) {
 		return none{}, s.store.DeleteGroup(r.Actor, r.ID)
+	}),
+	"ListApps": method(func(_ context.Context, s *Server, _ none) (appsResponse, error) {
+		out, err := s.store.ListApps()
+		return appsResponse{out}, err
+	}),
+	"CreateApp": method(func(_ context.Context, s *Server, r createAppRequest) (db.App, error) {
+		return s.store.CreateApp(r.Actor, r.In)
+	}),
+	"UpdateApp": method(func(_ context.Context, s *Server, r updateAppRequest) (db.App, error) {
+		var in db.AppUpdate
+		if err := json.Unmarshal(r.In, &in); err != nil {
+			return db.App{}, errUnreadable{err}
+		}
+		return s.store.UpdateApp(r.Actor, r.ID, in)
+	}),
+	"DeleteApp": method(func(_ context.Context, s *Server, r orgIDRequest) (none, error) {
+		return none{}, s.store.DeleteApp(r.Actor, r.ID)
 	}),
 
 	"ListEvents": method(func(_ context.Context, s *Server, r listEventsRequest) (listEventsResponse, error) {
