@@ -437,9 +437,34 @@ func (p *Pages) renderPage(w http.ResponseWriter, r *http.Request, status int, n
 		return
 	}
 	setPageHeaders(w.Header())
+	// CSP's form-action also covers where the post redirects to, so a
+	// login form whose rd goes on to an app on another host (the gate's
+	// login round trip) must name that origin, or the browser stops on
+	// /login after a successful login.
+	if o := rdOrigin(data.Form); o != "" {
+		w.Header().Set("Content-Security-Policy", strings.Replace(pageCSP, "form-action 'self'", "form-action 'self' "+o, 1))
+	}
 	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
+}
+
+// rdOrigin is the scheme://host[:port] of form's hidden rd when it is an
+// absolute URL, else "". Only a safe rd (Pages.safeRedirect) is ever put
+// in the form, so the origin is base_url's or a proxy app's.
+func rdOrigin(form *pageForm) string {
+	if form == nil {
+		return ""
+	}
+	for _, h := range form.Hidden {
+		if h.Name != "rd" {
+			continue
+		}
+		if u, err := url.Parse(h.Value); err == nil && u.Scheme != "" && u.Host != "" {
+			return u.Scheme + "://" + u.Host
+		}
+	}
+	return ""
 }
 
 // RenderError answers with an error page for err, with the status the
