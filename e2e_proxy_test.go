@@ -421,8 +421,8 @@ func TestE2EProxyGate(t *testing.T) {
 					t.Errorf("the app saw %s %q, want %q", k, g, v)
 				}
 			}
-			if role := got.Get("Remote-Role"); role == "" || strings.Contains(role, "{") {
-				t.Errorf("the app saw Remote-Role %q", role)
+			if g := got.Values("Remote-Role"); len(g) != 1 || g[0] != "Viewer" {
+				t.Errorf("the app saw Remote-Role %q, want [Viewer] (a link's default role)", g)
 			}
 
 			// A forged Remote-User (and friends) from a signed-in client:
@@ -472,5 +472,35 @@ func TestE2EProxyGate(t *testing.T) {
 				t.Errorf("the app received the forged Remote-User %q", forgedUser)
 			}
 		})
+	}
+}
+
+// TestDocsGateSnippets keeps docs/gate.md whole: the Caddy and nginx
+// blocks the proxy test runs are there and strip or replace all five
+// headers, and the Traefik block (not run here) copies all five and
+// trusts the forwarded headers.
+func TestDocsGateSnippets(t *testing.T) {
+	caddy, nginx := gateSnippet(t, "caddy"), gateSnippet(t, "nginx")
+	doc, err := os.ReadFile("docs/gate.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	traefik := regexp.MustCompile("(?s)```yaml\n(.*?)```").FindSubmatch(doc)
+	if traefik == nil {
+		t.Fatal("docs/gate.md has no Traefik (yaml) block")
+	}
+	for _, h := range remoteHeaders {
+		if !strings.Contains(caddy, "request_header -"+h+"\n") {
+			t.Errorf("the Caddy snippet does not strip a client-sent %s", h)
+		}
+		if !regexp.MustCompile(`(?m)^\s*proxy_set_header ` + h + ` \$`).MatchString(nginx) {
+			t.Errorf("the nginx snippet does not replace a client-sent %s", h)
+		}
+		if !strings.Contains(string(traefik[1]), "- "+h+"\n") {
+			t.Errorf("the Traefik snippet does not list %s in authResponseHeaders", h)
+		}
+	}
+	if !strings.Contains(string(traefik[1]), "trustForwardHeader: true") {
+		t.Error("the Traefik snippet does not set trustForwardHeader")
 	}
 }
