@@ -449,6 +449,14 @@ func TestE2EProxyGate(t *testing.T) {
 				t.Errorf("the app received the forged Remote-User %q", forgedUser)
 			}
 
+			// The gate trusts the forwarded headers, so invited's public
+			// host keeps it for the proxy alone.
+			for _, path := range []string{"/api/authz/forward-auth", "/api/authz/auth-request"} {
+				if status, _, body2 := r.get(t, r.authURL+path, "Cookie", ann, "X-Forwarded-Host", "app.gate.localhost", "X-Original-URL", r.appURL+"/"); status != 403 {
+					t.Errorf("%s on invited's public host: %d, want 403; %.200s", path, status, body2)
+				}
+			}
+
 			// Outside the app's groups: 403. A host no app covers: 403.
 			oz := sessionCookie(t, p, "oz", e2ePassword)
 			if status, _, body2 := r.get(t, r.appURL+"/", "Cookie", oz, "Accept", "text/html"); status != 403 {

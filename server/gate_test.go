@@ -279,3 +279,18 @@ func TestGateRefusesAtOnce(t *testing.T) {
 		t.Errorf("a deleted user: %d, want 302", got)
 	}
 }
+
+// TestGateMethods: the gate takes GET and HEAD (what proxies send); any
+// other method is a 405 naming them, and never lets anyone through.
+func TestGateMethods(t *testing.T) {
+	f := newGateFixture(t)
+	for _, path := range []string{"/api/authz/forward-auth", "/api/authz/auth-request"} {
+		for _, m := range []string{"POST", "PUT", "DELETE", "PATCH"} {
+			resp, raw := f.ask(t, m, path, f.viewerCookie, fwd("open.example.com", "/", "X-Original-URL", "https://open.example.com/")...)
+			if resp.StatusCode != 405 || !strings.Contains(raw, "GET") || !strings.Contains(raw, "HEAD") {
+				t.Errorf("%s %s: %d %s, want 405", m, path, resp.StatusCode, raw)
+			}
+			wantNoRemote(t, m+" "+path, resp)
+		}
+	}
+}

@@ -659,6 +659,8 @@ func TestOpenAPIWalk(t *testing.T) {
 	w.do(410, "GET", "/invitations/"+token, walkReq{})
 	w.do(303, "GET", "/account", walkReq{})
 	w.do(200, "GET", "/account", walkReq{cookie: edCookie})
+	w.do(303, "GET", "/", walkReq{})
+	w.do(200, "GET", "/", walkReq{cookie: edCookie})
 	w.do(401, "POST", "/login", walkReq{contentType: "application/x-www-form-urlencoded", body: "username=ed&password=wrong-Password-123"})
 	w.do(303, "POST", "/logout", walkReq{contentType: "application/x-www-form-urlencoded", body: "x=1"})
 	if css := regexp.MustCompile(`/static/[^"']+\.css`).Find(html); css != nil {

@@ -131,6 +131,7 @@ func (s *Server) pageRoutes() []route {
 		public("GET", "/login", nil, p.LoginPage),
 		public("POST", "/login", nil, s.pageLimit(s.authLimit, p.LoginForm)),
 		public("POST", "/logout", nil, s.pageLimit(s.authLimit, p.LogoutForm)),
+		public("GET", "/", nil, p.PortalPage),
 		public("GET", "/account", nil, p.AccountPage),
 		public("POST", "/account/password", nil, s.pageLimit(s.authLimit, p.PasswordForm)),
 		public("GET", "/static/:file", nil, p.Static),
