@@ -124,6 +124,9 @@ func (e *echoUpstream) sawForged() bool {
 	return false
 }
 
+// echoed says whether a page is the upstream's answer.
+func (r *gateRig) echoed(page string) bool { return strings.Contains(page, `<pre id="echo">`) }
+
 var echoRE = regexp.MustCompile(`(?s)<pre id="echo">(.*?)</pre>`)
 
 // parseEcho reads the upstream's echo out of a page.
@@ -466,16 +469,19 @@ func TestE2EProxyGate(t *testing.T) {
 				t.Errorf("a host no app covers: %d, want 403; %.200s", status, body2)
 			}
 
-			// Disabling ann ends her access on the next request (DESIGN:
-			// within one second, whatever is cached).
+			// Disabling ann ends her access on the very next request (the
+			// gate caches nothing), in the browser too.
 			status, _, body = do(t, "POST", p.URL+"/api/admin/user-admin/"+annID+"/disable", e2eAdminKey, nil)
 			wantStatus(t, "disable ann", status, 200, body)
-			testutil.Eventually(t, 1500*time.Millisecond, "ann refused once disabled", func() error {
-				if status, _, _ := r.get(t, r.appURL+"/", "Cookie", ann, "Accept", "application/json"); status == 200 {
-					return fmt.Errorf("still 200")
-				}
-				return nil
-			})
+			if status, _, body2 := r.get(t, r.appURL+"/", "Cookie", ann, "Accept", "application/json"); status == 200 || r.echoed(body2) {
+				t.Errorf("ann disabled: %d, want a refusal; %.200s", status, body2)
+			}
+			if _, err := chromedp.Run(ctx, chromedp.NavigateResponse(page)); err != nil {
+				t.Fatalf("open %s again: %v", page, err)
+			}
+			if at, _ := chromedp.Run(ctx, chromedp.Location()); !strings.HasPrefix(at, r.authURL+"/login?") {
+				t.Errorf("ann disabled: the browser is at %s, want %s/login", at, r.authURL)
+			}
 			if r.echo.sawForged() {
 				t.Errorf("the app received the forged Remote-User %q", forgedUser)
 			}
