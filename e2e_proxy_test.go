@@ -406,7 +406,7 @@ func TestE2EProxyGate(t *testing.T) {
 			if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`form[action^="/login"] button[type=submit]`))); err != nil {
 				t.Fatalf("submit the login form: %v", err)
 			}
-			testutil.Eventually(t, 10*time.Second, "the browser back on the app", func() error {
+			testutil.Eventually(t, 20*time.Second, "the browser back on the app", func() error {
 				at, err := chromedp.Run(ctx, chromedp.Location())
 				if err != nil || at != page {
 					return fmt.Errorf("at %s (%v)", at, err)
