@@ -322,3 +322,91 @@ func mustDo(t *testing.T, method, url, cookie string) []byte {
 	wantStatus(t, method+" "+url, status, 200, body)
 	return body
 }
+
+// TestE2EGateAttacks: what a client can try against the forward-auth gate
+// of the real binary (issue 12 item 3). Forged Remote-* headers never
+// reach the answer; a forged, foreign or missing session is never let
+// through; hostile X-Forwarded-* and X-Original-* values are refused
+// (403) without being echoed and never turned into a login link; the
+// gate is not rate-limited, so a team's traffic is not throttled.
+func TestE2EGateAttacks(t *testing.T) {
+	t.Parallel()
+	p := startServer(t, t.TempDir(), "INVITED_SERVER_BASE_URL=https://invite.example.com", "INVITED_LIMITS_PUBLIC_PER_MINUTE=5", "INVITED_LIMITS_AUTH_PER_MINUTE=5")
+	_, vic, _, _ := gateTeam(t, p)
+	const fa, ar = "/api/authz/forward-auth", "/api/authz/auth-request"
+	forged := []string{"Remote-User", "admin", "Remote-Groups", "ops", "Remote-Role", "Admin", "Remote-Email", "admin@example.com", "Remote-Name", "Admin"}
+
+	t.Run("12.3 forged Remote-* headers with no session", func(t *testing.T) {
+		status, header, _ := askGate(t, p, "GET", fa, "", caddyHeaders("GET", "ops.example.com", "/", forged...)...)
+		if status != 302 || header.Get("Remote-User") != "" || header.Get("Remote-Groups") != "" {
+			t.Errorf("%d %v", status, header)
+		}
+	})
+	t.Run("12.3 forged Remote-* headers with vic's session", func(t *testing.T) {
+		status, header, body := askGate(t, p, "GET", fa, vic, caddyHeaders("GET", "open.example.com", "/", forged...)...)
+		wantStatus(t, "vic on open", status, 200, body)
+		if header.Get("Remote-User") != "vic" || header.Get("Remote-Groups") != "" || header.Get("Remote-Role") != "Viewer" || len(header.Values("Remote-User")) != 1 {
+			t.Errorf("the forged headers reached the answer: %v", header)
+		}
+		status, _, body = askGate(t, p, "GET", fa, vic, caddyHeaders("GET", "ops.example.com", "/", forged...)...)
+		wantError(t, "vic forges his way to ops", status, body, 403, "NoAccessError")
+	})
+	for _, cookie := range []string{"invited_session=forged", "invited_session=" + strings.Repeat("a", 64), "invited_session=" + strings.TrimPrefix(vic, "invited_session=") + "x"} {
+		t.Run("12.3 a forged session "+cookie[:min(len(cookie), 30)], func(t *testing.T) {
+			if status, _, body := askGate(t, p, "GET", ar, cookie, nginxHeaders("GET", "https://open.example.com/")...); status != 401 {
+				t.Errorf("%d %s, want 401", status, body)
+			}
+		})
+	}
+	for _, c := range []struct{ what, host, uri, proto string }{
+		{"userinfo host", "evil.example@open.example.com", "/", "https"},
+		{"a host with a path", "open.example.com/evil.example", "/", "https"},
+		{"two hosts", "open.example.com,evil.example", "/", "https"},
+		{"a host with a space", "open.example.com evil.example", "/", "https"},
+		{"a bad port", "open.example.com:evil", "/", "https"},
+		{"a unicode lookalike host", "оpen.example.com", "/", "https"},
+		{"a scheme-relative uri", "open.example.com", "//evil.example/", "https"},
+		{"an absolute uri", "open.example.com", "https://evil.example/", "https"},
+		{"a backslash uri", "open.example.com", `/\evil.example`, "https"},
+		{"a javascript proto", "open.example.com", "/", "javascript"},
+		{"no proto", "open.example.com", "/", ""},
+		{"no host", "", "/", "https"},
+		{"no uri", "open.example.com", "", "https"},
+		{"a huge uri", "open.example.com", "/" + strings.Repeat("x", 9000), "https"},
+	} {
+		t.Run("12.3 forward-auth "+c.what, func(t *testing.T) {
+			h := []string{"X-Forwarded-Method", "GET", "Accept", "text/html"}
+			for _, kv := range [][2]string{{"X-Forwarded-Host", c.host}, {"X-Forwarded-Uri", c.uri}, {"X-Forwarded-Proto", c.proto}} {
+				if kv[1] != "" {
+					h = append(h, kv[0], kv[1])
+				}
+			}
+			for _, cookie := range []string{"", vic} {
+				status, header, body := askGate(t, p, "GET", fa, cookie, h...)
+				wantError(t, c.what, status, body, 403, "NoAccessError")
+				if header.Get("Location") != "" || strings.Contains(string(body), "evil") || header.Get("Remote-User") != "" {
+					t.Errorf("%s: Location %q, body %s", c.what, header.Get("Location"), body)
+				}
+			}
+		})
+	}
+	for _, raw := range []string{"/relative", "//evil.example/", "javascript:alert(1)", "ftp://open.example.com/", "https://evil.example@open.example.com/",
+		"https://open.example.com\\@evil.example/", "https://open.example.com.evil.example/", "https:open.example.com"} {
+		t.Run("12.3 auth-request "+raw, func(t *testing.T) {
+			status, header, body := askGate(t, p, "GET", ar, "", nginxHeaders("GET", raw)...)
+			wantError(t, raw, status, body, 403, "NoAccessError")
+			if header.Get("Location") != "" || strings.Contains(string(body), "evil") {
+				t.Errorf("Location %q, body %s", header.Get("Location"), body)
+			}
+		})
+	}
+	t.Run("12.3 no rate limit on the gate", func(t *testing.T) {
+		// The public and auth limits are 5 a minute here; 40 asks from
+		// one address, as a proxy makes for a page and its assets, all pass.
+		for i := range 40 {
+			if status, _, body := askGate(t, p, "GET", fa, vic, caddyHeaders("GET", "open.example.com", fmt.Sprintf("/asset/%d.js", i))...); status != 200 {
+				t.Fatalf("ask %d: %d %s", i, status, body)
+			}
+		}
+	})
+}

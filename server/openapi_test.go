@@ -541,6 +541,25 @@ func TestOpenAPIWalk(t *testing.T) {
 	w.do(404, "DELETE", "/api/admin/apps/wiki", admin(""))
 	w.do(409, "DELETE", "/api/admin/groups/sole", admin(""))
 
+	// The forward-auth gate (DESIGN §9), as a proxy calls it.
+	fwd := func(cookie, host, accept, method string) walkReq {
+		return walkReq{cookie: cookie, header: map[string]string{"X-Forwarded-Proto": "https", "X-Forwarded-Host": host,
+			"X-Forwarded-Uri": "/d/x?a=1", "X-Forwarded-Method": method, "Accept": accept}}
+	}
+	orig := func(cookie, rawURL string) walkReq {
+		return walkReq{cookie: cookie, header: map[string]string{"X-Original-URL": rawURL, "X-Original-Method": "GET"}}
+	}
+	for _, m := range []string{"GET", "HEAD"} {
+		w.do(200, m, "/api/authz/forward-auth", fwd(edCookie, "grafana.example.com", "", "GET"))
+		w.do(200, m, "/api/authz/auth-request", orig(edCookie, "https://grafana.example.com/d/x"))
+		w.do(302, m, "/api/authz/forward-auth", fwd("", "grafana.example.com", "text/html", "GET"))
+		w.do(303, m, "/api/authz/forward-auth", fwd("", "grafana.example.com", "text/html", "POST"))
+		w.do(401, m, "/api/authz/forward-auth", fwd("", "grafana.example.com", "application/json", "GET"))
+		w.do(401, m, "/api/authz/auth-request", orig("", "https://grafana.example.com/d/x"))
+		w.do(403, m, "/api/authz/forward-auth", fwd(edCookie, "solo.example.com", "", "GET"))
+		w.do(403, m, "/api/authz/auth-request", orig(edCookie, "https://unknown.example.com/"))
+	}
+
 	w.do(200, "DELETE", "/api/admin/groups/temp", admin(""))
 	w.do(404, "DELETE", "/api/admin/groups/temp", admin(""))
 
@@ -640,6 +659,8 @@ func TestOpenAPIWalk(t *testing.T) {
 	w.do(410, "GET", "/invitations/"+token, walkReq{})
 	w.do(303, "GET", "/account", walkReq{})
 	w.do(200, "GET", "/account", walkReq{cookie: edCookie})
+	w.do(303, "GET", "/", walkReq{})
+	w.do(200, "GET", "/", walkReq{cookie: edCookie})
 	w.do(401, "POST", "/login", walkReq{contentType: "application/x-www-form-urlencoded", body: "username=ed&password=wrong-Password-123"})
 	w.do(303, "POST", "/logout", walkReq{contentType: "application/x-www-form-urlencoded", body: "x=1"})
 	if css := regexp.MustCompile(`/static/[^"']+\.css`).Find(html); css != nil {

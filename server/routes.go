@@ -101,6 +101,15 @@ func (s *Server) apiRoutes() []route {
 		authed("PUT", "/api/admin/apps/:id", permManageApps, s.handleUpdateApp),
 		authed("DELETE", "/api/admin/apps/:id", permManageApps, s.handleDeleteApp),
 
+		// The forward-auth gate (DESIGN §9). Public (the session cookie
+		// the proxy passes on is the caller) and not rate-limited: the
+		// proxy asks about every request to every app, from its own
+		// address, so a per-IP limit would throttle the whole team.
+		public("GET", "/api/authz/forward-auth", nil, s.handleForwardAuth),
+		public("HEAD", "/api/authz/forward-auth", nil, s.handleForwardAuth),
+		public("GET", "/api/authz/auth-request", nil, s.handleAuthRequest),
+		public("HEAD", "/api/authz/auth-request", nil, s.handleAuthRequest),
+
 		// Operations.
 		public("GET", "/health", nil, s.handleHealth),
 		public("GET", "/metrics", nil, s.handleMetrics),
@@ -122,6 +131,7 @@ func (s *Server) pageRoutes() []route {
 		public("GET", "/login", nil, p.LoginPage),
 		public("POST", "/login", nil, s.pageLimit(s.authLimit, p.LoginForm)),
 		public("POST", "/logout", nil, s.pageLimit(s.authLimit, p.LogoutForm)),
+		public("GET", "/", nil, p.PortalPage),
 		public("GET", "/account", nil, p.AccountPage),
 		public("POST", "/account/password", nil, s.pageLimit(s.authLimit, p.PasswordForm)),
 		public("GET", "/static/:file", nil, p.Static),

@@ -232,8 +232,13 @@ func run(ctx context.Context, o options, stdout, progress io.Writer) error {
 	// 4. The gate targets against the bare baseline, alternating: bare,
 	// then each target, round after round. A later target (the
 	// forward-auth endpoint) is one more entry here.
+	fwdTarget, err := api.gateTargetFor(ctx, validateShareTarget)
+	if err != nil {
+		return err
+	}
 	rep.targets = []gateTarget{
 		{label: "validate, fresh link", path: "/invite/" + validateLink + "/validate", goal: validateShareTarget},
+		fwdTarget,
 	}
 	rep.invited = make([][]validateResult, len(rep.targets))
 	bare, err := startProc("bench-bare", bareBin, nil, cleanEnv(), tmpDir, filepath.Join(tmpDir, "bare.log"))

@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"net/url"
+	"strings"
 	"testing"
 
 	"invited/db"
@@ -43,5 +44,27 @@ func TestLoginRedirectToApps(t *testing.T) {
 	}
 	if got := login("https://grafana.example.com/"); got != "/account" {
 		t.Errorf("rd to a deleted app's host went to %q", got)
+	}
+}
+
+// TestLoginPageFormActionAllowsApp: CSP form-action also governs the
+// redirect after a post, so the login page names the origin of a safe rd
+// (and only that one); without it a browser stays on /login after logging
+// in on its way to an app.
+func TestLoginPageFormActionAllowsApp(t *testing.T) {
+	ts := mustServerWith(t, func(o *server.Options) { o.BaseURL = "https://invite.example.com" })
+	if _, err := ts.store.CreateApp(db.SystemActor, db.NewApp{ID: "grafana", Name: "Grafana", URL: "https://grafana.example.com",
+		Domains: []string{"grafana.example.com"}}); err != nil {
+		t.Fatal(err)
+	}
+	for rd, want := range map[string]string{
+		"https://grafana.example.com:8443/d/1": "form-action 'self' https://grafana.example.com:8443;",
+		"https://evil.example/":                "form-action 'self';",
+		"":                                     "form-action 'self';",
+	} {
+		p := ts.page(t, "GET", "/login?rd="+url.QueryEscape(rd), "", nil)
+		if csp := p.Header.Get("Content-Security-Policy"); !strings.Contains(csp, want) {
+			t.Errorf("login page with rd %q: CSP %q, want %q in it", rd, csp, want)
+		}
 	}
 }

@@ -63,7 +63,7 @@ var (
 	// for a year and a new build is still fetched at once.
 	pageCSSName  = "style." + contentHash(pageCSS) + ".css"
 	pageCSSPath  = "/static/" + pageCSSName
-	pageTemplate = parsePageTemplates("signup", "invitation", "welcome", "gone", "error", "login", "account")
+	pageTemplate = parsePageTemplates("signup", "invitation", "welcome", "gone", "error", "login", "account", "portal")
 )
 
 func mustRead(name string) []byte {
@@ -196,7 +196,13 @@ type pageData struct {
 	RequestID              string
 
 	Account *pageAccount
+
+	// Apps are the portal's: the apps the logged-in user may open.
+	Apps []pageApp
 }
+
+// pageApp is one app on the portal.
+type pageApp struct{ Name, URL string }
 
 type pageWelcome struct {
 	Name, Email, Username, LoginURL string
@@ -437,9 +443,34 @@ func (p *Pages) renderPage(w http.ResponseWriter, r *http.Request, status int, n
 		return
 	}
 	setPageHeaders(w.Header())
+	// CSP's form-action also covers where the post redirects to, so a
+	// login form whose rd goes on to an app on another host (the gate's
+	// login round trip) must name that origin, or the browser stops on
+	// /login after a successful login.
+	if o := rdOrigin(data.Form); o != "" {
+		w.Header().Set("Content-Security-Policy", strings.Replace(pageCSP, "form-action 'self'", "form-action 'self' "+o, 1))
+	}
 	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
+}
+
+// rdOrigin is the scheme://host[:port] of form's hidden rd when it is an
+// absolute URL, else "". Only a safe rd (Pages.safeRedirect) is ever put
+// in the form, so the origin is base_url's or a proxy app's.
+func rdOrigin(form *pageForm) string {
+	if form == nil {
+		return ""
+	}
+	for _, h := range form.Hidden {
+		if h.Name != "rd" {
+			continue
+		}
+		if u, err := url.Parse(h.Value); err == nil && u.Scheme != "" && u.Host != "" {
+			return u.Scheme + "://" + u.Host
+		}
+	}
+	return ""
 }
 
 // RenderError answers with an error page for err, with the status the
@@ -824,6 +855,28 @@ func (p *Pages) accountPage(u db.User, form *pageForm) *pageData {
 	return &pageData{Title: "Your account", Form: form, Account: &pageAccount{
 		Name: u.Name, Email: u.Email, Username: u.Username, Role: u.RootRole.Name(),
 	}}
+}
+
+// PortalPage lists the apps the logged-in user may open, by name and
+// address, only those that admit them (GET /), and links to /account; a
+// browser without a session goes to /login.
+func (p *Pages) PortalPage(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	u, _, ok := p.pageSession(w, r)
+	if !ok {
+		return
+	}
+	apps, err := p.store.ListApps()
+	if err != nil {
+		p.RenderError(w, r, err)
+		return
+	}
+	d := &pageData{Title: "Your apps", Apps: []pageApp{}}
+	for _, a := range apps {
+		if a.Admits(u) {
+			d.Apps = append(d.Apps, pageApp{Name: a.Name, URL: a.URL})
+		}
+	}
+	p.renderPage(w, r, http.StatusOK, "portal", d)
 }
 
 // AccountPage shows the logged-in user and the password form (GET
