@@ -33,7 +33,7 @@ func (s *Store) changePassword(actor Actor, userID uint64, newHash, keepHash, ol
 	if !strings.HasPrefix(newHash, "$argon2id$") {
 		return Errorf(EINVALID, "The new password hash is not an argon2id hash; hash the password before storing it.")
 	}
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.update(func(tx *bolt.Tx) error {
 		rec, err := getUserTx(tx, userID)
 		if err != nil {
 			return err

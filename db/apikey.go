@@ -118,7 +118,7 @@ func (s *Store) CreateAPIKey(actor Actor, name string, role Role) (APIKey, strin
 	}
 	raw := APIKeyPrefix + random
 	var key APIKey
-	err = s.db.Update(func(tx *bolt.Tx) error {
+	err = s.update(func(tx *bolt.Tx) error {
 		key, err = s.putKeyTx(tx, actor, name, role, raw)
 		return err
 	})
@@ -134,7 +134,7 @@ func (s *Store) EnsureAPIKey(name string, raw string) (bool, error) {
 		return false, Errorf(EINVALID, "auth.init_admin_api_tokens: every token must be at least %d characters without spaces; make one with `openssl rand -hex 24`", MinAPIKeyLength)
 	}
 	created := false
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		if lookup(tx, bucketAPIKeysByHash, hashKey(raw)) != 0 {
 			return nil
 		}
@@ -175,7 +175,7 @@ func (s *Store) AuthenticateAPIKey(raw string) (APIKey, error) {
 		rec.LastUsedAt = &now
 		// Best effort: a failed write of the last-use time must not fail
 		// the request that used the key.
-		_ = s.db.Update(func(tx *bolt.Tx) error {
+		_ = s.update(func(tx *bolt.Tx) error {
 			var cur apiKeyRecord
 			if ok, err := getJSON(tx.Bucket(bucketAPIKeys), itob(rec.ID), &cur); !ok || err != nil {
 				return err

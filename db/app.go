@@ -162,6 +162,13 @@ func (s *Store) GetApp(id string) (App, error) {
 // "grafana.tools.example.com" may belong to different apps. ok is false
 // when no app covers the host.
 func (s *Store) AppForHost(host string) (App, bool, error) {
+	// Read the generation before the transaction; see AuthenticateSession.
+	// The cache is keyed by the host as given, so a hit skips the IDNA
+	// work of lookupHost too.
+	gen := s.gen.Load()
+	if c, ok := s.apps.get(gen, host); ok {
+		return cloneApp(c.app), true, nil
+	}
 	h, ok := lookupHost(host)
 	if !ok {
 		return App{}, false, nil
@@ -191,8 +198,21 @@ func (s *Store) AppForHost(host string) (App, bool, error) {
 		a, found = rec.app(), true
 		return nil
 	})
+	// A host longer than a DNS name with a port is not cached, so the
+	// cache's keys stay small whatever a caller passes.
+	if err == nil && found && len(host) <= maxCachedHost {
+		s.apps.put(gen, s.gen.Load(), host, appForHost{app: cloneApp(a)})
+	}
 	return a, found, err
 }
+
+// maxCachedHost is the longest host AppForHost caches: a 253-byte DNS
+// name, a colon and a port.
+const maxCachedHost = 253 + 6
+
+// appForHost is what AppForHost found for a host that an app covers;
+// hosts that no app covers are not cached.
+type appForHost struct{ app App }
 
 // lookupHost brings a Host header to the form domains are stored in:
 // without a port or a trailing dot, lower case, IDNA ASCII.
@@ -243,7 +263,7 @@ func (s *Store) CreateApp(actor Actor, in NewApp) (App, error) {
 	}
 	rec := appRecord{V: 1, ID: id, Name: name, URL: appURL, Kind: kind,
 		Groups: nonEmpty(groups), Domains: nonEmpty(domains), CreatedAt: s.clock()}
-	err = s.db.Update(func(tx *bolt.Tx) error {
+	err = s.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketApps)
 		if b.Get([]byte(id)) != nil {
 			return &Error{Code: ECONFLICT, Message: "An app with the id " + id + " already exists; choose another id.",
@@ -294,7 +314,7 @@ func (s *Store) UpdateApp(actor Actor, id string, in AppUpdate) (App, error) {
 		return App{}, err
 	}
 	var a App
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		rec, err := getAppTx(tx, id)
 		if err != nil {
 			return err
@@ -337,7 +357,7 @@ func (s *Store) UpdateApp(actor Actor, id string, in AppUpdate) (App, error) {
 // DeleteApp removes an app and its domains. It returns ENOTFOUND for an
 // unknown id.
 func (s *Store) DeleteApp(actor Actor, id string) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.update(func(tx *bolt.Tx) error {
 		rec, err := getAppTx(tx, id)
 		if err != nil {
 			return err

@@ -115,7 +115,7 @@ func (s *Store) CreateGroup(actor Actor, in NewGroup) (Group, error) {
 		return Group{}, err
 	}
 	rec := groupRecord{V: 1, ID: id, Name: name, Description: description, CreatedAt: s.clock()}
-	err = s.db.Update(func(tx *bolt.Tx) error {
+	err = s.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketGroups)
 		if b.Get([]byte(id)) != nil {
 			return &Error{Code: ECONFLICT, Message: "A group with the id " + id + " already exists; choose another id.",
@@ -152,7 +152,7 @@ func (s *Store) UpdateGroup(actor Actor, id string, in GroupUpdate) (Group, erro
 		return Group{}, err
 	}
 	var g Group
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		rec, err := getGroupTx(tx, id)
 		if err != nil {
 			return err
@@ -184,7 +184,7 @@ func (s *Store) UpdateGroup(actor Actor, id string, in GroupUpdate) (Group, erro
 // at it. It returns ENOTFOUND for an unknown id, and ECONFLICT when the
 // group is the only group of an app (which would then admit everyone).
 func (s *Store) DeleteGroup(actor Actor, id string) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.update(func(tx *bolt.Tx) error {
 		rec, err := getGroupTx(tx, id)
 		if err != nil {
 			return err

@@ -218,7 +218,7 @@ func (s *Store) CreateInvitation(actor Actor, in NewInvitation) (Invitation, err
 		return Invitation{}, err
 	}
 	var inv Invitation
-	err = s.db.Update(func(tx *bolt.Tx) error {
+	err = s.update(func(tx *bolt.Tx) error {
 		if !orgExistsTx(tx, in.OrgID) {
 			return FieldErrorf("organizationId", "%q is not an organization; create it first or leave it out for %q", in.OrgID, DefaultOrganization)
 		}
@@ -407,7 +407,7 @@ func (s *Store) ListInvitations(actor Actor, state string, after uint64, limit i
 // actor's own), or EINVALID for an accepted one.
 func (s *Store) RevokeInvitation(actor Actor, id uint64) (Invitation, error) {
 	var inv Invitation
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		rec, err := manageableInvitationTx(tx, actor, id)
 		if err != nil {
 			return err
@@ -455,7 +455,7 @@ func (s *Store) ResendInvitationWithTTL(actor Actor, id uint64, ttl time.Duratio
 		return Invitation{}, err
 	}
 	var inv Invitation
-	err = s.db.Update(func(tx *bolt.Tx) error {
+	err = s.update(func(tx *bolt.Tx) error {
 		rec, err := manageableInvitationTx(tx, actor, id)
 		if err != nil {
 			return err
@@ -546,7 +546,7 @@ func (s *Store) FindInvitationByToken(token string) (Invitation, error) {
 // ECONFLICT for a taken username (or an email that got an account).
 func (s *Store) AcceptInvitation(token string, in NewUser) (User, error) {
 	var u User
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		rec, err := s.invitationByTokenTx(tx, token)
 		if err != nil {
 			return err

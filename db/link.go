@@ -232,7 +232,7 @@ func (s *Store) CreateSignupToken(actor Actor, in NewSignupToken) (SignupToken, 
 		return SignupToken{}, err
 	}
 	var t SignupToken
-	err = s.db.Update(func(tx *bolt.Tx) error {
+	err = s.update(func(tx *bolt.Tx) error {
 		if err := checkGroupsTx(tx, actor, "groups", in.Groups); err != nil {
 			return err
 		}
@@ -380,7 +380,7 @@ func (s *Store) UpdateSignupToken(actor Actor, secret string, in SignupTokenUpda
 		return SignupToken{}, err
 	}
 	var t SignupToken
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		rec, err := manageableLinkTx(tx, actor, secret)
 		if err != nil {
 			return err
@@ -451,7 +451,7 @@ func (s *Store) UpdateSignupToken(actor Actor, secret string, in SignupTokenUpda
 // ENOTFOUND for an unknown secret or a link whose role is above the
 // actor's own.
 func (s *Store) DeleteSignupToken(actor Actor, secret string) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.update(func(tx *bolt.Tx) error {
 		rec, err := manageableLinkTx(tx, actor, secret)
 		if err != nil {
 			return err
@@ -523,7 +523,7 @@ func (s *Store) CheckSignupToken(secret, email string) error {
 // taken.
 func (s *Store) RedeemSignupToken(secret string, in NewUser) (User, error) {
 	var u User
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		rec, err := getLinkTx(tx, secret)
 		if err != nil {
 			return err

@@ -97,7 +97,7 @@ func (s *Store) CreateOrganization(actor Actor, id, name string) (Organization, 
 		return Organization{}, err
 	}
 	rec := orgRecord{V: 1, ID: id, Name: name, CreatedAt: s.clock()}
-	err = s.db.Update(func(tx *bolt.Tx) error {
+	err = s.update(func(tx *bolt.Tx) error {
 		if orgExistsTx(tx, id) {
 			return &Error{Code: ECONFLICT, Message: "An organization with the id " + id + " already exists.",
 				Details: []FieldError{{Path: "id", Message: "is taken"}}}
@@ -117,7 +117,7 @@ func (s *Store) DeleteOrganization(actor Actor, id string) error {
 	if id == DefaultOrganization {
 		return Errorf(EINVALID, "The default organization cannot be deleted.")
 	}
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.update(func(tx *bolt.Tx) error {
 		if !orgExistsTx(tx, id) {
 			return Errorf(ENOTFOUND, "There is no organization with the id %q.", id)
 		}

@@ -198,7 +198,7 @@ func updateEmailTx(tx *bolt.Tx, id uint64, edit func(*emailRecord) error) error 
 // the email becomes sent, its bodies and token are dropped, and a welcome
 // email sets its user's emailSent. An empty subject keeps the stored one.
 func (s *Store) MarkEmailSent(id uint64, subject string) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.update(func(tx *bolt.Tx) error {
 		var userID uint64
 		err := updateEmailTx(tx, id, func(rec *emailRecord) error {
 			now := s.clock()
@@ -232,7 +232,7 @@ func (s *Store) MarkEmailSent(id uint64, subject string) error {
 // otherwise it is tried again at next.
 func (s *Store) MarkEmailAttemptFailed(id uint64, reason string, next time.Time, final bool) error {
 	reason = capReason(reason)
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.update(func(tx *bolt.Tx) error {
 		return updateEmailTx(tx, id, func(rec *emailRecord) error {
 			rec.Attempts++
 			rec.LastError = reason
@@ -252,7 +252,7 @@ func (s *Store) MarkEmailAttemptFailed(id uint64, reason string, next time.Time,
 // and token are dropped. It returns ENOTFOUND for an unknown email.
 func (s *Store) CancelEmail(id uint64, reason string) error {
 	reason = capReason(reason)
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.update(func(tx *bolt.Tx) error {
 		return updateEmailTx(tx, id, func(rec *emailRecord) error {
 			rec.State, rec.LastError = EmailCancelled, reason
 			rec.forget()
@@ -274,7 +274,7 @@ func capReason(reason string) string {
 // welcome emails (rendered from the user); an invitation email lost its
 // token when it failed, and the invitation's resend makes a new one.
 func (s *Store) RetryEmail(id uint64) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.update(func(tx *bolt.Tx) error {
 		return updateEmailTx(tx, id, func(rec *emailRecord) error {
 			canMake := rec.Text != "" || rec.Token != "" || (rec.V >= 2 && rec.Kind == EmailWelcome && rec.UserID != 0)
 			if !canMake {
@@ -331,7 +331,7 @@ func (s *Store) OutboxStats() (map[string]int, error) {
 // EnqueueEmail adds an email that no other change causes (a test message
 // from the admin, say), rendered already: it is sent as it is.
 func (s *Store) EnqueueEmail(kind string, e Email) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.update(func(tx *bolt.Tx) error {
 		return s.enqueueEmailTx(tx, emailRecord{Kind: kind, To: e.To, Subject: e.Subject, Text: e.Text, HTML: e.HTML})
 	})
 }

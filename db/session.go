@@ -74,7 +74,7 @@ func (s *Store) recordLogin(userID uint64, check PasswordCheck, checkedHash stri
 		}
 	}
 	var outcome error
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		rec, err := getUserTx(tx, userID)
 		if ErrorCode(err) == ENOTFOUND {
 			outcome = ErrBadLogin // deleted while the password was checked
@@ -141,7 +141,20 @@ var errBadSession = Errorf(EUNAUTHORIZED, "Your session has ended or is not vali
 // (also when the user is disabled or deleted).
 func (s *Store) AuthenticateSession(token string) (User, error) {
 	hash := hashToken(token)
-	var u User
+	// The generation is read before the transaction begins: if a write
+	// commits in between, what is read is stored under the older
+	// generation and never used. The expiry is judged on every call.
+	gen := s.gen.Load()
+	if c, ok := s.sessions.get(gen, hash); ok {
+		if !s.now().Before(c.expiresAt) {
+			return User{}, errBadSession
+		}
+		return cloneUser(c.user), nil
+	}
+	var (
+		u       User
+		expires time.Time
+	)
 	err := s.db.View(func(tx *bolt.Tx) error {
 		var sess sessionRecord
 		ok, err := getJSON(tx.Bucket(bucketSessions), []byte(hash), &sess)
@@ -164,15 +177,20 @@ func (s *Store) AuthenticateSession(token string) (User, error) {
 			u = User{}
 			return errBadSession
 		}
+		expires = sess.ExpiresAt
 		return nil
 	})
-	return u, err
+	if err != nil {
+		return u, err
+	}
+	s.sessions.put(gen, s.gen.Load(), hash, cachedSession{user: cloneUser(u), expiresAt: expires})
+	return u, nil
 }
 
 // DeleteSession ends a session; ending an unknown one is not an error.
 func (s *Store) DeleteSession(token string) error {
 	hash := hashToken(token)
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.update(func(tx *bolt.Tx) error {
 		var sess sessionRecord
 		ok, err := getJSON(tx.Bucket(bucketSessions), []byte(hash), &sess)
 		if err != nil || !ok {
@@ -208,7 +226,7 @@ func deleteUserSessionsTx(tx *bolt.Tx, userID uint64) error {
 // PruneSessions deletes expired sessions and returns how many.
 func (s *Store) PruneSessions() (int, error) {
 	n := 0
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		var dead [][]byte
 		var owners []uint64
 		err := tx.Bucket(bucketSessions).ForEach(func(k, v []byte) error {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -95,6 +96,13 @@ type Store struct {
 	welcomeEnabled bool
 	// links caches decoded link records for CheckSignupToken.
 	links linkCache
+
+	// gen counts committed write transactions (Store.update); sessions
+	// and apps cache what AuthenticateSession and AppForHost read, each
+	// entry valid only at the generation it was read at.
+	gen      atomic.Uint64
+	sessions genCache[cachedSession]
+	apps     genCache[appForHost]
 }
 
 // Options tune Open. The zero value is usable.
@@ -195,7 +203,7 @@ func (s *Store) migrate() error {
 		}
 		s.Migration = MigrationReport{From: onDisk, To: schemaVersion(), Backup: backup}
 	}
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.update(func(tx *bolt.Tx) error {
 		for _, name := range allBuckets {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err

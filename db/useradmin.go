@@ -102,7 +102,7 @@ func (s *Store) UpdateUser(actor Actor, id uint64, in UserUpdate) (User, error) 
 		return User{}, err
 	}
 	var u User
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		rec, err := getUserTx(tx, id)
 		if err != nil {
 			return err
@@ -178,7 +178,7 @@ func dropEmailKeyTx(tx *bolt.Tx, email string, id uint64) error {
 // lists of links, and its sessions, in one transaction. It returns
 // ENOTFOUND, or EINVALID for the last Admin.
 func (s *Store) DeleteUser(actor Actor, id uint64) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.update(func(tx *bolt.Tx) error {
 		rec, err := getUserTx(tx, id)
 		if err != nil {
 			return err
@@ -220,7 +220,7 @@ func (s *Store) DeleteUser(actor Actor, id uint64) error {
 // id.
 func (s *Store) UnlockUser(actor Actor, id uint64) (User, error) {
 	var u User
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		rec, err := getUserTx(tx, id)
 		if err != nil {
 			return err
@@ -244,7 +244,7 @@ func (s *Store) UnlockUser(actor Actor, id uint64) (User, error) {
 // the user or the user is the last active Admin.
 func (s *Store) DisableUser(actor Actor, id uint64) (User, error) {
 	var u User
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		rec, err := getUserTx(tx, id)
 		if err != nil {
 			return err
@@ -283,7 +283,7 @@ func (s *Store) DisableUser(actor Actor, id uint64) (User, error) {
 // returns ENOTFOUND for an unknown id.
 func (s *Store) EnableUser(actor Actor, id uint64) (User, error) {
 	var u User
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		rec, err := getUserTx(tx, id)
 		if err != nil {
 			return err
@@ -304,7 +304,7 @@ func (s *Store) EnableUser(actor Actor, id uint64) (User, error) {
 
 // DeleteAPIKey revokes a key at once. It returns ENOTFOUND for an unknown id.
 func (s *Store) DeleteAPIKey(actor Actor, id uint64) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.update(func(tx *bolt.Tx) error {
 		var rec apiKeyRecord
 		ok, err := getJSON(tx.Bucket(bucketAPIKeys), itob(id), &rec)
 		if err != nil {

@@ -294,3 +294,44 @@ func TestGateMethods(t *testing.T) {
 		}
 	}
 }
+
+// TestGateSeesChangesAtOnce: the gate caches sessions and apps
+// (db.Store), yet a changed app, a changed group membership or a deleted
+// app is seen by the very next request, however often it was asked
+// before.
+func TestGateSeesChangesAtOnce(t *testing.T) {
+	f := newGateFixture(t)
+	status := func(host, cookie string) int {
+		t.Helper()
+		resp, _ := f.ask(t, "GET", "/api/authz/forward-auth", cookie, fwd(host, "/", "Accept", "text/html")...)
+		return resp.StatusCode
+	}
+	for range 3 {
+		if got := status("open.example.com", f.viewerCookie); got != 200 {
+			t.Fatalf("before: %d", got)
+		}
+		if got := status("ops.example.com", f.adminCookie); got != 200 {
+			t.Fatalf("the ops member before: %d", got)
+		}
+	}
+	groups := []string{"ops"}
+	if _, err := f.ts.store.UpdateApp(gateActor, "open", db.AppUpdate{Groups: &groups}); err != nil {
+		t.Fatal(err)
+	}
+	if got := status("open.example.com", f.viewerCookie); got != 403 {
+		t.Errorf("an app limited to a group the user is not in: %d, want 403", got)
+	}
+	none := []string{}
+	if _, err := f.ts.store.UpdateUser(gateActor, f.admin.ID, db.UserUpdate{Groups: &none}); err != nil {
+		t.Fatal(err)
+	}
+	if got := status("ops.example.com", f.adminCookie); got != 403 {
+		t.Errorf("a user taken out of the app's group: %d, want 403", got)
+	}
+	if err := f.ts.store.DeleteApp(gateActor, "ops"); err != nil {
+		t.Fatal(err)
+	}
+	if got := status("ops.example.com", f.adminCookie); got != 403 {
+		t.Errorf("a deleted app: %d, want 403", got)
+	}
+}

@@ -1,0 +1,91 @@
+package db
+
+import (
+	"slices"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// update runs fn in a write transaction. Every write of the store goes
+// through here (TestWritesGoThroughUpdate checks), so that the store's
+// write generation counts every committed write: the session and app
+// caches below use an entry only while the generation it was read at is
+// still current, which makes them exact.
+func (s *Store) update(fn func(tx *bolt.Tx) error) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		// bbolt runs commit handlers after the data is on disk and before
+		// Update returns, so the first read that starts after a write
+		// method has returned sees the change.
+		tx.OnCommit(func() { s.gen.Add(1) })
+		return fn(tx)
+	})
+}
+
+// maxGenCacheEntries bounds each generation cache; a full one is dropped
+// wholesale. Only records that exist are cached, never misses, so
+// unknown tokens cannot grow it anyway.
+const maxGenCacheEntries = 10_000
+
+// genCache holds values read at one store write generation. It is exact
+// as long as every write bumps the generation (Store.update), since an
+// entry is used only while the generation is the one it was read at.
+type genCache[V any] struct {
+	mu      sync.RWMutex
+	readGen uint64       // the generation vals were read at
+	vals    map[string]V // never modified once stored
+}
+
+// get returns the value for key, if it was read at generation gen.
+func (c *genCache[V]) get(gen uint64, key string) (V, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.readGen != gen || c.vals == nil {
+		var zero V
+		return zero, false
+	}
+	v, ok := c.vals[key]
+	return v, ok
+}
+
+// put stores v, read in a transaction that began at generation gen while
+// the generation is now cur. A value read before a later write is
+// dropped rather than stored.
+func (c *genCache[V]) put(gen, cur uint64, key string, v V) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case gen < c.readGen || gen != cur:
+		return
+	case gen > c.readGen || c.vals == nil || len(c.vals) >= maxGenCacheEntries:
+		c.vals = map[string]V{}
+		c.readGen = gen
+	}
+	c.vals[key] = v
+}
+
+// cachedSession is what AuthenticateSession learnt of a live session.
+type cachedSession struct {
+	user      User
+	expiresAt time.Time
+}
+
+// cloneUser copies u so that a caller changing the copy's slices cannot
+// change the cached one.
+func cloneUser(u User) User {
+	u.Groups = slices.Clone(u.Groups)
+	return u
+}
+
+// cloneApp copies a so that a caller changing the copy's slices cannot
+// change the cached one.
+func cloneApp(a App) App {
+	a.Groups = slices.Clone(a.Groups)
+	a.Domains = slices.Clone(a.Domains)
+	if a.OIDC != nil {
+		o := *a.OIDC
+		a.OIDC = &o
+	}
+	return a
+}
