@@ -146,11 +146,7 @@ func (s *groupsScreen) help() helpKeys {
 // or spaces, blanks dropped. The store checks each one, and its errors
 // name the position in this list (groups[1]).
 func parseGroupList(s string) []string {
-	ids := []string{}
-	for _, id := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' }) {
-		ids = append(ids, id)
-	}
-	return ids
+	return append([]string{}, strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' })...)
 }
 
 // groupsHint says which groups a group field may name: those the app has
