@@ -190,11 +190,10 @@ func startProxy(t *testing.T, port int, env []string, name string, args ...strin
 }
 
 // gateRig is invited, a proxy and the upstream, on names under
-// gate.localhost that all resolve to loopback. Names under .localhost,
-// unlike .test, are a secure context for Chromium even over http, so the
-// browser sends Sec-Fetch-Site as it does for an https site; elsewhere a
-// plain-http form post on a page with Referrer-Policy no-referrer carries
-// "Origin: null", which the CSRF check refuses.
+// gate.localhost that all resolve to loopback. Names under .localhost are
+// a secure context for Chromium even over http, so the browser sends
+// Sec-Fetch-Site as it does for an https site. (Plain http at other names
+// is covered by server/web's page tests.)
 type gateRig struct {
 	inv     *proc
 	echo    *echoUpstream

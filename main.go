@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"os/user"
@@ -174,7 +175,17 @@ func openStore(cfg Config) (*db.Store, error) {
 func openStoreTimeout(cfg Config, wait time.Duration) (*db.Store, error) {
 	return db.Open(cfg.DatabasePath(), db.Options{
 		WelcomeEmails: cfg.Mail.Welcome, LockTimeout: wait,
+		OwnHost: ownHost(cfg),
 	})
+}
+
+// ownHost is the host name of server.base_url, which no app may claim.
+func ownHost(cfg Config) string {
+	u, err := url.Parse(cfg.Server.BaseURL)
+	if err != nil {
+		return ""
+	}
+	return u.Hostname()
 }
 
 // siteOf is the configuration emails are rendered with.

@@ -257,7 +257,7 @@ func (s *Store) CreateApp(actor Actor, in NewApp) (App, error) {
 	}
 	appURL := cleanAppURL(&errs, in.URL)
 	groups := cleanGroups(&errs, "groups", in.Groups)
-	domains := cleanAppDomains(&errs, in.Domains)
+	domains := cleanAppDomains(&errs, in.Domains, s.ownHost)
 	if err := errs.err(); err != nil {
 		return App{}, err
 	}
@@ -308,7 +308,7 @@ func (s *Store) UpdateApp(actor Actor, id string, in AppUpdate) (App, error) {
 		groups = cleanGroups(&errs, "groups", *in.Groups)
 	}
 	if in.Domains != nil {
-		domains = cleanAppDomains(&errs, *in.Domains)
+		domains = cleanAppDomains(&errs, *in.Domains, s.ownHost)
 	}
 	if err := errs.err(); err != nil {
 		return App{}, err
@@ -425,8 +425,9 @@ func cleanAppURL(errs *fieldErrors, s string) string {
 }
 
 // cleanAppDomains normalises a proxy app's domains, sorted and without
-// repeats, adding what is wrong to errs. A proxy app needs at least one.
-func cleanAppDomains(errs *fieldErrors, in []string) []string {
+// repeats, adding what is wrong to errs. A proxy app needs at least one,
+// and none may be ownHost, invited's own host name.
+func cleanAppDomains(errs *fieldErrors, in []string, ownHost string) []string {
 	if len(in) == 0 {
 		errs.add("domains", "give at least one host name the app is served at, such as grafana.example.com")
 		return nil
@@ -440,6 +441,10 @@ func cleanAppDomains(errs *fieldErrors, in []string) []string {
 		nd, err := normalizeAppDomain(fmt.Sprintf("domains[%d]", i), d)
 		if err != nil {
 			errs.addErr(err)
+			continue
+		}
+		if ownHost != "" && nd == ownHost {
+			errs.add(fmt.Sprintf("domains[%d]", i), "is invited's own host (server.base_url): the gate must never guard the login page; serve the app at another host name")
 			continue
 		}
 		out = append(out, nd)

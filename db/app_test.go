@@ -1,6 +1,7 @@
 package db
 
 import (
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -232,5 +233,29 @@ func TestDeleteGroupAndApps(t *testing.T) {
 	}
 	if _, err := s.GetGroup("b"); err != nil {
 		t.Fatal("the refused delete removed the group")
+	}
+}
+
+// No app may claim invited's own host: the proxy would then ask the gate
+// about the login page itself, and nobody could sign in.
+func TestAppMayNotClaimOwnHost(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "own.db"), Options{OwnHost: "Auth.Example.COM"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	_, err = s.CreateApp(admin, NewApp{Name: "Loop", URL: "https://auth.example.com", Domains: []string{"grafana.example.com", "AUTH.example.com"}})
+	wantCode(t, err, EINVALID)
+	if !strings.Contains(err.Error(), "domains[1]") || !strings.Contains(err.Error(), "own host") {
+		t.Errorf("error %q does not name domains[1] as invited's own host", err)
+	}
+	// A wildcard above it is a team's usual setup and stays allowed; an
+	// update that adds the own host is refused like a create.
+	a := mustApp(t, s, NewApp{ID: "tools", Name: "Tools", Domains: []string{"*.example.com"}})
+	domains := []string{"*.example.com", "auth.example.com"}
+	_, err = s.UpdateApp(admin, a.ID, AppUpdate{Domains: &domains})
+	wantCode(t, err, EINVALID)
+	if got, _ := s.GetApp(a.ID); !slices.Equal(got.Domains, []string{"*.example.com"}) {
+		t.Errorf("refused update changed domains to %v", got.Domains)
 	}
 }

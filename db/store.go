@@ -94,6 +94,8 @@ type Store struct {
 	now            func() time.Time
 	rand           io.Reader
 	welcomeEnabled bool
+	// ownHost is Options.OwnHost, normalised; apps may not claim it.
+	ownHost string
 	// links caches decoded link records for CheckSignupToken.
 	links linkCache
 
@@ -120,6 +122,9 @@ type Options struct {
 	// emails are always queued, unless an invitation disables its own.)
 	// The outbox holds what to send; the mail worker renders it.
 	WelcomeEmails bool
+	// OwnHost is the host name of server.base_url. No proxy app may claim
+	// it: the proxy must never ask the gate about invited's own pages.
+	OwnHost string
 }
 
 // ErrLocked is returned by Open when another process holds the file.
@@ -151,6 +156,13 @@ func Open(path string, opts Options) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{db: bdb, now: opts.Now, rand: opts.Rand, welcomeEnabled: opts.WelcomeEmails}
+	if opts.OwnHost != "" {
+		// A host that is not a valid domain (an IP address, say) can
+		// never match an app's domain, so it needs no guard.
+		if h, err := NormalizeDomain("", opts.OwnHost); err == nil {
+			s.ownHost = h
+		}
+	}
 	if !opts.ReadOnly {
 		// The first transactions read the file's records: a damaged page
 		// there is refused like one found while opening.

@@ -56,6 +56,9 @@ func mustBrowser(t *testing.T) context.Context {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("disable-quic", true),
+		// invited.test is loopback: a plain-http host that, unlike
+		// localhost, is not a secure context.
+		chromedp.Flag("host-resolver-rules", "MAP *.test 127.0.0.1"),
 		chromedp.UserDataDir(t.TempDir()),
 	)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
@@ -303,6 +306,24 @@ func TestPagesInChromium(t *testing.T) {
 		}
 		if loc, _ := chromedp.Run(ctx, chromedp.Location()); !strings.HasSuffix(loc, "/account") {
 			t.Errorf("after login: %s", loc)
+		}
+	})
+
+	// A team on a private network may serve invited over plain http at a
+	// name such as invited.test. Chromium sends no Sec-Fetch-Site there,
+	// so the CSRF check reads Origin, which must be the page's own origin
+	// (not "null", as Referrer-Policy no-referrer would make it).
+	t.Run("log in over plain http at a host name", func(t *testing.T) {
+		ctx := tab(t, browser)
+		u := ts.mustUser(t, db.RoleViewer)
+		base := strings.Replace(ts.URL, "127.0.0.1", "invited.test", 1)
+		open(t, ctx, base+"/login")
+		fill(t, ctx, "username", u.Username, "password", testPassword)
+		if status := submit(t, ctx, "/login"); status != 200 {
+			t.Fatalf("login at %s: %d, want 200", base, status)
+		}
+		if loc, _ := chromedp.Run(ctx, chromedp.Location()); loc != base+"/account" {
+			t.Errorf("after login: %s, want %s/account", loc, base)
 		}
 	})
 

@@ -31,7 +31,7 @@ func TestPageHeaders(t *testing.T) {
 			want := map[string]string{
 				"Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
 				"X-Content-Type-Options":  "nosniff",
-				"Referrer-Policy":         "no-referrer",
+				"Referrer-Policy":         "same-origin",
 				"Cache-Control":           "no-store",
 				"Content-Type":            "text/html; charset=utf-8",
 			}

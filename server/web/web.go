@@ -424,7 +424,11 @@ func setPageHeaders(h http.Header) {
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Content-Security-Policy", pageCSP)
 	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Referrer-Policy", "no-referrer")
+	// same-origin: no other site ever sees a page's address (signup and
+	// invitation addresses hold secrets), while the page's own form posts
+	// keep their Origin, which the CSRF check reads where a browser sends
+	// no Sec-Fetch-Site (plain http at a host other than localhost).
+	h.Set("Referrer-Policy", "same-origin")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Robots-Tag", "noindex, nofollow")
