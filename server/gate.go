@@ -39,7 +39,8 @@ const (
 // gateRequest is the original request as the proxy describes it.
 type gateRequest struct {
 	method string
-	url    *url.URL
+	// host is the original host, with its port if it had one.
+	host string
 	// raw is the original URL as it goes into the login link's rd.
 	raw string
 }
@@ -68,7 +69,7 @@ func (s *Server) gate(w http.ResponseWriter, r *http.Request, orig gateRequest, 
 		s.writeError(w, r, err)
 		return
 	}
-	app, ok, err := s.store.AppForHost(orig.url.Host)
+	app, ok, err := s.store.AppForHost(orig.host)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -162,7 +163,34 @@ func forwardedRequest(h http.Header) (gateRequest, error) {
 	if !strings.HasPrefix(uri, "/") || strings.HasPrefix(uri, "//") || !cleanGateText(uri) {
 		return gateRequest{}, gateRefusal("X-Forwarded-Uri must be the original path and query, starting with /")
 	}
-	return parseGateURL(method, proto+"://"+host+uri, "X-Forwarded-Host and X-Forwarded-Uri must make a valid URL")
+	// The host is checked and the URI is a clean path and query, so the
+	// URL they make parses unless an escape in the path is broken: that
+	// is all url.Parse would find, and this path runs on every request.
+	if !validPathEscapes(uri) {
+		return gateRequest{}, gateRefusal("X-Forwarded-Host and X-Forwarded-Uri must make a valid URL")
+	}
+	return gateRequest{method: method, host: host, raw: proto + "://" + host + uri}, nil
+}
+
+// validPathEscapes reports whether every % in uri's path and fragment
+// starts a two-hex-digit escape, as url.Parse requires (it leaves the
+// query as it is).
+func validPathEscapes(uri string) bool {
+	rest, fragment, _ := strings.Cut(uri, "#")
+	path, _, _ := strings.Cut(rest, "?")
+	return validEscapes(path) && validEscapes(fragment)
+}
+
+func validEscapes(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '%' {
+			if i+2 >= len(s) || !isHexDigit(rune(s[i+1])) || !isHexDigit(rune(s[i+2])) {
+				return false
+			}
+			i += 2
+		}
+	}
+	return true
 }
 
 // originalRequest reads the original request from nginx's X-Original-URL
@@ -186,7 +214,7 @@ func parseGateURL(method, raw, problem string) (gateRequest, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.User != nil || u.Opaque != "" || !validGateHost(u.Host) {
 		return gateRequest{}, gateRefusal(problem)
 	}
-	return gateRequest{method: method, url: u, raw: raw}, nil
+	return gateRequest{method: method, host: u.Host, raw: raw}, nil
 }
 
 // gateMethod reads the original method; a proxy that does not say is

@@ -335,3 +335,26 @@ func TestGateSeesChangesAtOnce(t *testing.T) {
 		t.Errorf("a deleted app: %d, want 403", got)
 	}
 }
+
+// forwardedRequest skips url.Parse on its hot path; it must refuse and
+// accept exactly what url.Parse would for the URL the headers make.
+func TestForwardedRequestAgreesWithURLParse(t *testing.T) {
+	uris := []string{"/", "/a%20b", "/a%2", "/a%", "/a%zz", "/%41%42?x=%zz", "/a?%", "/a#%zz", "/a%2x/b",
+		"/a%e2%82%ac", "/%00", "/a;b=c", "/a?b=%", "/x%0", "/%%", "/%41%", "/?", "/#", "/a?x#%4", "/a?x#%41", "/a#b#%zz", "/a?b?%zz"}
+	for _, uri := range uris {
+		h := http.Header{}
+		h.Set("X-Forwarded-Method", "GET")
+		h.Set("X-Forwarded-Proto", "https")
+		h.Set("X-Forwarded-Host", "app.example.com:8443")
+		h.Set("X-Forwarded-Uri", uri)
+		got, err := forwardedRequest(h)
+		_, perr := url.Parse("https://app.example.com:8443" + uri)
+		if (err == nil) != (perr == nil) {
+			t.Errorf("%q: forwardedRequest error %v, url.Parse error %v", uri, err, perr)
+			continue
+		}
+		if err == nil && (got.host != "app.example.com:8443" || got.raw != "https://app.example.com:8443"+uri || got.method != "GET") {
+			t.Errorf("%q: got %+v", uri, got)
+		}
+	}
+}

@@ -116,6 +116,10 @@ type report struct {
 	users     int      // users on the signup link when validate was run on it
 	tool      string
 	bare      []validateResult
+	// bareGate is the bare handler sent the forward-auth target's request
+	// headers (cookie, X-Forwarded-*): what net/http alone costs on the
+	// request a proxy sends. Reported, not judged.
+	bareGate []validateResult
 	targets   []gateTarget
 	invited   [][]validateResult // per target, per round
 	crowded   *validateResult    // invited, on the link that took every signup
@@ -258,6 +262,11 @@ func run(ctx context.Context, o options, stdout, progress io.Writer) error {
 			return err
 		}
 		rep.bare = append(rep.bare, b)
+		bg, err := runner.run(ctx, "bare httprouter, the gate's request headers", bareURL, fwdTarget.headers, o.validateDuration, bare.pid())
+		if err != nil {
+			return err
+		}
+		rep.bareGate = append(rep.bareGate, bg)
 		for i, t := range rep.targets {
 			v, err := runner.run(ctx, "invited: "+t.label, base+t.path, t.headers, o.validateDuration, server.pid())
 			if err != nil {

@@ -155,6 +155,9 @@ func writeGateReport(w io.Writer, r *report) {
 	}
 	for i := range r.bare {
 		row(r.bare[i], fmt.Sprint(i+1))
+		if i < len(r.bareGate) {
+			row(r.bareGate[i], fmt.Sprint(i+1))
+		}
 		for _, runs := range r.invited {
 			row(runs[i], fmt.Sprint(i+1))
 		}
@@ -203,6 +206,21 @@ func writeGateReport(w io.Writer, r *report) {
 		if !clean {
 			p("")
 			p("Answers other than 2xx on %s make its target a MISS whatever the figures.", t.label)
+		}
+		if t.p99Goal > 0 {
+			p("| %s p99 at %d connections ≤ %s | %s (the bare handler's p99 in its best round: %s) | ≤ %s | %s |",
+				t.label, r.opts.conns, latency(t.p99Goal), latency(v.p99), latency(bareBest.p99), latency(t.p99Goal), passMiss(v.p99 <= t.p99Goal && clean))
+		}
+	}
+	if len(r.bareGate) > 0 {
+		bg := best(r.bareGate)
+		for i, t := range r.targets {
+			if t.p99Goal > 0 {
+				v := best(r.invited[i])
+				p("")
+				p("Reported, not judged: %s = %.0f%% of the bare handler sent the same request headers (%.0f req/s).",
+					t.label, 100*v.perSecond/bg.perSecond, bg.perSecond)
+			}
 		}
 	}
 }

@@ -37,6 +37,8 @@ type gateTarget struct {
 	path    string   // on invited, with the query
 	headers []string // "Name: value", e.g. a session cookie
 	goal    float64  // the least share of the bare handler's req/s
+	// p99Goal, when set, is the most its best round's p99 may be.
+	p99Goal time.Duration
 }
 
 // validateRunner measures req/s of GET requests with conns connections,
