@@ -149,3 +149,18 @@ func TestE2EApps(t *testing.T) {
 		}
 	}
 }
+
+// TestE2EAppMayNotClaimOwnHost: the binary passes server.base_url's host
+// to the store, so no app can put invited's own login page behind the gate.
+func TestE2EAppMayNotClaimOwnHost(t *testing.T) {
+	t.Parallel()
+	p := startServer(t, t.TempDir(), "INVITED_SERVER_BASE_URL=https://Auth.Example.com")
+	status, _, body := do(t, "POST", p.URL+"/api/admin/apps", e2eAdminKey, map[string]any{
+		"name": "Loop", "url": "https://auth.example.com", "domains": []string{"wiki.example.com", "auth.example.com"}})
+	e := wantError(t, "app on invited's own host", status, body, 400, "ValidationError", "own host")
+	wantDetail(t, "app on invited's own host", e, "domains[1]")
+	// A wildcard above it stays allowed.
+	status, _, body = do(t, "POST", p.URL+"/api/admin/apps", e2eAdminKey, map[string]any{
+		"name": "Tools", "url": "https://wiki.example.com", "domains": []string{"*.example.com"}})
+	wantStatus(t, "wildcard above invited's host", status, 201, body)
+}
