@@ -120,11 +120,11 @@ type report struct {
 	// headers (cookie, X-Forwarded-*): what net/http alone costs on the
 	// request a proxy sends. Reported, not judged.
 	bareGate []validateResult
-	targets   []gateTarget
-	invited   [][]validateResult // per target, per round
-	crowded   *validateResult    // invited, on the link that took every signup
-	logged    *validateResult    // invited with the access log on
-	logBytes  int64              // access log written during the logged run
+	targets  []gateTarget
+	invited  [][]validateResult // per target, per round
+	crowded  *validateResult    // invited, on the link that took every signup
+	logged   *validateResult    // invited with the access log on
+	logBytes int64              // access log written during the logged run
 }
 
 func run(ctx context.Context, o options, stdout, progress io.Writer) error {
