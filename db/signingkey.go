@@ -70,7 +70,10 @@ func (r signingKeyRecord) key() (SigningKey, error) {
 var ErrNoSigningKey = Errorf(ENOTFOUND, "There is no signing key yet: run `invited rotate-keys` to make one.")
 
 // newSigningKey makes a key and its record. It is slow (tens of
-// milliseconds), so it runs before any write transaction.
+// milliseconds), so it runs before any write transaction. The kid comes
+// from the store's random source; the key is handed it too, but since Go
+// 1.26 rsa.GenerateKey always draws from a secure source (tests that need
+// a fixed key use testing/cryptotest.SetGlobalRandom).
 func (s *Store) newSigningKey() (signingKeyRecord, error) {
 	kid := make([]byte, 12)
 	if _, err := io.ReadFull(s.rand, kid); err != nil {
