@@ -288,6 +288,7 @@ func TestE2EDamagedDatabaseRefused(t *testing.T) {
 				{"admin"},
 				{"backup", filepath.Join(t.TempDir(), "copy.db")},
 				{"apikey", "create", "--name", "ci"},
+				{"rotate-keys"},
 			} {
 				_, stderr, code := runBinary(t, 20*time.Second, env, args...)
 				what := "invited " + strings.Join(args, " ")

@@ -70,6 +70,7 @@ Usage:
   invited apikey create --name NAME [--role admin|editor] [--config FILE]
                                                       print a new API key once
   invited backup FILE [--config FILE]                 write a consistent copy of the database
+  invited rotate-keys [--config FILE]                 add a new OpenID Connect signing key
   invited version                                     print version and build info
 
 With no --config, built-in defaults apply (see config.example.toml); every
@@ -96,6 +97,8 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 		return runAPIKeyCreate(args[2:], environ, stdout, stderr)
 	case "backup":
 		return runBackup(args[1:], environ, stdout, stderr)
+	case "rotate-keys":
+		return runRotateKeys(args[1:], environ, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, versionLine())
 		return nil
@@ -502,6 +505,39 @@ func runBackup(args, environ []string, stdout, stderr io.Writer) error {
 		mode = "from the running server"
 	}
 	fmt.Fprintf(stdout, "Wrote %s (%d bytes, schema %d, %s).\n", target, n, version, mode)
+	return nil
+}
+
+// runRotateKeys adds a new OpenID Connect signing key (DESIGN §10), through
+// the running server's admin socket or on the file. The key it replaces
+// stays published for db.DefaultSigningKeyKeep.
+func runRotateKeys(args, environ []string, stdout, stderr io.Writer) error {
+	cfg, err := loadConfig(flag.NewFlagSet("rotate-keys", flag.ContinueOnError), args, environ, stderr)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	store, client, release, err := openOrDial(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer release()
+	actor := db.Actor{Kind: "cli", Name: osUser(), Role: db.RoleAdmin}
+	var id, mode string
+	if client != nil {
+		id, err = client.RotateSigningKeys(ctx, actor)
+		mode = "through the running server"
+	} else {
+		var k db.SigningKey
+		k, err = store.RotateSigningKeys(actor, db.DefaultSigningKeyKeep)
+		id, mode = k.ID, "in the file"
+	}
+	if err != nil {
+		return fmt.Errorf("rotate the signing keys: %w", err)
+	}
+	fmt.Fprintf(stdout, "New signing key %s (%s); it signs from now on.\n", id, mode)
+	fmt.Fprintf(stdout, "The key it replaces stays published for %s, until every token it signed has expired; then the next rotation deletes it.\n", db.DefaultSigningKeyKeep)
 	return nil
 }
 

@@ -53,6 +53,7 @@ var exportedTypes = map[string]reflect.Type{
 	"PasswordCheck":     reflect.TypeFor[PasswordCheck](),
 	"PasswordPolicy":    reflect.TypeFor[PasswordPolicy](),
 	"Role":              reflect.TypeFor[Role](),
+	"SigningKey":        reflect.TypeFor[SigningKey](),
 	"SignupToken":       reflect.TypeFor[SignupToken](),
 	"SignupTokenUpdate": reflect.TypeFor[SignupTokenUpdate](),
 	"Store":             reflect.TypeFor[Store](),

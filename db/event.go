@@ -35,6 +35,11 @@ const (
 	EventAppCreated    = "app-created"
 	EventAppUpdated    = "app-updated"
 	EventAppDeleted    = "app-deleted"
+	// EventSigningKeyCreated records the first signing key, made by
+	// EnsureSigningKey; EventSigningKeysRotated a rotation, with the kids
+	// it retired and deleted.
+	EventSigningKeyCreated  = "signing-key-created"
+	EventSigningKeysRotated = "signing-keys-rotated"
 	// EventSchemaMigrated records a migration of the file's schema, with
 	// the warnings of its MigrationReport.
 	EventSchemaMigrated = "schema-migrated"
@@ -47,7 +52,7 @@ var EventTypes = []string{
 	EventAPIKeyCreated, EventAPIKeyDeleted, EventOrgCreated, EventOrgDeleted,
 	EventInviteCreated, EventInviteResent, EventInviteRevoked, EventInviteAccept,
 	EventPasswordChanged, EventSchemaMigrated, EventGroupCreated, EventGroupUpdated, EventGroupDeleted,
-	EventAppCreated, EventAppUpdated, EventAppDeleted,
+	EventAppCreated, EventAppUpdated, EventAppDeleted, EventSigningKeyCreated, EventSigningKeysRotated,
 }
 
 // Event is one entry of the audit log: who changed what, and when. It

@@ -47,13 +47,14 @@ var (
 	bucketGroups          = []byte("groups")               // group id (a slug) → groupRecord
 	bucketApps            = []byte("apps")                 // app id (a slug) → appRecord
 	bucketAppsByDomain    = []byte("apps_by_domain")       // domain ("*." first for a wildcard) → app id
+	bucketSigningKeys     = []byte("signing_keys")         // id → signingKeyRecord, oldest first
 
 	allBuckets = [][]byte{
 		bucketMeta, bucketUsers, bucketUsersByEmail, bucketUsersByUsername,
 		bucketLinks, bucketLinksBySecret, bucketLinkUsers, bucketAPIKeys, bucketAPIKeysByHash,
 		bucketEvents, bucketSessions, bucketSessionsByUser, bucketOutbox, bucketOutboxDue,
 		bucketOrgs, bucketInvitations, bucketInvitesByToken, bucketInvitesByEmail, bucketGroups,
-		bucketApps, bucketAppsByDomain,
+		bucketApps, bucketAppsByDomain, bucketSigningKeys,
 	}
 
 	keySchemaVersion = []byte("schema_version")
@@ -82,8 +83,10 @@ type migration func(s *Store, tx *bolt.Tx, report *MigrationReport) error
 // id from all of them in its one transaction. Apps are keyed by their slug
 // id too, and hold group ids as users do; apps_by_domain maps each domain
 // of a proxy app (a host name, or "*." and a domain for its wildcard) to
-// the app's id, so that a host belongs to one app at most. The meta bucket
-// holds the schema version.
+// the app's id, so that a host belongs to one app at most. signing_keys
+// holds the OpenID Connect signing keys by sequence, so the newest is
+// last; a new bucket is made on open, so adding one needs no migration.
+// The meta bucket holds the schema version.
 //
 // Every exported method runs in one transaction. Writes are fsynced before
 // they return, so a nil error means the change is on disk.

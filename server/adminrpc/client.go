@@ -357,3 +357,12 @@ func (c *Client) ListEvents(ctx context.Context, typ string, offset, limit int) 
 	err := c.call(ctx, "ListEvents", listEventsRequest{typ, offset, limit}, &r)
 	return r.Events, r.Total, err
 }
+
+// RotateSigningKeys is Store.RotateSigningKeys over the socket, with
+// db.DefaultSigningKeyKeep. It returns only the new key's id: the key
+// itself stays in the server.
+func (c *Client) RotateSigningKeys(ctx context.Context, actor db.Actor) (string, error) {
+	var r rotateKeysResponse
+	err := c.call(ctx, "RotateSigningKeys", actorRequest{actor}, &r)
+	return r.ID, err
+}

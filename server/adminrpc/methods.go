@@ -147,6 +147,12 @@ type (
 		Events []db.Event
 		Total  int
 	}
+	// rotateKeysResponse names the new signing key; the key itself never
+	// leaves the server.
+	rotateKeysResponse struct {
+		ID        string
+		CreatedAt time.Time
+	}
 	// The lists travel in a struct: gob cannot send a nil slice alone.
 	linksResponse  struct{ Links []db.SignupToken }
 	keysResponse   struct{ Keys []db.APIKey }
@@ -155,8 +161,9 @@ type (
 	appsResponse   struct{ Apps []db.App }
 )
 
-// methods is every method of the admin socket, by name: Ping, Backup and
-// one for each method of the TUI's Backend, with the same name.
+// methods is every method of the admin socket, by name: Ping, the
+// commands' Backup and RotateSigningKeys, and one for each method of the
+// TUI's Backend, with the same name.
 var methods = map[string]handler{
 	"Ping": method(func(context.Context, *Server, none) (none, error) { return none{}, nil }),
 	"Backup": method(func(_ context.Context, s *Server, _ none) (any, error) {
@@ -292,6 +299,13 @@ var methods = map[string]handler{
 	}),
 	"DeleteApp": method(func(_ context.Context, s *Server, r orgIDRequest) (none, error) {
 		return none{}, s.store.DeleteApp(r.Actor, r.ID)
+	}),
+
+	// RotateSigningKeys (`invited rotate-keys`) uses the program's keep,
+	// so the running server and the file agree on it.
+	"RotateSigningKeys": method(func(_ context.Context, s *Server, r actorRequest) (rotateKeysResponse, error) {
+		k, err := s.store.RotateSigningKeys(r.Actor, db.DefaultSigningKeyKeep)
+		return rotateKeysResponse{k.ID, k.CreatedAt}, err
 	}),
 
 	"ListEvents": method(func(_ context.Context, s *Server, r listEventsRequest) (listEventsResponse, error) {
