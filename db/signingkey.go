@@ -137,7 +137,7 @@ func (s *Store) putSigningKeyTx(tx *bolt.Tx, rec *signingKeyRecord) error {
 }
 
 // EnsureSigningKey returns the current signing key, making the first one
-// when there is none (the server calls it at start). Its errors are
+// when there is none (the provider will call it at start). Its errors are
 // internal: the file cannot be read or written.
 func (s *Store) EnsureSigningKey() (SigningKey, error) {
 	cur, err := s.CurrentSigningKey()
