@@ -35,6 +35,9 @@ const (
 	EventAppCreated    = "app-created"
 	EventAppUpdated    = "app-updated"
 	EventAppDeleted    = "app-deleted"
+	// EventAppSecretRotated records a new client secret of an oidc app
+	// (never the secret, nor its hash).
+	EventAppSecretRotated = "app-secret-rotated"
 	// EventSchemaMigrated records a migration of the file's schema, with
 	// the warnings of its MigrationReport.
 	EventSchemaMigrated = "schema-migrated"
@@ -47,7 +50,7 @@ var EventTypes = []string{
 	EventAPIKeyCreated, EventAPIKeyDeleted, EventOrgCreated, EventOrgDeleted,
 	EventInviteCreated, EventInviteResent, EventInviteRevoked, EventInviteAccept,
 	EventPasswordChanged, EventSchemaMigrated, EventGroupCreated, EventGroupUpdated, EventGroupDeleted,
-	EventAppCreated, EventAppUpdated, EventAppDeleted,
+	EventAppCreated, EventAppUpdated, EventAppDeleted, EventAppSecretRotated,
 }
 
 // Event is one entry of the audit log: who changed what, and when. It

@@ -47,13 +47,14 @@ var (
 	bucketGroups          = []byte("groups")               // group id (a slug) → groupRecord
 	bucketApps            = []byte("apps")                 // app id (a slug) → appRecord
 	bucketAppsByDomain    = []byte("apps_by_domain")       // domain ("*." first for a wildcard) → app id
+	bucketAppsByClientID  = []byte("apps_by_client_id")    // oidc client id → app id
 
 	allBuckets = [][]byte{
 		bucketMeta, bucketUsers, bucketUsersByEmail, bucketUsersByUsername,
 		bucketLinks, bucketLinksBySecret, bucketLinkUsers, bucketAPIKeys, bucketAPIKeysByHash,
 		bucketEvents, bucketSessions, bucketSessionsByUser, bucketOutbox, bucketOutboxDue,
 		bucketOrgs, bucketInvitations, bucketInvitesByToken, bucketInvitesByEmail, bucketGroups,
-		bucketApps, bucketAppsByDomain,
+		bucketApps, bucketAppsByDomain, bucketAppsByClientID,
 	}
 
 	keySchemaVersion = []byte("schema_version")
@@ -82,7 +83,9 @@ type migration func(s *Store, tx *bolt.Tx, report *MigrationReport) error
 // id from all of them in its one transaction. Apps are keyed by their slug
 // id too, and hold group ids as users do; apps_by_domain maps each domain
 // of a proxy app (a host name, or "*." and a domain for its wildcard) to
-// the app's id, so that a host belongs to one app at most. The meta bucket
+// the app's id, so that a host belongs to one app at most, and
+// apps_by_client_id maps an oidc app's random client id to its app id (an
+// oidc app's record holds only a hash of its client secret). The meta bucket
 // holds the schema version.
 //
 // Every exported method runs in one transaction. Writes are fsynced before

@@ -119,7 +119,7 @@ func TestPermissionTable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	app, err := ts.store.CreateApp(db.SystemActor, db.NewApp{Name: "Permission checks", URL: "https://perm.example.com", Domains: []string{"perm.example.com"}})
+	app, _, err := ts.store.CreateApp(db.SystemActor, db.NewApp{Name: "Permission checks", URL: "https://perm.example.com", Domains: []string{"perm.example.com"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,7 +216,7 @@ func TestPermissionTable(t *testing.T) {
 		},
 		"DELETE /api/admin/apps/:id": func() (string, string) {
 			n := userSeq.Add(1)
-			a, err := ts.store.CreateApp(db.SystemActor, db.NewApp{Name: fmt.Sprintf("Doomed %d", n), URL: "https://doomed.example.com",
+			a, _, err := ts.store.CreateApp(db.SystemActor, db.NewApp{Name: fmt.Sprintf("Doomed %d", n), URL: "https://doomed.example.com",
 				Domains: []string{fmt.Sprintf("doomed%d.example.com", n)}})
 			if err != nil {
 				t.Fatal(err)

@@ -95,7 +95,8 @@ func (s *appsScreen) createForm() *form {
 		in := db.NewApp{ID: f.valueOf("ID"), Name: f.valueOf("Name"), URL: f.valueOf("URL"), Kind: db.AppKindProxy,
 			Domains: parseGroupList(f.valueOf("Domains")), Groups: parseGroupList(f.valueOf("Groups"))}
 		return func(ctx context.Context) (any, error) {
-			return a.backend.CreateApp(ctx, a.actor, in)
+			ap, _, err := a.backend.CreateApp(ctx, a.actor, in)
+			return ap, err
 		}, nil
 	}
 	f.done = func(res any) tea.Cmd {

@@ -22,11 +22,11 @@ func TestBackendApps(t *testing.T) {
 			if _, err := b.CreateGroup(ctx, admin, db.NewGroup{ID: "ops", Name: "Ops"}); err != nil {
 				t.Fatal(err)
 			}
-			a, err := b.CreateApp(ctx, admin, db.NewApp{Name: "Grafana", URL: "https://grafana.example.com", Groups: []string{"ops"}, Domains: []string{"grafana.example.com"}})
+			a, _, err := b.CreateApp(ctx, admin, db.NewApp{Name: "Grafana", URL: "https://grafana.example.com", Groups: []string{"ops"}, Domains: []string{"grafana.example.com"}})
 			if err != nil || a.ID != "grafana" || a.Kind != db.AppKindProxy || !slices.Equal(a.Groups, []string{"ops"}) {
 				t.Fatalf("create: %+v %v", a, err)
 			}
-			_, err = b.CreateApp(ctx, admin, db.NewApp{Name: "Other", URL: "https://o.example.com", Domains: []string{"grafana.example.com"}})
+			_, _, err = b.CreateApp(ctx, admin, db.NewApp{Name: "Other", URL: "https://o.example.com", Domains: []string{"grafana.example.com"}})
 			wantCode(t, "a taken domain", err, db.ECONFLICT)
 			none := []string{}
 			a, err = b.UpdateApp(ctx, admin, "grafana", db.AppUpdate{Groups: &none})
