@@ -123,6 +123,11 @@ func TestPermissionTable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	oidcApp, _, err := ts.store.CreateApp(db.SystemActor, db.NewApp{Name: "Permission checks OIDC", URL: "https://oidc.example.com", Kind: db.AppKindOIDC,
+		RedirectURIs: []string{"https://oidc.example.com/cb"}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	// samples builds, per route, a request that succeeds for an allowed
 	// caller; destructive ones make their own target each time.
 	samples := map[string]func() (path, body string){
@@ -223,6 +228,7 @@ func TestPermissionTable(t *testing.T) {
 			}
 			return "/api/admin/apps/" + a.ID, ""
 		},
+		"POST /api/admin/apps/:id/secret": func() (string, string) { return "/api/admin/apps/" + oidcApp.ID + "/secret", "" },
 		"DELETE /api/admin/organizations/:id": func() (string, string) {
 			org, err := ts.store.CreateOrganization(db.SystemActor, "", fmt.Sprintf("Doomed %d", userSeq.Add(1)))
 			if err != nil {
@@ -273,6 +279,7 @@ func TestPermissionTable(t *testing.T) {
 		"GET /api/admin/apps/:id":                     admins,
 		"PUT /api/admin/apps/:id":                     admins,
 		"DELETE /api/admin/apps/:id":                  admins,
+		"POST /api/admin/apps/:id/secret":             admins,
 	}
 	for _, rt := range ts.srv.routes() {
 		if rt.authed == nil {
