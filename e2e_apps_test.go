@@ -77,7 +77,8 @@ func TestE2EApps(t *testing.T) {
 		{"no domains", "domains", map[string]any{"name": "X", "url": "https://x.example.com"}},
 		{"a relative url", "url", map[string]any{"name": "X", "url": "/x", "domains": []string{"x.example.com"}}},
 		{"an unknown group", "groups[1]", map[string]any{"name": "X", "url": "https://x.example.com", "domains": []string{"x.example.com"}, "groups": []string{"ops", "nope"}}},
-		{"the oidc kind", "kind", map[string]any{"name": "X", "url": "https://x.example.com", "domains": []string{"x.example.com"}, "kind": "oidc"}},
+		{"an unknown kind", "kind", map[string]any{"name": "X", "url": "https://x.example.com", "domains": []string{"x.example.com"}, "kind": "saml"}},
+		{"domains on an oidc app", "domains", map[string]any{"name": "X", "url": "https://x.example.com", "domains": []string{"x.example.com"}, "kind": "oidc", "redirectUris": []string{"https://x.example.com/cb"}}},
 		{"an unknown field", "secret", map[string]any{"name": "X", "url": "https://x.example.com", "domains": []string{"x.example.com"}, "secret": "s"}},
 	} {
 		status, _, body = do(t, "POST", apps, e2eAdminKey, c.body)

@@ -1,8 +1,13 @@
 package db
 
 import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"slices"
@@ -18,15 +23,15 @@ const (
 	// forward-auth gate about every request to one of its Domains.
 	AppKindProxy = "proxy"
 	// AppKindOIDC is an app that signs people in through invited's OpenID
-	// Connect provider (DESIGN §10). It is not available yet: its fields
-	// will live in App.OIDC.
+	// Connect provider (DESIGN §10); its client settings are in App.OIDC.
 	AppKindOIDC = "oidc"
 )
 
 // Limits of an app's fields.
 const (
-	MaxAppDomains   = 50
-	MaxAppURLLength = 2048
+	MaxAppDomains      = 50
+	MaxAppURLLength    = 2048
+	MaxAppRedirectURIs = 20
 )
 
 // App is a site or program the team's users enter through invited
@@ -37,7 +42,7 @@ type App struct {
 	Name string
 	// URL is where people open the app: an absolute http or https address.
 	URL string
-	// Kind is AppKindProxy (the only kind for now) or, later, AppKindOIDC.
+	// Kind is AppKindProxy or AppKindOIDC; it never changes.
 	Kind string
 	// Groups are the ids of the groups whose members may enter, sorted;
 	// empty admits every active user.
@@ -45,7 +50,8 @@ type App struct {
 	// Domains are the host names a proxy app covers, sorted, in lower-case
 	// IDNA ASCII form: "grafana.example.com", or "*.tools.example.com" for
 	// any host exactly one label below tools.example.com (not
-	// tools.example.com itself, nor a.b.tools.example.com).
+	// tools.example.com itself, nor a.b.tools.example.com). Empty for an
+	// oidc app.
 	Domains []string
 	// OIDC holds the settings of an oidc app; nil for a proxy app.
 	OIDC *AppOIDC
@@ -53,10 +59,24 @@ type App struct {
 	CreatedAt time.Time
 }
 
-// AppOIDC will hold an oidc app's client settings (redirect URIs, public
-// or confidential, client id; DESIGN §10). It is empty until that kind
-// exists, so that the model already has room for it.
-type AppOIDC struct{}
+// AppOIDC is an oidc app's client settings (DESIGN §10). The client
+// secret's hash stays inside the store: CheckAppSecret is the only way to
+// test a secret.
+type AppOIDC struct {
+	// ClientID is the OAuth client_id: 32 random hex digits made at
+	// creation, never reused, so that a token or code issued to a deleted
+	// app can never be honoured for a new app that took the same slug.
+	ClientID string
+	// RedirectURIs are the addresses the provider may send a code to, as
+	// the admin gave them (trimmed); the provider matches them exactly.
+	RedirectURIs []string
+	// Public is true for a client that cannot keep a secret (a browser or
+	// native app): it has no secret and must use PKCE.
+	Public bool
+	// SecretCreatedAt is when the current secret was made; zero for a
+	// public app.
+	SecretCreatedAt time.Time
+}
 
 // Admits reports whether u may enter the app: an active user who shares a
 // group with it, or any active user when the app names no group.
@@ -84,30 +104,47 @@ type appRecord struct {
 	Groups    []string  `json:"groups,omitempty"`
 	Domains   []string  `json:"domains,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
+	// The oidc fields; empty for a proxy app.
+	ClientID        string    `json:"client_id,omitempty"`
+	RedirectURIs    []string  `json:"redirect_uris,omitempty"`
+	Public          bool      `json:"public,omitempty"`
+	SecretHash      string    `json:"secret_hash,omitempty"` // hex(sha256(secret))
+	SecretCreatedAt time.Time `json:"secret_created_at,omitzero"`
 }
 
 func (r appRecord) app() App {
-	return App{ID: r.ID, Name: r.Name, URL: r.URL, Kind: r.Kind, Groups: r.Groups, Domains: r.Domains, CreatedAt: r.CreatedAt}
+	a := App{ID: r.ID, Name: r.Name, URL: r.URL, Kind: r.Kind, Groups: r.Groups, Domains: r.Domains, CreatedAt: r.CreatedAt}
+	if r.Kind == AppKindOIDC {
+		a.OIDC = &AppOIDC{ClientID: r.ClientID, RedirectURIs: r.RedirectURIs, Public: r.Public, SecretCreatedAt: r.SecretCreatedAt}
+	}
+	return a
 }
 
 // NewApp is what it takes to create an app. ID may be empty: it is then
 // made from the name, as a group's is. Kind may be empty for AppKindProxy.
+// Domains are for a proxy app only; RedirectURIs and Public for an oidc
+// app only.
 type NewApp struct {
-	ID      string
-	Name    string
-	URL     string
-	Kind    string
-	Groups  []string
-	Domains []string
+	ID           string
+	Name         string
+	URL          string
+	Kind         string
+	Groups       []string
+	Domains      []string
+	RedirectURIs []string
+	Public       bool
 }
 
 // AppUpdate changes an app; nil fields stay as they are. The id and the
-// kind never change.
+// kind never change, and neither does whether an oidc app is public: a
+// public client turned confidential, or the reverse, is a different kind
+// of client to its relying party, so that takes a new app.
 type AppUpdate struct {
-	Name    *string
-	URL     *string
-	Groups  *[]string
-	Domains *[]string
+	Name         *string
+	URL          *string
+	Groups       *[]string
+	Domains      *[]string
+	RedirectURIs *[]string
 }
 
 func errNoApp(id string) error {
@@ -232,10 +269,13 @@ func lookupHost(host string) (string, bool) {
 	return strings.ToLower(ascii), true
 }
 
-// CreateApp adds an app. It returns EINVALID naming each bad field
-// (unknown groups as groups[i]), and ECONFLICT when the id is taken or a
-// domain belongs to another app.
-func (s *Store) CreateApp(actor Actor, in NewApp) (App, error) {
+// CreateApp adds an app. For a confidential oidc app it also returns the
+// client secret, which is not stored and cannot be shown again
+// (RotateAppSecret makes a new one); otherwise the secret is "". It
+// returns EINVALID naming each bad field (unknown groups as groups[i],
+// a field of the other kind by its name), and ECONFLICT when the id is
+// taken or a domain belongs to another app.
+func (s *Store) CreateApp(actor Actor, in NewApp) (App, string, error) {
 	var errs fieldErrors
 	name, err := CleanText("name", in.Name, true, MaxNameLength)
 	errs.addErr(err)
@@ -251,18 +291,46 @@ func (s *Store) CreateApp(actor Actor, in NewApp) (App, error) {
 	case "", AppKindProxy:
 		kind = AppKindProxy
 	case AppKindOIDC:
-		errs.add("kind", "oidc apps are not available yet; use proxy")
 	default:
-		errs.add("kind", fmt.Sprintf("%q is not a kind of app; use proxy", in.Kind))
+		errs.add("kind", fmt.Sprintf("%q is not a kind of app; use proxy or oidc", in.Kind))
 	}
 	appURL := cleanAppURL(&errs, in.URL)
 	groups := cleanGroups(&errs, "groups", in.Groups)
-	domains := cleanAppDomains(&errs, in.Domains, s.ownHost)
+	var domains, redirects []string
+	switch kind {
+	case AppKindProxy:
+		domains = cleanAppDomains(&errs, in.Domains, s.ownHost)
+		if in.RedirectURIs != nil {
+			errs.add("redirectUris", "are for oidc apps only; a proxy app is reached at its domains")
+		}
+		if in.Public {
+			errs.add("public", "is for oidc apps only")
+		}
+	case AppKindOIDC:
+		redirects = cleanRedirectURIs(&errs, in.RedirectURIs)
+		if in.Domains != nil {
+			errs.add("domains", "are for proxy apps only; an oidc app signs people in through its redirectUris")
+		}
+	}
 	if err := errs.err(); err != nil {
-		return App{}, err
+		return App{}, "", err
 	}
 	rec := appRecord{V: 1, ID: id, Name: name, URL: appURL, Kind: kind,
 		Groups: nonEmpty(groups), Domains: nonEmpty(domains), CreatedAt: s.clock()}
+	var secret string
+	if kind == AppKindOIDC {
+		clientID, err := s.newSecret(16)
+		if err != nil {
+			return App{}, "", err
+		}
+		rec.ClientID, rec.RedirectURIs, rec.Public = clientID, redirects, in.Public
+		if !in.Public {
+			if secret, err = s.newAppSecret(); err != nil {
+				return App{}, "", err
+			}
+			rec.SecretHash, rec.SecretCreatedAt = hashAppSecret(secret), rec.CreatedAt
+		}
+	}
 	err = s.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketApps)
 		if b.Get([]byte(id)) != nil {
@@ -275,27 +343,163 @@ func (s *Store) CreateApp(actor Actor, in NewApp) (App, error) {
 		if err := claimDomainsTx(tx, id, nil, domains); err != nil {
 			return err
 		}
+		data := map[string]any{"name": name, "url": appURL, "kind": kind, "groups": rec.Groups}
+		if kind == AppKindOIDC {
+			idx := tx.Bucket(bucketAppsByClientID)
+			if idx.Get([]byte(rec.ClientID)) != nil { // 128 random bits: only a broken Rand gets here
+				return fmt.Errorf("client id %s is taken: the random source repeats itself", rec.ClientID)
+			}
+			if err := idx.Put([]byte(rec.ClientID), []byte(id)); err != nil {
+				return err
+			}
+			data["clientId"], data["redirectUris"], data["public"] = rec.ClientID, rec.RedirectURIs, rec.Public
+		} else {
+			data["domains"] = rec.Domains
+		}
 		if err := putJSON(b, []byte(id), rec); err != nil {
 			return err
 		}
-		return s.addEventTxKey(tx, actor, EventAppCreated, "app", id, map[string]any{
-			"name": name, "url": appURL, "kind": kind, "groups": rec.Groups, "domains": rec.Domains,
-		})
+		return s.addEventTxKey(tx, actor, EventAppCreated, "app", id, data)
 	})
-	return rec.app(), err
+	if err != nil {
+		return App{}, "", err
+	}
+	return rec.app(), secret, nil
 }
 
-// UpdateApp changes an app's name, url, groups or domains. It returns
-// ENOTFOUND, EINVALID when nothing is given or a value breaks the rules of
-// CreateApp, and ECONFLICT when a domain belongs to another app.
+// newAppSecret makes an oidc client secret: 32 random bytes, URL-safe
+// base64 without padding, so it fits in a form field or a Basic header
+// as is.
+func (s *Store) newAppSecret() (string, error) {
+	b := make([]byte, 32)
+	if _, err := io.ReadFull(s.rand, b); err != nil {
+		return "", fmt.Errorf("read random bytes: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// hashAppSecret is what the store keeps of a client secret. One SHA-256
+// is enough: the secret is 256 random bits, not a password a person chose,
+// so there is no dictionary to try and a slow hash would only slow every
+// token request.
+func hashAppSecret(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:])
+}
+
+// AppByClientID returns the oidc app whose client id is clientID. ok is
+// false when there is none.
+func (s *Store) AppByClientID(clientID string) (App, bool, error) {
+	var (
+		a  App
+		ok bool
+	)
+	err := s.db.View(func(tx *bolt.Tx) error {
+		rec, found, err := appByClientIDTx(tx, clientID)
+		a, ok = rec.app(), found
+		return err
+	})
+	if !ok {
+		a = App{}
+	}
+	return a, ok, err
+}
+
+func appByClientIDTx(tx *bolt.Tx, clientID string) (appRecord, bool, error) {
+	idx := tx.Bucket(bucketAppsByClientID)
+	if idx == nil || clientID == "" { // a file of an older build opened read-only
+		return appRecord{}, false, nil
+	}
+	id := idx.Get([]byte(clientID))
+	if id == nil {
+		return appRecord{}, false, nil
+	}
+	rec, err := getAppTx(tx, string(id))
+	if err != nil {
+		return appRecord{}, false, err
+	}
+	return rec, true, nil
+}
+
+// CheckAppSecret reports whether secret is the current client secret of
+// the confidential oidc app with the client id clientID, and returns that
+// app when it is. ok is false for an unknown client id, a public app and
+// a wrong secret alike; the compare takes the same time whatever the
+// secret.
+func (s *Store) CheckAppSecret(clientID, secret string) (App, bool, error) {
+	given := hashAppSecret(secret)
+	var (
+		a  App
+		ok bool
+	)
+	err := s.db.View(func(tx *bolt.Tx) error {
+		rec, found, err := appByClientIDTx(tx, clientID)
+		if err != nil {
+			return err
+		}
+		// A dummy compare when there is nothing to compare against, so
+		// that a wrong client id costs what a wrong secret does.
+		want := rec.SecretHash
+		if !found || rec.Public || want == "" {
+			want, found = hashAppSecret(""), false
+		}
+		match := subtle.ConstantTimeCompare([]byte(given), []byte(want)) == 1
+		if found && match && secret != "" {
+			a, ok = rec.app(), true
+		}
+		return nil
+	})
+	return a, ok, err
+}
+
+// RotateAppSecret gives a confidential oidc app a new client secret and
+// returns it; the old one stops working at once. It is not stored, and
+// cannot be shown again. It returns ENOTFOUND for an unknown id and
+// EINVALID for a proxy app or a public oidc app, which have no secret.
+func (s *Store) RotateAppSecret(actor Actor, id string) (App, string, error) {
+	secret, err := s.newAppSecret()
+	if err != nil {
+		return App{}, "", err
+	}
+	var a App
+	err = s.update(func(tx *bolt.Tx) error {
+		rec, err := getAppTx(tx, id)
+		if err != nil {
+			return err
+		}
+		if rec.Kind != AppKindOIDC {
+			return &Error{Code: EINVALID, Message: "The app " + id + " is a " + rec.Kind + " app: only oidc apps have a client secret.",
+				Details: []FieldError{{Path: "kind", Message: "has no client secret"}}}
+		}
+		if rec.Public {
+			return &Error{Code: EINVALID, Message: "The app " + id + " is a public client: it signs in with PKCE and has no client secret to rotate. To give it one, create a confidential app instead.",
+				Details: []FieldError{{Path: "public", Message: "a public client has no secret"}}}
+		}
+		rec.SecretHash, rec.SecretCreatedAt = hashAppSecret(secret), s.clock()
+		if err := putJSON(tx.Bucket(bucketApps), []byte(id), rec); err != nil {
+			return err
+		}
+		a = rec.app()
+		return s.addEventTxKey(tx, actor, EventAppSecretRotated, "app", id, map[string]any{"name": rec.Name, "clientId": rec.ClientID})
+	})
+	if err != nil {
+		return App{}, "", err
+	}
+	return a, secret, nil
+}
+
+// UpdateApp changes an app's name, url, groups, domains (a proxy app) or
+// redirect URIs (an oidc app). It returns ENOTFOUND, EINVALID when nothing
+// is given, a value breaks the rules of CreateApp or a field belongs to
+// the other kind, and ECONFLICT when a domain belongs to another app.
 func (s *Store) UpdateApp(actor Actor, id string, in AppUpdate) (App, error) {
-	if in.Name == nil && in.URL == nil && in.Groups == nil && in.Domains == nil {
-		return App{}, &Error{Code: EINVALID, Message: "Nothing to change: give name, url, groups or domains.",
-			Details: []FieldError{{Path: "", Message: "give name, url, groups or domains"}}}
+	if in.Name == nil && in.URL == nil && in.Groups == nil && in.Domains == nil && in.RedirectURIs == nil {
+		return App{}, &Error{Code: EINVALID, Message: "Nothing to change: give name, url, groups, domains (proxy app) or redirectUris (oidc app).",
+			Details: []FieldError{{Path: "", Message: "give name, url, groups, domains or redirectUris"}}}
 	}
 	var errs fieldErrors
 	var name, appURL string
-	var groups, domains []string
+	var groups, domains, redirects []string
 	if in.Name != nil {
 		n, err := CleanText("name", *in.Name, true, MaxNameLength)
 		errs.addErr(err)
@@ -310,6 +514,9 @@ func (s *Store) UpdateApp(actor Actor, id string, in AppUpdate) (App, error) {
 	if in.Domains != nil {
 		domains = cleanAppDomains(&errs, *in.Domains, s.ownHost)
 	}
+	if in.RedirectURIs != nil {
+		redirects = cleanRedirectURIs(&errs, *in.RedirectURIs)
+	}
 	if err := errs.err(); err != nil {
 		return App{}, err
 	}
@@ -318,6 +525,14 @@ func (s *Store) UpdateApp(actor Actor, id string, in AppUpdate) (App, error) {
 		rec, err := getAppTx(tx, id)
 		if err != nil {
 			return err
+		}
+		if in.Domains != nil && rec.Kind != AppKindProxy {
+			return &Error{Code: EINVALID, Message: "The app " + id + " is an oidc app: domains are for proxy apps only; change its redirectUris instead.",
+				Details: []FieldError{{Path: "domains", Message: "are for proxy apps only"}}}
+		}
+		if in.RedirectURIs != nil && rec.Kind != AppKindOIDC {
+			return &Error{Code: EINVALID, Message: "The app " + id + " is a proxy app: redirectUris are for oidc apps only; change its domains instead.",
+				Details: []FieldError{{Path: "redirectUris", Message: "are for oidc apps only"}}}
 		}
 		data := map[string]any{}
 		if in.Name != nil && name != rec.Name {
@@ -342,6 +557,10 @@ func (s *Store) UpdateApp(actor Actor, id string, in AppUpdate) (App, error) {
 			rec.Domains = nonEmpty(domains)
 			data["domains"] = rec.Domains
 		}
+		if in.RedirectURIs != nil && !slices.Equal(redirects, rec.RedirectURIs) {
+			rec.RedirectURIs = redirects
+			data["redirectUris"] = rec.RedirectURIs
+		}
 		a = rec.app()
 		if len(data) == 0 {
 			return nil
@@ -364,6 +583,11 @@ func (s *Store) DeleteApp(actor Actor, id string) error {
 		}
 		if err := claimDomainsTx(tx, id, rec.Domains, nil); err != nil {
 			return err
+		}
+		if rec.ClientID != "" {
+			if err := tx.Bucket(bucketAppsByClientID).Delete([]byte(rec.ClientID)); err != nil {
+				return err
+			}
 		}
 		if err := tx.Bucket(bucketApps).Delete([]byte(id)); err != nil {
 			return err
@@ -422,6 +646,76 @@ func cleanAppURL(errs *fieldErrors, s string) string {
 	u.Scheme = strings.ToLower(u.Scheme)
 	u.Host = strings.ToLower(u.Host)
 	return u.String()
+}
+
+// cleanRedirectURIs checks an oidc app's redirect URIs and returns them
+// trimmed, in the order given, without repeats. The rules are OAuth's
+// usual ones: an absolute https URL, or http to a loopback host only
+// (a native app listening on the same machine); no fragment, which a
+// redirect may not carry; no user name or password. Nothing else is
+// normalised, since the provider compares them exactly.
+func cleanRedirectURIs(errs *fieldErrors, in []string) []string {
+	if len(in) == 0 {
+		errs.add("redirectUris", "give at least one address the app receives sign-ins at: its absolute https callback address")
+		return nil
+	}
+	if len(in) > MaxAppRedirectURIs {
+		errs.add("redirectUris", fmt.Sprintf("may list at most %d addresses", MaxAppRedirectURIs))
+		return nil
+	}
+	var out []string
+	for i, raw := range in {
+		path := fmt.Sprintf("redirectUris[%d]", i)
+		r := strings.TrimSpace(raw)
+		if msg := checkRedirectURI(r); msg != "" {
+			errs.add(path, msg)
+			continue
+		}
+		if !slices.Contains(out, r) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// checkRedirectURI says what is wrong with one redirect URI, or "".
+func checkRedirectURI(r string) string {
+	if r == "" {
+		return "is empty: give the absolute https address of the app's sign-in callback"
+	}
+	if len(r) > MaxAppURLLength || hasControl(r) || strings.ContainsAny(r, " \t") {
+		return fmt.Sprintf("must be at most %d characters of plain text without spaces", MaxAppURLLength)
+	}
+	u, err := url.Parse(r)
+	if err != nil || u.Scheme == "" || u.Host == "" || u.Opaque != "" {
+		return "must be an absolute https address with a host name, the app's sign-in callback"
+	}
+	if u.User != nil || strings.Contains(u.Host, "@") {
+		return "may not hold a user name or password; give the address without them"
+	}
+	if u.Fragment != "" || strings.Contains(r, "#") {
+		return "may not have a #fragment: the provider adds the code to the query"
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "https":
+	case "http":
+		if !isLoopbackHost(u.Hostname()) {
+			return "must use https; plain http is allowed only for localhost, 127.0.0.1 or [::1]"
+		}
+	default:
+		return fmt.Sprintf("has the scheme %q: use https (or http for localhost, 127.0.0.1 or [::1])", u.Scheme)
+	}
+	return ""
+}
+
+// isLoopbackHost reports whether host names this machine: localhost or a
+// loopback IP address.
+func isLoopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // cleanAppDomains normalises a proxy app's domains, sorted and without

@@ -12,7 +12,7 @@ func mustApp(tb testing.TB, s *Store, in NewApp) App {
 	if in.URL == "" {
 		in.URL = "https://app.example.com"
 	}
-	a, err := s.CreateApp(admin, in)
+	a, _, err := s.CreateApp(admin, in)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -23,7 +23,7 @@ func TestAppCRUD(t *testing.T) {
 	s, clock := mustOpen(t)
 	mustGroup(t, s, "ops")
 	mustGroup(t, s, "dev")
-	a, err := s.CreateApp(admin, NewApp{Name: " Grafana Board ", URL: "HTTPS://Grafana.Example.com/d/", Groups: []string{"ops", "dev", "ops"},
+	a, _, err := s.CreateApp(admin, NewApp{Name: " Grafana Board ", URL: "HTTPS://Grafana.Example.com/d/", Groups: []string{"ops", "dev", "ops"},
 		Domains: []string{"Grafana.EXAMPLE.com", "*.grafana.example.com", "grafana.example.com"}})
 	if err != nil {
 		t.Fatal(err)
@@ -33,7 +33,7 @@ func TestAppCRUD(t *testing.T) {
 		a.OIDC != nil || !a.CreatedAt.Equal(clock.now()) {
 		t.Fatalf("created %+v", a)
 	}
-	_, err = s.CreateApp(admin, NewApp{Name: "Grafana board", URL: "https://x.example.com", Domains: []string{"x.example.com"}})
+	_, _, err = s.CreateApp(admin, NewApp{Name: "Grafana board", URL: "https://x.example.com", Domains: []string{"x.example.com"}})
 	wantCode(t, err, ECONFLICT)
 
 	name, u := "Grafana", "http://grafana.example.com:3000"
@@ -99,7 +99,9 @@ func TestAppRefusesBadInput(t *testing.T) {
 		{"relative url", func(n *NewApp) { n.URL = "/grafana" }, "url"},
 		{"ftp url", func(n *NewApp) { n.URL = "ftp://a.example.com" }, "url"},
 		{"url with password", func(n *NewApp) { n.URL = "https://u:p@a.example.com" }, "url"},
-		{"oidc kind", func(n *NewApp) { n.Kind = "oidc" }, "kind"},
+		{"redirect URIs on a proxy app", func(n *NewApp) { n.RedirectURIs = []string{"https://a.example.com/cb"} }, "redirectUris"},
+		{"public proxy app", func(n *NewApp) { n.Public = true }, "public"},
+		{"oidc kind with domains", func(n *NewApp) { n.Kind = "oidc"; n.RedirectURIs = []string{"https://a.example.com/cb"} }, "domains"},
 		{"unknown kind", func(n *NewApp) { n.Kind = "saml" }, "kind"},
 		{"unknown group", func(n *NewApp) { n.Groups = []string{"ops", "nope"} }, "groups[1]"},
 		{"bad group id", func(n *NewApp) { n.Groups = []string{"Not An Id"} }, "groups[0]"},
@@ -119,7 +121,7 @@ func TestAppRefusesBadInput(t *testing.T) {
 	} {
 		in := ok
 		c.edit(&in)
-		_, err := s.CreateApp(admin, in)
+		_, _, err := s.CreateApp(admin, in)
 		if err == nil {
 			t.Errorf("%s: created", c.name)
 			continue
@@ -141,7 +143,7 @@ func TestAppDomainConflicts(t *testing.T) {
 	mustApp(t, s, NewApp{ID: "tools", Name: "Tools", Domains: []string{"*.tools.example.com"}})
 	mustApp(t, s, NewApp{ID: "grafana", Name: "Grafana", Domains: []string{"grafana.tools.example.com"}})
 	// Two equal wildcards, or one host twice, conflict and name the holder.
-	_, err := s.CreateApp(admin, NewApp{Name: "Other", URL: "https://o.example.com", Domains: []string{"o.example.com", "*.TOOLS.example.com"}})
+	_, _, err := s.CreateApp(admin, NewApp{Name: "Other", URL: "https://o.example.com", Domains: []string{"o.example.com", "*.TOOLS.example.com"}})
 	wantCode(t, err, ECONFLICT)
 	if !strings.Contains(err.Error(), "tools") {
 		t.Errorf("conflict %q does not name the other app", err)
@@ -244,7 +246,7 @@ func TestAppMayNotClaimOwnHost(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	_, err = s.CreateApp(admin, NewApp{Name: "Loop", URL: "https://auth.example.com", Domains: []string{"grafana.example.com", "AUTH.example.com"}})
+	_, _, err = s.CreateApp(admin, NewApp{Name: "Loop", URL: "https://auth.example.com", Domains: []string{"grafana.example.com", "AUTH.example.com"}})
 	wantCode(t, err, EINVALID)
 	if !strings.Contains(err.Error(), "domains[1]") || !strings.Contains(err.Error(), "own host") {
 		t.Errorf("error %q does not name domains[1] as invited's own host", err)

@@ -40,6 +40,9 @@ const (
 	// it retired and deleted.
 	EventSigningKeyCreated  = "signing-key-created"
 	EventSigningKeysRotated = "signing-keys-rotated"
+	// EventAppSecretRotated records a new client secret of an oidc app
+	// (never the secret, nor its hash).
+	EventAppSecretRotated = "app-secret-rotated"
 	// EventSchemaMigrated records a migration of the file's schema, with
 	// the warnings of its MigrationReport.
 	EventSchemaMigrated = "schema-migrated"
@@ -52,7 +55,7 @@ var EventTypes = []string{
 	EventAPIKeyCreated, EventAPIKeyDeleted, EventOrgCreated, EventOrgDeleted,
 	EventInviteCreated, EventInviteResent, EventInviteRevoked, EventInviteAccept,
 	EventPasswordChanged, EventSchemaMigrated, EventGroupCreated, EventGroupUpdated, EventGroupDeleted,
-	EventAppCreated, EventAppUpdated, EventAppDeleted, EventSigningKeyCreated, EventSigningKeysRotated,
+	EventAppCreated, EventAppUpdated, EventAppDeleted, EventAppSecretRotated, EventSigningKeyCreated, EventSigningKeysRotated,
 }
 
 // Event is one entry of the audit log: who changed what, and when. It

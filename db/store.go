@@ -48,13 +48,14 @@ var (
 	bucketApps            = []byte("apps")                 // app id (a slug) → appRecord
 	bucketAppsByDomain    = []byte("apps_by_domain")       // domain ("*." first for a wildcard) → app id
 	bucketSigningKeys     = []byte("signing_keys")         // id → signingKeyRecord, oldest first
+	bucketAppsByClientID  = []byte("apps_by_client_id")    // oidc client id → app id
 
 	allBuckets = [][]byte{
 		bucketMeta, bucketUsers, bucketUsersByEmail, bucketUsersByUsername,
 		bucketLinks, bucketLinksBySecret, bucketLinkUsers, bucketAPIKeys, bucketAPIKeysByHash,
 		bucketEvents, bucketSessions, bucketSessionsByUser, bucketOutbox, bucketOutboxDue,
 		bucketOrgs, bucketInvitations, bucketInvitesByToken, bucketInvitesByEmail, bucketGroups,
-		bucketApps, bucketAppsByDomain, bucketSigningKeys,
+		bucketApps, bucketAppsByDomain, bucketAppsByClientID, bucketSigningKeys,
 	}
 
 	keySchemaVersion = []byte("schema_version")
@@ -83,7 +84,9 @@ type migration func(s *Store, tx *bolt.Tx, report *MigrationReport) error
 // id from all of them in its one transaction. Apps are keyed by their slug
 // id too, and hold group ids as users do; apps_by_domain maps each domain
 // of a proxy app (a host name, or "*." and a domain for its wildcard) to
-// the app's id, so that a host belongs to one app at most. signing_keys
+// the app's id, so that a host belongs to one app at most, and
+// apps_by_client_id maps an oidc app's random client id to its app id (an
+// oidc app's record holds only a hash of its client secret). signing_keys
 // holds the OpenID Connect signing keys by sequence, so the newest is
 // last; a new bucket is made on open, so adding one needs no migration.
 // The meta bucket holds the schema version.

@@ -25,7 +25,7 @@ func BenchmarkForwardAuthHandler(b *testing.B) {
 	if _, err := ts.store.CreateGroup(actor, db.NewGroup{ID: "bench", Name: "Bench"}); err != nil {
 		b.Fatal(err)
 	}
-	if _, err := ts.store.CreateApp(actor, db.NewApp{ID: "bench", Name: "Bench", URL: "https://app.bench.example/",
+	if _, _, err := ts.store.CreateApp(actor, db.NewApp{ID: "bench", Name: "Bench", URL: "https://app.bench.example/",
 		Groups: []string{"bench"}, Domains: []string{"app.bench.example"}}); err != nil {
 		b.Fatal(err)
 	}

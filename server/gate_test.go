@@ -27,11 +27,11 @@ func newGateFixture(t *testing.T) *gateFixture {
 	if _, err := ts.store.CreateGroup(gateActor, db.NewGroup{ID: "ops", Name: "Ops"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ts.store.CreateApp(gateActor, db.NewApp{ID: "open", Name: "Open", URL: "https://open.example.com/",
+	if _, _, err := ts.store.CreateApp(gateActor, db.NewApp{ID: "open", Name: "Open", URL: "https://open.example.com/",
 		Domains: []string{"open.example.com", "*.tools.example.com"}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ts.store.CreateApp(gateActor, db.NewApp{ID: "ops", Name: "Ops board", URL: "https://ops.example.com/",
+	if _, _, err := ts.store.CreateApp(gateActor, db.NewApp{ID: "ops", Name: "Ops board", URL: "https://ops.example.com/",
 		Groups: []string{"ops"}, Domains: []string{"ops.example.com"}}); err != nil {
 		t.Fatal(err)
 	}

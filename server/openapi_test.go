@@ -539,6 +539,20 @@ func TestOpenAPIWalk(t *testing.T) {
 	w.do(404, "PUT", "/api/admin/apps/nope", admin(`{"name":"x"}`))
 	w.do(200, "DELETE", "/api/admin/apps/wiki", admin(""))
 	w.do(404, "DELETE", "/api/admin/apps/wiki", admin(""))
+	// oidc apps (DESIGN §10): the secret in the 201 and the rotation only.
+	_, _, oidc := w.do(201, "POST", "/api/admin/apps", admin(`{"id":"notes","name":"Notes","url":"https://notes.example.com","kind":"oidc","redirectUris":["https://notes.example.com/cb"]}`))
+	if str(oidc, "clientSecret") == "" || str(oidc, "clientId") == "" {
+		t.Errorf("oidc create answer %v lacks clientId or clientSecret", oidc)
+	}
+	w.do(201, "POST", "/api/admin/apps", admin(`{"id":"cli","name":"CLI","url":"https://cli.example.com","kind":"oidc","public":true,"redirectUris":["http://127.0.0.1:9000/cb"]}`))
+	w.do(400, "POST", "/api/admin/apps", admin(`{"name":"Both","url":"https://b.example.com","kind":"oidc","redirectUris":["https://b.example.com/cb"],"domains":["b.example.com"]}`))
+	w.do(200, "GET", "/api/admin/apps/notes", admin(""))
+	w.do(200, "PUT", "/api/admin/apps/notes", admin(`{"redirectUris":["https://notes.example.com/cb","http://localhost:8000/cb"]}`))
+	w.do(400, "PUT", "/api/admin/apps/notes", admin(`{"public":true}`))
+	w.do(200, "POST", "/api/admin/apps/notes/secret", admin(""))
+	w.do(400, "POST", "/api/admin/apps/cli/secret", admin(""))
+	w.do(404, "POST", "/api/admin/apps/nope/secret", admin(""))
+	w.do(403, "POST", "/api/admin/apps/notes/secret", walkReq{cookie: edCookie})
 	w.do(409, "DELETE", "/api/admin/groups/sole", admin(""))
 
 	// The forward-auth gate (DESIGN §9), as a proxy calls it.

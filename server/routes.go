@@ -100,6 +100,7 @@ func (s *Server) apiRoutes() []route {
 		authed("GET", "/api/admin/apps/:id", permManageApps, s.handleGetApp),
 		authed("PUT", "/api/admin/apps/:id", permManageApps, s.handleUpdateApp),
 		authed("DELETE", "/api/admin/apps/:id", permManageApps, s.handleDeleteApp),
+		authed("POST", "/api/admin/apps/:id/secret", permManageApps, s.handleRotateAppSecret),
 
 		// The forward-auth gate (DESIGN §9). Public (the session cookie
 		// the proxy passes on is the caller) and not rate-limited: the

@@ -290,20 +290,29 @@ func newGroupResponse(g db.Group) groupResponse {
 }
 
 // appResponse is an app (DESIGN §9). groups and domains are [] when
-// empty, never null.
+// empty, never null. An oidc app adds clientId, redirectUris and public;
+// its secret is never here (appWithSecretResponse adds it the one time).
 type appResponse struct {
-	ID        string   `json:"id"`
-	Name      string   `json:"name"`
-	URL       string   `json:"url"`
-	Kind      string   `json:"kind"`
-	Groups    []string `json:"groups"`
-	Domains   []string `json:"domains"`
-	CreatedAt string   `json:"createdAt"`
+	ID           string   `json:"id"`
+	Name         string   `json:"name"`
+	URL          string   `json:"url"`
+	Kind         string   `json:"kind"`
+	Groups       []string `json:"groups"`
+	Domains      []string `json:"domains"`
+	ClientID     string   `json:"clientId,omitempty"`
+	RedirectURIs []string `json:"redirectUris,omitempty"`
+	Public       *bool    `json:"public,omitempty"`
+	CreatedAt    string   `json:"createdAt"`
 }
 
 func newAppResponse(a db.App) appResponse {
-	return appResponse{ID: a.ID, Name: a.Name, URL: a.URL, Kind: a.Kind, Groups: groupIDs(a.Groups),
+	out := appResponse{ID: a.ID, Name: a.Name, URL: a.URL, Kind: a.Kind, Groups: groupIDs(a.Groups),
 		Domains: groupIDs(a.Domains), CreatedAt: db.FormatTime(a.CreatedAt)}
+	if o := a.OIDC; o != nil {
+		public := o.Public
+		out.ClientID, out.RedirectURIs, out.Public = o.ClientID, groupIDs(o.RedirectURIs), &public
+	}
+	return out
 }
 
 // emailResponse is an email of the outbox as admins see it: never its

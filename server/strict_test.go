@@ -148,13 +148,18 @@ func strictCases(linkSecret, invitationID, invitationToken, userID string) []str
 		[3]string{"domains[1]", `{"name": "A", "url": "https://a.example.com", "domains": ["a.example.com", 8080]}`, "must be a string, not a number"},
 		[3]string{"groups[0]", `{"name": "A", "url": "https://a.example.com", "domains": ["a.example.com"], "groups": [null]}`, "not null"},
 		[3]string{"kind", `{"name": "A", "url": "https://a.example.com", "domains": ["a.example.com"], "kind": 1}`, "must be a string"},
-		[3]string{"redirectUris", `{"name": "A", "url": "https://a.example.com", "domains": ["a.example.com"], "redirectUris": []}`, "not a field"},
+		[3]string{"redirectUris", `{"name": "A", "url": "https://a.example.com", "kind": "oidc", "redirectUris": "https://a.example.com/cb"}`, "must be a list, not a string"},
+		[3]string{"redirectUris[0]", `{"name": "A", "url": "https://a.example.com", "kind": "oidc", "redirectUris": [1]}`, "must be a string, not a number"},
+		[3]string{"public", `{"name": "A", "url": "https://a.example.com", "kind": "oidc", "redirectUris": ["https://a.example.com/cb"], "public": "yes"}`, "must be true or false"},
+		[3]string{"clientSecret", `{"name": "A", "url": "https://a.example.com", "kind": "oidc", "redirectUris": ["https://a.example.com/cb"], "clientSecret": "mine"}`, "not a field"},
 	)
 	add("update app", "PUT", "/api/admin/apps/strict", false,
 		[3]string{"name", `{"name": 5}`, "must be a string"},
 		[3]string{"groups", `{"groups": "ops"}`, "must be a list, not a string"},
 		[3]string{"domains[0]", `{"domains": [true]}`, "must be a string, not true"},
 		[3]string{"id", `{"id": "other"}`, "not a field"},
+		[3]string{"redirectUris", `{"redirectUris": {}}`, "must be a list, not an object"},
+		[3]string{"clientId", `{"clientId": "mine"}`, "not a field"},
 	)
 	// The whole body of the wrong type names no field.
 	for _, ep := range []struct{ name, method, path string }{

@@ -119,7 +119,12 @@ func TestPermissionTable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	app, err := ts.store.CreateApp(db.SystemActor, db.NewApp{Name: "Permission checks", URL: "https://perm.example.com", Domains: []string{"perm.example.com"}})
+	app, _, err := ts.store.CreateApp(db.SystemActor, db.NewApp{Name: "Permission checks", URL: "https://perm.example.com", Domains: []string{"perm.example.com"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	oidcApp, _, err := ts.store.CreateApp(db.SystemActor, db.NewApp{Name: "Permission checks OIDC", URL: "https://oidc.example.com", Kind: db.AppKindOIDC,
+		RedirectURIs: []string{"https://oidc.example.com/cb"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,13 +221,14 @@ func TestPermissionTable(t *testing.T) {
 		},
 		"DELETE /api/admin/apps/:id": func() (string, string) {
 			n := userSeq.Add(1)
-			a, err := ts.store.CreateApp(db.SystemActor, db.NewApp{Name: fmt.Sprintf("Doomed %d", n), URL: "https://doomed.example.com",
+			a, _, err := ts.store.CreateApp(db.SystemActor, db.NewApp{Name: fmt.Sprintf("Doomed %d", n), URL: "https://doomed.example.com",
 				Domains: []string{fmt.Sprintf("doomed%d.example.com", n)}})
 			if err != nil {
 				t.Fatal(err)
 			}
 			return "/api/admin/apps/" + a.ID, ""
 		},
+		"POST /api/admin/apps/:id/secret": func() (string, string) { return "/api/admin/apps/" + oidcApp.ID + "/secret", "" },
 		"DELETE /api/admin/organizations/:id": func() (string, string) {
 			org, err := ts.store.CreateOrganization(db.SystemActor, "", fmt.Sprintf("Doomed %d", userSeq.Add(1)))
 			if err != nil {
@@ -273,6 +279,7 @@ func TestPermissionTable(t *testing.T) {
 		"GET /api/admin/apps/:id":                     admins,
 		"PUT /api/admin/apps/:id":                     admins,
 		"DELETE /api/admin/apps/:id":                  admins,
+		"POST /api/admin/apps/:id/secret":             admins,
 	}
 	for _, rt := range ts.srv.routes() {
 		if rt.authed == nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -13,7 +14,8 @@ import (
 	"invited/db"
 )
 
-// appsScreen lists the apps (DESIGN §9): create, edit, delete.
+// appsScreen lists the apps (DESIGN §9, §10): create, edit, delete, and
+// a new client secret for an oidc app.
 type appsScreen struct {
 	records[db.App]
 }
@@ -24,7 +26,7 @@ func newAppsScreen(a *app) *appsScreen {
 	s.list = newList(a, []column{
 		{title: "ID", flex: 2, min: 12},
 		{title: "Name", flex: 2, min: 10},
-		{title: "Domains", flex: 3, min: 14},
+		{title: "Domains or URIs", flex: 3, min: 14},
 		{title: "Groups", flex: 2, min: 8},
 		{title: "Created", width: 16},
 	})
@@ -40,7 +42,11 @@ func newAppsScreen(a *app) *appsScreen {
 	}
 	s.took = func(_ []db.App, extra any) { a.groups, _ = extra.([]db.Group) }
 	s.row = func(ap db.App, _ time.Time) row {
-		return row{id: ap.ID, cells: []string{ap.ID, ap.Name, listText(ap.Domains), appGroupsText(ap.Groups), fmtTime(ap.CreatedAt)},
+		covers := listText(ap.Domains)
+		if ap.OIDC != nil {
+			covers = "oidc: " + listText(ap.OIDC.RedirectURIs)
+		}
+		return row{id: ap.ID, cells: []string{ap.ID, ap.Name, covers, appGroupsText(ap.Groups), fmtTime(ap.CreatedAt)},
 			search: ap.URL}
 	}
 	s.detail = s.detailText
@@ -66,6 +72,24 @@ func (s *appsScreen) key(k tea.KeyMsg) tea.Cmd {
 	switch {
 	case key.Matches(k, a.keys.Edit):
 		a.push(s.editForm(ap))
+	case key.Matches(k, a.keys.Secret):
+		switch {
+		case ap.OIDC == nil:
+			a.setError(fmt.Sprintf("The app %q is a proxy app: only oidc apps have a client secret.", ap.Name))
+		case ap.OIDC.Public:
+			a.setError(fmt.Sprintf("The app %q is a public client: it signs in with PKCE and has no secret.", ap.Name))
+		default:
+			a.ask(fmt.Sprintf("Make a new client secret for %q (%s)? The current one stops working at once.", ap.Name, ap.ID),
+				a.do("Could not make a new secret", func(ctx context.Context) (any, error) {
+					na, secret, err := a.backend.RotateAppSecret(ctx, a.actor, ap.ID)
+					return appSecretResult{na, secret}, err
+				}, func(res any) tea.Cmd {
+					r, _ := res.(appSecretResult)
+					a.setOK(fmt.Sprintf("Made a new client secret for %q; the old one no longer works.", r.app.Name))
+					s.showSecret(r)
+					return s.load()
+				}))
+		}
 	case key.Matches(k, a.keys.Delete):
 		a.ask(fmt.Sprintf("Delete the app %q (%s)? Its domains are then guarded by no app.", ap.Name, ap.ID),
 			a.do("Could not delete", func(ctx context.Context) (any, error) {
@@ -78,29 +102,84 @@ func (s *appsScreen) key(k tea.KeyMsg) tea.Cmd {
 	return nil
 }
 
+// appSecretResult is an app with the client secret that was just made,
+// the one time it exists outside the store's hash.
+type appSecretResult struct {
+	app    db.App
+	secret string
+}
+
+// showSecret shows an oidc app's client id and new secret, once.
+func (s *appsScreen) showSecret(r appSecretResult) {
+	a := s.app
+	a.push(&result{
+		app: a, title: "Client secret of " + strconv.Quote(r.app.Name),
+		note: "Copy it now; it will not be shown again. Only its hash is kept: a lost secret can only be replaced (s).",
+		lines: []resultLine{
+			{},
+			{label: "Client ID", value: r.app.OIDC.ClientID, wrapAnywhere: true},
+			{label: "Client secret", value: r.secret, wrapAnywhere: true, secret: true},
+		},
+		copyText: r.secret, copyWhat: "the client secret",
+	})
+}
+
 const (
-	appDomainsHint = "Host names, comma separated: grafana.example.com, or *.tools.example.com for any host one label below. No scheme, port or path."
-	appURLHint     = "Where people open the app: an http or https address."
+	appDomainsHint   = "Proxy apps: host names, comma separated: grafana.example.com, or *.tools.example.com for any host one label below. No scheme, port or path."
+	appURLHint       = "Where people open the app: an http or https address."
+	appRedirectsHint = "OIDC apps: where sign-ins return, separated by spaces or commas; https, or http only for localhost, 127.0.0.1 or [::1]. Matched exactly."
+	appKindHint      = "proxy: behind a reverse proxy that asks the gate. oidc: signs people in through invited's OpenID Connect provider."
+	appClientHint    = "confidential: a server that keeps a client secret. public: a browser or native app with no secret (PKCE only). It never changes."
 )
+
+// parseRedirectURIs splits what the admin typed into redirect URIs: at
+// spaces and commas (a comma inside a URI must be written %2C).
+func parseRedirectURIs(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' })
+}
 
 func (s *appsScreen) createForm() *form {
 	a := s.app
 	f := newForm(a, "New app", nil, nil)
 	f.text("Name", "", "e.g. Grafana", "What people see.", "name")
 	f.text("ID", "", "made from the name", "Optional: lower-case letters, digits and hyphens; empty makes one from the name. It never changes.", "id")
+	kind := f.choose("Kind", []string{db.AppKindProxy, db.AppKindOIDC}, 0, appKindHint, "kind")
+	isOIDC := func() bool { return kind.value() == db.AppKindOIDC }
 	f.text("URL", "", "https://grafana.example.com", appURLHint, "url")
-	f.text("Domains", "", "grafana.example.com", appDomainsHint, "domains")
+	f.text("Domains", "", "grafana.example.com", appDomainsHint, "domains").hidden = isOIDC
+	redirects := f.text("Redirect URIs", "", "https://app.example.com/oauth/callback", appRedirectsHint, "redirectUris")
+	redirects.hidden = func() bool { return !isOIDC() }
+	redirects.input.CharLimit = db.MaxAppRedirectURIs * (db.MaxAppURLLength + 1)
+	f.choose("Client", []string{"confidential", "public"}, 0, appClientHint, "public").hidden = redirects.hidden
 	f.text("Groups", "", "everyone", "Who may enter; empty lets every active user in. "+a.groupsHint(), "groups")
 	f.submit = func(f *form) (func(ctx context.Context) (any, error), error) {
-		in := db.NewApp{ID: f.valueOf("ID"), Name: f.valueOf("Name"), URL: f.valueOf("URL"), Kind: db.AppKindProxy,
-			Domains: parseGroupList(f.valueOf("Domains")), Groups: parseGroupList(f.valueOf("Groups"))}
+		in := db.NewApp{ID: f.valueOf("ID"), Name: f.valueOf("Name"), URL: f.valueOf("URL"), Kind: kind.value(),
+			Groups: parseGroupList(f.valueOf("Groups"))}
+		// Only the fields of the chosen kind are sent: the other kind's
+		// would be refused.
+		if isOIDC() {
+			in.RedirectURIs = parseRedirectURIs(f.valueOf("Redirect URIs"))
+			in.Public = f.valueOf("Client") == "public"
+		} else {
+			in.Domains = parseGroupList(f.valueOf("Domains"))
+		}
 		return func(ctx context.Context) (any, error) {
-			return a.backend.CreateApp(ctx, a.actor, in)
+			ap, secret, err := a.backend.CreateApp(ctx, a.actor, in)
+			return appSecretResult{ap, secret}, err
 		}, nil
 	}
 	f.done = func(res any) tea.Cmd {
-		ap, _ := res.(db.App)
-		a.setOK(fmt.Sprintf("Created the app %q (%s).", ap.Name, ap.ID))
+		r, _ := res.(appSecretResult)
+		ap := r.app
+		switch {
+		case r.secret != "":
+			a.setOK(fmt.Sprintf("Created the app %q (%s) with its client secret.", ap.Name, ap.ID))
+			s.showSecret(r)
+		case ap.OIDC != nil:
+			a.setOK(fmt.Sprintf("Created the public app %q (%s), client ID %s.", ap.Name, ap.ID, ap.OIDC.ClientID))
+		default:
+			a.setOK(fmt.Sprintf("Created the app %q (%s).", ap.Name, ap.ID))
+		}
 		s.selectNext = ap.ID
 		return s.load()
 	}
@@ -112,14 +191,24 @@ func (s *appsScreen) editForm(ap db.App) *form {
 	f := newForm(a, "Edit app "+ap.ID, nil, nil)
 	f.text("Name", ap.Name, "", "What people see.", "name")
 	f.text("URL", ap.URL, "", appURLHint, "url")
-	f.text("Domains", strings.Join(ap.Domains, ", "), "", appDomainsHint, "domains")
+	if ap.OIDC != nil {
+		f.intro = "An oidc app: its kind, client ID and public or confidential never change."
+		f.text("Redirect URIs", strings.Join(ap.OIDC.RedirectURIs, " "), "", appRedirectsHint, "redirectUris").input.CharLimit =
+			db.MaxAppRedirectURIs * (db.MaxAppURLLength + 1)
+	} else {
+		f.text("Domains", strings.Join(ap.Domains, ", "), "", appDomainsHint, "domains")
+	}
 	f.text("Groups", strings.Join(ap.Groups, ", "), "everyone", "Who may enter; empty lets every active user in. "+a.groupsHint(), "groups")
 	f.submit = func(f *form) (func(ctx context.Context) (any, error), error) {
 		name, u := f.valueOf("Name"), f.valueOf("URL")
 		in := db.AppUpdate{Name: &name, URL: &u}
 		// Only what changed is sent, so that an unchanged list is not
 		// checked again.
-		if domains := parseGroupList(f.valueOf("Domains")); !slices.Equal(domains, ap.Domains) {
+		if ap.OIDC != nil {
+			if uris := parseRedirectURIs(f.valueOf("Redirect URIs")); !slices.Equal(uris, ap.OIDC.RedirectURIs) {
+				in.RedirectURIs = &uris
+			}
+		} else if domains := parseGroupList(f.valueOf("Domains")); !slices.Equal(domains, ap.Domains) {
 			in.Domains = &domains
 		}
 		if groups := parseGroupList(f.valueOf("Groups")); !slices.Equal(groups, ap.Groups) {
@@ -151,10 +240,23 @@ func (s *appsScreen) detailText() string {
 		{label: "Name", value: ap.Name},
 		{label: "URL", value: ap.URL},
 		{label: "Kind", value: ap.Kind},
-		{label: "Domains", value: listText(ap.Domains)},
-		{label: "Groups", value: who},
-		{label: "Created", value: fmtFull(ap.CreatedAt, s.app.now())},
 	}
+	if o := ap.OIDC; o != nil {
+		client, secret := "confidential", "made "+fmtFull(o.SecretCreatedAt, s.app.now())+"; s makes a new one"
+		if o.Public {
+			client, secret = "public (PKCE only)", "none"
+		}
+		lines = append(lines,
+			resultLine{label: "Client ID", value: o.ClientID, wrapAnywhere: true},
+			resultLine{label: "Client", value: client},
+			resultLine{label: "Client secret", value: secret},
+			resultLine{label: "Redirect URIs", value: listText(o.RedirectURIs), wrapAnywhere: true})
+	} else {
+		lines = append(lines, resultLine{label: "Domains", value: listText(ap.Domains)})
+	}
+	lines = append(lines,
+		resultLine{label: "Groups", value: who},
+		resultLine{label: "Created", value: fmtFull(ap.CreatedAt, s.app.now())})
 	return renderLines(s.app.styles, lines, s.list.w-1)
 }
 
@@ -168,7 +270,7 @@ func (s *appsScreen) view(w, h int) string {
 
 func (s *appsScreen) help() helpKeys {
 	k := s.app.keys
-	return s.listHelp(k.New, k.Edit, k.Delete)
+	return s.listHelp(k.New, k.Edit, k.Secret, k.Delete)
 }
 
 // appGroupsText says who may enter an app: its groups, or every active

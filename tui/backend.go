@@ -54,7 +54,8 @@ type Backend interface {
 	UpdateGroup(ctx context.Context, actor db.Actor, id string, in db.GroupUpdate) (db.Group, error)
 	DeleteGroup(ctx context.Context, actor db.Actor, id string) error
 	ListApps(ctx context.Context) ([]db.App, error)
-	CreateApp(ctx context.Context, actor db.Actor, in db.NewApp) (db.App, error)
+	CreateApp(ctx context.Context, actor db.Actor, in db.NewApp) (db.App, string, error)
+	RotateAppSecret(ctx context.Context, actor db.Actor, id string) (db.App, string, error)
 	UpdateApp(ctx context.Context, actor db.Actor, id string, in db.AppUpdate) (db.App, error)
 	DeleteApp(ctx context.Context, actor db.Actor, id string) error
 
@@ -251,11 +252,18 @@ func (d direct) ListApps(ctx context.Context) ([]db.App, error) {
 	return d.s.ListApps()
 }
 
-func (d direct) CreateApp(ctx context.Context, actor db.Actor, in db.NewApp) (db.App, error) {
+func (d direct) CreateApp(ctx context.Context, actor db.Actor, in db.NewApp) (db.App, string, error) {
 	if err := ctx.Err(); err != nil {
-		return db.App{}, err
+		return db.App{}, "", err
 	}
 	return d.s.CreateApp(actor, in)
+}
+
+func (d direct) RotateAppSecret(ctx context.Context, actor db.Actor, id string) (db.App, string, error) {
+	if err := ctx.Err(); err != nil {
+		return db.App{}, "", err
+	}
+	return d.s.RotateAppSecret(actor, id)
 }
 
 func (d direct) UpdateApp(ctx context.Context, actor db.Actor, id string, in db.AppUpdate) (db.App, error) {

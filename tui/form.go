@@ -26,7 +26,13 @@ type field struct {
 	choices []string // a choice field when not nil
 	choice  int
 	err     string
+	// hidden, when set, hides the field while it reports true, such as
+	// the fields of the other kind of app; a hidden field is skipped and
+	// its value is not sent.
+	hidden func() bool
 }
+
+func (f *field) shown() bool { return f.hidden == nil || !f.hidden() }
 
 // value is what the field holds: its text, or the chosen value.
 func (f *field) value() string {
@@ -100,6 +106,19 @@ func (f *form) choose(label string, values []string, chosen int, hint string, pa
 	fl := &field{label: label, hint: hint, choices: values, choice: chosen, paths: paths}
 	f.fields = append(f.fields, fl)
 	return fl
+}
+
+// step returns the index of the next shown field in direction dir (1 or
+// -1), wrapping around; the focused one when no other is shown.
+func (f *form) step(dir int) int {
+	n := len(f.fields)
+	for i := 1; i < n; i++ {
+		j := (f.focus + dir*i + n) % n
+		if f.fields[j].shown() {
+			return j
+		}
+	}
+	return f.focus
 }
 
 func (f *form) focusField(i int) {
@@ -197,16 +216,17 @@ func (f *form) update(msg tea.Msg) (closed bool, cmd tea.Cmd) {
 	case key.Matches(k, keys.Submit):
 		return false, f.send()
 	case key.Matches(k, keys.Enter):
-		if f.focus == len(f.fields)-1 {
+		next := f.step(1)
+		if next <= f.focus {
 			return false, f.send()
 		}
-		f.focusField(f.focus + 1)
+		f.focusField(next)
 		return false, nil
 	case key.Matches(k, keys.NextField):
-		f.focusField((f.focus + 1) % len(f.fields))
+		f.focusField(f.step(1))
 		return false, nil
 	case key.Matches(k, keys.PrevField):
-		f.focusField((f.focus + len(f.fields) - 1) % len(f.fields))
+		f.focusField(f.step(-1))
 		return false, nil
 	}
 	if cur.choices != nil {
@@ -267,6 +287,9 @@ func (f *form) view(w, h int) string {
 	b.WriteString("\n")
 	inputW := max(10, w-labelWidth-3)
 	for i, fl := range f.fields {
+		if !fl.shown() {
+			continue
+		}
 		focused := i == f.focus
 		marker, ls := "  ", s.Label
 		if focused {

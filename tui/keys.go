@@ -43,7 +43,8 @@ type KeyMap struct {
 	Disable key.Binding // users
 	Groups  key.Binding // users: their groups
 	Delete  key.Binding // links, users, organizations, groups, apps
-	Edit    key.Binding // links: name, role, max uses, domains, groups; groups: name, description; apps: name, url, domains, groups
+	Edit    key.Binding // links: name, role, max uses, domains, groups; groups: name, description; apps: name, url, domains or redirect URIs, groups
+	Secret  key.Binding // apps: a new client secret for an oidc app
 	Type    key.Binding // audit: pick the event type
 	Older   key.Binding // audit: next page
 	Newer   key.Binding // audit: previous page
@@ -103,6 +104,7 @@ func DefaultKeyMap() KeyMap {
 		Groups:  b([]string{"a"}, "a", "groups"),
 		Delete:  b([]string{"d"}, "d", "delete"),
 		Edit:    b([]string{"m"}, "m", "edit"),
+		Secret:  b([]string{"s"}, "s", "secret"),
 		Type:    b([]string{"t"}, "t", "event type"),
 		Older:   b([]string{"]", "right"}, "]/→", "older"),
 		Newer:   b([]string{"[", "left"}, "[/←", "newer"),

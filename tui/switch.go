@@ -389,12 +389,22 @@ func (s *SwitchingBackend) ListApps(ctx context.Context) (out []db.App, err erro
 }
 
 // CreateApp creates an app where the data is now.
-func (s *SwitchingBackend) CreateApp(ctx context.Context, actor db.Actor, in db.NewApp) (out db.App, err error) {
+func (s *SwitchingBackend) CreateApp(ctx context.Context, actor db.Actor, in db.NewApp) (out db.App, secret string, err error) {
 	err = s.run(ctx, true, func(ctx context.Context, b Backend) (err error) {
-		out, err = b.CreateApp(ctx, actor, in)
+		out, secret, err = b.CreateApp(ctx, actor, in)
 		return err
 	})
-	return out, err
+	return out, secret, err
+}
+
+// RotateAppSecret gives an oidc app a new client secret where the data is
+// now.
+func (s *SwitchingBackend) RotateAppSecret(ctx context.Context, actor db.Actor, id string) (out db.App, secret string, err error) {
+	err = s.run(ctx, true, func(ctx context.Context, b Backend) (err error) {
+		out, secret, err = b.RotateAppSecret(ctx, actor, id)
+		return err
+	})
+	return out, secret, err
 }
 
 // UpdateApp changes an app where the data is now.

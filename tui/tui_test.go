@@ -716,11 +716,12 @@ func TestAppsTab(t *testing.T) {
 	}
 	h.keys("8")
 	h.contains("0 apps", "Nothing here yet.")
-	// New: name, id, url, domains, groups.
+	// New: name, id, kind (proxy), url, domains, groups.
 	h.keys("n")
 	h.contains("New app")
+	h.lacks("Redirect URIs", "Client ")
 	h.typeText("Grafana")
-	h.keys("tab", "tab")
+	h.keys("tab", "tab", "tab")
 	h.typeText("https://grafana.example.com")
 	h.keys("tab")
 	h.typeText("grafana.example.com, *.tools.example.com")
@@ -737,7 +738,7 @@ func TestAppsTab(t *testing.T) {
 	// A domain another app has is refused next to its field, naming it.
 	h.keys("n")
 	h.typeText("Wiki")
-	h.keys("tab", "tab")
+	h.keys("tab", "tab", "tab")
 	h.typeText("https://wiki.example.com")
 	h.keys("tab")
 	h.typeText("grafana.example.com")
@@ -766,4 +767,99 @@ func TestAppsTab(t *testing.T) {
 	if _, err := h.store.GetApp("grafana"); db.ErrorCode(err) != db.ENOTFOUND {
 		t.Fatalf("still there: %v", err)
 	}
+}
+
+// An oidc app from the Apps tab: the kind shows its own fields, the
+// client secret is shown once in a box that says so, s makes a new one
+// (after a yes), and a public app has none to make.
+func TestAppsTabOIDC(t *testing.T) {
+	h := newHarness(t, true)
+	h.keys("8", "n")
+	h.typeText("Wiki")
+	h.keys("tab", "tab", "right") // kind: oidc
+	h.contains("Redirect URIs", "Client ", "confidential")
+	h.lacks("Domains  ")
+	h.keys("tab")
+	h.typeText("https://wiki.example.com")
+	h.keys("tab")
+	h.typeText("https://wiki.example.com/cb, http://evil.example/cb")
+	h.keys("ctrl+s")
+	h.contains("must use https; plain http is allowed only")
+	h.keys("ctrl+u")
+	h.typeText("https://wiki.example.com/cb http://localhost:8080/cb")
+	h.keys("ctrl+s")
+	h.contains("Copy it now; it will not be shown again.", "Created the app \"Wiki\" (wiki) with its client secret.")
+	h.golden("secret")
+	a, err := h.store.GetApp("wiki")
+	if err != nil || a.OIDC == nil || a.OIDC.Public || strings.Join(a.OIDC.RedirectURIs, " ") != "https://wiki.example.com/cb http://localhost:8080/cb" {
+		t.Fatalf("app %+v %+v, %v", a, a.OIDC, err)
+	}
+	first := secretShown(t, h.view())
+	if _, ok, _ := h.store.CheckAppSecret(a.OIDC.ClientID, first); !ok {
+		t.Fatalf("the secret shown (%q) does not check", first)
+	}
+	h.keys("esc")
+	h.lacks(first)
+	h.keys("enter")
+	h.contains("Client ID", a.OIDC.ClientID, "confidential", "s makes a new one")
+	h.lacks(first)
+	h.keys("esc")
+
+	// s asks, then shows the new secret once; the old one stops working.
+	h.keys("s")
+	h.contains("Make a new client secret for \"Wiki\" (wiki)?")
+	h.keys("n")
+	if _, ok, _ := h.store.CheckAppSecret(a.OIDC.ClientID, first); !ok {
+		t.Fatal("the secret changed without a yes")
+	}
+	h.keys("s", "y")
+	h.contains("Copy it now; it will not be shown again.", "the old one no longer works")
+	second := secretShown(t, h.view())
+	if second == first {
+		t.Fatal("the same secret again")
+	}
+	if _, ok, _ := h.store.CheckAppSecret(a.OIDC.ClientID, first); ok {
+		t.Fatal("the old secret still works")
+	}
+	if _, ok, _ := h.store.CheckAppSecret(a.OIDC.ClientID, second); !ok {
+		t.Fatal("the new secret does not work")
+	}
+	h.keys("esc")
+
+	// Edit shows the redirect URIs, not domains.
+	h.keys("m")
+	h.contains("Redirect URIs", "never change")
+	h.lacks("Domains  ")
+	h.keys("esc")
+
+	// A public app: no secret, and s says why.
+	h.keys("n")
+	h.typeText("CLI")
+	h.keys("tab", "tab", "right", "tab")
+	h.typeText("https://cli.example.com")
+	h.keys("tab")
+	h.typeText("http://127.0.0.1:9000/cb")
+	h.keys("tab", "right", "ctrl+s")
+	h.contains("Created the public app \"CLI\" (cli), client ID")
+	h.lacks("Copy it now")
+	if c, _ := h.store.GetApp("cli"); c.OIDC == nil || !c.OIDC.Public {
+		t.Fatalf("cli %+v", c)
+	}
+	h.keys("s")
+	h.contains("is a public client: it signs in with PKCE")
+	h.lacks("Make a new client secret")
+}
+
+// secretShown picks the client secret out of the view: the line after
+// "Client secret:".
+func secretShown(t *testing.T, view string) string {
+	t.Helper()
+	lines := strings.Split(view, "\n")
+	for i, l := range lines {
+		if strings.TrimSpace(l) == "Client secret:" && i+1 < len(lines) {
+			return strings.TrimSpace(lines[i+1])
+		}
+	}
+	t.Fatalf("no client secret in the view:\n%s", view)
+	return ""
 }

@@ -329,10 +329,17 @@ func (c *Client) ListApps(ctx context.Context) ([]db.App, error) {
 }
 
 // CreateApp is Store.CreateApp over the socket.
-func (c *Client) CreateApp(ctx context.Context, actor db.Actor, in db.NewApp) (db.App, error) {
-	var r db.App
+func (c *Client) CreateApp(ctx context.Context, actor db.Actor, in db.NewApp) (db.App, string, error) {
+	var r appSecretResponse
 	err := c.call(ctx, "CreateApp", createAppRequest{actor, in}, &r)
-	return r, err
+	return r.App, r.Secret, err
+}
+
+// RotateAppSecret is Store.RotateAppSecret over the socket.
+func (c *Client) RotateAppSecret(ctx context.Context, actor db.Actor, id string) (db.App, string, error) {
+	var r appSecretResponse
+	err := c.call(ctx, "RotateAppSecret", orgIDRequest{actor, id}, &r)
+	return r.App, r.Secret, err
 }
 
 // UpdateApp is Store.UpdateApp over the socket.

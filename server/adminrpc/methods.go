@@ -113,6 +113,12 @@ type (
 		Key    db.APIKey
 		Secret string
 	}
+	// appSecretResponse is an app with the client secret that CreateApp
+	// or RotateAppSecret made ("" for one without).
+	appSecretResponse struct {
+		App    db.App
+		Secret string
+	}
 	createOrgRequest struct {
 		Actor    db.Actor
 		ID, Name string
@@ -287,8 +293,13 @@ var methods = map[string]handler{
 		out, err := s.store.ListApps()
 		return appsResponse{out}, err
 	}),
-	"CreateApp": method(func(_ context.Context, s *Server, r createAppRequest) (db.App, error) {
-		return s.store.CreateApp(r.Actor, r.In)
+	"CreateApp": method(func(_ context.Context, s *Server, r createAppRequest) (appSecretResponse, error) {
+		a, secret, err := s.store.CreateApp(r.Actor, r.In)
+		return appSecretResponse{a, secret}, err
+	}),
+	"RotateAppSecret": method(func(_ context.Context, s *Server, r orgIDRequest) (appSecretResponse, error) {
+		a, secret, err := s.store.RotateAppSecret(r.Actor, r.ID)
+		return appSecretResponse{a, secret}, err
 	}),
 	"UpdateApp": method(func(_ context.Context, s *Server, r updateAppRequest) (db.App, error) {
 		var in db.AppUpdate

@@ -20,7 +20,7 @@ func TestPortal(t *testing.T) {
 		{ID: "wiki", Name: "Team <Wiki>", URL: "https://wiki.example.com/start", Domains: []string{"wiki.example.com"}},
 		{ID: "ops", Name: "Ops board", URL: "https://ops.example.com/", Groups: []string{"ops"}, Domains: []string{"ops.example.com"}},
 	} {
-		if _, err := ts.store.CreateApp(actor, a); err != nil {
+		if _, _, err := ts.store.CreateApp(actor, a); err != nil {
 			t.Fatal(err)
 		}
 	}

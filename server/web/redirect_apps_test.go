@@ -15,7 +15,7 @@ import (
 func TestLoginRedirectToApps(t *testing.T) {
 	ts := mustServerWith(t, func(o *server.Options) { o.BaseURL = "https://invite.example.com" })
 	u := ts.mustUser(t, db.RoleViewer)
-	if _, err := ts.store.CreateApp(db.SystemActor, db.NewApp{ID: "grafana", Name: "Grafana", URL: "https://grafana.example.com",
+	if _, _, err := ts.store.CreateApp(db.SystemActor, db.NewApp{ID: "grafana", Name: "Grafana", URL: "https://grafana.example.com",
 		Domains: []string{"grafana.example.com", "*.tools.example.com"}}); err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +53,7 @@ func TestLoginRedirectToApps(t *testing.T) {
 // in on its way to an app.
 func TestLoginPageFormActionAllowsApp(t *testing.T) {
 	ts := mustServerWith(t, func(o *server.Options) { o.BaseURL = "https://invite.example.com" })
-	if _, err := ts.store.CreateApp(db.SystemActor, db.NewApp{ID: "grafana", Name: "Grafana", URL: "https://grafana.example.com",
+	if _, _, err := ts.store.CreateApp(db.SystemActor, db.NewApp{ID: "grafana", Name: "Grafana", URL: "https://grafana.example.com",
 		Domains: []string{"grafana.example.com"}}); err != nil {
 		t.Fatal(err)
 	}
