@@ -1,0 +1,93 @@
+package server
+
+import (
+	"net/http"
+	"sync"
+
+	"github.com/julienschmidt/httprouter"
+
+	"invited/db"
+	"invited/server/oidc"
+)
+
+// oidcRoutes are the OpenID Connect provider's paths (DESIGN §10). The op
+// package answers them and discovery describes them, so they are not in
+// openapi.json nor the permission table: each is public, and the op
+// package checks client credentials and tokens itself. /oidc/login is
+// the provider's page that meets the session cookie.
+var oidcRoutes = []struct{ method, path string }{
+	{"GET", oidc.PathDiscovery},
+	{"GET", oidc.PathAuthorize}, {"POST", oidc.PathAuthorize},
+	{"GET", oidc.PathCallback},
+	{"POST", oidc.PathToken},
+	{"GET", oidc.PathUserinfo}, {"POST", oidc.PathUserinfo},
+	{"POST", oidc.PathRevoke},
+	{"POST", oidc.PathIntrospect},
+	{"GET", oidc.PathEndSession}, {"POST", oidc.PathEndSession},
+	{"GET", oidc.PathKeys},
+	{"GET", oidc.PathLogin},
+}
+
+// oidcProvider is made on first use, so that a server that never serves
+// an oidc request costs nothing (tests make many servers).
+type oidcProvider struct {
+	once sync.Once
+	p    *oidc.Provider
+	err  error
+}
+
+func (s *Server) provider() (*oidc.Provider, error) {
+	s.oidc.once.Do(func() {
+		s.oidc.p, s.oidc.err = oidc.New(oidc.Options{
+			Store: s.store, Issuer: s.baseURL, Logger: s.log,
+			Session: func(r *http.Request) (db.User, bool) {
+				c, err := r.Cookie(sessionCookie)
+				if err != nil || c.Value == "" {
+					return db.User{}, false
+				}
+				u, err := s.store.AuthenticateSession(c.Value)
+				return u, err == nil
+			},
+			SessionToken: func(r *http.Request) string {
+				if c, err := r.Cookie(sessionCookie); err == nil {
+					return c.Value
+				}
+				return ""
+			},
+			EndSession: s.store.DeleteSession,
+		})
+	})
+	return s.oidc.p, s.oidc.err
+}
+
+// registerOIDC adds the provider's paths to the router; the token,
+// revocation and introspection endpoints, which check client secrets,
+// share the login limiter.
+func (s *Server) registerOIDC() {
+	for _, rt := range oidcRoutes {
+		limited := rt.path == oidc.PathToken || rt.path == oidc.PathRevoke || rt.path == oidc.PathIntrospect
+		rm := s.metrics.route(rt.method, rt.path)
+		pattern := rt.path
+		s.router.Handle(rt.method, rt.path, func(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+			ri := info(r)
+			ri.route, ri.metrics = pattern, rm
+			if limited && s.authLimit != nil {
+				if err := s.overLimit(s.authLimit, w, r); err != nil {
+					s.writeError(w, r, err)
+					return
+				}
+			}
+			p, err := s.provider()
+			if err != nil {
+				s.log.ErrorContext(r.Context(), "start the OpenID Connect provider", "error", err)
+				s.writeError(w, r, db.Errorf(db.EUNAVAILABLE, "The OpenID Connect provider could not start; the log says why."))
+				return
+			}
+			if pattern == oidc.PathLogin {
+				p.LoginHandler(w, r)
+				return
+			}
+			p.ServeHTTP(w, r)
+		})
+	}
+}
