@@ -141,12 +141,71 @@ func (s *Store) CreateOIDCAuthRequest(in OIDCAuthRequest) (OIDCAuthRequest, erro
 		CreatedAt: s.clock(),
 	}
 	err = s.update(func(tx *bolt.Tx) error {
+		if _, err := s.pruneOIDCAuthRequestsTx(tx, oidcPruneBatch); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketOIDCAuthByTime).Put(oidcAuthTimeKey(rec.CreatedAt, id), nil); err != nil {
+			return err
+		}
 		return putJSON(tx.Bucket(bucketOIDCAuthRequests), []byte(id), rec)
 	})
 	if err != nil {
 		return OIDCAuthRequest{}, err
 	}
 	return rec.request(), nil
+}
+
+// oidcPruneBatch bounds how many expired auth requests one new request
+// deletes, so that a write stays short; more new requests than expired
+// ones keep the bucket to the requests of the last OIDCAuthRequestTTL.
+const oidcPruneBatch = 64
+
+func oidcAuthTimeKey(at time.Time, id string) []byte {
+	return append(itob(uint64(at.UnixNano())), id...)
+}
+
+// pruneOIDCAuthRequestsTx deletes up to max auth requests older than
+// OIDCAuthRequestTTL, oldest first, with their codes.
+func (s *Store) pruneOIDCAuthRequestsTx(tx *bolt.Tx, max int) (int, error) {
+	cutoff := uint64(s.now().Add(-OIDCAuthRequestTTL).UnixNano())
+	idx := tx.Bucket(bucketOIDCAuthByTime)
+	var dead [][]byte
+	c := idx.Cursor()
+	for k, _ := c.First(); k != nil && len(dead) < max; k, _ = c.Next() {
+		if len(k) < 8 || btoi(k[:8]) > cutoff {
+			break
+		}
+		dead = append(dead, append([]byte(nil), k...))
+	}
+	for _, k := range dead {
+		if err := deleteOIDCAuthRequestTx(tx, string(k[8:])); err != nil {
+			return 0, err
+		}
+		if err := idx.Delete(k); err != nil {
+			return 0, err
+		}
+	}
+	return len(dead), nil
+}
+
+// deleteOIDCAuthRequestTx deletes an auth request, its code and its time
+// index entry; one that is gone is no error.
+func deleteOIDCAuthRequestTx(tx *bolt.Tx, id string) error {
+	b := tx.Bucket(bucketOIDCAuthRequests)
+	var rec oidcAuthRequestRecord
+	ok, err := getJSON(b, []byte(id), &rec)
+	if err != nil || !ok {
+		return err
+	}
+	if rec.CodeHash != "" {
+		if err := tx.Bucket(bucketOIDCCodes).Delete([]byte(rec.CodeHash)); err != nil {
+			return err
+		}
+	}
+	if err := tx.Bucket(bucketOIDCAuthByTime).Delete(oidcAuthTimeKey(rec.CreatedAt, id)); err != nil {
+		return err
+	}
+	return b.Delete([]byte(id))
 }
 
 // oidcAuthRequestTx reads a live auth request: ErrOIDCAuthRequestNotFound
@@ -206,20 +265,47 @@ func (s *Store) CompleteOIDCAuthRequest(id string, userID uint64) (OIDCAuthReque
 // DeleteOIDCAuthRequest deletes the auth request and its code, if any.
 // Deleting one that is gone is not an error.
 func (s *Store) DeleteOIDCAuthRequest(id string) error {
-	return s.update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketOIDCAuthRequests)
-		var rec oidcAuthRequestRecord
-		ok, err := getJSON(b, []byte(id), &rec)
-		if err != nil || !ok {
+	return s.update(func(tx *bolt.Tx) error { return deleteOIDCAuthRequestTx(tx, id) })
+}
+
+// PruneOIDCGrants deletes expired auth requests (with their codes) and
+// expired refresh tokens, and returns how many records it deleted. New
+// auth requests prune old ones as they come; refresh tokens wait for
+// this, which `invited serve` runs at start.
+func (s *Store) PruneOIDCGrants() (int, error) {
+	n := 0
+	err := s.update(func(tx *bolt.Tx) error {
+		requests, err := s.pruneOIDCAuthRequestsTx(tx, int(^uint(0)>>1))
+		if err != nil {
 			return err
 		}
-		if rec.CodeHash != "" {
-			if err := tx.Bucket(bucketOIDCCodes).Delete([]byte(rec.CodeHash)); err != nil {
+		type dead struct {
+			hash string
+			user uint64
+		}
+		var gone []dead
+		err = tx.Bucket(bucketOIDCRefresh).ForEach(func(k, v []byte) error {
+			var rec oidcRefreshRecord
+			if ok, err := getJSON(tx.Bucket(bucketOIDCRefresh), k, &rec); err != nil || !ok {
+				return err
+			}
+			if !s.now().Before(rec.ExpiresAt) {
+				gone = append(gone, dead{string(k), rec.UserID})
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, d := range gone {
+			if err := deleteOIDCRefreshTx(tx, d.hash, d.user); err != nil {
 				return err
 			}
 		}
-		return b.Delete([]byte(id))
+		n = requests + len(gone)
+		return nil
 	})
+	return n, err
 }
 
 // SaveOIDCCode stores (a hash of) the authorization code issued for the

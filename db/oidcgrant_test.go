@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 func mustOIDCAuthRequest(tb testing.TB, s *Store) OIDCAuthRequest {
@@ -246,4 +248,51 @@ func readFile(tb testing.TB, path string) []byte {
 		tb.Fatal(err)
 	}
 	return b
+}
+
+// Expired auth requests go as new ones come, with their codes;
+// PruneOIDCGrants takes the rest and expired refresh tokens.
+func TestOIDCPrune(t *testing.T) {
+	s, clock := mustOpen(t)
+	old := mustOIDCAuthRequest(t, s)
+	if _, err := s.CompleteOIDCAuthRequest(old.ID, 7); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SaveOIDCCode(old.ID, "old-code"); err != nil {
+		t.Fatal(err)
+	}
+	clock.add(OIDCAuthRequestTTL)
+	fresh := mustOIDCAuthRequest(t, s) // prunes old
+	count := func(bucket []byte) int {
+		n := 0
+		_ = s.db.View(func(tx *bolt.Tx) error {
+			return tx.Bucket(bucket).ForEach(func(_, _ []byte) error { n++; return nil })
+		})
+		return n
+	}
+	if count(bucketOIDCAuthRequests) != 1 || count(bucketOIDCAuthByTime) != 1 || count(bucketOIDCCodes) != 0 {
+		t.Fatalf("after a new request: %d requests, %d index entries, %d codes", count(bucketOIDCAuthRequests), count(bucketOIDCAuthByTime), count(bucketOIDCCodes))
+	}
+	if _, _, err := s.CreateOIDCRefreshToken(OIDCRefreshGrant{UserID: 7, ClientID: "c"}, ""); err != nil {
+		t.Fatal(err)
+	}
+	live, _, _ := s.CreateOIDCRefreshToken(OIDCRefreshGrant{UserID: 7, ClientID: "c"}, "")
+	if n, err := s.PruneOIDCGrants(); err != nil || n != 0 {
+		t.Fatalf("prune with nothing expired: %d %v", n, err)
+	}
+	clock.add(OIDCRefreshTTL - time.Hour)
+	if _, _, err := s.CreateOIDCRefreshToken(OIDCRefreshGrant{UserID: 7, ClientID: "c"}, live); err != nil {
+		t.Fatal(err)
+	}
+	clock.add(time.Hour)
+	n, err := s.PruneOIDCGrants()
+	if err != nil || n != 2 { // fresh request and the first token
+		t.Fatalf("prune: %d %v", n, err)
+	}
+	if _, err := s.OIDCAuthRequestByID(fresh.ID); err != ErrOIDCAuthRequestNotFound {
+		t.Fatal(err)
+	}
+	if count(bucketOIDCRefresh) != 1 || count(bucketOIDCRefreshByUser) != 1 || count(bucketOIDCAuthByTime) != 0 {
+		t.Fatalf("after prune: %d tokens, %d user entries, %d index entries", count(bucketOIDCRefresh), count(bucketOIDCRefreshByUser), count(bucketOIDCAuthByTime))
+	}
 }

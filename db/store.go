@@ -50,6 +50,7 @@ var (
 	bucketSigningKeys       = []byte("signing_keys")         // id → signingKeyRecord, oldest first
 	bucketAppsByClientID    = []byte("apps_by_client_id")    // oidc client id → app id
 	bucketOIDCAuthRequests  = []byte("oidc_auth_requests")   // random id → oidcAuthRequestRecord
+	bucketOIDCAuthByTime    = []byte("oidc_auth_by_time")    // created at (unix ns) + id → empty, oldest first
 	bucketOIDCCodes         = []byte("oidc_codes")           // hex(sha256(code)) → oidcCodeRecord
 	bucketOIDCRefresh       = []byte("oidc_refresh")         // hex(sha256(token)) → oidcRefreshRecord
 	bucketOIDCRefreshByUser = []byte("oidc_refresh_by_user") // user id + hex(sha256(token)) → empty
@@ -60,7 +61,7 @@ var (
 		bucketEvents, bucketSessions, bucketSessionsByUser, bucketOutbox, bucketOutboxDue,
 		bucketOrgs, bucketInvitations, bucketInvitesByToken, bucketInvitesByEmail, bucketGroups,
 		bucketApps, bucketAppsByDomain, bucketAppsByClientID, bucketSigningKeys,
-		bucketOIDCAuthRequests, bucketOIDCCodes, bucketOIDCRefresh, bucketOIDCRefreshByUser,
+		bucketOIDCAuthRequests, bucketOIDCAuthByTime, bucketOIDCCodes, bucketOIDCRefresh, bucketOIDCRefreshByUser,
 	}
 
 	keySchemaVersion = []byte("schema_version")
@@ -95,7 +96,8 @@ type migration func(s *Store, tx *bolt.Tx, report *MigrationReport) error
 // holds the OpenID Connect signing keys by sequence, so the newest is
 // last; a new bucket is made on open, so adding one needs no migration.
 // The OpenID Connect provider's state between requests lives in
-// oidc_auth_requests (by random id, until signed in and redeemed),
+// oidc_auth_requests (by random id, until signed in and redeemed; its
+// index oidc_auth_by_time lets each new request delete the expired ones),
 // oidc_codes and oidc_refresh (by the SHA-256 of the code or token, never
 // the token itself), with oidc_refresh_by_user to revoke a user's tokens.
 // The meta bucket holds the schema version and the provider's 32-byte

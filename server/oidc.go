@@ -62,17 +62,24 @@ func (s *Server) provider() (*oidc.Provider, error) {
 
 // registerOIDC adds the provider's paths to the router; the token,
 // revocation and introspection endpoints, which check client secrets,
-// share the login limiter.
+// share the login limiter, and the authorization endpoint, where each
+// request is stored, shares the public one.
 func (s *Server) registerOIDC() {
 	for _, rt := range oidcRoutes {
-		limited := rt.path == oidc.PathToken || rt.path == oidc.PathRevoke || rt.path == oidc.PathIntrospect
+		var limiter *ipLimiter
+		switch rt.path {
+		case oidc.PathToken, oidc.PathRevoke, oidc.PathIntrospect:
+			limiter = s.authLimit
+		case oidc.PathAuthorize:
+			limiter = s.publicLimit
+		}
 		rm := s.metrics.route(rt.method, rt.path)
 		pattern := rt.path
 		s.router.Handle(rt.method, rt.path, func(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
 			ri := info(r)
 			ri.route, ri.metrics = pattern, rm
-			if limited && s.authLimit != nil {
-				if err := s.overLimit(s.authLimit, w, r); err != nil {
+			if limiter != nil {
+				if err := s.overLimit(limiter, w, r); err != nil {
 					s.writeError(w, r, err)
 					return
 				}

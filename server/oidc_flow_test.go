@@ -368,3 +368,24 @@ func TestOIDCEndSession(t *testing.T) {
 		t.Fatalf("end session sent the browser to %v (%d)", loc, status)
 	}
 }
+
+// The authorization endpoint stores each request, so it shares the public
+// limiter; the token endpoint checks secrets, so it shares the login one.
+func TestOIDCRateLimited(t *testing.T) {
+	ts := mustServerWith(t, func(o *Options) { o.PublicPerMinute, o.AuthPerMinute = 2, 2 })
+	for _, c := range []struct{ method, path string }{{"GET", "/oidc/authorize?client_id=x"}, {"POST", "/oidc/token"}} {
+		last := 0
+		for range 4 {
+			req, _ := http.NewRequest(c.method, ts.URL+c.path, nil)
+			resp, err := ts.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			last = resp.StatusCode
+		}
+		if last != http.StatusTooManyRequests {
+			t.Errorf("%s %s: the fourth answer is %d, want 429", c.method, c.path, last)
+		}
+	}
+}
