@@ -296,3 +296,41 @@ func TestOIDCPrune(t *testing.T) {
 		t.Fatalf("after prune: %d tokens, %d user entries, %d index entries", count(bucketOIDCRefresh), count(bucketOIDCRefreshByUser), count(bucketOIDCAuthByTime))
 	}
 }
+
+// Disabling or deleting a user revokes its refresh tokens in the same
+// transaction; another user's stay.
+func TestOIDCRefreshEndsWithTheUser(t *testing.T) {
+	ah := mustAccounts(t)
+	link := mustLink(t, ah.s, ah.clock, NewSignupToken{ExpiresAt: ah.clock.now().Add(24 * 365 * time.Hour)})
+	ada, err := ah.SignupWithLink(t.Context(), link.Secret, account("ada@example.com", "ada", goodPassword))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob, err := ah.SignupWithLink(t.Context(), link.Secret, account("bob@example.com", "bob", goodPassword))
+	if err != nil {
+		t.Fatal(err)
+	}
+	grant := func(u User) string {
+		tok, _, err := ah.s.CreateOIDCRefreshToken(OIDCRefreshGrant{UserID: u.ID, ClientID: "c"}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	adaTok, bobTok := grant(ada), grant(bob)
+	if _, err := ah.s.DisableUser(admin, ada.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ah.s.OIDCRefreshToken(adaTok); err != ErrOIDCRefreshNotFound {
+		t.Fatalf("a disabled user's token: %v", err)
+	}
+	if _, err := ah.s.OIDCRefreshToken(bobTok); err != nil {
+		t.Fatalf("another user's token: %v", err)
+	}
+	if err := ah.s.DeleteUser(admin, bob.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ah.s.OIDCRefreshToken(bobTok); err != ErrOIDCRefreshNotFound {
+		t.Fatalf("a deleted user's token: %v", err)
+	}
+}
