@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/cookiejar"
@@ -387,5 +388,47 @@ func TestOIDCRateLimited(t *testing.T) {
 		if last != http.StatusTooManyRequests {
 			t.Errorf("%s %s: the fourth answer is %d, want 429", c.method, c.path, last)
 		}
+	}
+}
+
+// Introspection answers the app the access token was issued to, and reads
+// the token as inactive for any other app.
+func TestOIDCIntrospection(t *testing.T) {
+	rp, user := newOIDCRP(t)
+	rp.login(t)
+	wiki := rp.app(t, "wiki", false, nil, "https://wiki.example.com/cb")
+	other := rp.app(t, "other", false, nil, "https://other.example.com/cb")
+	tok := mustRefreshable(t, rp, wiki, oauth2.GenerateVerifier())
+	introspect := func(cfg oauth2.Config, token string) map[string]any {
+		form := url.Values{"token": {token}}
+		req, _ := http.NewRequest("POST", rp.ts.URL+"/oidc/introspect", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth(url.QueryEscape(cfg.ClientID), url.QueryEscape(cfg.ClientSecret))
+		resp, err := rp.ts.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		out := map[string]any{"status": resp.StatusCode}
+		if resp.StatusCode == 200 {
+			if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+				t.Fatalf("introspect: %v", err)
+			}
+		}
+		return out
+	}
+	if got := introspect(wiki, tok.AccessToken); got["active"] != true || got["email"] != "ada@example.com" || got["sub"] != fmt.Sprint(user.ID) {
+		t.Errorf("introspect by its app: %v", got)
+	}
+	if got := introspect(other, tok.AccessToken); got["active"] != false || got["email"] != nil {
+		t.Errorf("introspect by another app: %v", got)
+	}
+	if got := introspect(wiki, "not-a-token"); got["active"] != false {
+		t.Errorf("introspect garbage: %v", got)
+	}
+	wrong := wiki
+	wrong.ClientSecret = "nope"
+	if got := introspect(wrong, tok.AccessToken); got["active"] == true || got["status"] != 401 {
+		t.Errorf("introspect with a wrong secret: %v", got)
 	}
 }

@@ -11,7 +11,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -308,10 +307,7 @@ func (s *storage) CreateAuthRequest(ctx context.Context, in *oidc.AuthRequest, _
 	if c.AuthMethod() == oidc.AuthMethodNone && in.CodeChallenge == "" {
 		return nil, oidc.ErrInvalidRequest().WithDescription("This app is public: it must send a PKCE code_challenge (S256).")
 	}
-	prompt := make([]string, 0, len(in.Prompt))
-	for _, p := range in.Prompt {
-		prompt = append(prompt, p)
-	}
+	prompt := []string(in.Prompt)
 	req, err := s.store.CreateOIDCAuthRequest(db.OIDCAuthRequest{
 		ClientID: in.ClientID, RedirectURI: in.RedirectURI, ResponseType: string(in.ResponseType),
 		ResponseMode: string(in.ResponseMode), Scopes: in.Scopes, State: in.State, Nonce: in.Nonce,
@@ -326,6 +322,9 @@ func (s *storage) CreateAuthRequest(ctx context.Context, in *oidc.AuthRequest, _
 func (s *storage) AuthRequestByID(_ context.Context, id string) (op.AuthRequest, error) {
 	req, err := s.store.OIDCAuthRequestByID(id)
 	if err != nil {
+		if db.ErrorCode(err) == db.ENOTFOUND {
+			return nil, oidc.ErrInvalidRequest().WithDescription("%s", err.Error())
+		}
 		return nil, err
 	}
 	return &authRequest{req}, nil
@@ -351,27 +350,33 @@ func (s *storage) DeleteAuthRequest(_ context.Context, id string) error {
 	return s.store.DeleteOIDCAuthRequest(id)
 }
 
-// accessTokenID makes an access token's jti: random, then the granted
-// scopes, so that userinfo (which gets only the jti and the subject of
-// the signed token) knows which claims to give.
-func accessTokenID(scopes []string) (string, error) {
+// accessTokenID makes an access token's jti: random, the client id, then
+// the granted scopes, so that userinfo and introspection (which get only
+// the jti and the subject of the signed token) know which claims to give
+// and to whom.
+func accessTokenID(clientID string, scopes []string) (string, error) {
 	b := make([]byte, 16)
 	if _, err := rand.Read(b); err != nil {
 		return "", err
 	}
-	return hex.EncodeToString(b) + " " + strings.Join(scopes, " "), nil
+	return strings.Join(append([]string{hex.EncodeToString(b), clientID}, scopes...), " "), nil
 }
 
-func scopesOfTokenID(id string) []string {
-	_, rest, ok := strings.Cut(id, " ")
-	if !ok {
-		return nil
+// parseTokenID splits a jti made by accessTokenID.
+func parseTokenID(id string) (clientID string, scopes []string) {
+	f := strings.Fields(id)
+	if len(f) < 2 {
+		return "", nil
 	}
-	return strings.Fields(rest)
+	return f[1], f[2:]
 }
 
 func (s *storage) CreateAccessToken(_ context.Context, req op.TokenRequest) (string, time.Time, error) {
-	id, err := accessTokenID(req.GetScopes())
+	clientID := ""
+	if aud := req.GetAudience(); len(aud) > 0 {
+		clientID = aud[0]
+	}
+	id, err := accessTokenID(clientID, req.GetScopes())
 	return id, time.Now().Add(AccessTokenLifetime), err
 }
 
@@ -530,7 +535,8 @@ func (s *storage) SetUserinfoFromScopes(_ context.Context, info *oidc.UserInfo, 
 }
 
 func (s *storage) SetUserinfoFromToken(_ context.Context, info *oidc.UserInfo, tokenID, subject, _ string) error {
-	return s.setUserinfo(info, subject, scopesOfTokenID(tokenID))
+	_, scopes := parseTokenID(tokenID)
+	return s.setUserinfo(info, subject, scopes)
 }
 
 // setUserinfo fills the claims the scopes ask for. A user who is gone or
@@ -542,7 +548,7 @@ func (s *storage) setUserinfo(info *oidc.UserInfo, userID string, scopes []strin
 	}
 	u, err := s.store.FindUserByID(id)
 	if err != nil {
-		return errors.Join(oidc.ErrAccessDenied().WithDescription("The user is gone."), err)
+		return oidc.ErrAccessDenied().WithDescription("The user is gone.")
 	}
 	if !u.Active() {
 		return oidc.ErrAccessDenied().WithDescription("The user is disabled.")
@@ -568,15 +574,21 @@ func (s *storage) setUserinfo(info *oidc.UserInfo, userID string, scopes []strin
 	return nil
 }
 
+// SetIntrospectionFromToken answers only the client the token was issued
+// to; for any other the token reads as inactive.
 func (s *storage) SetIntrospectionFromToken(_ context.Context, resp *oidc.IntrospectionResponse, tokenID, subject, clientID string) error {
+	owner, scopes := parseTokenID(tokenID)
+	if owner == "" || owner != clientID {
+		return oidc.ErrInvalidClient().WithDescription("The token was issued to another client.")
+	}
 	var info oidc.UserInfo
-	scopes := scopesOfTokenID(tokenID)
 	if err := s.setUserinfo(&info, subject, scopes); err != nil {
 		return err
 	}
 	resp.SetUserInfo(&info)
 	resp.Scope = scopes
-	resp.ClientID = clientID
+	resp.ClientID = owner
+	resp.Audience = []string{owner}
 	return nil
 }
 
