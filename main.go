@@ -262,6 +262,16 @@ func runServe(ctx context.Context, args, environ []string, stderr io.Writer) err
 	} else if n > 0 {
 		log.Info("pruned expired sessions", "count", n)
 	}
+	if n, err := store.PruneOIDCGrants(); err != nil {
+		return fmt.Errorf("prune expired OpenID Connect grants: %w", err)
+	} else if n > 0 {
+		log.Info("pruned expired OpenID Connect grants", "count", n)
+	}
+	// The OpenID Connect provider signs with the current key; the first
+	// one is made here rather than by the first sign-in.
+	if _, err := store.EnsureSigningKey(); err != nil {
+		return fmt.Errorf("make the OpenID Connect signing key: %w", err)
+	}
 	srv := server.New(server.Options{
 		Store: store, Hasher: hasher, Logger: log, SiteName: cfg.Site.Name, BaseURL: cfg.Server.BaseURL,
 		Policy:           db.PasswordPolicy{MinLength: cfg.Auth.MinPasswordLength, MinScore: cfg.Auth.MinPasswordScore},

@@ -40,6 +40,8 @@ var exportedTypes = map[string]reflect.Type{
 	"AppOIDC":           reflect.TypeFor[AppOIDC](),
 	"NewApp":            reflect.TypeFor[NewApp](),
 	"AppUpdate":         reflect.TypeFor[AppUpdate](),
+	"OIDCAuthRequest":   reflect.TypeFor[OIDCAuthRequest](),
+	"OIDCRefreshGrant":  reflect.TypeFor[OIDCRefreshGrant](),
 	"Invitation":        reflect.TypeFor[Invitation](),
 	"Label":             reflect.TypeFor[Label](),
 	"LoginResult":       reflect.TypeFor[LoginResult](),

@@ -26,29 +26,34 @@ func schemaVersion() int { return 1 + len(migrations) }
 
 // Bucket names. Every bucket is top level.
 var (
-	bucketMeta            = []byte("meta")                 // "schema_version" → decimal string
-	bucketUsers           = []byte("users")                // id → userRecord
-	bucketUsersByEmail    = []byte("users_by_email")       // lower(email) → id
-	bucketUsersByUsername = []byte("users_by_username")    // lower(username) → id
-	bucketLinks           = []byte("links")                // id → linkRecord
-	bucketLinksBySecret   = []byte("links_by_secret")      // secret → id
-	bucketLinkUsers       = []byte("link_users")           // link id + user id → empty: who joined through a link
-	bucketAPIKeys         = []byte("apikeys")              // id → apiKeyRecord
-	bucketAPIKeysByHash   = []byte("apikeys_by_hash")      // hex(sha256(key)) → id
-	bucketEvents          = []byte("events")               // id → eventRecord
-	bucketSessions        = []byte("sessions")             // hex(sha256(token)) → sessionRecord
-	bucketSessionsByUser  = []byte("sessions_by_user")     // user id + hex(sha256(token)) → empty
-	bucketOutbox          = []byte("outbox")               // id → emailRecord
-	bucketOutboxDue       = []byte("outbox_due")           // next attempt (unix ns) + id → empty, for pending emails only
-	bucketOrgs            = []byte("organizations")        // org id (a slug) → orgRecord
-	bucketInvitations     = []byte("invitations")          // id → invitationRecord
-	bucketInvitesByToken  = []byte("invitations_by_token") // hex(sha256(token)) → id
-	bucketInvitesByEmail  = []byte("invitations_by_email") // lower(email) → id of its pending invitation
-	bucketGroups          = []byte("groups")               // group id (a slug) → groupRecord
-	bucketApps            = []byte("apps")                 // app id (a slug) → appRecord
-	bucketAppsByDomain    = []byte("apps_by_domain")       // domain ("*." first for a wildcard) → app id
-	bucketSigningKeys     = []byte("signing_keys")         // id → signingKeyRecord, oldest first
-	bucketAppsByClientID  = []byte("apps_by_client_id")    // oidc client id → app id
+	bucketMeta              = []byte("meta")                 // "schema_version" → decimal string
+	bucketUsers             = []byte("users")                // id → userRecord
+	bucketUsersByEmail      = []byte("users_by_email")       // lower(email) → id
+	bucketUsersByUsername   = []byte("users_by_username")    // lower(username) → id
+	bucketLinks             = []byte("links")                // id → linkRecord
+	bucketLinksBySecret     = []byte("links_by_secret")      // secret → id
+	bucketLinkUsers         = []byte("link_users")           // link id + user id → empty: who joined through a link
+	bucketAPIKeys           = []byte("apikeys")              // id → apiKeyRecord
+	bucketAPIKeysByHash     = []byte("apikeys_by_hash")      // hex(sha256(key)) → id
+	bucketEvents            = []byte("events")               // id → eventRecord
+	bucketSessions          = []byte("sessions")             // hex(sha256(token)) → sessionRecord
+	bucketSessionsByUser    = []byte("sessions_by_user")     // user id + hex(sha256(token)) → empty
+	bucketOutbox            = []byte("outbox")               // id → emailRecord
+	bucketOutboxDue         = []byte("outbox_due")           // next attempt (unix ns) + id → empty, for pending emails only
+	bucketOrgs              = []byte("organizations")        // org id (a slug) → orgRecord
+	bucketInvitations       = []byte("invitations")          // id → invitationRecord
+	bucketInvitesByToken    = []byte("invitations_by_token") // hex(sha256(token)) → id
+	bucketInvitesByEmail    = []byte("invitations_by_email") // lower(email) → id of its pending invitation
+	bucketGroups            = []byte("groups")               // group id (a slug) → groupRecord
+	bucketApps              = []byte("apps")                 // app id (a slug) → appRecord
+	bucketAppsByDomain      = []byte("apps_by_domain")       // domain ("*." first for a wildcard) → app id
+	bucketSigningKeys       = []byte("signing_keys")         // id → signingKeyRecord, oldest first
+	bucketAppsByClientID    = []byte("apps_by_client_id")    // oidc client id → app id
+	bucketOIDCAuthRequests  = []byte("oidc_auth_requests")   // random id → oidcAuthRequestRecord
+	bucketOIDCAuthByTime    = []byte("oidc_auth_by_time")    // created at (unix ns) + id → empty, oldest first
+	bucketOIDCCodes         = []byte("oidc_codes")           // hex(sha256(code)) → oidcCodeRecord
+	bucketOIDCRefresh       = []byte("oidc_refresh")         // hex(sha256(token)) → oidcRefreshRecord
+	bucketOIDCRefreshByUser = []byte("oidc_refresh_by_user") // user id + hex(sha256(token)) → empty
 
 	allBuckets = [][]byte{
 		bucketMeta, bucketUsers, bucketUsersByEmail, bucketUsersByUsername,
@@ -56,6 +61,7 @@ var (
 		bucketEvents, bucketSessions, bucketSessionsByUser, bucketOutbox, bucketOutboxDue,
 		bucketOrgs, bucketInvitations, bucketInvitesByToken, bucketInvitesByEmail, bucketGroups,
 		bucketApps, bucketAppsByDomain, bucketAppsByClientID, bucketSigningKeys,
+		bucketOIDCAuthRequests, bucketOIDCAuthByTime, bucketOIDCCodes, bucketOIDCRefresh, bucketOIDCRefreshByUser,
 	}
 
 	keySchemaVersion = []byte("schema_version")
@@ -89,7 +95,13 @@ type migration func(s *Store, tx *bolt.Tx, report *MigrationReport) error
 // oidc app's record holds only a hash of its client secret). signing_keys
 // holds the OpenID Connect signing keys by sequence, so the newest is
 // last; a new bucket is made on open, so adding one needs no migration.
-// The meta bucket holds the schema version.
+// The OpenID Connect provider's state between requests lives in
+// oidc_auth_requests (by random id, until signed in and redeemed; its
+// index oidc_auth_by_time lets each new request delete the expired ones),
+// oidc_codes and oidc_refresh (by the SHA-256 of the code or token, never
+// the token itself), with oidc_refresh_by_user to revoke a user's tokens.
+// The meta bucket holds the schema version and the provider's 32-byte
+// secret (oidc_crypto_key).
 //
 // Every exported method runs in one transaction. Writes are fsynced before
 // they return, so a nil error means the change is on disk.

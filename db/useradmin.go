@@ -175,8 +175,8 @@ func dropEmailKeyTx(tx *bolt.Tx, email string, id uint64) error {
 }
 
 // DeleteUser removes a user with its index entries, its place in the user
-// lists of links, and its sessions, in one transaction. It returns
-// ENOTFOUND, or EINVALID for the last Admin.
+// lists of links, its sessions and its OpenID Connect refresh tokens, in
+// one transaction. It returns ENOTFOUND, or EINVALID for the last Admin.
 func (s *Store) DeleteUser(actor Actor, id uint64) error {
 	return s.update(func(tx *bolt.Tx) error {
 		rec, err := getUserTx(tx, id)
@@ -211,6 +211,9 @@ func (s *Store) DeleteUser(actor Actor, id uint64) error {
 		if err := deleteUserSessionsTx(tx, id); err != nil {
 			return err
 		}
+		if _, err := revokeUserOIDCRefreshTx(tx, id); err != nil {
+			return err
+		}
 		return s.addEventTx(tx, actor, EventUserDeleted, "user", id, map[string]any{"email": rec.Email, "username": rec.Username})
 	})
 }
@@ -238,7 +241,8 @@ func (s *Store) UnlockUser(actor Actor, id uint64) (User, error) {
 }
 
 // DisableUser disables a user: from now on it cannot log in, and every
-// session it has ends in the same transaction, so no request made with an
+// session and OpenID Connect refresh token it has ends in the same
+// transaction, so no request made with an
 // old cookie gets through; its data stays. Disabling a disabled user
 // changes nothing. It returns ENOTFOUND, or EINVALID when the actor is
 // the user or the user is the last active Admin.
@@ -270,6 +274,9 @@ func (s *Store) DisableUser(actor Actor, id uint64) (User, error) {
 			return err
 		}
 		if err := deleteUserSessionsTx(tx, id); err != nil {
+			return err
+		}
+		if _, err := revokeUserOIDCRefreshTx(tx, id); err != nil {
 			return err
 		}
 		u = rec.user()

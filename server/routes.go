@@ -6,6 +6,7 @@ import (
 	"github.com/julienschmidt/httprouter"
 
 	"invited/db"
+	"invited/server/oidc"
 )
 
 // doitInvitePath is DoiT's invite-user endpoint, whose errors have their
@@ -180,4 +181,22 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request, _ httprout
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"health": "GOOD"})
+}
+
+// oidcRoutes are the OpenID Connect provider's paths (DESIGN §10). The op
+// package answers them and discovery describes them, so they are not in
+// openapi.json nor the permission table: each is public, and the op
+// package checks client credentials and tokens itself. /oidc/login is
+// the provider's page that meets the session cookie.
+var oidcRoutes = []struct{ method, path string }{
+	{"GET", oidc.PathDiscovery},
+	{"GET", oidc.PathAuthorize}, {"POST", oidc.PathAuthorize},
+	{"GET", oidc.PathCallback},
+	{"POST", oidc.PathToken},
+	{"GET", oidc.PathUserinfo}, {"POST", oidc.PathUserinfo},
+	{"POST", oidc.PathRevoke},
+	{"POST", oidc.PathIntrospect},
+	{"GET", oidc.PathEndSession}, {"POST", oidc.PathEndSession},
+	{"GET", oidc.PathKeys},
+	{"GET", oidc.PathLogin},
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/julienschmidt/httprouter"
 
 	"invited/db"
+	"invited/server/oidc"
 	"invited/server/web"
 )
 
@@ -71,6 +72,7 @@ type Server struct {
 	outbox        interface{ Poke() }
 	metrics       *serverMetrics
 	router        *httprouter.Router
+	oidc          oidcProvider
 	handler       http.Handler
 }
 
@@ -118,6 +120,7 @@ func New(opts Options) *Server {
 	for _, rt := range s.routes() {
 		s.register(rt)
 	}
+	s.registerOIDC()
 	// Browsers say where a request comes from; a state-changing request
 	// from another site is refused, so a session cookie cannot be used
 	// by a page elsewhere (CSRF). Clients that are not browsers send no
@@ -131,6 +134,11 @@ func New(opts Options) *Server {
 		}
 		s.writeError(w, r, err)
 	}))
+	// The provider's token-side endpoints are called from other origins
+	// by design (a browser app redeeming its code) and take no cookie.
+	for _, path := range []string{oidc.PathToken, oidc.PathRevoke, oidc.PathIntrospect, oidc.PathUserinfo} {
+		csrf.AddInsecureBypassPattern("POST " + path)
+	}
 	s.handler = s.logRequests(csrf.Handler(s.router))
 	return s
 }

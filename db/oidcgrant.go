@@ -1,0 +1,538 @@
+package db
+
+import (
+	"bytes"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Lifetimes of what the OpenID Connect provider keeps between requests.
+const (
+	// OIDCAuthRequestTTL bounds the time from an app's authorization
+	// request to the user having signed in.
+	OIDCAuthRequestTTL = 10 * time.Minute
+	// OIDCCodeTTL bounds the time from the redirect carrying an
+	// authorization code to the app redeeming it. One minute is plenty for
+	// a server-to-server call and keeps a leaked code short-lived.
+	OIDCCodeTTL = time.Minute
+	// OIDCRefreshTTL is how long a refresh token lasts unused. Each use
+	// replaces it by a new token that lasts this long again.
+	OIDCRefreshTTL = 30 * 24 * time.Hour
+)
+
+// OIDCAuthRequest is an app's authorization request, kept while the user
+// signs in. The provider fills it from the request; the store gives it
+// its ID and CreatedAt, and UserID and AuthTime once the user signed in.
+type OIDCAuthRequest struct {
+	ID                  string
+	ClientID            string
+	RedirectURI         string
+	ResponseType        string
+	ResponseMode        string
+	Scopes              []string
+	State               string
+	Nonce               string
+	CodeChallenge       string
+	CodeChallengeMethod string
+	Prompt              []string
+	// UserID is the user who signed in, or 0 while nobody did.
+	UserID   uint64
+	AuthTime time.Time
+	// CreatedAt is when the request arrived; it expires
+	// OIDCAuthRequestTTL later.
+	CreatedAt time.Time
+}
+
+// Done reports whether a user signed in for the request.
+func (r OIDCAuthRequest) Done() bool { return r.UserID != 0 }
+
+type oidcAuthRequestRecord struct {
+	V                   int       `json:"v"`
+	ID                  string    `json:"id"`
+	ClientID            string    `json:"client_id"`
+	RedirectURI         string    `json:"redirect_uri"`
+	ResponseType        string    `json:"response_type,omitempty"`
+	ResponseMode        string    `json:"response_mode,omitempty"`
+	Scopes              []string  `json:"scopes,omitempty"`
+	State               string    `json:"state,omitempty"`
+	Nonce               string    `json:"nonce,omitempty"`
+	CodeChallenge       string    `json:"code_challenge,omitempty"`
+	CodeChallengeMethod string    `json:"code_challenge_method,omitempty"`
+	Prompt              []string  `json:"prompt,omitempty"`
+	UserID              uint64    `json:"user_id,omitempty"`
+	AuthTime            time.Time `json:"auth_time,omitzero"`
+	CreatedAt           time.Time `json:"created_at"`
+	// CodeHash is hex(sha256(code)) of the code issued for it, if any,
+	// so that deleting the request deletes its code.
+	CodeHash string `json:"code_hash,omitempty"`
+}
+
+func (r oidcAuthRequestRecord) request() OIDCAuthRequest {
+	return OIDCAuthRequest{
+		ID: r.ID, ClientID: r.ClientID, RedirectURI: r.RedirectURI, ResponseType: r.ResponseType,
+		ResponseMode: r.ResponseMode, Scopes: r.Scopes, State: r.State, Nonce: r.Nonce,
+		CodeChallenge: r.CodeChallenge, CodeChallengeMethod: r.CodeChallengeMethod, Prompt: r.Prompt,
+		UserID: r.UserID, AuthTime: r.AuthTime, CreatedAt: r.CreatedAt,
+	}
+}
+
+type oidcCodeRecord struct {
+	V             int       `json:"v"`
+	AuthRequestID string    `json:"auth_request_id"`
+	ExpiresAt     time.Time `json:"expires_at"`
+}
+
+// OIDCRefreshGrant is what a refresh token stands for.
+type OIDCRefreshGrant struct {
+	UserID   uint64
+	ClientID string
+	Scopes   []string
+	// AuthTime is when the user signed in for the first grant; it stays
+	// the same across rotations.
+	AuthTime  time.Time
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+type oidcRefreshRecord struct {
+	V         int       `json:"v"`
+	UserID    uint64    `json:"user_id"`
+	ClientID  string    `json:"client_id"`
+	Scopes    []string  `json:"scopes,omitempty"`
+	AuthTime  time.Time `json:"auth_time"`
+	CreatedAt time.Time `json:"created_at"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+func (r oidcRefreshRecord) grant() OIDCRefreshGrant {
+	return OIDCRefreshGrant{UserID: r.UserID, ClientID: r.ClientID, Scopes: r.Scopes,
+		AuthTime: r.AuthTime, CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt}
+}
+
+// ErrOIDCAuthRequestNotFound answers an unknown or expired auth request.
+var ErrOIDCAuthRequestNotFound = Errorf(ENOTFOUND, "The sign-in request is unknown or has expired: go back to the app and sign in again.")
+
+// ErrOIDCCodeNotFound answers an unknown, used or expired code.
+var ErrOIDCCodeNotFound = Errorf(ENOTFOUND, "The authorization code is unknown, was used already or has expired.")
+
+// ErrOIDCRefreshNotFound answers an unknown, used, revoked or expired
+// refresh token.
+var ErrOIDCRefreshNotFound = Errorf(ENOTFOUND, "The refresh token is unknown, was replaced, revoked or has expired: sign in again.")
+
+func oidcRefreshUserKey(userID uint64, hash string) []byte {
+	return append(itob(userID), hash...)
+}
+
+// CreateOIDCAuthRequest stores in with a new random ID, created now, and
+// no user yet.
+func (s *Store) CreateOIDCAuthRequest(in OIDCAuthRequest) (OIDCAuthRequest, error) {
+	id, err := s.newSecret(16)
+	if err != nil {
+		return OIDCAuthRequest{}, err
+	}
+	rec := oidcAuthRequestRecord{
+		V: 1, ID: id, ClientID: in.ClientID, RedirectURI: in.RedirectURI, ResponseType: in.ResponseType,
+		ResponseMode: in.ResponseMode, Scopes: in.Scopes, State: in.State, Nonce: in.Nonce,
+		CodeChallenge: in.CodeChallenge, CodeChallengeMethod: in.CodeChallengeMethod, Prompt: in.Prompt,
+		CreatedAt: s.clock(),
+	}
+	err = s.update(func(tx *bolt.Tx) error {
+		if _, err := s.pruneOIDCAuthRequestsTx(tx, oidcPruneBatch); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketOIDCAuthByTime).Put(oidcAuthTimeKey(rec.CreatedAt, id), nil); err != nil {
+			return err
+		}
+		return putJSON(tx.Bucket(bucketOIDCAuthRequests), []byte(id), rec)
+	})
+	if err != nil {
+		return OIDCAuthRequest{}, err
+	}
+	return rec.request(), nil
+}
+
+// oidcPruneBatch bounds how many expired auth requests one new request
+// deletes, so that a write stays short; more new requests than expired
+// ones keep the bucket to the requests of the last OIDCAuthRequestTTL.
+const oidcPruneBatch = 64
+
+func oidcAuthTimeKey(at time.Time, id string) []byte {
+	return append(itob(uint64(at.UnixNano())), id...)
+}
+
+// pruneOIDCAuthRequestsTx deletes up to max auth requests older than
+// OIDCAuthRequestTTL, oldest first, with their codes.
+func (s *Store) pruneOIDCAuthRequestsTx(tx *bolt.Tx, max int) (int, error) {
+	cutoff := uint64(s.now().Add(-OIDCAuthRequestTTL).UnixNano())
+	idx := tx.Bucket(bucketOIDCAuthByTime)
+	var dead [][]byte
+	c := idx.Cursor()
+	for k, _ := c.First(); k != nil && len(dead) < max; k, _ = c.Next() {
+		if len(k) < 8 || btoi(k[:8]) > cutoff {
+			break
+		}
+		dead = append(dead, append([]byte(nil), k...))
+	}
+	for _, k := range dead {
+		if err := deleteOIDCAuthRequestTx(tx, string(k[8:])); err != nil {
+			return 0, err
+		}
+		if err := idx.Delete(k); err != nil {
+			return 0, err
+		}
+	}
+	return len(dead), nil
+}
+
+// deleteOIDCAuthRequestTx deletes an auth request, its code and its time
+// index entry; one that is gone is no error.
+func deleteOIDCAuthRequestTx(tx *bolt.Tx, id string) error {
+	b := tx.Bucket(bucketOIDCAuthRequests)
+	var rec oidcAuthRequestRecord
+	ok, err := getJSON(b, []byte(id), &rec)
+	if err != nil || !ok {
+		return err
+	}
+	if rec.CodeHash != "" {
+		if err := tx.Bucket(bucketOIDCCodes).Delete([]byte(rec.CodeHash)); err != nil {
+			return err
+		}
+	}
+	if err := tx.Bucket(bucketOIDCAuthByTime).Delete(oidcAuthTimeKey(rec.CreatedAt, id)); err != nil {
+		return err
+	}
+	return b.Delete([]byte(id))
+}
+
+// oidcAuthRequestTx reads a live auth request: ErrOIDCAuthRequestNotFound
+// when it is unknown or older than OIDCAuthRequestTTL.
+func (s *Store) oidcAuthRequestTx(tx *bolt.Tx, id string) (oidcAuthRequestRecord, error) {
+	var rec oidcAuthRequestRecord
+	if id == "" {
+		return rec, ErrOIDCAuthRequestNotFound
+	}
+	ok, err := getJSON(tx.Bucket(bucketOIDCAuthRequests), []byte(id), &rec)
+	if err != nil {
+		return rec, err
+	}
+	if !ok || !s.now().Before(rec.CreatedAt.Add(OIDCAuthRequestTTL)) {
+		return rec, ErrOIDCAuthRequestNotFound
+	}
+	return rec, nil
+}
+
+// OIDCAuthRequestByID returns a live auth request, or
+// ErrOIDCAuthRequestNotFound.
+func (s *Store) OIDCAuthRequestByID(id string) (OIDCAuthRequest, error) {
+	var rec oidcAuthRequestRecord
+	err := s.db.View(func(tx *bolt.Tx) error {
+		var err error
+		rec, err = s.oidcAuthRequestTx(tx, id)
+		return err
+	})
+	if err != nil {
+		return OIDCAuthRequest{}, err
+	}
+	return rec.request(), nil
+}
+
+// CompleteOIDCAuthRequest records that the user signed in for the auth
+// request, now. It returns ErrOIDCAuthRequestNotFound for an unknown or
+// expired request and EINVALID for user id 0.
+func (s *Store) CompleteOIDCAuthRequest(id string, userID uint64) (OIDCAuthRequest, error) {
+	if userID == 0 {
+		return OIDCAuthRequest{}, Errorf(EINVALID, "A sign-in request is completed by a user; got none.")
+	}
+	var rec oidcAuthRequestRecord
+	err := s.update(func(tx *bolt.Tx) error {
+		var err error
+		if rec, err = s.oidcAuthRequestTx(tx, id); err != nil {
+			return err
+		}
+		rec.UserID, rec.AuthTime = userID, s.clock()
+		return putJSON(tx.Bucket(bucketOIDCAuthRequests), []byte(id), rec)
+	})
+	if err != nil {
+		return OIDCAuthRequest{}, err
+	}
+	return rec.request(), nil
+}
+
+// DeleteOIDCAuthRequest deletes the auth request and its code, if any.
+// Deleting one that is gone is not an error.
+func (s *Store) DeleteOIDCAuthRequest(id string) error {
+	return s.update(func(tx *bolt.Tx) error { return deleteOIDCAuthRequestTx(tx, id) })
+}
+
+// PruneOIDCGrants deletes expired auth requests (with their codes) and
+// expired refresh tokens, and returns how many records it deleted. New
+// auth requests prune old ones as they come; refresh tokens wait for
+// this, which `invited serve` runs at start.
+func (s *Store) PruneOIDCGrants() (int, error) {
+	n := 0
+	err := s.update(func(tx *bolt.Tx) error {
+		requests, err := s.pruneOIDCAuthRequestsTx(tx, int(^uint(0)>>1))
+		if err != nil {
+			return err
+		}
+		type dead struct {
+			hash string
+			user uint64
+		}
+		var gone []dead
+		err = tx.Bucket(bucketOIDCRefresh).ForEach(func(k, v []byte) error {
+			var rec oidcRefreshRecord
+			if ok, err := getJSON(tx.Bucket(bucketOIDCRefresh), k, &rec); err != nil || !ok {
+				return err
+			}
+			if !s.now().Before(rec.ExpiresAt) {
+				gone = append(gone, dead{string(k), rec.UserID})
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, d := range gone {
+			if err := deleteOIDCRefreshTx(tx, d.hash, d.user); err != nil {
+				return err
+			}
+		}
+		n = requests + len(gone)
+		return nil
+	})
+	return n, err
+}
+
+// SaveOIDCCode stores (a hash of) the authorization code issued for the
+// auth request; the code expires OIDCCodeTTL from now and replaces any
+// code issued for it before. It returns ErrOIDCAuthRequestNotFound for an
+// unknown or expired request and EINVALID for a request nobody signed in
+// for or an empty code.
+func (s *Store) SaveOIDCCode(authRequestID, code string) error {
+	if code == "" {
+		return Errorf(EINVALID, "An authorization code must not be empty.")
+	}
+	hash := hashToken(code)
+	return s.update(func(tx *bolt.Tx) error {
+		rec, err := s.oidcAuthRequestTx(tx, authRequestID)
+		if err != nil {
+			return err
+		}
+		if rec.UserID == 0 {
+			return Errorf(EINVALID, "No user has signed in for this request yet, so it gets no code.")
+		}
+		codes := tx.Bucket(bucketOIDCCodes)
+		if rec.CodeHash != "" {
+			if err := codes.Delete([]byte(rec.CodeHash)); err != nil {
+				return err
+			}
+		}
+		rec.CodeHash = hash
+		if err := putJSON(tx.Bucket(bucketOIDCAuthRequests), []byte(authRequestID), rec); err != nil {
+			return err
+		}
+		return putJSON(codes, []byte(hash), oidcCodeRecord{V: 1, AuthRequestID: authRequestID, ExpiresAt: s.clock().Add(OIDCCodeTTL)})
+	})
+}
+
+// RedeemOIDCCode returns the auth request a code was issued for and
+// deletes the code in the same transaction, so a code works once. It
+// returns ErrOIDCCodeNotFound for a code that is unknown, used already or
+// expired, or whose request expired.
+func (s *Store) RedeemOIDCCode(code string) (OIDCAuthRequest, error) {
+	var rec oidcAuthRequestRecord
+	err := s.update(func(tx *bolt.Tx) error {
+		codes := tx.Bucket(bucketOIDCCodes)
+		key := []byte(hashToken(code))
+		var c oidcCodeRecord
+		ok, err := getJSON(codes, key, &c)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return ErrOIDCCodeNotFound
+		}
+		if err := codes.Delete(key); err != nil {
+			return err
+		}
+		if !s.now().Before(c.ExpiresAt) {
+			return nil // deleted, and refused below
+		}
+		rec, err = s.oidcAuthRequestTx(tx, c.AuthRequestID)
+		if ErrorCode(err) == ENOTFOUND {
+			return nil
+		}
+		return err
+	})
+	if err != nil {
+		return OIDCAuthRequest{}, err
+	}
+	if rec.ID == "" || rec.UserID == 0 {
+		return OIDCAuthRequest{}, ErrOIDCCodeNotFound
+	}
+	return rec.request(), nil
+}
+
+// CreateOIDCRefreshToken stores a new refresh token for grant (its
+// CreatedAt and ExpiresAt are set here: OIDCRefreshTTL from now) and
+// returns the token. When replacing is not empty it is the refresh token
+// being used, deleted in the same transaction: if it is unknown, used
+// already, revoked or expired, nothing is made and the error is
+// ErrOIDCRefreshNotFound, so of two uses of one token only one wins.
+// The grant must name a user and a client (EINVALID).
+func (s *Store) CreateOIDCRefreshToken(grant OIDCRefreshGrant, replacing string) (string, OIDCRefreshGrant, error) {
+	if grant.UserID == 0 || grant.ClientID == "" {
+		return "", OIDCRefreshGrant{}, Errorf(EINVALID, "A refresh token is for a user and a client; one is missing.")
+	}
+	raw := make([]byte, 32)
+	if _, err := io.ReadFull(s.rand, raw); err != nil {
+		return "", OIDCRefreshGrant{}, fmt.Errorf("read random bytes: %w", err)
+	}
+	token := hex.EncodeToString(raw)
+	now := s.clock()
+	rec := oidcRefreshRecord{V: 1, UserID: grant.UserID, ClientID: grant.ClientID, Scopes: grant.Scopes,
+		AuthTime: grant.AuthTime, CreatedAt: now, ExpiresAt: now.Add(OIDCRefreshTTL)}
+	err := s.update(func(tx *bolt.Tx) error {
+		if replacing != "" {
+			old, err := s.oidcRefreshTx(tx, replacing)
+			if err != nil {
+				return err
+			}
+			if old.UserID != grant.UserID || old.ClientID != grant.ClientID {
+				return ErrOIDCRefreshNotFound
+			}
+			if err := deleteOIDCRefreshTx(tx, hashToken(replacing), old.UserID); err != nil {
+				return err
+			}
+		}
+		hash := hashToken(token)
+		if err := putJSON(tx.Bucket(bucketOIDCRefresh), []byte(hash), rec); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketOIDCRefreshByUser).Put(oidcRefreshUserKey(rec.UserID, hash), nil)
+	})
+	if err != nil {
+		return "", OIDCRefreshGrant{}, err
+	}
+	return token, rec.grant(), nil
+}
+
+func (s *Store) oidcRefreshTx(tx *bolt.Tx, token string) (oidcRefreshRecord, error) {
+	var rec oidcRefreshRecord
+	if token == "" {
+		return rec, ErrOIDCRefreshNotFound
+	}
+	ok, err := getJSON(tx.Bucket(bucketOIDCRefresh), []byte(hashToken(token)), &rec)
+	if err != nil {
+		return rec, err
+	}
+	if !ok || !s.now().Before(rec.ExpiresAt) {
+		return rec, ErrOIDCRefreshNotFound
+	}
+	return rec, nil
+}
+
+func deleteOIDCRefreshTx(tx *bolt.Tx, hash string, userID uint64) error {
+	if err := tx.Bucket(bucketOIDCRefresh).Delete([]byte(hash)); err != nil {
+		return err
+	}
+	return tx.Bucket(bucketOIDCRefreshByUser).Delete(oidcRefreshUserKey(userID, hash))
+}
+
+// OIDCRefreshToken returns what a live refresh token stands for, or
+// ErrOIDCRefreshNotFound.
+func (s *Store) OIDCRefreshToken(token string) (OIDCRefreshGrant, error) {
+	var rec oidcRefreshRecord
+	err := s.db.View(func(tx *bolt.Tx) error {
+		var err error
+		rec, err = s.oidcRefreshTx(tx, token)
+		return err
+	})
+	if err != nil {
+		return OIDCRefreshGrant{}, err
+	}
+	return rec.grant(), nil
+}
+
+// RevokeOIDCRefreshToken deletes a refresh token. It reports whether
+// there was one (expired ones count: they are deleted too).
+func (s *Store) RevokeOIDCRefreshToken(token string) (bool, error) {
+	found := false
+	err := s.update(func(tx *bolt.Tx) error {
+		hash := hashToken(token)
+		var rec oidcRefreshRecord
+		ok, err := getJSON(tx.Bucket(bucketOIDCRefresh), []byte(hash), &rec)
+		if err != nil || !ok {
+			return err
+		}
+		found = true
+		return deleteOIDCRefreshTx(tx, hash, rec.UserID)
+	})
+	return found, err
+}
+
+// RevokeUserOIDCRefreshTokens deletes every refresh token of the user,
+// for every app, and returns how many there were.
+func (s *Store) RevokeUserOIDCRefreshTokens(userID uint64) (int, error) {
+	n := 0
+	err := s.update(func(tx *bolt.Tx) error {
+		var err error
+		n, err = revokeUserOIDCRefreshTx(tx, userID)
+		return err
+	})
+	return n, err
+}
+
+func revokeUserOIDCRefreshTx(tx *bolt.Tx, userID uint64) (int, error) {
+	prefix := itob(userID)
+	var hashes []string
+	c := tx.Bucket(bucketOIDCRefreshByUser).Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		hashes = append(hashes, string(k[len(prefix):]))
+	}
+	for _, h := range hashes {
+		if err := deleteOIDCRefreshTx(tx, h, userID); err != nil {
+			return 0, err
+		}
+	}
+	return len(hashes), nil
+}
+
+// oidcCryptoKeyName is the meta key of the provider's 32-byte secret.
+var oidcCryptoKeyName = []byte("oidc_crypto_key")
+
+// EnsureOIDCCryptoKey returns the provider's 32-byte secret (the op
+// package encrypts its authorization codes with it), making it on first
+// use. It is kept in the meta bucket, so it survives restarts.
+func (s *Store) EnsureOIDCCryptoKey() ([32]byte, error) {
+	var key [32]byte
+	var fresh [32]byte
+	if _, err := io.ReadFull(s.rand, fresh[:]); err != nil {
+		return key, fmt.Errorf("read random bytes: %w", err)
+	}
+	read := func(tx *bolt.Tx) bool {
+		v := tx.Bucket(bucketMeta).Get(oidcCryptoKeyName)
+		if len(v) != len(key) {
+			return false
+		}
+		copy(key[:], v)
+		return true
+	}
+	var ok bool
+	if err := s.db.View(func(tx *bolt.Tx) error { ok = read(tx); return nil }); err != nil || ok {
+		return key, err
+	}
+	err := s.update(func(tx *bolt.Tx) error {
+		if read(tx) {
+			return nil
+		}
+		key = fresh
+		return tx.Bucket(bucketMeta).Put(oidcCryptoKeyName, fresh[:])
+	})
+	return key, err
+}
