@@ -440,3 +440,80 @@ func TestOIDCIntrospection(t *testing.T) {
 		t.Errorf("introspect with a wrong secret: %v", got)
 	}
 }
+
+// The discovery document and the JWKS hold what OpenID Connect Discovery
+// 1.0 (§3) and RFC 7517 require, and the document offers only what
+// invited serves: the code flow with PKCE S256 and refresh tokens.
+func TestOIDCDiscoveryAndJWKSFields(t *testing.T) {
+	rp, _ := newOIDCRP(t)
+	get := func(path string) map[string]any {
+		t.Helper()
+		resp, body := rp.ts.call(t, "GET", path, "", "")
+		if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+			t.Fatalf("GET %s: %d %s", path, resp.StatusCode, resp.Header.Get("Content-Type"))
+		}
+		return body
+	}
+	doc := get("/.well-known/openid-configuration")
+	for _, key := range []string{"issuer", "authorization_endpoint", "token_endpoint", "jwks_uri",
+		"response_types_supported", "subject_types_supported", "id_token_signing_alg_values_supported",
+		"userinfo_endpoint", "scopes_supported", "claims_supported"} {
+		if v, ok := doc[key]; !ok || v == nil || v == "" {
+			t.Errorf("discovery lacks %s", key)
+		}
+	}
+	list := func(key string) string {
+		raw, _ := doc[key].([]any)
+		out := make([]string, len(raw))
+		for i, v := range raw {
+			out[i], _ = v.(string)
+		}
+		return strings.Join(out, " ")
+	}
+	for key, want := range map[string]string{
+		"response_types_supported":              "code",
+		"response_modes_supported":              "query",
+		"grant_types_supported":                 "authorization_code refresh_token",
+		"code_challenge_methods_supported":      "S256",
+		"subject_types_supported":               "public",
+		"id_token_signing_alg_values_supported": "RS256",
+		"scopes_supported":                      "openid profile email groups offline_access",
+	} {
+		if got := list(key); got != want {
+			t.Errorf("discovery %s = %q, want %q", key, got, want)
+		}
+	}
+	for _, m := range []string{"client_secret_basic", "client_secret_post", "none"} {
+		if !strings.Contains(" "+list("token_endpoint_auth_methods_supported")+" ", " "+m+" ") {
+			t.Errorf("token_endpoint_auth_methods_supported %q lacks %s", list("token_endpoint_auth_methods_supported"), m)
+		}
+	}
+	for _, key := range []string{"device_authorization_endpoint", "check_session_iframe"} {
+		if _, ok := doc[key]; ok {
+			t.Errorf("discovery offers %s, which invited does not serve", key)
+		}
+	}
+	jwksURI, _ := doc["jwks_uri"].(string)
+	keys, _ := get(strings.TrimPrefix(jwksURI, rp.ts.URL))["keys"].([]any)
+	if len(keys) == 0 {
+		t.Fatal("the JWKS holds no key")
+	}
+	for i, k := range keys {
+		key, _ := k.(map[string]any)
+		for field, want := range map[string]string{"kty": "RSA", "use": "sig", "alg": "RS256"} {
+			if key[field] != want {
+				t.Errorf("key %d: %s = %v, want %s", i, field, key[field], want)
+			}
+		}
+		for _, field := range []string{"kid", "n", "e"} {
+			if s, _ := key[field].(string); s == "" {
+				t.Errorf("key %d lacks %s", i, field)
+			}
+		}
+		for _, private := range []string{"d", "p", "q", "dp", "dq", "qi"} {
+			if _, ok := key[private]; ok {
+				t.Fatalf("key %d publishes the private part %s", i, private)
+			}
+		}
+	}
+}

@@ -73,12 +73,15 @@ type Provider struct {
 	opts    Options
 }
 
-// New makes the provider, and the provider's secret when the database
-// has none yet. The first signing key is made by `invited serve` at start
-// (db.Store.EnsureSigningKey), or else by the first token signed.
+// New makes the provider, and the provider's secret and first signing
+// key when the database has none yet (`invited serve` makes the key at
+// start already), so the JWKS is never empty.
 func New(opts Options) (*Provider, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if _, err := opts.Store.EnsureSigningKey(); err != nil {
+		return nil, fmt.Errorf("make the first OpenID Connect signing key: %w", err)
 	}
 	key, err := opts.Store.EnsureOIDCCryptoKey()
 	if err != nil {
@@ -126,7 +129,30 @@ func New(opts Options) (*Provider, error) {
 }
 
 // ServeHTTP serves the op package's endpoints and discovery.
-func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) { p.op.ServeHTTP(w, r) }
+func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == PathDiscovery {
+		p.discovery(w, r)
+		return
+	}
+	p.op.ServeHTTP(w, r)
+}
+
+// discovery answers the discovery document as the op package builds it,
+// narrowed to what invited serves: the code flow with refresh tokens.
+// The package lists the implicit grant, id_token response types and a
+// device endpoint whatever the provider supports; an app that believed
+// them would fail later with a less clear error.
+func (p *Provider) discovery(w http.ResponseWriter, r *http.Request) {
+	ctx := op.ContextWithIssuer(r.Context(), p.opts.Issuer)
+	doc := op.CreateDiscoveryConfig(ctx, p.op, p.storage)
+	doc.ResponseTypesSupported = []string{string(oidc.ResponseTypeCode)}
+	doc.ResponseModesSupported = []string{string(oidc.ResponseModeQuery)}
+	doc.GrantTypesSupported = []oidc.GrantType{oidc.GrantTypeCode, oidc.GrantTypeRefreshToken}
+	doc.DeviceAuthorizationEndpoint = ""
+	doc.CheckSessionIframe = ""
+	doc.CodeChallengeMethodsSupported = []oidc.CodeChallengeMethod{oidc.CodeChallengeMethodS256}
+	op.Discover(w, doc)
+}
 
 // LoginHandler is GET /oidc/login?authRequestID=: the page the op package
 // sends a new auth request to. A user signed in (and, for prompt=login,
