@@ -2,10 +2,13 @@ package server
 
 import (
 	"net/http"
+	"net/url"
+	"regexp"
 
 	"github.com/julienschmidt/httprouter"
 
 	"invited/db"
+	"invited/server/oidc"
 	"invited/server/web"
 )
 
@@ -29,8 +32,36 @@ func (s *Server) newPages() *web.Pages {
 	return web.New(web.Deps{
 		Store: s.store, Accounts: s.accounts, Host: pageHost{s}, Log: s.log,
 		SiteName: s.site, BaseURL: s.baseURL, MinPasswordLength: s.policy.MinLength,
-		RedirectHosts: s.appHost,
+		RedirectHosts: s.appHost, OnwardOrigin: s.oidcOnwardOrigin,
 	})
+}
+
+// cspOriginRE is what an origin put into a CSP header may look like.
+var cspOriginRE = regexp.MustCompile(`^https?://[A-Za-z0-9.\-\[\]:]+$`)
+
+// oidcOnwardOrigin is, for the rd /oidc/login?authRequestID=ID, the origin
+// of that auth request's redirect URI: after the login the browser goes on
+// there with the code, so the login page's CSP form-action must allow it.
+// Any other rd, an unknown request, or an origin unfit for a CSP header
+// gives "".
+func (s *Server) oidcOnwardOrigin(rd string) string {
+	u, err := url.Parse(rd)
+	if err != nil || u.Path != oidc.PathLogin || u.Host != "" {
+		return ""
+	}
+	req, err := s.store.OIDCAuthRequestByID(u.Query().Get("authRequestID"))
+	if err != nil {
+		return ""
+	}
+	ru, err := url.Parse(req.RedirectURI)
+	if err != nil {
+		return ""
+	}
+	o := ru.Scheme + "://" + ru.Host
+	if !cspOriginRE.MatchString(o) {
+		return ""
+	}
+	return o
 }
 
 // appHost admits, as an rd of /login, a host some proxy app covers

@@ -138,6 +138,12 @@ type Deps struct {
 	// added. It gets the scheme and the host in weburl.SafeRedirect's
 	// canonical form.
 	RedirectHosts func(scheme, host string) bool
+	// OnwardOrigin, for an rd on invited's own host, returns the origin
+	// (scheme://host[:port]) the browser is sent on to from there, or ""
+	// for none; nil knows of none. An OpenID Connect sign-in's rd
+	// (/oidc/login?authRequestID=) ends at its app's redirect URI, which
+	// the login page's CSP form-action must name.
+	OnwardOrigin func(rd string) string
 }
 
 // Pages serves the HTML pages. Its handlers are mounted by the server's
@@ -152,6 +158,8 @@ type Pages struct {
 	minLength int
 	// redirectOK is the allowed set of weburl.SafeRedirect for rd.
 	redirectOK func(scheme, host string) bool
+	// onward is Deps.OnwardOrigin (nil: none).
+	onward func(rd string) string
 }
 
 // New returns the pages over deps.
@@ -165,7 +173,8 @@ func New(deps Deps) *Pages {
 	own, more := weburl.SameOrigin(deps.BaseURL), deps.RedirectHosts
 	return &Pages{store: deps.Store, accounts: deps.Accounts, host: deps.Host, log: deps.Log,
 		site: deps.SiteName, baseURL: strings.TrimRight(deps.BaseURL, "/"), minLength: deps.MinPasswordLength,
-		redirectOK: func(scheme, host string) bool { return own(scheme, host) || more != nil && more(scheme, host) }}
+		redirectOK: func(scheme, host string) bool { return own(scheme, host) || more != nil && more(scheme, host) },
+		onward:     deps.OnwardOrigin}
 }
 
 // safeRedirect is where rd may send a browser after a login, or false:
@@ -451,7 +460,7 @@ func (p *Pages) renderPage(w http.ResponseWriter, r *http.Request, status int, n
 	// login form whose rd goes on to an app on another host (the gate's
 	// login round trip) must name that origin, or the browser stops on
 	// /login after a successful login.
-	if o := rdOrigin(data.Form); o != "" {
+	if o := p.rdOrigin(data.Form); o != "" {
 		w.Header().Set("Content-Security-Policy", strings.Replace(pageCSP, "form-action 'self'", "form-action 'self' "+o, 1))
 	}
 	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
@@ -460,9 +469,10 @@ func (p *Pages) renderPage(w http.ResponseWriter, r *http.Request, status int, n
 }
 
 // rdOrigin is the scheme://host[:port] of form's hidden rd when it is an
-// absolute URL, else "". Only a safe rd (Pages.safeRedirect) is ever put
-// in the form, so the origin is base_url's or a proxy app's.
-func rdOrigin(form *pageForm) string {
+// absolute URL, else the origin Deps.OnwardOrigin names for it, else "".
+// Only a safe rd (Pages.safeRedirect) is ever put in the form, so the
+// origin is base_url's, a proxy app's, or a registered redirect URI's.
+func (p *Pages) rdOrigin(form *pageForm) string {
 	if form == nil {
 		return ""
 	}
@@ -472,6 +482,9 @@ func rdOrigin(form *pageForm) string {
 		}
 		if u, err := url.Parse(h.Value); err == nil && u.Scheme != "" && u.Host != "" {
 			return u.Scheme + "://" + u.Host
+		}
+		if p.onward != nil && strings.HasPrefix(h.Value, "/") {
+			return p.onward(h.Value)
 		}
 	}
 	return ""
