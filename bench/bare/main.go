@@ -1,8 +1,9 @@
 // Command bare is the baseline of invited's validate benchmark: the same
 // router library (httprouter) and the same http.Server settings as invited,
-// with one route, GET /invite/:token/validate, that answers 200 with an
-// empty body and does nothing else. bench/load compares invited's validate
-// endpoint against it.
+// with two routes, GET /invite/:token/validate and POST /oidc/token, that
+// answer 200 with an empty body and do nothing else (the POST reads its
+// body). bench/load compares invited's gate and OpenID Connect endpoints
+// against it.
 //
 // It listens on 127.0.0.1 at a free port, prints the address
 // (host:port) on stdout, and runs until SIGTERM or SIGINT.
@@ -11,6 +12,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -34,6 +36,11 @@ func run() error {
 
 	router := httprouter.New()
 	router.GET("/invite/:token/validate", func(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) {
+		w.WriteHeader(http.StatusOK)
+	})
+	// The code-exchange baseline: the body read, nothing else.
+	router.POST("/oidc/token", func(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+		_, _ = io.Copy(io.Discard, r.Body)
 		w.WriteHeader(http.StatusOK)
 	})
 

@@ -25,6 +25,11 @@
 // Only the gate targets against the bare baseline (about 45 s):
 //
 //	go run ./bench/load -only gate
+//
+// Only the OpenID Connect token endpoint (code exchange) and userinfo
+// endpoint against the bare baseline (about 60 s):
+//
+//	go run ./bench/load -only oidc
 package main
 
 import (
@@ -57,7 +62,7 @@ type options struct {
 	accessLog        bool
 	keep             bool
 	serverEnv        []string
-	only             string // "" for everything, or "gate"
+	only             string // "" for everything, "gate" or "oidc"
 	serverBin        string // a prebuilt invited to measure instead of building one
 }
 
@@ -73,7 +78,7 @@ func main() {
 	flag.StringVar(&o.tool, "tool", "auto", "validate load generator: auto (wrk if installed), wrk or go")
 	flag.BoolVar(&o.accessLog, "access-log", true, "also measure validate with the access log on (log level info)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary data folder and the server logs")
-	flag.StringVar(&o.only, "only", "", "run one part: gate (the gate targets against the bare handler, no ceiling and no signups)")
+	flag.StringVar(&o.only, "only", "", "run one part: gate (the gate targets against the bare handler, no ceiling and no signups) or oidc (the token and userinfo endpoints against the bare handler)")
 	flag.StringVar(&o.serverBin, "server-bin", "", "measure this invited binary (e.g. an older build) instead of building tmp/invited")
 	flag.Func("server-env", "extra `NAME=VALUE` in the server's environment, e.g. GOMEMLIMIT=96MiB (repeatable)", func(v string) error {
 		if !strings.Contains(v, "=") {
@@ -83,8 +88,8 @@ func main() {
 		return nil
 	})
 	flag.Parse()
-	if o.only != "" && o.only != "gate" {
-		fmt.Fprintf(os.Stderr, "load: -only %q: the only part is gate\n", o.only)
+	if o.only != "" && o.only != "gate" && o.only != "oidc" {
+		fmt.Fprintf(os.Stderr, "load: -only %q: the parts are gate and oidc\n", o.only)
 		os.Exit(2)
 	}
 	if o.clients < 1 || o.conns < 1 || o.rounds < 1 || o.signupDuration <= 0 || o.validateDuration < time.Second || o.hashDuration <= 0 || o.warmup < 0 {
@@ -125,6 +130,7 @@ type report struct {
 	crowded  *validateResult    // invited, on the link that took every signup
 	logged   *validateResult    // invited with the access log on
 	logBytes int64              // access log written during the logged run
+	oidc     *oidcReport        // -only oidc
 }
 
 func run(ctx context.Context, o options, stdout, progress io.Writer) error {
@@ -233,6 +239,26 @@ func run(ctx context.Context, o options, stdout, progress io.Writer) error {
 		}
 	}
 
+	bare, err := startProc("bench-bare", bareBin, nil, cleanEnv(), tmpDir, filepath.Join(tmpDir, "bare.log"))
+	if err != nil {
+		return err
+	}
+	procs = append(procs, bare)
+	bareAddr, err := bare.waitForLine(ctx, regexp.MustCompile(`(?m)^(127\.0\.0\.1:\d+)$`), 10*time.Second)
+	if err != nil {
+		return err
+	}
+	bareURL := "http://" + bareAddr + "/invite/" + validateLink + "/validate"
+
+	// -only oidc: the token and userinfo endpoints beside the bare
+	// handler, and nothing else.
+	if o.only == "oidc" {
+		if err := runOIDCPhase(ctx, o, rep, api, runner, server, bare, base, "http://"+bareAddr, bareURL, say); err != nil {
+			return err
+		}
+		return finish(stdout, progress, rep, procs)
+	}
+
 	// 4. The gate targets against the bare baseline, alternating: bare,
 	// then each target, round after round. A later target (the
 	// forward-auth endpoint) is one more entry here.
@@ -245,16 +271,6 @@ func run(ctx context.Context, o options, stdout, progress io.Writer) error {
 		fwdTarget,
 	}
 	rep.invited = make([][]validateResult, len(rep.targets))
-	bare, err := startProc("bench-bare", bareBin, nil, cleanEnv(), tmpDir, filepath.Join(tmpDir, "bare.log"))
-	if err != nil {
-		return err
-	}
-	procs = append(procs, bare)
-	bareAddr, err := bare.waitForLine(ctx, regexp.MustCompile(`(?m)^(127\.0\.0\.1:\d+)$`), 10*time.Second)
-	if err != nil {
-		return err
-	}
-	bareURL := "http://" + bareAddr + "/invite/" + validateLink + "/validate"
 	for round := 1; round <= o.rounds; round++ {
 		say("gate round %d/%d: bare, then %d target(s) on invited (%s)", round, o.rounds, len(rep.targets), runner.tool)
 		b, err := runner.run(ctx, "bare httprouter", bareURL, nil, o.validateDuration, bare.pid())
@@ -312,7 +328,13 @@ func run(ctx context.Context, o options, stdout, progress io.Writer) error {
 		rep.logBytes = fileSize(logged.logPath) - before
 	}
 
-	// Anything the server logged at warn or above during the run.
+	return finish(stdout, progress, rep, procs)
+}
+
+// finish names what the servers logged at warn or above, stops every
+// process and writes the report.
+func finish(stdout, progress io.Writer, rep *report, procs []*proc) error {
+	say := func(format string, args ...any) { fmt.Fprintf(progress, "load: "+format+"\n", args...) }
 	for _, p := range procs {
 		if strings.HasPrefix(p.name, "invited") {
 			if data, err := os.ReadFile(p.logPath); err == nil {

@@ -90,6 +90,10 @@ func writeReport(w io.Writer, r *report) {
 	if len(r.hashes) > 0 {
 		writeSignupReport(w, r)
 	}
+	if r.oidc != nil {
+		writeOIDCReport(w, r)
+		return
+	}
 	writeGateReport(w, r)
 }
 
