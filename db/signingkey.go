@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -50,16 +51,27 @@ type signingKeyRecord struct {
 	RetiredAt *time.Time `json:"retired_at,omitempty"`
 }
 
+// parsedKeys holds each RSA key already parsed, by its PKCS#8 bytes.
+// Parsing one costs far more than the signature or check it is read for
+// (the provider reads the keys on every token and userinfo request), and
+// a key's bytes never change, so the entry is exact: a new or rotated key
+// has other bytes, and a deleted key is no longer read from the file.
+var parsedKeys sync.Map // string(PKCS8) → *rsa.PrivateKey
+
 func (r signingKeyRecord) key() (SigningKey, error) {
-	parsed, err := x509.ParsePKCS8PrivateKey(r.PKCS8)
-	if err != nil {
-		return SigningKey{}, fmt.Errorf("read signing key %s: %w", r.KID, err)
-	}
-	priv, ok := parsed.(*rsa.PrivateKey)
+	priv, ok := parsedKeys.Load(string(r.PKCS8))
 	if !ok {
-		return SigningKey{}, fmt.Errorf("read signing key %s: a %T, not an RSA key", r.KID, parsed)
+		parsed, err := x509.ParsePKCS8PrivateKey(r.PKCS8)
+		if err != nil {
+			return SigningKey{}, fmt.Errorf("read signing key %s: %w", r.KID, err)
+		}
+		rsaKey, isRSA := parsed.(*rsa.PrivateKey)
+		if !isRSA {
+			return SigningKey{}, fmt.Errorf("read signing key %s: a %T, not an RSA key", r.KID, parsed)
+		}
+		priv, _ = parsedKeys.LoadOrStore(string(r.PKCS8), rsaKey)
 	}
-	k := SigningKey{ID: r.KID, Key: priv, CreatedAt: r.CreatedAt}
+	k := SigningKey{ID: r.KID, Key: priv.(*rsa.PrivateKey), CreatedAt: r.CreatedAt}
 	if r.RetiredAt != nil {
 		k.RetiredAt = *r.RetiredAt
 	}
