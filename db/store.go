@@ -54,6 +54,8 @@ var (
 	bucketOIDCCodes         = []byte("oidc_codes")           // hex(sha256(code)) → oidcCodeRecord
 	bucketOIDCRefresh       = []byte("oidc_refresh")         // hex(sha256(token)) → oidcRefreshRecord
 	bucketOIDCRefreshByUser = []byte("oidc_refresh_by_user") // user id + hex(sha256(token)) → empty
+	bucketUserTokens        = []byte("user_tokens")          // hex(sha256(token)) → userTokenRecord
+	bucketUserTokensByUser  = []byte("user_tokens_by_user")  // user id + purpose → hex(sha256(token)) of its live token
 
 	allBuckets = [][]byte{
 		bucketMeta, bucketUsers, bucketUsersByEmail, bucketUsersByUsername,
@@ -62,6 +64,7 @@ var (
 		bucketOrgs, bucketInvitations, bucketInvitesByToken, bucketInvitesByEmail, bucketGroups,
 		bucketApps, bucketAppsByDomain, bucketAppsByClientID, bucketSigningKeys,
 		bucketOIDCAuthRequests, bucketOIDCAuthByTime, bucketOIDCCodes, bucketOIDCRefresh, bucketOIDCRefreshByUser,
+		bucketUserTokens, bucketUserTokensByUser,
 	}
 
 	keySchemaVersion = []byte("schema_version")

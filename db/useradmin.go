@@ -175,7 +175,7 @@ func dropEmailKeyTx(tx *bolt.Tx, email string, id uint64) error {
 }
 
 // DeleteUser removes a user with its index entries, its place in the user
-// lists of links, its sessions and its OpenID Connect refresh tokens, in
+// lists of links, its sessions, its OpenID Connect refresh tokens and its one-time tokens, in
 // one transaction. It returns ENOTFOUND, or EINVALID for the last Admin.
 func (s *Store) DeleteUser(actor Actor, id uint64) error {
 	return s.update(func(tx *bolt.Tx) error {
@@ -212,6 +212,9 @@ func (s *Store) DeleteUser(actor Actor, id uint64) error {
 			return err
 		}
 		if _, err := revokeUserOIDCRefreshTx(tx, id); err != nil {
+			return err
+		}
+		if err := deleteUserTokensTx(tx, id); err != nil {
 			return err
 		}
 		return s.addEventTx(tx, actor, EventUserDeleted, "user", id, map[string]any{"email": rec.Email, "username": rec.Username})
