@@ -147,6 +147,21 @@ type AuthConfig struct {
 	// forward-auth gate); "" sets it for server.base_url's host only. It
 	// must hold server.base_url's host (be it, or a parent of it).
 	CookieDomain string `toml:"cookie_domain"`
+	// RequireSecondFactor lists the roles ("Admin", "Editor", "Viewer")
+	// whose users must have a second factor: one without any sets an
+	// authenticator app up at their next login, before a session.
+	RequireSecondFactor []string `toml:"require_second_factor"`
+}
+
+// secondFactorRoles are the roles of RequireSecondFactor (validated).
+func (a AuthConfig) secondFactorRoles() []db.Role {
+	var roles []db.Role
+	for _, name := range a.RequireSecondFactor {
+		if r, ok := db.ParseRole(name); ok {
+			roles = append(roles, r)
+		}
+	}
+	return roles
 }
 
 // InvitationsConfig is the [invitations] section.
@@ -228,6 +243,7 @@ func DefaultConfig() Config {
 			MaxLoginAttempts:    10,
 			LockoutMax:          Duration{15 * time.Minute},
 			SessionTTL:          Duration{168 * time.Hour},
+			RequireSecondFactor: []string{},
 		},
 		Invitations: InvitationsConfig{DefaultTTL: Duration{168 * time.Hour}},
 		Mail: MailConfig{
@@ -894,6 +910,11 @@ func (c Config) Validate() error {
 	}
 	if a.SessionTTL.Duration <= 0 {
 		bad("auth.session_ttl", "%s is not positive; use a duration such as \"168h\"", formatDuration(a.SessionTTL.Duration))
+	}
+	for _, name := range a.RequireSecondFactor {
+		if _, ok := db.ParseRole(name); !ok {
+			bad("auth.require_second_factor", "%q is not a role; use a list of Admin, Editor and Viewer, such as [\"Admin\"]", name)
+		}
 	}
 	if msg := checkCookieDomain(a.CookieDomain, c.Server.BaseURL); msg != "" {
 		bad("auth.cookie_domain", "%s", msg)

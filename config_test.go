@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"invited/db"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -545,6 +546,7 @@ func TestConfigValidate(t *testing.T) {
 		{"max_login_attempts zero", func(c *Config) { c.Auth.MaxLoginAttempts = 0 }, "auth.max_login_attempts", "1 or more"},
 		{"lockout_max zero", func(c *Config) { c.Auth.LockoutMax = Duration{} }, "auth.lockout_max", "not positive"},
 		{"session_ttl zero", func(c *Config) { c.Auth.SessionTTL = Duration{} }, "auth.session_ttl", "not positive"},
+		{"require_second_factor unknown role", func(c *Config) { c.Auth.RequireSecondFactor = []string{"Admin", "Owner"} }, "auth.require_second_factor", `"Owner" is not a role`},
 		{"default_ttl negative", func(c *Config) { c.Invitations.DefaultTTL = Duration{-time.Hour} }, "invitations.default_ttl", "not positive"},
 		{"mail driver unknown", func(c *Config) { c.Mail.Driver = "sendmail" }, "mail.driver", `use "log" or "smtp"`},
 		{"smtp without host", func(c *Config) { c.Mail.Driver, c.Mail.From = "smtp", "a@example.com" }, "mail.host", "empty"},
@@ -684,6 +686,7 @@ func TestConfigEnvNames(t *testing.T) {
 		{"invitations.default_ttl", "INVITED_INVITATIONS_DEFAULT_TTL"},
 		{"log.level", "INVITED_LOG_LEVEL"},
 		{"auth.cookie_domain", "INVITED_AUTH_COOKIE_DOMAIN"},
+		{"auth.require_second_factor", "INVITED_AUTH_REQUIRE_SECOND_FACTOR"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.key, func(t *testing.T) {
@@ -692,8 +695,8 @@ func TestConfigEnvNames(t *testing.T) {
 			}
 		})
 	}
-	if len(seen) != 33 {
-		t.Errorf("%d keys, want 33 (update the example file and this count together)", len(seen))
+	if len(seen) != 34 {
+		t.Errorf("%d keys, want 34 (update the example file and this count together)", len(seen))
 	}
 }
 
@@ -743,4 +746,17 @@ func TestConfigCookieDomainNormalised(t *testing.T) {
 	}
 	_, _, err := LoadConfig("", []string{"INVITED_SERVER_BASE_URL=https://invite.example.com", "INVITED_AUTH_COOKIE_DOMAIN=evil.example"})
 	wantErrorContaining(t, err, "auth.cookie_domain", "evil.example", "invite.example.com")
+}
+
+func TestConfigRequireSecondFactorFromEnv(t *testing.T) {
+	cfg, _, err := LoadConfig("", []string{"INVITED_AUTH_REQUIRE_SECOND_FACTOR=admin, Editor"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.Auth.secondFactorRoles(); len(got) != 2 || got[0] != db.RoleAdmin || got[1] != db.RoleEditor {
+		t.Fatalf("roles %v from the environment", got)
+	}
+	if _, _, err := LoadConfig("", []string{"INVITED_AUTH_REQUIRE_SECOND_FACTOR=Admin,root"}); err == nil || !strings.Contains(err.Error(), "auth.require_second_factor") {
+		t.Fatalf("an unknown role: %v", err)
+	}
 }

@@ -59,6 +59,8 @@ func (s *Server) apiRoutes() []route {
 
 		// Logins and sessions.
 		public("POST", "/auth/simple/login", s.authLimit, s.handleLogin),
+		public("POST", "/auth/simple/login/second-factor", s.authLimit, s.handleSecondFactor),
+		public("POST", "/auth/simple/login/second-factor/setup", s.authLimit, s.handleSecondFactorSetup),
 		public("POST", "/auth/logout", s.authLimit, s.handleLogout),
 
 		// Users, roles, keys and the audit log.
@@ -70,6 +72,7 @@ func (s *Server) apiRoutes() []route {
 		authed("POST", "/api/admin/user-admin/:id/unlock", permManageUsers, s.handleUnlockUser),
 		authed("POST", "/api/admin/user-admin/:id/disable", permManageUsers, s.handleDisableUser),
 		authed("POST", "/api/admin/user-admin/:id/enable", permManageUsers, s.handleEnableUser),
+		authed("DELETE", "/api/admin/user-admin/:id/second-factors", permManageUsers, s.handleClearSecondFactors),
 		authed("GET", "/api/admin/roles", permReadRoles, s.handleListRoles),
 		authed("GET", "/api/admin/api-tokens", permManageKeys, s.handleListAPIKeys),
 		authed("POST", "/api/admin/api-tokens", permManageKeys, s.handleCreateAPIKey),
@@ -132,10 +135,14 @@ func (s *Server) pageRoutes() []route {
 		public("POST", "/invitations/:token", nil, s.pageLimit(s.publicLimit, p.InvitationForm)),
 		public("GET", "/login", nil, p.LoginPage),
 		public("POST", "/login", nil, s.pageLimit(s.authLimit, p.LoginForm)),
+		public("POST", "/login/second-factor", nil, s.pageLimit(s.authLimit, p.SecondStepForm)),
 		public("POST", "/logout", nil, s.pageLimit(s.authLimit, p.LogoutForm)),
 		public("GET", "/", nil, p.PortalPage),
 		public("GET", "/account", nil, p.AccountPage),
 		public("POST", "/account/password", nil, s.pageLimit(s.authLimit, p.PasswordForm)),
+		public("POST", "/account/totp", nil, s.pageLimit(s.authLimit, p.TOTPStart)),
+		public("POST", "/account/totp/confirm", nil, s.pageLimit(s.authLimit, p.TOTPConfirm)),
+		public("POST", "/account/totp/remove", nil, s.pageLimit(s.authLimit, p.TOTPRemove)),
 		public("GET", "/static/:file", nil, p.Static),
 	}
 }

@@ -52,7 +52,11 @@ const maxFormBytes = 64 << 10
 
 // pageCSP allows the page its own stylesheet and images, and nothing
 // else: no script, no frames, no form posting elsewhere.
-const pageCSP = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+//
+// img-src also allows data: images, for the QR code of an authenticator
+// secret, drawn as a PNG in the page itself: an image cannot run script,
+// and only the server makes those URLs (html/template refuses any other).
+const pageCSP = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 
 // pageTimeLayout shows an instant the way a person reads it.
 const pageTimeLayout = "Monday, 2 January 2006 at 15:04 UTC"
@@ -63,7 +67,7 @@ var (
 	// for a year and a new build is still fetched at once.
 	pageCSSName  = "style." + contentHash(pageCSS) + ".css"
 	pageCSSPath  = "/static/" + pageCSSName
-	pageTemplate = parsePageTemplates("signup", "invitation", "welcome", "gone", "error", "login", "account", "portal")
+	pageTemplate = parsePageTemplates("signup", "invitation", "welcome", "gone", "error", "login", "account", "portal", "login2", "recovery")
 )
 
 func mustRead(name string) []byte {
@@ -205,6 +209,8 @@ type pageData struct {
 	RequestID              string
 
 	Account *pageAccount
+	// TwoFA is the second factor's part of the login step and /account.
+	TwoFA *pageTwoFA
 
 	// Apps are the portal's: the apps the logged-in user may open.
 	Apps []pageApp
@@ -814,6 +820,12 @@ func (p *Pages) LoginForm(w http.ResponseWriter, r *http.Request, _ httprouter.P
 		return
 	}
 	res, err := p.accounts.Login(r.Context(), login, password)
+	if res.SecondFactor != nil {
+		// The password was right; the login goes on with its second
+		// factor (or sets one up), carrying rd along.
+		p.secondStep(w, r, res.SecondFactor, r.PostForm.Get("rd"))
+		return
+	}
 	if err != nil {
 		// A wrong password, an unknown account and a throttled account
 		// read the same (db.ErrBadLogin); only the right password of a
@@ -869,7 +881,7 @@ func (p *Pages) pageSession(w http.ResponseWriter, r *http.Request) (db.User, st
 }
 
 func (p *Pages) accountPage(u db.User, form *pageForm) *pageData {
-	return &pageData{Title: "Your account", Form: form, Account: &pageAccount{
+	return &pageData{Title: "Your account", Form: form, TwoFA: p.accountTwoFA(u), Account: &pageAccount{
 		Name: u.Name, Email: u.Email, Username: u.Username, Role: u.RootRole.Name(),
 	}}
 }
@@ -906,6 +918,12 @@ func (p *Pages) AccountPage(w http.ResponseWriter, r *http.Request, _ httprouter
 	d := p.accountPage(u, p.passwordForm())
 	if r.URL.Query().Has("password-changed") {
 		d.Notice = "Your password has been changed. Any other sessions of yours have been logged out."
+	}
+	if r.URL.Query().Has("totp-on") {
+		d.Notice = "The authenticator app is on: from now on, logging in asks for its code after your password."
+	}
+	if r.URL.Query().Has("totp-off") {
+		d.Notice = "The authenticator app has been removed, with its recovery codes."
 	}
 	p.renderPage(w, r, http.StatusOK, "account", d)
 }
