@@ -40,6 +40,8 @@ type Backend interface {
 	DisableUser(ctx context.Context, actor db.Actor, id uint64) (db.User, error)
 	EnableUser(ctx context.Context, actor db.Actor, id uint64) (db.User, error)
 	DeleteUser(ctx context.Context, actor db.Actor, id uint64) error
+	// ClearSecondFactors is Store.ClearSecondFactors.
+	ClearSecondFactors(ctx context.Context, actor db.Actor, id uint64) (db.User, error)
 
 	ListAPIKeys(ctx context.Context) ([]db.APIKey, error)
 	CreateAPIKey(ctx context.Context, actor db.Actor, name string, role db.Role) (db.APIKey, string, error)
@@ -152,6 +154,13 @@ func (d direct) UnlockUser(ctx context.Context, actor db.Actor, id uint64) (db.U
 		return db.User{}, err
 	}
 	return d.s.UnlockUser(actor, id)
+}
+
+func (d direct) ClearSecondFactors(ctx context.Context, actor db.Actor, id uint64) (db.User, error) {
+	if err := ctx.Err(); err != nil {
+		return db.User{}, err
+	}
+	return d.s.ClearSecondFactors(actor, id)
 }
 
 func (d direct) DisableUser(ctx context.Context, actor db.Actor, id uint64) (db.User, error) {

@@ -42,6 +42,8 @@ type KeyMap struct {
 	// Disable disables the selected user, or enables them again.
 	Disable key.Binding // users
 	Groups  key.Binding // users: their groups
+	// Factors clears the selected user's second factors.
+	Factors key.Binding // users
 	Delete  key.Binding // links, users, organizations, groups, apps
 	Edit    key.Binding // links: name, role, max uses, domains, groups; groups: name, description; apps: name, url, domains or redirect URIs, groups
 	Secret  key.Binding // apps: a new client secret for an oidc app
@@ -102,6 +104,7 @@ func DefaultKeyMap() KeyMap {
 		Unlock:  b([]string{"u"}, "u", "unlock"),
 		Disable: b([]string{"x"}, "x", "disable/enable"),
 		Groups:  b([]string{"a"}, "a", "groups"),
+		Factors: b([]string{"f"}, "f", "clear 2FA"),
 		Delete:  b([]string{"d"}, "d", "delete"),
 		Edit:    b([]string{"m"}, "m", "edit"),
 		Secret:  b([]string{"s"}, "s", "secret"),

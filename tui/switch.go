@@ -290,6 +290,15 @@ func (s *SwitchingBackend) UpdateUser(ctx context.Context, actor db.Actor, id ui
 	return out, err
 }
 
+// ClearSecondFactors clears a user's second factors where the data is now.
+func (s *SwitchingBackend) ClearSecondFactors(ctx context.Context, actor db.Actor, id uint64) (out db.User, err error) {
+	err = s.run(ctx, true, func(ctx context.Context, b Backend) (err error) {
+		out, err = b.ClearSecondFactors(ctx, actor, id)
+		return err
+	})
+	return
+}
+
 // UnlockUser unlocks a user where the data is now.
 func (s *SwitchingBackend) UnlockUser(ctx context.Context, actor db.Actor, id uint64) (out db.User, err error) {
 	err = s.run(ctx, true, func(ctx context.Context, b Backend) (err error) { out, err = b.UnlockUser(ctx, actor, id); return err })
