@@ -203,6 +203,11 @@ func (a *Accounts) AcceptInvitation(ctx context.Context, token string, in NewAcc
 // tell whether an account exists nor whether it is being slowed down. The
 // one exception is ErrAccountDisabled (EFORBIDDEN), for a right password
 // of a disabled account: only someone who knows the password learns it.
+//
+// A right password of a user who has a second factor, or whose role is in
+// RequireSecondFactor, opens no session: Login returns
+// ErrSecondFactorRequired or ErrSecondFactorSetupRequired with the
+// continuation in LoginResult.SecondFactor (see CompleteSecondFactor).
 func (a *Accounts) Login(ctx context.Context, login, password string) (LoginResult, error) {
 	switch {
 	case login == "" || password == "":

@@ -1,7 +1,9 @@
 // Package web is invited's server-rendered HTML pages: signing up
 // through a link (/new-user), accepting an invitation
-// (/invitations/:token), logging in and out (/login, /logout) and a small
-// account page where a person changes their password (/account). They are
+// (/invitations/:token), logging in and out (/login, /logout, with the
+// second factor's step at /login/second-factor) and a small account page
+// where a person changes their password and turns an authenticator app on
+// or off (/account). They are
 // html/template files embedded in the binary, with one stylesheet and no
 // JavaScript at all, and they run every account flow through the same
 // db.Accounts calls as the JSON API, so the two cannot disagree.
