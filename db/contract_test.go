@@ -22,6 +22,8 @@ import (
 // type is missing here.
 var exportedTypes = map[string]reflect.Type{
 	"Accounts":          reflect.TypeFor[Accounts](),
+	"TokenPurpose":      reflect.TypeFor[TokenPurpose](),
+	"UserToken":         reflect.TypeFor[UserToken](),
 	"NewAccount":        reflect.TypeFor[NewAccount](),
 	"PasswordChange":    reflect.TypeFor[PasswordChange](),
 	"APIKey":            reflect.TypeFor[APIKey](),
