@@ -122,10 +122,16 @@ type Store struct {
 
 	// gen counts committed write transactions (Store.update); sessions
 	// and apps cache what AuthenticateSession and AppForHost read, each
-	// entry valid only at the generation it was read at.
+	// entry valid only at the generation it was read at; so do users and
+	// signingKeys.
 	gen      atomic.Uint64
 	sessions genCache[cachedSession]
 	apps     genCache[appForHost]
+	// users caches FindUserByID (the OpenID Connect provider's userinfo
+	// and refresh read a user per request); signingKeys caches the
+	// signing key records, under the key "".
+	users       genCache[User]
+	signingKeys genCache[[]signingKeyEntry]
 }
 
 // Options tune Open. The zero value is usable.

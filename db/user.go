@@ -190,13 +190,22 @@ func getUserTx(tx *bolt.Tx, id uint64) (userRecord, error) {
 
 // FindUserByID returns the user, or ENOTFOUND.
 func (s *Store) FindUserByID(id uint64) (User, error) {
+	gen := s.gen.Load()
+	key := strconv.FormatUint(id, 10)
+	if u, ok := s.users.get(gen, key); ok {
+		return cloneUser(u), nil
+	}
 	var u User
 	err := s.db.View(func(tx *bolt.Tx) error {
 		rec, err := getUserTx(tx, id)
 		u = rec.user()
 		return err
 	})
-	return u, err
+	if err != nil {
+		return u, err
+	}
+	s.users.put(gen, s.gen.Load(), key, cloneUser(u))
+	return u, nil
 }
 
 // FindUserByLogin returns the user whose email or username is login (case
