@@ -42,6 +42,8 @@ var exportedTypes = map[string]reflect.Type{
 	"AppUpdate":         reflect.TypeFor[AppUpdate](),
 	"OIDCAuthRequest":   reflect.TypeFor[OIDCAuthRequest](),
 	"OIDCRefreshGrant":  reflect.TypeFor[OIDCRefreshGrant](),
+	"TokenPurpose":      reflect.TypeFor[TokenPurpose](),
+	"UserToken":         reflect.TypeFor[UserToken](),
 	"Invitation":        reflect.TypeFor[Invitation](),
 	"Label":             reflect.TypeFor[Label](),
 	"LoginResult":       reflect.TypeFor[LoginResult](),
