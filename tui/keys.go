@@ -39,6 +39,8 @@ type KeyMap struct {
 	Revoke key.Binding // invitations, API keys
 	Role   key.Binding // users
 	Unlock key.Binding // users
+	// ResetLink makes a password reset link for a user (users).
+	ResetLink key.Binding
 	// Disable disables the selected user, or enables them again.
 	Disable key.Binding // users
 	Groups  key.Binding // users: their groups
@@ -91,23 +93,24 @@ func DefaultKeyMap() KeyMap {
 		Back:     b([]string{"esc"}, "esc", "back/clear"),
 		Filter:   b([]string{"/"}, "/", "filter"),
 
-		New:     b([]string{"n"}, "n", "new"),
-		Toggle:  b([]string{"t"}, "t", "on/off"),
-		Extend:  b([]string{"e"}, "e", "extend"),
-		Copy:    b([]string{"c"}, "c", "copy"),
-		QR:      b([]string{"Q"}, "Q", "QR"),
-		Resend:  b([]string{"r"}, "r", "resend"),
-		Revoke:  b([]string{"x"}, "x", "revoke"),
-		Role:    b([]string{"r"}, "r", "change role"),
-		Unlock:  b([]string{"u"}, "u", "unlock"),
-		Disable: b([]string{"x"}, "x", "disable/enable"),
-		Groups:  b([]string{"a"}, "a", "groups"),
-		Delete:  b([]string{"d"}, "d", "delete"),
-		Edit:    b([]string{"m"}, "m", "edit"),
-		Secret:  b([]string{"s"}, "s", "secret"),
-		Type:    b([]string{"t"}, "t", "event type"),
-		Older:   b([]string{"]", "right"}, "]/→", "older"),
-		Newer:   b([]string{"[", "left"}, "[/←", "newer"),
+		New:       b([]string{"n"}, "n", "new"),
+		Toggle:    b([]string{"t"}, "t", "on/off"),
+		Extend:    b([]string{"e"}, "e", "extend"),
+		Copy:      b([]string{"c"}, "c", "copy"),
+		QR:        b([]string{"Q"}, "Q", "QR"),
+		Resend:    b([]string{"r"}, "r", "resend"),
+		Revoke:    b([]string{"x"}, "x", "revoke"),
+		Role:      b([]string{"r"}, "r", "change role"),
+		Unlock:    b([]string{"u"}, "u", "unlock"),
+		ResetLink: b([]string{"p"}, "p", "reset link"),
+		Disable:   b([]string{"x"}, "x", "disable/enable"),
+		Groups:    b([]string{"a"}, "a", "groups"),
+		Delete:    b([]string{"d"}, "d", "delete"),
+		Edit:      b([]string{"m"}, "m", "edit"),
+		Secret:    b([]string{"s"}, "s", "secret"),
+		Type:      b([]string{"t"}, "t", "event type"),
+		Older:     b([]string{"]", "right"}, "]/→", "older"),
+		Newer:     b([]string{"[", "left"}, "[/←", "newer"),
 
 		NextField: b([]string{"tab", "down"}, "tab/↓", "next field"),
 		PrevField: b([]string{"shift+tab", "up"}, "shift+tab/↑", "previous field"),
