@@ -12,6 +12,12 @@ import (
 // (forgot password) or made by an admin.
 const ResetPasswordTTL = time.Hour
 
+// ResetEmailInterval is the least time between two forgot-password emails
+// to one account: a request sooner than that after the last one sends
+// nothing (the link already sent still works), so that requests from many
+// addresses cannot flood a mailbox.
+const ResetEmailInterval = time.Minute
+
 // EmailResetPassword is the kind of the email that carries a
 // forgot-password link.
 const EmailResetPassword = "reset-password"
@@ -31,10 +37,10 @@ const (
 // to ask for a new one.
 var ErrResetLinkDead = Errorf(ENOTFOUND, "This password reset link is unknown, was used already, was replaced by a newer one or has expired; ask for a new one.")
 
-// errResetDisabled refuses a reset link of a disabled account. Only the
+// ErrResetDisabled refuses a reset link of a disabled account. Only the
 // holder of the link (the mailbox's owner, or whoever the admin gave it
 // to) learns that the account is disabled.
-var errResetDisabled = Errorf(EFORBIDDEN, "This account is disabled, so its password cannot be reset; ask an admin to enable it.")
+var ErrResetDisabled = Errorf(EFORBIDDEN, "This account is disabled, so its password cannot be reset; ask an admin to enable it.")
 
 // resettable says whether a forgot-password request for the user sends an
 // email: only an active account gets one.
@@ -47,7 +53,8 @@ func (r userRecord) resettable() bool { return r.user().Active() }
 //
 // It answers nil whatever the address: unknown, malformed, or the address
 // of a disabled account, so the answer says nothing about which accounts
-// exist. The work is the same too: one write transaction (committed, so
+// exist. A request less than ResetEmailInterval after the account's last
+// reset link sends nothing either. The work is the same too: one write transaction (committed, so
 // it costs the same fsync), 32 random bytes and one SHA-256 in every
 // case, and no password hash in any. It fails only when the store does.
 func (a *Accounts) RequestPasswordReset(ctx context.Context, email string) error {
@@ -72,7 +79,7 @@ func (s *Store) requestPasswordReset(key string) error {
 			if rec, err = getUserTx(tx, id); err != nil && ErrorCode(err) != ENOTFOUND {
 				return err
 			}
-			found = err == nil && rec.resettable()
+			found = err == nil && rec.resettable() && !s.resetSentRecentlyTx(tx, rec.ID)
 		}
 		if !found {
 			// The same random bytes and digest as a real token, thrown
@@ -97,6 +104,18 @@ func (s *Store) requestPasswordReset(key string) error {
 		// read and change every account in it.
 		return s.enqueueEmailTx(tx, emailRecord{Kind: EmailResetPassword, To: rec.Email, UserID: rec.ID, Token: secret})
 	})
+}
+
+// resetSentRecentlyTx reports whether the user's live reset token was
+// made less than ResetEmailInterval ago.
+func (s *Store) resetSentRecentlyTx(tx *bolt.Tx, userID uint64) bool {
+	hash := tx.Bucket(bucketUserTokensByUser).Get(userTokenUserKey(userID, TokenResetPassword))
+	if hash == nil {
+		return false
+	}
+	var rec userTokenRecord
+	ok, err := getJSON(tx.Bucket(bucketUserTokens), hash, &rec)
+	return err == nil && ok && s.clock().Sub(rec.CreatedAt) < ResetEmailInterval
 }
 
 // ResetPassword sets a new password through the reset link token: the
@@ -130,7 +149,7 @@ func (a *Accounts) ResetPassword(ctx context.Context, token, password string, ag
 		return User{}, err
 	}
 	if !rec.user().Active() {
-		return User{}, errResetDisabled
+		return User{}, ErrResetDisabled
 	}
 	var errs fieldErrors
 	errs.addErr(a.Policy.Check("password", password, rec.Email, rec.Name, rec.Username))
@@ -166,7 +185,7 @@ func (s *Store) resetPassword(token, newHash string) (User, error) {
 			return err
 		}
 		if !rec.user().Active() {
-			return errResetDisabled
+			return ErrResetDisabled
 		}
 		rec.PasswordHash = newHash
 		rec.LoginAttempts, rec.ThrottledUntil = 0, nil

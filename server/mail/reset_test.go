@@ -14,7 +14,8 @@ import (
 // lasts an hour; an email whose link was replaced before it went out is
 // stale, never sent with a dead link.
 func TestRenderResetPassword(t *testing.T) {
-	store := mustStoreAt(t, db.Options{})
+	now := time.Now()
+	store := mustStoreAt(t, db.Options{Now: func() time.Time { return now }})
 	link, err := store.CreateSignupToken(db.SystemActor, db.NewSignupToken{Name: "team", ExpiresAt: time.Now().Add(time.Hour)})
 	if err != nil {
 		t.Fatal(err)
@@ -51,7 +52,9 @@ func TestRenderResetPassword(t *testing.T) {
 		t.Errorf("HTML:\n%s", e.HTML)
 	}
 
-	// A newer request replaces the link: the older email is stale.
+	// A newer request (a minute on) replaces the link: the older email is
+	// stale.
+	now = now.Add(db.ResetEmailInterval)
 	second := ask()
 	var stale *StaleError
 	if _, err := Render(store, site, first); !errors.As(err, &stale) || !strings.Contains(stale.Reason, "replaced") {

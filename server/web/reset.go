@@ -80,13 +80,17 @@ func (p *Pages) renderDeadReset(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// openReset returns the account the live reset link token is for, or
-// answers with the page that says why not and returns false.
+// openReset returns the active account the live reset link token is
+// for, or answers with the page that says why not (a dead link, a
+// disabled account) and returns false.
 func (p *Pages) openReset(w http.ResponseWriter, r *http.Request, token string) (db.User, bool) {
 	t, err := p.store.PeekUserToken(db.TokenResetPassword, token)
 	var u db.User
 	if err == nil {
 		u, err = p.store.FindUserByID(t.UserID)
+	}
+	if err == nil && !u.Active() {
+		err = db.ErrResetDisabled
 	}
 	switch db.ErrorCode(err) {
 	case "":

@@ -96,3 +96,30 @@ func TestForgotAndResetPages(t *testing.T) {
 		t.Errorf("posting to a used link: %d", p.StatusCode)
 	}
 }
+
+// TestResetPageDisabledAccount: a live link of a disabled account shows
+// an error page that says so, on GET and POST, and sets nothing.
+func TestResetPageDisabledAccount(t *testing.T) {
+	ts := mustServer(t)
+	u := ts.mustUser(t, db.RoleViewer)
+	secret, _, err := ts.store.CreateResetLink(db.SystemActor, u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ts.store.DisableUser(db.SystemActor, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	for _, method := range []string{"GET", "POST"} {
+		var form url.Values
+		if method == "POST" {
+			form = url.Values{"password": {"amber kettle orbit meadow"}, "password2": {"amber kettle orbit meadow"}}
+		}
+		p := ts.page(t, method, "/reset-password/"+secret, "", form)
+		if p.StatusCode != 403 || !strings.Contains(p.body, "This account is disabled") || strings.Contains(p.body, `name="password"`) {
+			t.Errorf("%s: %d\n%s", method, p.StatusCode, p.body)
+		}
+	}
+	if events, _, _ := ts.store.ListEvents(db.EventPasswordReset, 0, 10); len(events) != 0 {
+		t.Errorf("events %+v", events)
+	}
+}
