@@ -207,9 +207,10 @@ type pageData struct {
 	// Dead-link and error pages.
 	Heading, Message, Next string
 	ShowLogin              bool
+	RequestID              string
+
 	// ShowForgot links to /forgot-password, for a dead reset link.
 	ShowForgot bool
-	RequestID  string
 
 	Account *pageAccount
 
