@@ -22,8 +22,6 @@ import (
 // type is missing here.
 var exportedTypes = map[string]reflect.Type{
 	"Accounts":          reflect.TypeFor[Accounts](),
-	"TokenPurpose":      reflect.TypeFor[TokenPurpose](),
-	"UserToken":         reflect.TypeFor[UserToken](),
 	"NewAccount":        reflect.TypeFor[NewAccount](),
 	"PasswordChange":    reflect.TypeFor[PasswordChange](),
 	"APIKey":            reflect.TypeFor[APIKey](),
@@ -44,6 +42,8 @@ var exportedTypes = map[string]reflect.Type{
 	"AppUpdate":         reflect.TypeFor[AppUpdate](),
 	"OIDCAuthRequest":   reflect.TypeFor[OIDCAuthRequest](),
 	"OIDCRefreshGrant":  reflect.TypeFor[OIDCRefreshGrant](),
+	"TokenPurpose":      reflect.TypeFor[TokenPurpose](),
+	"UserToken":         reflect.TypeFor[UserToken](),
 	"Invitation":        reflect.TypeFor[Invitation](),
 	"Label":             reflect.TypeFor[Label](),
 	"LoginResult":       reflect.TypeFor[LoginResult](),

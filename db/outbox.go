@@ -19,6 +19,7 @@ type Email struct {
 const (
 	EmailInvitation = "invitation"
 	EmailWelcome    = "welcome"
+	// EmailResetPassword (reset.go) carries a forgot-password link.
 )
 
 // States of an email in the outbox. An email is cancelled when, by the
@@ -54,16 +55,17 @@ type OutboxEmail struct {
 	CreatedAt     time.Time
 	NextAttemptAt time.Time
 	SentAt        *time.Time
-	// UserID is the user a welcome email is for, so that sending it can
-	// set the user's emailSent.
+	// UserID is the user a welcome or reset-password email is for; sending
+	// a welcome email sets the user's emailSent.
 	UserID uint64
 	// InvitationID is the invitation an invitation email is for.
 	InvitationID uint64
 	// Inviter is the name an invitation email is signed with.
 	Inviter string
-	// Token is the invitation's token, needed for the link. It is the
-	// only copy of a token in clear in the database, kept only while the
-	// email is pending: sending, giving up and cancelling wipe it.
+	// Token is the secret the email's link needs: an invitation's token,
+	// or a reset-password token. These are the only secrets kept in clear
+	// in the database, and only while the email is pending: sending,
+	// giving up and cancelling wipe them.
 	Token string
 }
 

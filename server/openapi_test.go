@@ -656,6 +656,37 @@ func TestOpenAPIWalk(t *testing.T) {
 	w.do(400, "GET", "/api/admin/events?type=bogus", admin(""))
 	w.do(403, "GET", "/api/admin/events", walkReq{cookie: edCookie})
 
+	// Password resets: the request answers 202 whatever the address; an
+	// admin's link sets a password once, then is dead (404), on its page
+	// too.
+	w.do(202, "POST", "/auth/reset-password", walkReq{body: `{"email":"ED@example.com"}`})
+	w.do(202, "POST", "/auth/reset-password", walkReq{body: `{"email":"nobody@example.com"}`})
+	w.do(202, "POST", "/auth/reset-password", walkReq{body: `{"email":"not an address"}`})
+	w.do(400, "POST", "/auth/reset-password", walkReq{body: `{"email":1}`})
+	w.do(400, "POST", "/auth/reset-password", walkReq{body: `{"email":"a@example.com","name":"x"}`})
+	w.do(400, "POST", "/auth/reset-password", walkReq{body: `{}`})
+	w.do(413, "POST", "/auth/reset-password", walkReq{body: `{"email":"` + strings.Repeat("x", MaxBodyBytes) + `"}`})
+	_, _, rl := w.do(201, "POST", "/api/admin/user-admin/"+viID+"/reset-link", admin(""))
+	resetURL := str(rl, "url")
+	resetToken := resetURL[strings.LastIndex(resetURL, "/")+1:]
+	w.do(404, "POST", "/api/admin/user-admin/999/reset-link", admin(""))
+	w.do(400, "POST", "/api/admin/user-admin/"+viID+"/reset-link", admin(`{"ttl":5}`))
+	w.do(403, "POST", "/api/admin/user-admin/"+viID+"/reset-link", walkReq{cookie: edCookie})
+	w.do(200, "GET", "/reset-password/"+resetToken, walkReq{})
+	w.do(400, "POST", "/auth/reset-password/"+resetToken, walkReq{body: `{"password":"short"}`})
+	w.do(400, "POST", "/reset-password/"+resetToken, walkReq{contentType: "application/x-www-form-urlencoded", body: "password=short&password2=short"})
+	w.do(204, "POST", "/auth/reset-password/"+resetToken, walkReq{body: `{"password":"` + walkPassword + `-new"}`})
+	w.do(404, "POST", "/auth/reset-password/"+resetToken, walkReq{body: `{"password":"` + walkPassword + `-new"}`})
+	w.do(404, "GET", "/reset-password/"+resetToken, walkReq{})
+	w.do(404, "POST", "/reset-password/"+resetToken, walkReq{contentType: "application/x-www-form-urlencoded", body: "password=x&password2=x"})
+	_, _, rl2 := w.do(201, "POST", "/api/admin/user-admin/"+viID+"/reset-link", admin("{}"))
+	resetURL = str(rl2, "url")
+	w.do(303, "POST", "/reset-password/"+resetURL[strings.LastIndex(resetURL, "/")+1:], walkReq{contentType: "application/x-www-form-urlencoded",
+		body: "password=" + walkPassword + "&password2=" + walkPassword})
+	w.do(200, "GET", "/forgot-password", walkReq{})
+	w.do(200, "POST", "/forgot-password", walkReq{contentType: "application/x-www-form-urlencoded", body: "email=nobody%40example.com"})
+	w.do(400, "POST", "/forgot-password", walkReq{contentType: "application/x-www-form-urlencoded", body: "email="})
+
 	// Deleting users, and the last Admin.
 	w.do(200, "DELETE", "/api/admin/user-admin/"+viID, admin(""))
 	w.do(404, "DELETE", "/api/admin/user-admin/"+viID, admin(""))
@@ -733,6 +764,11 @@ func TestOpenAPIRateLimited(t *testing.T) {
 	w.do(401, "POST", "/auth/simple/login", walkReq{body: `{"username":"a","password":"b"}`})
 	w.do(429, "POST", "/auth/simple/login", walkReq{body: `{"username":"a","password":"b"}`})
 	w.do(429, "POST", "/auth/logout", walkReq{})
+	w.do(429, "POST", "/auth/reset-password", walkReq{body: `{"email":"a@example.com"}`})
+	w.do(429, "POST", "/auth/reset-password/x", walkReq{body: `{"password":"x"}`})
+	w.do(429, "POST", "/forgot-password", walkReq{contentType: "application/x-www-form-urlencoded", body: "email=a%40example.com"})
+	w.do(429, "GET", "/reset-password/x", walkReq{})
+	w.do(429, "POST", "/reset-password/x", walkReq{contentType: "application/x-www-form-urlencoded", body: "password=x"})
 }
 
 // TestOpenAPIEventTypes: both places the document lists event types (the

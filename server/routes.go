@@ -60,6 +60,8 @@ func (s *Server) apiRoutes() []route {
 		// Logins and sessions.
 		public("POST", "/auth/simple/login", s.authLimit, s.handleLogin),
 		public("POST", "/auth/logout", s.authLimit, s.handleLogout),
+		public("POST", "/auth/reset-password", s.authLimit, s.handleRequestPasswordReset),
+		public("POST", "/auth/reset-password/:token", s.authLimit, s.handleResetPassword),
 
 		// Users, roles, keys and the audit log.
 		authed("GET", "/api/admin/user", permReadSelf, s.handleGetSelf),
@@ -70,6 +72,7 @@ func (s *Server) apiRoutes() []route {
 		authed("POST", "/api/admin/user-admin/:id/unlock", permManageUsers, s.handleUnlockUser),
 		authed("POST", "/api/admin/user-admin/:id/disable", permManageUsers, s.handleDisableUser),
 		authed("POST", "/api/admin/user-admin/:id/enable", permManageUsers, s.handleEnableUser),
+		authed("POST", "/api/admin/user-admin/:id/reset-link", permManageUsers, s.handleCreateResetLink),
 		authed("GET", "/api/admin/roles", permReadRoles, s.handleListRoles),
 		authed("GET", "/api/admin/api-tokens", permManageKeys, s.handleListAPIKeys),
 		authed("POST", "/api/admin/api-tokens", permManageKeys, s.handleCreateAPIKey),
@@ -136,6 +139,10 @@ func (s *Server) pageRoutes() []route {
 		public("GET", "/", nil, p.PortalPage),
 		public("GET", "/account", nil, p.AccountPage),
 		public("POST", "/account/password", nil, s.pageLimit(s.authLimit, p.PasswordForm)),
+		public("GET", "/forgot-password", nil, p.ForgotPage),
+		public("POST", "/forgot-password", nil, s.pageLimit(s.authLimit, p.ForgotForm)),
+		public("GET", "/reset-password/:token", nil, s.pageLimit(s.authLimit, p.ResetPage)),
+		public("POST", "/reset-password/:token", nil, s.pageLimit(s.authLimit, p.ResetForm)),
 		public("GET", "/static/:file", nil, p.Static),
 	}
 }

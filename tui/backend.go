@@ -40,6 +40,9 @@ type Backend interface {
 	DisableUser(ctx context.Context, actor db.Actor, id uint64) (db.User, error)
 	EnableUser(ctx context.Context, actor db.Actor, id uint64) (db.User, error)
 	DeleteUser(ctx context.Context, actor db.Actor, id uint64) error
+	// CreateResetLink is Store.CreateResetLink: the secret of a new reset
+	// link for the user (shown once) and its token.
+	CreateResetLink(ctx context.Context, actor db.Actor, id uint64) (string, db.UserToken, error)
 
 	ListAPIKeys(ctx context.Context) ([]db.APIKey, error)
 	CreateAPIKey(ctx context.Context, actor db.Actor, name string, role db.Role) (db.APIKey, string, error)
@@ -145,6 +148,13 @@ func (d direct) UpdateUser(ctx context.Context, actor db.Actor, id uint64, in db
 		return db.User{}, err
 	}
 	return d.s.UpdateUser(actor, id, in)
+}
+
+func (d direct) CreateResetLink(ctx context.Context, actor db.Actor, id uint64) (string, db.UserToken, error) {
+	if err := ctx.Err(); err != nil {
+		return "", db.UserToken{}, err
+	}
+	return d.s.CreateResetLink(actor, id)
 }
 
 func (d direct) UnlockUser(ctx context.Context, actor db.Actor, id uint64) (db.User, error) {

@@ -39,6 +39,8 @@ type KeyMap struct {
 	Revoke key.Binding // invitations, API keys
 	Role   key.Binding // users
 	Unlock key.Binding // users
+	// ResetLink makes a password reset link for a user (users).
+	ResetLink key.Binding
 	// Disable disables the selected user, or enables them again.
 	Disable key.Binding // users
 	Groups  key.Binding // users: their groups
@@ -108,6 +110,8 @@ func DefaultKeyMap() KeyMap {
 		Type:    b([]string{"t"}, "t", "event type"),
 		Older:   b([]string{"]", "right"}, "]/→", "older"),
 		Newer:   b([]string{"[", "left"}, "[/←", "newer"),
+
+		ResetLink: b([]string{"p"}, "p", "reset link"),
 
 		NextField: b([]string{"tab", "down"}, "tab/↓", "next field"),
 		PrevField: b([]string{"shift+tab", "up"}, "shift+tab/↑", "previous field"),

@@ -11,10 +11,11 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"invited/db"
+	"invited/weburl"
 )
 
-// usersScreen lists the users: change role, unlock, disable or enable,
-// delete.
+// usersScreen lists the users: change role, unlock, make a password reset
+// link, disable or enable, delete.
 type usersScreen struct {
 	records[db.User]
 	total int
@@ -130,6 +131,21 @@ func (s *usersScreen) key(k tea.KeyMsg) tea.Cmd {
 			a.setOK("Unlocked " + u.Email + ": they may log in again.")
 			return s.load()
 		})
+	case key.Matches(k, keys.ResetLink):
+		if !u.Active() {
+			a.setError(u.Email + " is disabled: a reset link would not work. Enable the user first (x).")
+			return nil
+		}
+		a.ask(fmt.Sprintf("Make a password reset link for %s? It works once, for 1 hour, and replaces any reset link sent before.", u.Email),
+			a.do("Could not make a reset link", func(ctx context.Context) (any, error) {
+				secret, t, err := a.backend.CreateResetLink(ctx, a.actor, u.ID)
+				return resetLinkResult{u, secret, t}, err
+			}, func(res any) tea.Cmd {
+				r, _ := res.(resetLinkResult)
+				a.setOK("Made a password reset link for " + u.Email + ".")
+				s.showResetLink(r)
+				return nil
+			}))
 	case key.Matches(k, keys.Disable) && u.Active():
 		a.ask(fmt.Sprintf("Disable the user %s? Their sessions end at once and they cannot log in until enabled again; their data stays.", u.Email),
 			a.do("Could not disable", func(ctx context.Context) (any, error) {
@@ -156,6 +172,32 @@ func (s *usersScreen) key(k tea.KeyMsg) tea.Cmd {
 			}))
 	}
 	return nil
+}
+
+// resetLinkResult is a new reset link: the one time its secret exists
+// outside the store's hash.
+type resetLinkResult struct {
+	user   db.User
+	secret string
+	token  db.UserToken
+}
+
+// showResetLink shows a new reset link once, to copy and hand over.
+func (s *usersScreen) showResetLink(r resetLinkResult) {
+	a := s.app
+	link := weburl.ResetPassword(a.opts.BaseURL, r.secret)
+	a.push(&result{
+		app: a, title: "Password reset link for " + r.user.Email,
+		note: "Copy it now and give it to " + r.user.Email + " yourself; it will not be shown again (only its hash is kept). " +
+			"It works once: opening it lets them choose a new password, which logs them out everywhere.",
+		lines: []resultLine{
+			{},
+			{label: "User", value: r.user.Email},
+			{label: "Expires", value: fmtFull(r.token.ExpiresAt, a.now())},
+			{label: "Link", value: link, wrapAnywhere: true, secret: true},
+		},
+		copyText: link, copyWhat: "the reset link", qrText: link,
+	})
 }
 
 // roleForm changes a user's root role.
@@ -280,5 +322,5 @@ func (s *usersScreen) view(w, h int) string {
 
 func (s *usersScreen) help() helpKeys {
 	k := s.app.keys
-	return s.listHelp(k.Role, k.Groups, k.Unlock, k.Disable, k.Delete)
+	return s.listHelp(k.Role, k.Groups, k.Unlock, k.ResetLink, k.Disable, k.Delete)
 }

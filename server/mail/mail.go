@@ -253,6 +253,15 @@ type WelcomeMail struct {
 	LoginURL string // {base_url}/login
 }
 
+// ResetPasswordMail is what a forgot-password email says.
+type ResetPasswordMail struct {
+	SiteName  string // how the site is named: a Site's Label
+	To        string
+	Name      string
+	URI       string    // {base_url}/reset-password/{token}
+	ExpiresAt time.Time // shown in UTC
+}
+
 // expiryLayout shows an expiry the way a person reads it.
 const expiryLayout = "Monday, 2 January 2006 at 15:04 UTC"
 
@@ -266,6 +275,8 @@ func invitationSubject(inviter, site string) string {
 }
 
 func welcomeSubject(site string) string { return "Welcome to " + site }
+
+func resetPasswordSubject(site string) string { return "Reset your password at " + site }
 
 // RenderInvitationEmail renders the invitation email for m. Every value is
 // put on one line first, so none can add a header; the HTML body escapes
@@ -301,6 +312,22 @@ func RenderWelcomeEmail(m WelcomeMail) (db.Email, error) {
 		LoginURL: headerValue(m.LoginURL),
 	}
 	return renderEmail("welcome", headerValue(m.To), data.Subject, data)
+}
+
+// RenderResetPasswordEmail renders the forgot-password email for m, with
+// the same guarantees as RenderInvitationEmail.
+func RenderResetPasswordEmail(m ResetPasswordMail) (db.Email, error) {
+	site := headerValue(m.SiteName)
+	data := struct {
+		Subject, SiteName, Name, URI, Expires string
+	}{
+		Subject:  resetPasswordSubject(site),
+		SiteName: site,
+		Name:     headerValue(m.Name),
+		URI:      headerValue(m.URI),
+		Expires:  m.ExpiresAt.UTC().Format(expiryLayout),
+	}
+	return renderEmail("reset-password", headerValue(m.To), data.Subject, data)
 }
 
 func renderEmail(name, to, subject string, data any) (db.Email, error) {
@@ -360,6 +387,27 @@ func Render(store *db.Store, site Site, e db.OutboxEmail) (db.Email, error) {
 			return db.Email{}, err
 		}
 		return RenderWelcomeEmail(WelcomeMail{SiteName: site.Label(), To: u.Email, Name: u.Name, LoginURL: weburl.Login(site.BaseURL)})
+	case db.EmailResetPassword:
+		// The link must still work, and still be the user's, when the
+		// email goes out: a newer request, a use, or the hour passing
+		// makes it stale.
+		t, err := store.PeekUserToken(db.TokenResetPassword, e.Token)
+		if db.ErrorCode(err) == db.ENOTFOUND || (err == nil && t.UserID != e.UserID) {
+			return db.Email{}, &StaleError{"not sent: the reset link was used, replaced by a newer one or expired before this email went out"}
+		} else if err != nil {
+			return db.Email{}, err
+		}
+		u, err := store.FindUserByID(e.UserID)
+		if db.ErrorCode(err) == db.ENOTFOUND {
+			return db.Email{}, &StaleError{"not sent: the user was deleted before this email went out"}
+		} else if err != nil {
+			return db.Email{}, err
+		}
+		if !u.Active() {
+			return db.Email{}, &StaleError{"not sent: the user was disabled before this email went out"}
+		}
+		return RenderResetPasswordEmail(ResetPasswordMail{SiteName: site.Label(), To: u.Email, Name: u.Name,
+			URI: weburl.ResetPassword(site.BaseURL, e.Token), ExpiresAt: t.ExpiresAt})
 	}
 	return db.Email{}, &StaleError{fmt.Sprintf("not sent: this build of invited does not know emails of the kind %q", e.Kind)}
 }
@@ -375,6 +423,8 @@ func Subject(site Site, e db.OutboxEmail) string {
 		return invitationSubject(headerValue(e.Inviter), site.Label())
 	case db.EmailWelcome:
 		return welcomeSubject(site.Label())
+	case db.EmailResetPassword:
+		return resetPasswordSubject(site.Label())
 	}
 	return ""
 }

@@ -1,7 +1,9 @@
 // Package web is invited's server-rendered HTML pages: signing up
 // through a link (/new-user), accepting an invitation
-// (/invitations/:token), logging in and out (/login, /logout) and a small
-// account page where a person changes their password (/account). They are
+// (/invitations/:token), logging in and out (/login, /logout), a small
+// account page where a person changes their password (/account), and
+// resetting a forgotten password (/forgot-password, then the emailed
+// /reset-password/:token; reset.go). They are
 // html/template files embedded in the binary, with one stylesheet and no
 // JavaScript at all, and they run every account flow through the same
 // db.Accounts calls as the JSON API, so the two cannot disagree.
@@ -63,7 +65,7 @@ var (
 	// for a year and a new build is still fetched at once.
 	pageCSSName  = "style." + contentHash(pageCSS) + ".css"
 	pageCSSPath  = "/static/" + pageCSSName
-	pageTemplate = parsePageTemplates("signup", "invitation", "welcome", "gone", "error", "login", "account", "portal")
+	pageTemplate = parsePageTemplates("signup", "invitation", "welcome", "gone", "error", "login", "account", "portal", "forgot", "reset")
 )
 
 func mustRead(name string) []byte {
@@ -111,6 +113,9 @@ type Host interface {
 	Joined(kind string)
 	// NotFound answers a path that nothing serves.
 	NotFound(w http.ResponseWriter, r *http.Request)
+	// MailQueued is told that a form may have queued an email, so the
+	// mail worker looks at once.
+	MailQueued()
 }
 
 // Deps are everything the pages need.
@@ -203,6 +208,9 @@ type pageData struct {
 	Heading, Message, Next string
 	ShowLogin              bool
 	RequestID              string
+
+	// ShowForgot links to /forgot-password, for a dead reset link.
+	ShowForgot bool
 
 	Account *pageAccount
 
@@ -787,8 +795,11 @@ func (p *Pages) InvitationForm(w http.ResponseWriter, r *http.Request, ps httpro
 // it is safe.
 func (p *Pages) LoginPage(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
 	d := &pageData{Title: "Log in", Form: p.loginForm(r.URL.Query().Get("rd"))}
-	if r.URL.Query().Has("loggedout") {
+	switch q := r.URL.Query(); {
+	case q.Has("loggedout"):
 		d.Notice = "You have logged out."
+	case q.Has("reset"):
+		d.Notice = "Your password has been changed and every session of your account has been logged out. Log in with the new password."
 	}
 	p.renderPage(w, r, http.StatusOK, "login", d)
 }
