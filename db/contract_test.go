@@ -53,6 +53,8 @@ var exportedTypes = map[string]reflect.Type{
 	"Organization":      reflect.TypeFor[Organization](),
 	"OutboxEmail":       reflect.TypeFor[OutboxEmail](),
 	"PasswordCheck":     reflect.TypeFor[PasswordCheck](),
+	"Passkey":           reflect.TypeFor[Passkey](),
+	"PasskeyUse":        reflect.TypeFor[PasskeyUse](),
 	"PasswordPolicy":    reflect.TypeFor[PasswordPolicy](),
 	"Role":              reflect.TypeFor[Role](),
 	"SigningKey":        reflect.TypeFor[SigningKey](),
@@ -63,6 +65,8 @@ var exportedTypes = map[string]reflect.Type{
 	"User":              reflect.TypeFor[User](),
 	"UserInput":         reflect.TypeFor[UserInput](),
 	"UserUpdate":        reflect.TypeFor[UserUpdate](),
+	"TokenPurpose":      reflect.TypeFor[TokenPurpose](),
+	"UserToken":         reflect.TypeFor[UserToken](),
 }
 
 // parseSource parses the package's non-test Go files.
