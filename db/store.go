@@ -295,6 +295,10 @@ func (s *Store) SchemaVersionOnDisk() (int, error) {
 // is stored is exactly what the API shows.
 func (s *Store) clock() time.Time { return s.now().UTC().Truncate(time.Millisecond) }
 
+// Now is the store's clock (Options.Now), for rules of time kept outside
+// the file, such as the server's passkey ceremonies.
+func (s *Store) Now() time.Time { return s.now() }
+
 func itob(id uint64) []byte {
 	b := make([]byte, 8)
 	binary.BigEndian.PutUint64(b, id)
