@@ -224,8 +224,8 @@ type pageData struct {
 	Site, Title, Stylesheet string
 	// Script is passkey.js's path on the pages that load it, else "".
 	Script string
-	Form                    *pageForm
-	Notice                  string
+	Form   *pageForm
+	Notice string
 
 	// Signup and invitation pages. A link's name is private to admins;
 	// its signup page shows only its public description.
@@ -856,7 +856,9 @@ func (p *Pages) LoginForm(w http.ResponseWriter, r *http.Request, _ httprouter.P
 	form := p.loginForm(r.PostForm.Get("rd"))
 	form.fill(r.PostForm)
 	login, password := strings.TrimSpace(r.PostForm.Get("username")), r.PostForm.Get("password")
-	show := func(status int) { p.renderPage(w, r, status, "login", p.withPasskeys(&pageData{Title: "Log in", Form: form})) }
+	show := func(status int) {
+		p.renderPage(w, r, status, "login", p.withPasskeys(&pageData{Title: "Log in", Form: form}))
+	}
 	if login == "" {
 		form.fieldError("username", "Username or email is required.")
 	}
