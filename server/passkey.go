@@ -426,11 +426,10 @@ func (s *Server) handlePasskeyRegisterBegin(w http.ResponseWriter, r *http.Reque
 		s.writeError(w, r, err)
 		return
 	}
-	if s.webauthn == nil {
-		s.writeError(w, r, errPasskeysOff)
-		return
-	}
 	u, err := s.passkeyCaller(actor)
+	if err == nil && s.webauthn == nil {
+		err = errPasskeysOff
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -498,11 +497,10 @@ func (s *Server) handlePasskeyRegisterFinish(w http.ResponseWriter, r *http.Requ
 		s.writeError(w, r, err)
 		return
 	}
-	if s.webauthn == nil {
-		s.writeError(w, r, errPasskeysOff)
-		return
-	}
 	u, err := s.passkeyCaller(actor)
+	if err == nil && s.webauthn == nil {
+		err = errPasskeysOff
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return
