@@ -279,7 +279,8 @@ func (s *Server) passkeyUser(userID uint64) (passkeyUser, error) {
 // discoverable login). It records nothing: the caller commits the use
 // (db.Store.PasskeyLogin for a login), which also refuses a counter that
 // went backwards, a removed passkey and a disabled user. Every failure
-// is errCeremonyGone, errPasskeyUnreadable or errPasskeyRefused.
+// is errCeremonyGone, errPasskeyUnreadable, db.ErrPasskeyLogin (no such
+// passkey) or errPasskeyRefused.
 func (s *Server) finishPasskeyAssertion(id string, credential []byte, userID uint64) (passkeyAssertion, error) {
 	if s.webauthn == nil {
 		return passkeyAssertion{}, errPasskeysOff
@@ -294,6 +295,7 @@ func (s *Server) finishPasskeyAssertion(id string, credential []byte, userID uin
 	}
 	var cred *webauthn.Credential
 	var owner uint64
+	var unknown bool // the credential is not (or no longer) registered
 	if userID == 0 {
 		// The authenticator names the user (the handle is the user id);
 		// only that user's passkey of that credential id is looked at,
@@ -302,6 +304,7 @@ func (s *Server) finishPasskeyAssertion(id string, credential []byte, userID uin
 			owner = db.UserIDFromPasskeyHandle(handle)
 			pk, err := s.store.FindPasskey(owner, rawID)
 			if err != nil {
+				unknown = db.ErrorCode(err) == db.ENOTFOUND
 				return nil, err
 			}
 			return passkeyUser{u: db.User{ID: owner}, creds: []webauthn.Credential{credentialOf(pk)}}, nil
@@ -315,8 +318,12 @@ func (s *Server) finishPasskeyAssertion(id string, credential []byte, userID uin
 	}
 	if err != nil {
 		var de *db.Error
-		if errors.As(err, &de) && de.Code == db.EINTERNAL {
+		switch {
+		case errors.As(err, &de) && de.Code == db.EINTERNAL:
 			return passkeyAssertion{}, err
+		case unknown:
+			// Most likely removed on /account while the device keeps it.
+			return passkeyAssertion{}, db.ErrPasskeyLogin
 		}
 		return passkeyAssertion{}, errPasskeyRefused
 	}
