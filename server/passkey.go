@@ -12,6 +12,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"net"
 	"net/http"
 	"net/url"
 	"sync"
@@ -120,7 +121,7 @@ func newRelyingParty(baseURL, site string) (*webauthn.WebAuthn, string) {
 		return nil, "server.base_url is not set to an absolute URL"
 	}
 	host := u.Hostname()
-	if host == "" || host[0] == '[' || isIPAddress(host) {
+	if host == "" || net.ParseIP(host) != nil {
 		return nil, "server.base_url's host is an IP address; passkeys need a host name such as localhost or invite.example.com"
 	}
 	if site == "" {
@@ -138,15 +139,6 @@ func newRelyingParty(baseURL, site string) (*webauthn.WebAuthn, string) {
 		return nil, "server.base_url cannot be a WebAuthn relying party: " + err.Error()
 	}
 	return wa, ""
-}
-
-func isIPAddress(host string) bool {
-	for _, r := range host {
-		if (r < '0' || r > '9') && r != '.' && r != ':' {
-			return false
-		}
-	}
-	return true
 }
 
 // passkeyUser is a user as the WebAuthn library sees it, with the

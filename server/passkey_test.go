@@ -371,11 +371,66 @@ func TestPasskeyCeremoniesBounded(t *testing.T) {
 // Without a host name in base_url there are no passkeys: the endpoints
 // say so and the pages show no control and load no script.
 func TestPasskeysOffWithoutHostName(t *testing.T) {
+	for _, base := range []string{"", "http://[::1]:4242", "http://10.0.0.1"} {
+		if wa, why := newRelyingParty(base, "x"); wa != nil || why == "" {
+			t.Errorf("base_url %q makes a relying party", base)
+		}
+	}
 	ts := mustServerWith(t, func(o *Options) { o.BaseURL = "http://127.0.0.1:4242" })
 	resp, out := ts.jsonAs(t, "", "POST", "/auth/passkey/login/begin", `{}`)
 	wantCode(t, "begin", resp, out, 404)
 	page := ts.page(t, "GET", "/login", "", nil)
 	if strings.Contains(page.body, "passkey") || strings.Contains(page.Header.Get("Content-Security-Policy"), "script-src") {
 		t.Fatalf("login page with passkeys off: %s %s", page.Header.Get("Content-Security-Policy"), page.body)
+	}
+}
+
+// An assertion bound to a known user (the second step after a password)
+// takes only that user's passkeys, and only for that user's ceremony.
+func TestPasskeyBoundAssertion(t *testing.T) {
+	ts, _ := mustPasskeyServer(t)
+	ann, bob := ts.mustUser(t, db.RoleViewer), ts.mustUser(t, db.RoleViewer)
+	annKey := ts.addPasskey(t, ts.login(t, ann.Username, testPassword), "Ann's key")
+	bobKey := ts.addPasskey(t, ts.login(t, bob.Username, testPassword), "Bob's key")
+	srv := ts.srv
+	carol := ts.mustUser(t, db.RoleViewer)
+	if _, _, err := srv.beginPasskeyAssertion(carol.ID); db.ErrorCode(err) != db.ENOTFOUND {
+		t.Fatalf("a bound login for a user without passkeys: %v", err)
+	}
+
+	begin := func(userID uint64) (string, string) {
+		t.Helper()
+		id, opts, err := srv.beginPasskeyAssertion(userID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(opts.Response.AllowedCredentials) != 1 {
+			t.Fatalf("allowed credentials %+v", opts.Response.AllowedCredentials)
+		}
+		return id, opts.Response.Challenge.String()
+	}
+	id, challenge := begin(ann.ID)
+	a, err := srv.finishPasskeyAssertion(id, annKey.get(challenge), ann.ID)
+	if err != nil || a.UserID != ann.ID || string(a.CredentialID) != string(annKey.credID) || a.Use.SignCount != annKey.count {
+		t.Fatalf("bound assertion: %+v, %v", a, err)
+	}
+	// Ann's ceremony finished as Bob's, or as a discoverable login.
+	id, challenge = begin(ann.ID)
+	if _, err := srv.finishPasskeyAssertion(id, annKey.get(challenge), bob.ID); err != errCeremonyGone {
+		t.Fatalf("ann's ceremony as bob's: %v", err)
+	}
+	id, challenge = begin(ann.ID)
+	if _, err := srv.finishPasskeyAssertion(id, annKey.get(challenge), 0); err != errCeremonyGone {
+		t.Fatalf("ann's ceremony as a discoverable login: %v", err)
+	}
+	// Bob's passkey answering Ann's ceremony.
+	id, challenge = begin(ann.ID)
+	if _, err := srv.finishPasskeyAssertion(id, bobKey.get(challenge), ann.ID); err == nil {
+		t.Fatal("bob's passkey passed for ann")
+	}
+	// A discoverable ceremony cannot be finished as bound.
+	id, challenge = ts.beginLogin(t)
+	if _, err := srv.finishPasskeyAssertion(id, annKey.get(challenge), ann.ID); err != errCeremonyGone {
+		t.Fatalf("a discoverable ceremony as ann's: %v", err)
 	}
 }
