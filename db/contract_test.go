@@ -55,6 +55,8 @@ var exportedTypes = map[string]reflect.Type{
 	"Organization":      reflect.TypeFor[Organization](),
 	"OutboxEmail":       reflect.TypeFor[OutboxEmail](),
 	"PasswordCheck":     reflect.TypeFor[PasswordCheck](),
+	"Passkey":           reflect.TypeFor[Passkey](),
+	"PasskeyUse":        reflect.TypeFor[PasskeyUse](),
 	"PasswordPolicy":    reflect.TypeFor[PasswordPolicy](),
 	"Role":              reflect.TypeFor[Role](),
 	"SigningKey":        reflect.TypeFor[SigningKey](),

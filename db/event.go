@@ -43,6 +43,10 @@ const (
 	// EventAppSecretRotated records a new client secret of an oidc app
 	// (never the secret, nor its hash).
 	EventAppSecretRotated = "app-secret-rotated"
+	// EventPasskeyAdded and EventPasskeyRemoved record a user's passkey
+	// (by its name) added or removed.
+	EventPasskeyAdded   = "passkey-added"
+	EventPasskeyRemoved = "passkey-removed"
 	// EventSchemaMigrated records a migration of the file's schema, with
 	// the warnings of its MigrationReport.
 	EventSchemaMigrated = "schema-migrated"
@@ -57,6 +61,7 @@ var EventTypes = []string{
 	EventPasswordChanged, EventSchemaMigrated, EventGroupCreated, EventGroupUpdated, EventGroupDeleted,
 	EventAppCreated, EventAppUpdated, EventAppDeleted, EventAppSecretRotated, EventSigningKeyCreated, EventSigningKeysRotated,
 	EventPasswordReset, EventResetLinkCreated,
+	EventPasskeyAdded, EventPasskeyRemoved,
 }
 
 // Event is one entry of the audit log: who changed what, and when. It

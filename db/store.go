@@ -56,6 +56,7 @@ var (
 	bucketOIDCRefreshByUser = []byte("oidc_refresh_by_user") // user id + hex(sha256(token)) → empty
 	bucketUserTokens        = []byte("user_tokens")          // hex(sha256(token)) → userTokenRecord
 	bucketUserTokensByUser  = []byte("user_tokens_by_user")  // user id + purpose → hex(sha256(token)) of its live token
+	bucketPasskeys          = []byte("passkeys")             // user id + raw credential id → passkeyRecord
 
 	allBuckets = [][]byte{
 		bucketMeta, bucketUsers, bucketUsersByEmail, bucketUsersByUsername,
@@ -65,6 +66,7 @@ var (
 		bucketApps, bucketAppsByDomain, bucketAppsByClientID, bucketSigningKeys,
 		bucketOIDCAuthRequests, bucketOIDCAuthByTime, bucketOIDCCodes, bucketOIDCRefresh, bucketOIDCRefreshByUser,
 		bucketUserTokens, bucketUserTokensByUser,
+		bucketPasskeys,
 	}
 
 	keySchemaVersion = []byte("schema_version")
@@ -103,6 +105,8 @@ type migration func(s *Store, tx *bolt.Tx, report *MigrationReport) error
 // index oidc_auth_by_time lets each new request delete the expired ones),
 // oidc_codes and oidc_refresh (by the SHA-256 of the code or token, never
 // the token itself), with oidc_refresh_by_user to revoke a user's tokens.
+// passkeys holds WebAuthn credentials under the user's id followed by the
+// raw credential id, so a user's passkeys are one prefix (passkey.go).
 // The meta bucket holds the schema version and the provider's 32-byte
 // secret (oidc_crypto_key).
 //
@@ -296,6 +300,10 @@ func (s *Store) SchemaVersionOnDisk() (int, error) {
 // clock returns the current time in UTC, to the millisecond, so that what
 // is stored is exactly what the API shows.
 func (s *Store) clock() time.Time { return s.now().UTC().Truncate(time.Millisecond) }
+
+// Now is the store's clock (Options.Now), for rules of time kept outside
+// the file, such as the server's passkey ceremonies.
+func (s *Store) Now() time.Time { return s.now() }
 
 func itob(id uint64) []byte {
 	b := make([]byte, 8)

@@ -694,6 +694,29 @@ func TestOpenAPIWalk(t *testing.T) {
 	w.do(200, "PUT", "/api/admin/user-admin/"+edID, admin(`{"rootRole":"Admin"}`))
 	w.do(400, "DELETE", "/api/admin/user-admin/"+edID, admin(""))
 
+	// Passkeys: one added on the account logs in; the ceremonies work
+	// once; removing asks first.
+	pka := newSoftAuthenticator(t, "http://example.test", "example.test")
+	_, _, begun := w.do(200, "POST", "/account/passkeys/begin", walkReq{cookie: edCookie, body: `{"name":"Walk laptop"}`})
+	cer, challenge, handle := passkeyOptions(t, begun)
+	w.do(201, "POST", "/account/passkeys/finish", walkReq{cookie: edCookie, body: finishBody(cer, pka.create(challenge, handle))})
+	w.do(401, "POST", "/account/passkeys/finish", walkReq{cookie: edCookie, body: finishBody(cer, pka.create(challenge, handle))})
+	w.do(400, "POST", "/account/passkeys/begin", walkReq{cookie: edCookie, body: `{"name":""}`})
+	w.do(403, "POST", "/account/passkeys/begin", admin(`{"name":"a key"}`))
+	w.do(401, "POST", "/account/passkeys/begin", walkReq{body: `{"name":"nobody"}`})
+	_, _, begun = w.do(200, "POST", "/auth/passkey/login/begin", walkReq{body: `{}`})
+	cer, challenge, _ = passkeyOptions(t, begun)
+	w.do(200, "POST", "/auth/passkey/login/finish", walkReq{body: finishBody(cer, pka.get(challenge))})
+	w.do(401, "POST", "/auth/passkey/login/finish", walkReq{body: finishBody(cer, pka.get(challenge))})
+	w.do(400, "POST", "/auth/passkey/login/finish", walkReq{body: `{"ceremony":"x"}`})
+	w.do(400, "POST", "/auth/passkey/login/begin", walkReq{body: `{"x":1}`})
+	pkID := b64.EncodeToString(pka.credID)
+	w.do(200, "GET", "/account/passkeys/remove?id="+pkID, walkReq{cookie: edCookie})
+	w.do(404, "GET", "/account/passkeys/remove?id=AAAA", walkReq{cookie: edCookie})
+	w.do(303, "GET", "/account/passkeys/remove?id="+pkID, walkReq{})
+	w.do(303, "POST", "/account/passkeys/remove", walkReq{cookie: edCookie, contentType: "application/x-www-form-urlencoded", body: "id=" + pkID})
+	w.do(404, "POST", "/account/passkeys/remove", walkReq{cookie: edCookie, contentType: "application/x-www-form-urlencoded", body: "id=" + pkID})
+
 	// The pages.
 	_, html, _ := w.do(200, "GET", "/login", walkReq{})
 	w.do(200, "GET", "/new-user?invite="+secret2, walkReq{})
@@ -714,6 +737,14 @@ func TestOpenAPIWalk(t *testing.T) {
 		t.Error("the login page links no stylesheet")
 	}
 	w.do(404, "GET", "/static/nothing.css", walkReq{})
+	if js := regexp.MustCompile(`/static/passkey\.[0-9a-f]+\.js`).Find(html); js != nil {
+		h, _, _ := w.do(200, "GET", string(js), walkReq{})
+		if h.Get("Content-Type") != "text/javascript; charset=utf-8" || !strings.Contains(h.Get("Cache-Control"), "immutable") {
+			t.Errorf("passkey.js served as %q, %q", h.Get("Content-Type"), h.Get("Cache-Control"))
+		}
+	} else {
+		t.Error("the login page loads no passkey.js")
+	}
 
 	// Logging out ends the session.
 	w.do(204, "POST", "/auth/logout", walkReq{cookie: edCookie})
@@ -769,6 +800,10 @@ func TestOpenAPIRateLimited(t *testing.T) {
 	w.do(429, "POST", "/forgot-password", walkReq{contentType: "application/x-www-form-urlencoded", body: "email=a%40example.com"})
 	w.do(429, "GET", "/reset-password/x", walkReq{})
 	w.do(429, "POST", "/reset-password/x", walkReq{contentType: "application/x-www-form-urlencoded", body: "password=x"})
+	w.do(429, "POST", "/auth/passkey/login/begin", walkReq{body: `{}`})
+	w.do(429, "POST", "/auth/passkey/login/finish", walkReq{body: `{}`})
+	w.do(429, "POST", "/account/passkeys/begin", walkReq{body: `{}`})
+	w.do(429, "POST", "/account/passkeys/finish", walkReq{body: `{}`})
 }
 
 // TestOpenAPIEventTypes: both places the document lists event types (the

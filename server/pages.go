@@ -33,6 +33,7 @@ func (s *Server) newPages() *web.Pages {
 		Store: s.store, Accounts: s.accounts, Host: pageHost{s}, Log: s.log,
 		SiteName: s.site, BaseURL: s.baseURL, MinPasswordLength: s.policy.MinLength,
 		RedirectHosts: s.appHost, OnwardOrigin: s.oidcOnwardOrigin,
+		Passkeys: s.webauthn != nil,
 	})
 }
 

@@ -36,6 +36,12 @@ func authed(method, path string, perm permission, h authedHandle) route {
 	return route{method: method, path: path, perm: perm, authed: h}
 }
 
+// limited gives a route a per-IP limit, checked before anything else.
+func limited(rt route, l *ipLimiter) route {
+	rt.limiter = l
+	return rt
+}
+
 func doit(rt route) route {
 	rt.doit = true
 	return rt
@@ -62,6 +68,11 @@ func (s *Server) apiRoutes() []route {
 		public("POST", "/auth/logout", s.authLimit, s.handleLogout),
 		public("POST", "/auth/reset-password", s.authLimit, s.handleRequestPasswordReset),
 		public("POST", "/auth/reset-password/:token", s.authLimit, s.handleResetPassword),
+		// Passkeys (DESIGN §11): the ceremonies the page script runs.
+		public("POST", "/auth/passkey/login/begin", s.authLimit, s.handlePasskeyLoginBegin),
+		public("POST", "/auth/passkey/login/finish", s.authLimit, s.handlePasskeyLoginFinish),
+		limited(authed("POST", "/account/passkeys/begin", permOwnAccount, s.handlePasskeyRegisterBegin), s.authLimit),
+		limited(authed("POST", "/account/passkeys/finish", permOwnAccount, s.handlePasskeyRegisterFinish), s.authLimit),
 
 		// Users, roles, keys and the audit log.
 		authed("GET", "/api/admin/user", permReadSelf, s.handleGetSelf),
@@ -143,6 +154,8 @@ func (s *Server) pageRoutes() []route {
 		public("POST", "/forgot-password", nil, s.pageLimit(s.authLimit, p.ForgotForm)),
 		public("GET", "/reset-password/:token", nil, s.pageLimit(s.authLimit, p.ResetPage)),
 		public("POST", "/reset-password/:token", nil, s.pageLimit(s.authLimit, p.ResetForm)),
+		public("GET", "/account/passkeys/remove", nil, p.PasskeyRemovePage),
+		public("POST", "/account/passkeys/remove", nil, s.pageLimit(s.authLimit, p.PasskeyRemoveForm)),
 		public("GET", "/static/:file", nil, p.Static),
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-webauthn/webauthn/webauthn"
 	"github.com/julienschmidt/httprouter"
 
 	"invited/db"
@@ -74,6 +75,10 @@ type Server struct {
 	router        *httprouter.Router
 	oidc          oidcProvider
 	handler       http.Handler
+	// webauthn is the passkey relying party (passkey.go); nil when
+	// server.base_url cannot be one, and then passkeys are off.
+	webauthn   *webauthn.WebAuthn
+	ceremonies *ceremonies
 }
 
 // New returns a server with every route registered.
@@ -101,6 +106,11 @@ func New(opts Options) *Server {
 		inviteTTL:     opts.InvitationTTL,
 		outbox:        opts.Outbox,
 	}
+	var why string
+	if s.webauthn, why = newRelyingParty(s.baseURL, s.site); why != "" && s.baseURL != "" {
+		s.log.Warn("passkeys are off", "reason", why)
+	}
+	s.ceremonies = newCeremonies(s.store.Now)
 	s.accounts = &db.Accounts{Store: s.store, Hasher: s.hasher, Policy: s.policy, Throttle: s.throttle, SessionTTL: s.sessionTTL}
 	if s.inviteTTL <= 0 {
 		s.inviteTTL = 7 * 24 * time.Hour

@@ -93,7 +93,8 @@ func (ts *testServer) callAs(tb testing.TB, caller, method, path, body string) (
 // caller and checks that the one permission table decides: 401 without
 // credentials, 403 without the permission, 2xx with it.
 func TestPermissionTable(t *testing.T) {
-	ts := mustServer(t)
+	// A base_url with a host name, so that passkeys are on.
+	ts := mustServerWith(t, func(o *Options) { o.BaseURL = "http://localhost:4242" })
 	admin := ts.mustUser(t, db.RoleAdmin)
 	_ = ts.mustUser(t, db.RoleAdmin) // a second Admin, so Admins may be deleted
 	editor := ts.mustUser(t, db.RoleEditor)
@@ -232,6 +233,10 @@ func TestPermissionTable(t *testing.T) {
 			return "/api/admin/apps/" + a.ID, ""
 		},
 		"POST /api/admin/apps/:id/secret": func() (string, string) { return "/api/admin/apps/" + oidcApp.ID + "/secret", "" },
+		// The sample's ceremony is nobody's: this row checks who reaches
+		// the handler; TestPasskeyRegisterAndLogin finishes real ones.
+		"POST /account/passkeys/begin":  func() (string, string) { return "/account/passkeys/begin", `{"name":"Laptop"}` },
+		"POST /account/passkeys/finish": func() (string, string) { return "/account/passkeys/finish", `{"ceremony":"x","credential":{}}` },
 		"DELETE /api/admin/organizations/:id": func() (string, string) {
 			org, err := ts.store.CreateOrganization(db.SystemActor, "", fmt.Sprintf("Doomed %d", userSeq.Add(1)))
 			if err != nil {
@@ -284,6 +289,8 @@ func TestPermissionTable(t *testing.T) {
 		"PUT /api/admin/apps/:id":                     admins,
 		"DELETE /api/admin/apps/:id":                  admins,
 		"POST /api/admin/apps/:id/secret":             admins,
+		"POST /account/passkeys/begin":                all,
+		"POST /account/passkeys/finish":               all,
 	}
 	for _, rt := range ts.srv.routes() {
 		if rt.authed == nil {
@@ -308,6 +315,10 @@ func TestPermissionTable(t *testing.T) {
 					want = "403"
 				case c.isKey && key == "GET /api/admin/user":
 					want = "404" // a key is not a user
+				case c.isKey && strings.HasPrefix(key, "POST /account/passkeys/"):
+					want = "403" // a passkey is a person's
+				case key == "POST /account/passkeys/finish":
+					want = "401" // allowed, but the sample's ceremony is unknown
 				}
 				got := fmt.Sprint(resp.StatusCode)
 				if resp.StatusCode/100 == 2 {

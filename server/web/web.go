@@ -1,12 +1,15 @@
 // Package web is invited's server-rendered HTML pages: signing up
 // through a link (/new-user), accepting an invitation
 // (/invitations/:token), logging in and out (/login, /logout), a small
-// account page where a person changes their password (/account), and
-// resetting a forgotten password (/forgot-password, then the emailed
-// /reset-password/:token; reset.go). They are
-// html/template files embedded in the binary, with one stylesheet and no
-// JavaScript at all, and they run every account flow through the same
+// account page where a person changes their password and manages their
+// passkeys (/account), and resetting a forgotten password
+// (/forgot-password, then the emailed /reset-password/:token; reset.go).
+// They are html/template files embedded in the binary, with one
+// stylesheet, and they run every account flow through the same
 // db.Accounts calls as the JSON API, so the two cannot disagree.
+// The one script, passkey.js, is loaded only by /login and /account when
+// passkeys are on; it runs the WebAuthn ceremonies against the server's
+// JSON endpoints, and every page works without it.
 //
 // The server mounts them: web.New(Deps) returns the Pages, whose handlers
 // the server lists in its route table with its rate limits. The pages
@@ -20,14 +23,16 @@
 // (by Sec-Fetch-Site, or Origin against Host). That is the only CSRF
 // defence the pages rely on, so there are no tokens in the forms. The
 // session cookie is also SameSite=Lax, and every page carries a strict
-// Content-Security-Policy (no script, no frames, no form posting
-// elsewhere) and forbids framing.
+// Content-Security-Policy (no script but the site's own passkey.js where
+// it is loaded, no frames, no form posting elsewhere) and forbids
+// framing.
 package web
 
 import (
 	"bytes"
 	"crypto/sha256"
 	"embed"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"html/template"
@@ -45,7 +50,7 @@ import (
 	"invited/weburl"
 )
 
-//go:embed *.html style.css
+//go:embed *.html style.css passkey.js
 var webFS embed.FS
 
 // maxFormBytes caps a page form's body; the largest form holds a few
@@ -56,6 +61,10 @@ const maxFormBytes = 64 << 10
 // else: no script, no frames, no form posting elsewhere.
 const pageCSP = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 
+// scriptCSP is added to pageCSP on the pages that load passkey.js: the
+// site's own script, and fetch to the site only.
+const scriptCSP = "script-src 'self'; connect-src 'self'; "
+
 // pageTimeLayout shows an instant the way a person reads it.
 const pageTimeLayout = "Monday, 2 January 2006 at 15:04 UTC"
 
@@ -65,7 +74,10 @@ var (
 	// for a year and a new build is still fetched at once.
 	pageCSSName  = "style." + contentHash(pageCSS) + ".css"
 	pageCSSPath  = "/static/" + pageCSSName
-	pageTemplate = parsePageTemplates("signup", "invitation", "welcome", "gone", "error", "login", "account", "portal", "forgot", "reset")
+	pageJS       = mustRead("passkey.js")
+	pageJSName   = "passkey." + contentHash(pageJS) + ".js"
+	pageJSPath   = "/static/" + pageJSName
+	pageTemplate = parsePageTemplates("signup", "invitation", "welcome", "gone", "error", "login", "account", "portal", "forgot", "reset", "passkeyremove")
 )
 
 func mustRead(name string) []byte {
@@ -149,6 +161,10 @@ type Deps struct {
 	// (/oidc/login?authRequestID=) ends at its app's redirect URI, which
 	// the login page's CSP form-action must name.
 	OnwardOrigin func(rd string) string
+	// Passkeys shows the passkey controls of /login and /account (and
+	// loads passkey.js there); false when the server cannot be a WebAuthn
+	// relying party.
+	Passkeys bool
 }
 
 // Pages serves the HTML pages. Its handlers are mounted by the server's
@@ -164,7 +180,8 @@ type Pages struct {
 	// redirectOK is the allowed set of weburl.SafeRedirect for rd.
 	redirectOK func(scheme, host string) bool
 	// onward is Deps.OnwardOrigin (nil: none).
-	onward func(rd string) string
+	onward   func(rd string) string
+	passkeys bool
 }
 
 // New returns the pages over deps.
@@ -179,7 +196,7 @@ func New(deps Deps) *Pages {
 	return &Pages{store: deps.Store, accounts: deps.Accounts, host: deps.Host, log: deps.Log,
 		site: deps.SiteName, baseURL: strings.TrimRight(deps.BaseURL, "/"), minLength: deps.MinPasswordLength,
 		redirectOK: func(scheme, host string) bool { return own(scheme, host) || more != nil && more(scheme, host) },
-		onward:     deps.OnwardOrigin}
+		onward:     deps.OnwardOrigin, passkeys: deps.Passkeys}
 }
 
 // safeRedirect is where rd may send a browser after a login, or false:
@@ -189,6 +206,20 @@ func (p *Pages) safeRedirect(rd string) (string, bool) {
 	return weburl.SafeRedirect(rd, p.redirectOK)
 }
 
+// NextAfterLogin is where a login sends the browser: rd when it is safe
+// (the same check as the login form's), else /account. The JSON passkey
+// login answers it, so that the page script goes on as the form would.
+func (p *Pages) NextAfterLogin(rd string) string {
+	if next, ok := p.safeRedirect(rd); ok {
+		return next
+	}
+	return "/account"
+}
+
+// ScriptPath is the path passkey.js is served at (under /static/, named
+// by a hash of its content).
+func ScriptPath() string { return pageJSPath }
+
 // StylesheetPath is the path the stylesheet is served at (under
 // /static/, named by a hash of its content).
 func StylesheetPath() string { return pageCSSPath }
@@ -196,8 +227,10 @@ func StylesheetPath() string { return pageCSSPath }
 // pageData is everything a page template may show.
 type pageData struct {
 	Site, Title, Stylesheet string
-	Form                    *pageForm
-	Notice                  string
+	// Script is passkey.js's path on the pages that load it, else "".
+	Script string
+	Form   *pageForm
+	Notice string
 
 	// Signup and invitation pages. A link's name is private to admins;
 	// its signup page shows only its public description.
@@ -213,6 +246,11 @@ type pageData struct {
 	ShowForgot bool
 
 	Account *pageAccount
+	// Passkeys says the passkey controls are shown; PasskeyList are the
+	// user's on /account, and PasskeyRemove the one to confirm removing.
+	Passkeys      bool
+	PasskeyList   []pagePasskey
+	PasskeyRemove *pagePasskey
 
 	// Apps are the portal's: the apps the logged-in user may open.
 	Apps []pageApp
@@ -228,6 +266,10 @@ type pageWelcome struct {
 }
 
 type pageAccount struct{ Name, Email, Username, Role string }
+
+// pagePasskey is one passkey as /account shows it; ID is the credential
+// id in base64url.
+type pagePasskey struct{ ID, Name, Created, LastUsed string }
 
 // pageForm is a form with its fields in order and the problems of the
 // last submission.
@@ -464,13 +506,18 @@ func (p *Pages) renderPage(w http.ResponseWriter, r *http.Request, status int, n
 		return
 	}
 	setPageHeaders(w.Header())
+	csp := pageCSP
+	if data.Script != "" {
+		csp = strings.Replace(csp, "style-src", scriptCSP+"style-src", 1)
+	}
 	// CSP's form-action also covers where the post redirects to, so a
 	// login form whose rd goes on to an app on another host (the gate's
 	// login round trip) must name that origin, or the browser stops on
 	// /login after a successful login.
 	if o := p.rdOrigin(data.Form); o != "" {
-		w.Header().Set("Content-Security-Policy", strings.Replace(pageCSP, "form-action 'self'", "form-action 'self' "+o, 1))
+		csp = strings.Replace(csp, "form-action 'self'", "form-action 'self' "+o, 1)
 	}
+	w.Header().Set("Content-Security-Policy", csp)
 	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
@@ -552,19 +599,26 @@ func (p *Pages) readForm(w http.ResponseWriter, r *http.Request) bool {
 	return false
 }
 
-// Static serves the stylesheet under its hashed name, cacheable for a
-// year (GET /static/:file).
+// Static serves the stylesheet and passkey.js under their hashed names,
+// cacheable for a year (GET /static/:file).
 func (p *Pages) Static(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
-	if ps.ByName("file") != pageCSSName {
+	var body []byte
+	var ctype string
+	switch ps.ByName("file") {
+	case pageCSSName:
+		body, ctype = pageCSS, "text/css; charset=utf-8"
+	case pageJSName:
+		body, ctype = pageJS, "text/javascript; charset=utf-8"
+	default:
 		p.host.NotFound(w, r)
 		return
 	}
 	h := w.Header()
-	h.Set("Content-Type", "text/css; charset=utf-8")
+	h.Set("Content-Type", ctype)
 	h.Set("Cache-Control", "public, max-age=31536000, immutable")
 	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("ETag", `"`+contentHash(pageCSS)+`"`)
-	http.ServeContent(w, r, pageCSSName, time.Time{}, bytes.NewReader(pageCSS))
+	h.Set("ETag", `"`+contentHash(body)+`"`)
+	http.ServeContent(w, r, ps.ByName("file"), time.Time{}, bytes.NewReader(body))
 }
 
 // Signup through a link (GET/POST /new-user?invite=SECRET).
@@ -801,7 +855,7 @@ func (p *Pages) LoginPage(w http.ResponseWriter, r *http.Request, _ httprouter.P
 	case q.Has("reset"):
 		d.Notice = "Your password has been changed and every session of your account has been logged out. Log in with the new password."
 	}
-	p.renderPage(w, r, http.StatusOK, "login", d)
+	p.renderPage(w, r, http.StatusOK, "login", p.withPasskeys(d))
 }
 
 // LoginForm logs a person in (POST /login) with Accounts.Login and sends
@@ -813,7 +867,9 @@ func (p *Pages) LoginForm(w http.ResponseWriter, r *http.Request, _ httprouter.P
 	form := p.loginForm(r.PostForm.Get("rd"))
 	form.fill(r.PostForm)
 	login, password := strings.TrimSpace(r.PostForm.Get("username")), r.PostForm.Get("password")
-	show := func(status int) { p.renderPage(w, r, status, "login", &pageData{Title: "Log in", Form: form}) }
+	show := func(status int) {
+		p.renderPage(w, r, status, "login", p.withPasskeys(&pageData{Title: "Log in", Form: form}))
+	}
 	if login == "" {
 		form.fieldError("username", "Username or email is required.")
 	}
@@ -880,9 +936,37 @@ func (p *Pages) pageSession(w http.ResponseWriter, r *http.Request) (db.User, st
 }
 
 func (p *Pages) accountPage(u db.User, form *pageForm) *pageData {
-	return &pageData{Title: "Your account", Form: form, Account: &pageAccount{
+	d := p.withPasskeys(&pageData{Title: "Your account", Form: form, Account: &pageAccount{
 		Name: u.Name, Email: u.Email, Username: u.Username, Role: u.RootRole.Name(),
-	}}
+	}})
+	if d.Passkeys {
+		pks, err := p.store.Passkeys(u.ID)
+		if err != nil {
+			p.log.Error("list passkeys", "user", u.ID, "error", err)
+		}
+		for _, pk := range pks {
+			d.PasskeyList = append(d.PasskeyList, pagePasskeyOf(pk))
+		}
+	}
+	return d
+}
+
+// withPasskeys shows d's passkey controls, and loads passkey.js, when
+// passkeys are on.
+func (p *Pages) withPasskeys(d *pageData) *pageData {
+	if p.passkeys {
+		d.Passkeys, d.Script = true, pageJSPath
+	}
+	return d
+}
+
+func pagePasskeyOf(pk db.Passkey) pagePasskey {
+	out := pagePasskey{ID: base64.RawURLEncoding.EncodeToString(pk.CredentialID), Name: pk.Name,
+		Created: pk.CreatedAt.UTC().Format(pageTimeLayout), LastUsed: "never"}
+	if pk.LastUsedAt != nil {
+		out.LastUsed = pk.LastUsedAt.UTC().Format(pageTimeLayout)
+	}
+	return out
 }
 
 // PortalPage lists the apps the logged-in user may open, by name and
@@ -915,8 +999,13 @@ func (p *Pages) AccountPage(w http.ResponseWriter, r *http.Request, _ httprouter
 		return
 	}
 	d := p.accountPage(u, p.passwordForm())
-	if r.URL.Query().Has("password-changed") {
+	switch q := r.URL.Query(); {
+	case q.Has("password-changed"):
 		d.Notice = "Your password has been changed. Any other sessions of yours have been logged out."
+	case q.Has("passkey-added"):
+		d.Notice = "Your passkey has been added. You can now log in with it, without your password."
+	case q.Has("passkey-removed"):
+		d.Notice = "The passkey has been removed; it can no longer log in. Delete it from your device's password manager too."
 	}
 	p.renderPage(w, r, http.StatusOK, "account", d)
 }
@@ -940,4 +1029,61 @@ func (p *Pages) PasswordForm(w http.ResponseWriter, r *http.Request, _ httproute
 		return
 	}
 	http.Redirect(w, r, "/account?password-changed", http.StatusSeeOther)
+}
+
+// Removing a passkey (GET/POST /account/passkeys/remove?id=): a page that
+// asks first, then the form that removes it.
+
+// sessionPasskey reads the logged-in user's passkey named by the
+// base64url credential id, or answers with the page that says why not.
+func (p *Pages) sessionPasskey(w http.ResponseWriter, r *http.Request, id string) (db.User, db.Passkey, bool) {
+	u, _, ok := p.pageSession(w, r)
+	if !ok {
+		return db.User{}, db.Passkey{}, false
+	}
+	var pk db.Passkey
+	raw, err := base64.RawURLEncoding.DecodeString(id)
+	switch {
+	case err == nil && len(raw) > 0 && len(id) <= 2048:
+		pk, err = p.store.FindPasskey(u.ID, raw)
+	default:
+		err = db.Errorf(db.ENOTFOUND, "not a passkey id")
+	}
+	if err != nil {
+		if db.ErrorCode(err) != db.EINTERNAL {
+			err = db.Errorf(db.ENOTFOUND, "There is no such passkey on your account; it may have been removed already. Go back to your account page.")
+		}
+		p.RenderError(w, r, err)
+		return db.User{}, db.Passkey{}, false
+	}
+	return u, pk, true
+}
+
+// PasskeyRemovePage asks whether to remove a passkey
+// (GET /account/passkeys/remove?id=ID).
+func (p *Pages) PasskeyRemovePage(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	_, pk, ok := p.sessionPasskey(w, r, r.URL.Query().Get("id"))
+	if !ok {
+		return
+	}
+	pp := pagePasskeyOf(pk)
+	p.renderPage(w, r, http.StatusOK, "passkeyremove", &pageData{Title: "Remove a passkey", PasskeyRemove: &pp})
+}
+
+// PasskeyRemoveForm removes a passkey of the logged-in user
+// (POST /account/passkeys/remove, the form's id) and goes back to
+// /account?passkey-removed.
+func (p *Pages) PasskeyRemoveForm(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	if !p.readForm(w, r) {
+		return
+	}
+	u, pk, ok := p.sessionPasskey(w, r, r.PostForm.Get("id"))
+	if !ok {
+		return
+	}
+	if err := p.store.DeletePasskey(db.UserActor(u), u.ID, pk.CredentialID); err != nil {
+		p.RenderError(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/account?passkey-removed", http.StatusSeeOther)
 }
