@@ -56,6 +56,7 @@ var EventTypes = []string{
 	EventInviteCreated, EventInviteResent, EventInviteRevoked, EventInviteAccept,
 	EventPasswordChanged, EventSchemaMigrated, EventGroupCreated, EventGroupUpdated, EventGroupDeleted,
 	EventAppCreated, EventAppUpdated, EventAppDeleted, EventAppSecretRotated, EventSigningKeyCreated, EventSigningKeysRotated,
+	EventEmailVerified,
 }
 
 // Event is one entry of the audit log: who changed what, and when. It

@@ -1,5 +1,6 @@
 // Package weburl builds the public addresses people are sent to: the
-// signup page of a link, the page of an invitation, the login page. The
+// signup page of a link, the page of an invitation, the login page, an
+// email verification link. The
 // server (API answers, emails) and the admin TUI (shown, copied, as a QR
 // code) build them here, from the configured server.base_url, so the two
 // can never disagree; the domain (package db) holds no URLs. The paths
@@ -33,3 +34,9 @@ func InvitationLink(baseURL, token string) string {
 
 // Login is the login page: {baseURL}/login.
 func Login(baseURL string) string { return base(baseURL) + "/login" }
+
+// VerifyEmail is the email verification link with secret:
+// {baseURL}/verify-email/{secret}. Secrets are lower-case hex.
+func VerifyEmail(baseURL, secret string) string {
+	return base(baseURL) + "/verify-email/" + secret
+}
