@@ -104,4 +104,6 @@ func (h pageHost) ClearSessionCookie(w http.ResponseWriter) { h.s.clearSessionCo
 
 func (h pageHost) Joined(kind string) { h.s.joined(kind) }
 
+func (h pageHost) MailQueued() { h.s.pokeOutbox() }
+
 func (h pageHost) NotFound(w http.ResponseWriter, r *http.Request) { h.s.handleNotFound(w, r) }

@@ -60,6 +60,7 @@ func (s *Server) apiRoutes() []route {
 		// Logins and sessions.
 		public("POST", "/auth/simple/login", s.authLimit, s.handleLogin),
 		public("POST", "/auth/logout", s.authLimit, s.handleLogout),
+		public("POST", "/auth/verify-email/resend", s.authLimit, s.handleResendVerification),
 
 		// Users, roles, keys and the audit log.
 		authed("GET", "/api/admin/user", permReadSelf, s.handleGetSelf),
@@ -133,6 +134,9 @@ func (s *Server) pageRoutes() []route {
 		public("GET", "/login", nil, p.LoginPage),
 		public("POST", "/login", nil, s.pageLimit(s.authLimit, p.LoginForm)),
 		public("POST", "/logout", nil, s.pageLimit(s.authLimit, p.LogoutForm)),
+		public("GET", "/verify-email", nil, p.VerifyEmailPage),
+		public("POST", "/verify-email", nil, s.pageLimit(s.authLimit, p.VerifyEmailForm)),
+		public("GET", "/verify-email/:token", nil, s.pageLimit(s.authLimit, p.VerifyEmailLink)),
 		public("GET", "/", nil, p.PortalPage),
 		public("GET", "/account", nil, p.AccountPage),
 		public("POST", "/account/password", nil, s.pageLimit(s.authLimit, p.PasswordForm)),

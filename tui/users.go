@@ -41,7 +41,7 @@ func newUsersScreen(a *app) *usersScreen {
 		{title: "Name", flex: 2, min: 8},
 		{title: "Role", width: 6},
 		{title: "Organization", width: 12},
-		{title: "Status", width: 8},
+		{title: "Status", width: 10},
 	})
 	s.what = "users"
 	s.fetch = func(ctx context.Context, b Backend, actor db.Actor) ([]db.User, any, error) {
@@ -82,7 +82,10 @@ func newUsersScreen(a *app) *usersScreen {
 		if _, slowed := s.slowedUntil(u); slowed {
 			status = "slowed"
 		}
-		if !u.Active() {
+		if !u.EmailVerified {
+			status = "unverified"
+		}
+		if u.Disabled {
 			status = "disabled"
 		}
 		id := strconv.FormatUint(u.ID, 10)
@@ -130,7 +133,7 @@ func (s *usersScreen) key(k tea.KeyMsg) tea.Cmd {
 			a.setOK("Unlocked " + u.Email + ": they may log in again.")
 			return s.load()
 		})
-	case key.Matches(k, keys.Disable) && u.Active():
+	case key.Matches(k, keys.Disable) && !u.Disabled:
 		a.ask(fmt.Sprintf("Disable the user %s? Their sessions end at once and they cannot log in until enabled again; their data stays.", u.Email),
 			a.do("Could not disable", func(ctx context.Context) (any, error) {
 				return a.backend.DisableUser(ctx, a.actor, u.ID)
@@ -210,7 +213,10 @@ func (s *usersScreen) detailText() string {
 	if until, slowed := s.slowedUntil(u); slowed {
 		status = "slowed until " + fmtFull(until, a.now()) + "; u ends the wait"
 	}
-	if !u.Active() {
+	if !u.EmailVerified {
+		status = "address not verified: cannot log in until the emailed link is opened"
+	}
+	if u.Disabled {
 		status = "disabled: cannot log in; x enables"
 	}
 	failed := strconv.Itoa(u.LoginAttempts)
@@ -230,6 +236,10 @@ func (s *usersScreen) detailText() string {
 	if u.EmailSent {
 		emailSent = "yes"
 	}
+	verified := "yes"
+	if !u.EmailVerified {
+		verified = "no: the verification email's link has not been opened yet"
+	}
 	lines := []resultLine{
 		{label: "ID", value: strconv.FormatUint(u.ID, 10)},
 		{label: "Email", value: u.Email},
@@ -244,6 +254,7 @@ func (s *usersScreen) detailText() string {
 		{label: "Created", value: fmtFull(u.CreatedAt, a.now())},
 		{label: "Joined through", value: via},
 		{label: "Welcome email", value: emailSent},
+		{label: "Email verified", value: verified},
 	}
 	return renderLines(a.styles, lines, s.list.w-1)
 }
