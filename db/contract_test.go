@@ -22,6 +22,9 @@ import (
 // type is missing here.
 var exportedTypes = map[string]reflect.Type{
 	"Accounts":          reflect.TypeFor[Accounts](),
+	"TokenPurpose":      reflect.TypeFor[TokenPurpose](),
+	"UserToken":         reflect.TypeFor[UserToken](),
+	"VerifyEmailMode":   reflect.TypeFor[VerifyEmailMode](),
 	"NewAccount":        reflect.TypeFor[NewAccount](),
 	"PasswordChange":    reflect.TypeFor[PasswordChange](),
 	"APIKey":            reflect.TypeFor[APIKey](),
