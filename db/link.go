@@ -543,7 +543,7 @@ func (s *Store) RedeemSignupToken(secret string, in NewUser) (User, error) {
 		// An address still to verify gets the verification email now and
 		// the welcome email once it is verified (VerifyEmail).
 		if verify {
-			err = s.startVerificationTx(tx, urec)
+			_, err = s.startVerificationTx(tx, &urec)
 		} else {
 			err = s.welcomeTx(tx, urec)
 		}

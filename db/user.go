@@ -80,6 +80,10 @@ type userRecord struct {
 	// round so that its zero value, in every record written before
 	// verification existed, means verified.
 	Unverified bool `json:"unverified,omitempty"`
+	// VerifyMails are when the last verification emails were queued (at
+	// most VerifyEmailsPerHour, within the last hour), for the cap on
+	// resending; dropped once the address is verified.
+	VerifyMails []time.Time `json:"verify_mails,omitempty"`
 }
 
 // orgID is the user's organization; records written before organizations

@@ -50,10 +50,10 @@ func ParseVerifyEmailMode(s string) (VerifyEmailMode, error) {
 // weekend or while the outbox waits for an SMTP server that is down.
 const VerifyEmailTTL = 7 * 24 * time.Hour
 
-// VerifyResendInterval is how soon after a verification link was made
-// another one may be asked for; asking sooner does nothing, so a stranger
-// cannot flood someone's mailbox through the resend form.
-const VerifyResendInterval = time.Minute
+// VerifyEmailsPerHour caps the verification emails one account is sent
+// in an hour, the signup's included; asking for more does nothing, so a
+// stranger cannot flood someone's mailbox through the resend form.
+const VerifyEmailsPerHour = 5
 
 // EmailVerify is the outbox kind of a verification email. Its record
 // holds the user, never the link's secret: the mail worker makes the
@@ -92,20 +92,37 @@ func (s *Store) VerifiesEmail(domains bool) bool {
 	return s.verifyEmail == VerifyEmailAlways || s.verifyEmail == VerifyEmailDomains && domains
 }
 
-// startVerificationTx queues the verification email of urec. Any live
-// link of the user dies, so that only the newest email's link works.
-func (s *Store) startVerificationTx(tx *bolt.Tx, urec userRecord) error {
+// startVerificationTx queues the verification email of urec (whose
+// record it updates: it notes when) and ends any live link of the user,
+// so that only the newest email's link works. It reports false, and does
+// nothing, when the account had VerifyEmailsPerHour of them already in
+// the last hour.
+func (s *Store) startVerificationTx(tx *bolt.Tx, urec *userRecord) (bool, error) {
+	now := s.clock()
+	recent := urec.VerifyMails[:0:0]
+	for _, at := range urec.VerifyMails {
+		if now.Sub(at) < time.Hour {
+			recent = append(recent, at)
+		}
+	}
+	if len(recent) >= VerifyEmailsPerHour {
+		return false, nil
+	}
+	urec.VerifyMails = append(recent, now)
+	if err := putJSON(tx.Bucket(bucketUsers), itob(urec.ID), *urec); err != nil {
+		return false, err
+	}
 	byUser := tx.Bucket(bucketUserTokensByUser)
 	ukey := userTokenUserKey(urec.ID, TokenVerifyEmail)
 	if hash := byUser.Get(ukey); hash != nil {
 		if err := tx.Bucket(bucketUserTokens).Delete(hash); err != nil {
-			return err
+			return false, err
 		}
 		if err := byUser.Delete(ukey); err != nil {
-			return err
+			return false, err
 		}
 	}
-	return s.enqueueEmailTx(tx, emailRecord{Kind: EmailVerify, To: urec.Email, UserID: urec.ID})
+	return true, s.enqueueEmailTx(tx, emailRecord{Kind: EmailVerify, To: urec.Email, UserID: urec.ID})
 }
 
 // IssueEmailVerification makes the link of a verification email for user
@@ -158,7 +175,7 @@ func (s *Store) VerifyEmail(secret string) (User, error) {
 			u = rec.user()
 			return nil
 		}
-		rec.Unverified = false
+		rec.Unverified, rec.VerifyMails = false, nil
 		if err := putJSON(tx.Bucket(bucketUsers), itob(rec.ID), rec); err != nil {
 			return err
 		}
@@ -176,11 +193,11 @@ func (s *Store) VerifyEmail(secret string) (User, error) {
 
 // ResendVerification queues a new verification email for the account of
 // email when it exists, is not disabled, still has to verify its address,
-// and got no verification email in the last VerifyResendInterval; the
-// older link dies when the new one is made. It reports whether an email
-// was queued, which the caller must never show: the answer to the person
-// asking is the same whatever the address. Either way it runs one write
-// transaction, so the time taken tells little too.
+// and got fewer than VerifyEmailsPerHour of them in the last hour; the
+// older link dies when the new email is queued. It reports whether an
+// email was queued, which the caller must never show: the answer to the
+// person asking is the same whatever the address. Either way it runs one
+// write transaction, so the time taken tells little too.
 func (s *Store) ResendVerification(email string) (bool, error) {
 	queued := false
 	err := s.update(func(tx *bolt.Tx) error {
@@ -198,46 +215,8 @@ func (s *Store) ResendVerification(email string) (bool, error) {
 		if !rec.Unverified || rec.Disabled {
 			return nil
 		}
-		if last, ok := s.lastVerificationTx(tx, rec.ID); ok && s.clock().Sub(last) < VerifyResendInterval {
-			return nil
-		}
-		if err := s.startVerificationTx(tx, rec); err != nil {
-			return err
-		}
-		queued = true
-		return nil
+		queued, err = s.startVerificationTx(tx, &rec)
+		return err
 	})
 	return queued, err
-}
-
-// lastVerificationTx returns when the user's last verification email was
-// queued or its link made, whichever is later, and false when neither
-// exists.
-func (s *Store) lastVerificationTx(tx *bolt.Tx, userID uint64) (time.Time, bool) {
-	var last time.Time
-	if hash := tx.Bucket(bucketUserTokensByUser).Get(userTokenUserKey(userID, TokenVerifyEmail)); hash != nil {
-		var rec userTokenRecord
-		if ok, err := getJSON(tx.Bucket(bucketUserTokens), hash, &rec); err == nil && ok {
-			last = rec.CreatedAt
-		}
-	}
-	// The newest pending verification email of the user, if any: a link
-	// is made only when its email is sent, so one still waiting counts.
-	c := tx.Bucket(bucketOutbox).Cursor()
-	for k, _ := c.Last(); k != nil; k, _ = c.Prev() {
-		var rec emailRecord
-		if ok, err := getJSON(tx.Bucket(bucketOutbox), k, &rec); err != nil || !ok {
-			continue
-		}
-		if rec.CreatedAt.Before(last) || s.clock().Sub(rec.CreatedAt) >= VerifyResendInterval {
-			break
-		}
-		if rec.Kind == EmailVerify && rec.UserID == userID {
-			if rec.CreatedAt.After(last) {
-				last = rec.CreatedAt
-			}
-			break
-		}
-	}
-	return last, !last.IsZero()
 }

@@ -74,8 +74,9 @@ type resendVerificationRequest struct {
 // handleResendVerification sends the verification email again (POST
 // /auth/verify-email/resend): 202 whatever the address, so the answer
 // never tells whether an account exists or still has to verify. The store
-// queues an email only for an unverified, enabled account that got none
-// in the last minute, and the newer link replaces the older.
+// queues an email only for an unverified, enabled account that got fewer
+// than db.VerifyEmailsPerHour in the last hour, and the newer link
+// replaces the older.
 func (s *Server) handleResendVerification(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
 	var req resendVerificationRequest
 	if err := decode(w, r, &req); err != nil {
