@@ -393,3 +393,45 @@ func TestOldRecordsCountAsVerified(t *testing.T) {
 		t.Fatalf("old record: %+v", u)
 	}
 }
+
+func TestMarkEmailVerified(t *testing.T) {
+	ah := mustAccountsMode(t, VerifyEmailAlways)
+	link := mustLink(t, ah.s, ah.clock, NewSignupToken{Role: RoleAdmin})
+	u, err := ah.s.RedeemSignupToken(link.Secret, newUser("kay@example.com", "kay"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, _, _, err := ah.s.IssueEmailVerification(u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	editor := Actor{Kind: "apikey", ID: 2, Name: "ed", Role: RoleEditor}
+	if _, err := ah.s.MarkEmailVerified(editor, u.ID); ErrorCode(err) != EFORBIDDEN {
+		t.Fatalf("an Editor verified an Admin: %v", err)
+	}
+	if _, err := ah.s.MarkEmailVerified(admin, 999); ErrorCode(err) != ENOTFOUND {
+		t.Fatalf("unknown user: %v", err)
+	}
+	got, err := ah.s.MarkEmailVerified(admin, u.ID)
+	if err != nil || !got.EmailVerified || !got.Active() {
+		t.Fatalf("mark: %+v, %v", got, err)
+	}
+	if _, err := ah.s.VerifyEmail(secret); !errors.Is(err, ErrUserTokenNotFound) {
+		t.Fatalf("the emailed link still works: %v", err)
+	}
+	events, _, _ := ah.s.ListEvents(EventEmailVerified, 0, 10)
+	if len(events) != 1 || !strings.Contains(events[0].CreatedBy, "test-admin") || events[0].Data["byAdmin"] != true {
+		t.Fatalf("events %+v", events)
+	}
+	if emails := ah.outbox(t); emails[0].Kind != EmailWelcome {
+		t.Fatalf("no welcome email after verifying: %+v", emails)
+	}
+	// Again: nothing changes, no second event or email.
+	before := len(ah.outbox(t))
+	if _, err := ah.s.MarkEmailVerified(admin, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	if events, _, _ := ah.s.ListEvents(EventEmailVerified, 0, 10); len(events) != 1 || len(ah.outbox(t)) != before {
+		t.Fatal("marking a verified user changed something")
+	}
+}

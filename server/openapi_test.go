@@ -445,6 +445,10 @@ func TestOpenAPIWalk(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.do(200, "GET", "/verify-email/"+edSecret, walkReq{})
+	_, _, unverified := w.do(200, "POST", "/invite/"+secret+"/signup", walkReq{body: signup("uv@example.com", "uv")})
+	w.do(200, "POST", "/api/admin/user-admin/"+num(unverified, "id")+"/verify-email", admin(""))
+	w.do(400, "POST", "/api/admin/user-admin/"+num(unverified, "id")+"/verify-email", admin(`{"x":1}`))
+	w.do(404, "POST", "/api/admin/user-admin/999/verify-email", admin(""))
 	w.do(404, "GET", "/verify-email/"+edSecret, walkReq{})
 
 	// Sessions.

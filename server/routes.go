@@ -71,6 +71,7 @@ func (s *Server) apiRoutes() []route {
 		authed("POST", "/api/admin/user-admin/:id/unlock", permManageUsers, s.handleUnlockUser),
 		authed("POST", "/api/admin/user-admin/:id/disable", permManageUsers, s.handleDisableUser),
 		authed("POST", "/api/admin/user-admin/:id/enable", permManageUsers, s.handleEnableUser),
+		authed("POST", "/api/admin/user-admin/:id/verify-email", permManageUsers, s.handleMarkEmailVerified),
 		authed("GET", "/api/admin/roles", permReadRoles, s.handleListRoles),
 		authed("GET", "/api/admin/api-tokens", permManageKeys, s.handleListAPIKeys),
 		authed("POST", "/api/admin/api-tokens", permManageKeys, s.handleCreateAPIKey),

@@ -898,4 +898,17 @@ func TestUnverifiedUserShows(t *testing.T) {
 	h.typeText("kay")
 	h.keys("enter", "enter")
 	h.contains("address not verified", "Email verified")
+	h.keys("esc", "v")
+	h.contains("Verify the address of kay@example.com")
+	h.keys("n")
+	if u, _ := store.FindUserByLogin("kay@example.com"); u.EmailVerified {
+		t.Fatal("verified without a yes")
+	}
+	h.keys("v", "y")
+	h.contains("Verified kay@example.com")
+	if u, _ := store.FindUserByLogin("kay@example.com"); !u.EmailVerified {
+		t.Fatal("not verified in the store")
+	}
+	h.keys("v")
+	h.contains("is verified already")
 }

@@ -149,6 +149,18 @@ func (s *usersScreen) key(k tea.KeyMsg) tea.Cmd {
 				a.setOK("Enabled " + u.Email + ": they may log in again.")
 				return s.load()
 			}))
+	case key.Matches(k, keys.Verify):
+		if u.EmailVerified {
+			a.setInfo(u.Email + " is verified already; there is nothing to do.")
+			return nil
+		}
+		a.ask(fmt.Sprintf("Verify the address of %s without the emailed link? Only if you know the address is theirs: they may log in at once.", u.Email),
+			a.do("Could not verify", func(ctx context.Context) (any, error) {
+				return a.backend.MarkEmailVerified(ctx, a.actor, u.ID)
+			}, func(any) tea.Cmd {
+				a.setOK("Verified " + u.Email + ": they may log in now.")
+				return s.load()
+			}))
 	case key.Matches(k, keys.Delete):
 		a.ask(fmt.Sprintf("Delete the user %s? Their account and sessions are removed; this cannot be undone.", u.Email),
 			a.do("Could not delete", func(ctx context.Context) (any, error) {
@@ -214,7 +226,7 @@ func (s *usersScreen) detailText() string {
 		status = "slowed until " + fmtFull(until, a.now()) + "; u ends the wait"
 	}
 	if !u.EmailVerified {
-		status = "address not verified: cannot log in until the emailed link is opened"
+		status = "address not verified: cannot log in until the emailed link is opened; v verifies"
 	}
 	if u.Disabled {
 		status = "disabled: cannot log in; x enables"
@@ -291,5 +303,5 @@ func (s *usersScreen) view(w, h int) string {
 
 func (s *usersScreen) help() helpKeys {
 	k := s.app.keys
-	return s.listHelp(k.Role, k.Groups, k.Unlock, k.Disable, k.Delete)
+	return s.listHelp(k.Role, k.Groups, k.Unlock, k.Disable, k.Verify, k.Delete)
 }
