@@ -308,3 +308,32 @@ func TestAdminMarksEmailVerified(t *testing.T) {
 		t.Errorf("an Editor verified an Admin: %v", err)
 	}
 }
+
+// Hostile input on the verification pages: each gets a page, never a
+// crash, and none verifies anyone.
+func TestVerifyEmailPagesHostileInput(t *testing.T) {
+	ts := mustServer(t)
+	u, _ := signupUnverified(t, ts)
+	for _, path := range []string{
+		"/verify-email/" + strings.Repeat("f", 64),
+		"/verify-email/" + strings.Repeat("f", 4000),
+		"/verify-email/%00",
+		"/verify-email/..%2F..%2Fetc%2Fpasswd",
+		"/verify-email/%E2%80%AE" + strings.Repeat("a", 62),
+		"/verify-email/" + url.PathEscape("<script>alert(1)"),
+	} {
+		p := ts.page(t, "GET", path, "", nil)
+		if p.StatusCode != 404 || strings.Contains(p.body, "<script>alert") {
+			t.Errorf("GET %.60s: %d %.200s", path, p.StatusCode, p.body)
+		}
+	}
+	if p := ts.page(t, "POST", "/verify-email", "", url.Values{"email": {strings.Repeat("a", 60000) + "@example.com"}}); p.StatusCode != 200 || len(p.body) > 20000 {
+		t.Errorf("a huge address: %d, %d bytes", p.StatusCode, len(p.body))
+	}
+	if p := ts.page(t, "POST", "/verify-email", "", url.Values{"email": {strings.Repeat("a", 70000)}}); p.StatusCode != 413 {
+		t.Errorf("a form over 64 KiB: %d", p.StatusCode)
+	}
+	if got, _ := ts.store.FindUserByID(u.ID); got.EmailVerified {
+		t.Fatal("hostile input verified the user")
+	}
+}

@@ -1004,8 +1004,13 @@ func (p *Pages) VerifyEmailForm(w http.ResponseWriter, r *http.Request, _ httpro
 	if queued {
 		p.host.MailQueued()
 	}
+	// No address is that long; the page does not echo a wall of text.
+	named := email
+	if len(named) > db.MaxEmailLength {
+		named = "the address you gave"
+	}
 	p.renderPage(w, r, http.StatusOK, "verify", &pageData{Title: "Check your mailbox", Heading: "Check your mailbox",
-		Notice:  "If " + email + " belongs to an account that still has to verify its address, a new verification email is on its way.",
+		Notice:  "If " + named + " belongs to an account that still has to verify its address, a new verification email is on its way.",
 		Message: "Open the link in the newest email; links in earlier ones no longer work. It can take a few minutes; look in your spam folder too.",
 		Next:    "Once your address is verified, log in.", ShowLogin: true})
 }
