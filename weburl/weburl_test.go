@@ -10,6 +10,7 @@ func TestLinks(t *testing.T) {
 		{"invitation", InvitationLink("http://localhost:4242", "ab12"), "http://localhost:4242/invitations/ab12"},
 		{"invitation without token", InvitationLink("http://localhost:4242", ""), ""},
 		{"login", Login("https://join.example/"), "https://join.example/login"},
+		{"verify email", VerifyEmail(" https://join.example/team/ ", secret), "https://join.example/team/verify-email/" + secret},
 	} {
 		if tc.got != tc.want {
 			t.Errorf("%s: %q, want %q", tc.name, tc.got, tc.want)
