@@ -22,6 +22,9 @@ import (
 // type is missing here.
 var exportedTypes = map[string]reflect.Type{
 	"Accounts":          reflect.TypeFor[Accounts](),
+	"TokenPurpose":      reflect.TypeFor[TokenPurpose](),
+	"UserToken":         reflect.TypeFor[UserToken](),
+	"VerifyEmailMode":   reflect.TypeFor[VerifyEmailMode](),
 	"NewAccount":        reflect.TypeFor[NewAccount](),
 	"PasswordChange":    reflect.TypeFor[PasswordChange](),
 	"APIKey":            reflect.TypeFor[APIKey](),
@@ -42,8 +45,6 @@ var exportedTypes = map[string]reflect.Type{
 	"AppUpdate":         reflect.TypeFor[AppUpdate](),
 	"OIDCAuthRequest":   reflect.TypeFor[OIDCAuthRequest](),
 	"OIDCRefreshGrant":  reflect.TypeFor[OIDCRefreshGrant](),
-	"TokenPurpose":      reflect.TypeFor[TokenPurpose](),
-	"UserToken":         reflect.TypeFor[UserToken](),
 	"Invitation":        reflect.TypeFor[Invitation](),
 	"Label":             reflect.TypeFor[Label](),
 	"LoginResult":       reflect.TypeFor[LoginResult](),

@@ -62,6 +62,7 @@ var EventTypes = []string{
 	EventAppCreated, EventAppUpdated, EventAppDeleted, EventAppSecretRotated, EventSigningKeyCreated, EventSigningKeysRotated,
 	EventPasswordReset, EventResetLinkCreated,
 	EventPasskeyAdded, EventPasskeyRemoved,
+	EventEmailVerified,
 }
 
 // Event is one entry of the audit log: who changed what, and when. It

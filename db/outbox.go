@@ -55,8 +55,8 @@ type OutboxEmail struct {
 	CreatedAt     time.Time
 	NextAttemptAt time.Time
 	SentAt        *time.Time
-	// UserID is the user a welcome or reset-password email is for; sending
-	// a welcome email sets the user's emailSent.
+	// UserID is the user a welcome, reset-password or verification email
+	// is for; sending a welcome email sets the user's emailSent.
 	UserID uint64
 	// InvitationID is the invitation an invitation email is for.
 	InvitationID uint64
@@ -275,10 +275,11 @@ func capReason(reason string) string {
 // that can still be made can be retried: those with their bodies, and
 // welcome emails (rendered from the user); an invitation email lost its
 // token when it failed, and the invitation's resend makes a new one.
+// Verification emails can be retried too: their link is made when sent.
 func (s *Store) RetryEmail(id uint64) error {
 	return s.update(func(tx *bolt.Tx) error {
 		return updateEmailTx(tx, id, func(rec *emailRecord) error {
-			canMake := rec.Text != "" || rec.Token != "" || (rec.V >= 2 && rec.Kind == EmailWelcome && rec.UserID != 0)
+			canMake := rec.Text != "" || rec.Token != "" || (rec.V >= 2 && (rec.Kind == EmailWelcome || rec.Kind == EmailVerify) && rec.UserID != 0)
 			if !canMake {
 				return Errorf(EINVALID, "This email can no longer be sent again; resend the invitation instead.")
 			}

@@ -40,7 +40,7 @@ var ErrResetLinkDead = Errorf(ENOTFOUND, "This password reset link is unknown, w
 // ErrResetDisabled refuses a reset link of a disabled account. Only the
 // holder of the link (the mailbox's owner, or whoever the admin gave it
 // to) learns that the account is disabled.
-var ErrResetDisabled = Errorf(EFORBIDDEN, "This account is disabled, so its password cannot be reset; ask an admin to enable it.")
+var ErrResetDisabled = Errorf(EFORBIDDEN, "This account is disabled or its address is not verified yet, so its password cannot be reset; ask an admin.")
 
 // resettable says whether a forgot-password request for the user sends an
 // email: only an active account gets one.
@@ -213,20 +213,6 @@ func (s *Store) resetPassword(token, newHash string) (User, error) {
 	return u, err
 }
 
-// deleteUserTokenTx deletes the user's live token of purpose p, if any.
-func deleteUserTokenTx(tx *bolt.Tx, userID uint64, p TokenPurpose) error {
-	byUser := tx.Bucket(bucketUserTokensByUser)
-	ukey := userTokenUserKey(userID, p)
-	hash := byUser.Get(ukey)
-	if hash == nil {
-		return nil
-	}
-	if err := tx.Bucket(bucketUserTokens).Delete(append([]byte(nil), hash...)); err != nil {
-		return err
-	}
-	return byUser.Delete(ukey)
-}
-
 // CreateResetLink makes a reset link for user id without email, for an
 // admin to hand over (teams without SMTP): it returns the secret, once,
 // and the token (ResetPasswordTTL; it replaces any older reset link of the
@@ -235,7 +221,8 @@ func deleteUserTokenTx(tx *bolt.Tx, userID uint64, p TokenPurpose) error {
 // whose role and groups they could hand out themselves, so nobody gets
 // into an account above their own. It returns ENOTFOUND for an unknown
 // user, EFORBIDDEN for a user above the actor, EINVALID for a disabled
-// user (enable them first).
+// user (enable them first) or one whose address is unverified (mark it
+// verified first).
 func (s *Store) CreateResetLink(actor Actor, id uint64) (string, UserToken, error) {
 	var secret string
 	var t UserToken
@@ -247,8 +234,11 @@ func (s *Store) CreateResetLink(actor Actor, id uint64) (string, UserToken, erro
 		if !actor.CanHandOut(rec.RootRole, rec.Groups) {
 			return Errorf(EFORBIDDEN, "You may not make a reset link for %s: their role or groups are above your own (%s).", rec.Email, actor.Role.Name())
 		}
-		if !rec.user().Active() {
+		if rec.Disabled {
 			return Errorf(EINVALID, "%s is disabled, so a reset link would not work; enable the user first.", rec.Email)
+		}
+		if !rec.user().Active() {
+			return Errorf(EINVALID, "%s has not verified their email address, so a reset link would not work; mark the address verified first (POST /api/admin/user-admin/%d/verify-email).", rec.Email, rec.ID)
 		}
 		if secret, t, err = s.issueUserTokenTx(tx, TokenResetPassword, id, ResetPasswordTTL); err != nil {
 			return err

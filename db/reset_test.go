@@ -369,3 +369,18 @@ func TestResetLinkCeiling(t *testing.T) {
 		t.Error("the link outlived its user")
 	}
 }
+
+// An admin's reset link for an account whose address is not verified yet
+// says what to do first, rather than calling it disabled.
+func TestResetLinkUnverified(t *testing.T) {
+	s, clock := mustOpen(t)
+	s.verifyEmail = VerifyEmailAlways
+	u := mustMember(t, s, clock, "new@example.com", "newbie", RoleViewer)
+	if u.EmailVerified {
+		t.Fatal("the member is verified; the test needs an unverified one")
+	}
+	_, _, err := s.CreateResetLink(admin, u.ID)
+	if ErrorCode(err) != EINVALID || !strings.Contains(err.Error(), "verif") {
+		t.Fatalf("reset link for an unverified user: %v", err)
+	}
+}

@@ -119,6 +119,8 @@ type Store struct {
 	now            func() time.Time
 	rand           io.Reader
 	welcomeEnabled bool
+	// verifyEmail is Options.VerifyEmail, checked.
+	verifyEmail VerifyEmailMode
 	// ownHost is Options.OwnHost, normalised; apps may not claim it.
 	ownHost string
 	// links caches decoded link records for CheckSignupToken.
@@ -156,6 +158,10 @@ type Options struct {
 	// OwnHost is the host name of server.base_url. No proxy app may claim
 	// it: the proxy must never ask the gate about invited's own pages.
 	OwnHost string
+	// VerifyEmail says which link signups must verify their address
+	// before they may log in (auth.verify_email); "" means
+	// VerifyEmailDomains.
+	VerifyEmail VerifyEmailMode
 }
 
 // ErrLocked is returned by Open when another process holds the file.
@@ -177,6 +183,13 @@ func Open(path string, opts Options) (*Store, error) {
 	if opts.Rand == nil {
 		opts.Rand = rand.Reader
 	}
+	if opts.VerifyEmail == "" {
+		opts.VerifyEmail = VerifyEmailDomains
+	}
+	if !opts.VerifyEmail.valid() {
+		return nil, Errorf(EINVALID, "The email verification mode %q is not known; use %q, %q or %q.",
+			opts.VerifyEmail, VerifyEmailDomains, VerifyEmailAlways, VerifyEmailNever)
+	}
 	if !opts.ReadOnly {
 		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 			return nil, fmt.Errorf("create data folder: %w", err)
@@ -186,7 +199,7 @@ func Open(path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{db: bdb, now: opts.Now, rand: opts.Rand, welcomeEnabled: opts.WelcomeEmails}
+	s := &Store{db: bdb, now: opts.Now, rand: opts.Rand, welcomeEnabled: opts.WelcomeEmails, verifyEmail: opts.VerifyEmail}
 	if opts.OwnHost != "" {
 		// A host that is not a valid domain (an IP address, say) can
 		// never match an app's domain, so it needs no guard.

@@ -432,6 +432,25 @@ func TestOpenAPIWalk(t *testing.T) {
 	w.do(503, "POST", "/invite/"+secret2+"/signup", walkReq{body: signup("busy@example.org", "busy")})
 	close(release)
 
+	// ed joined through a link limited to example.com, so its address is
+	// to be verified (auth.verify_email's default): the right password is
+	// a 403 until the emailed link is opened.
+	if editor["emailVerified"] != false || viewer["emailVerified"] != true {
+		t.Errorf("emailVerified: ed %v, vi %v; want false, true", editor["emailVerified"], viewer["emailVerified"])
+	}
+	w.do(403, "POST", "/auth/simple/login", walkReq{body: `{"username":"ed","password":"` + walkPassword + `"}`})
+	w.do(403, "POST", "/login", walkReq{contentType: "application/x-www-form-urlencoded", body: "username=ed&password=" + walkPassword})
+	edSecret, _, _, err := w.store.IssueEmailVerification(uint64(editor["id"].(float64)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.do(200, "GET", "/verify-email/"+edSecret, walkReq{})
+	_, _, unverified := w.do(200, "POST", "/invite/"+secret+"/signup", walkReq{body: signup("uv@example.com", "uv")})
+	w.do(200, "POST", "/api/admin/user-admin/"+num(unverified, "id")+"/verify-email", admin(""))
+	w.do(400, "POST", "/api/admin/user-admin/"+num(unverified, "id")+"/verify-email", admin(`{"x":1}`))
+	w.do(404, "POST", "/api/admin/user-admin/999/verify-email", admin(""))
+	w.do(404, "GET", "/verify-email/"+edSecret, walkReq{})
+
 	// Sessions.
 	w.do(400, "POST", "/auth/simple/login", walkReq{body: `{"username":"ed"}`})
 	w.do(401, "POST", "/auth/simple/login", walkReq{body: `{"username":"ed","password":"wrong-Password-123"}`})
@@ -763,6 +782,15 @@ func TestOpenAPIWalk(t *testing.T) {
 	w.do(200, "POST", "/api/admin/user-admin/"+dzID+"/enable", admin(`{}`))
 	w.do(404, "POST", "/api/admin/user-admin/999/enable", admin(""))
 	w.do(303, "POST", "/login", walkReq{contentType: "application/x-www-form-urlencoded", body: "username=dz&password=" + walkPassword})
+
+	// Sending the verification email again: 202 whatever the address.
+	w.do(202, "POST", "/auth/verify-email/resend", walkReq{body: `{"email":"nobody@example.org"}`})
+	w.do(400, "POST", "/auth/verify-email/resend", walkReq{body: `{"email":""}`})
+	w.do(400, "POST", "/auth/verify-email/resend", walkReq{body: `{"address":"a@example.org"}`})
+	w.do(200, "GET", "/verify-email", walkReq{})
+	w.do(200, "POST", "/verify-email", walkReq{contentType: "application/x-www-form-urlencoded", body: "email=nobody%40example.org"})
+	w.do(400, "POST", "/verify-email", walkReq{contentType: "application/x-www-form-urlencoded", body: "email="})
+	w.do(404, "GET", "/verify-email/0123456789abcdef", walkReq{})
 
 	// Every API operation answered 2xx at least once.
 	for _, rt := range append(w.srv.apiRoutes(), route{method: "GET", path: "/docs/openapi.json"}) {

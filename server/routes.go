@@ -73,6 +73,7 @@ func (s *Server) apiRoutes() []route {
 		public("POST", "/auth/passkey/login/finish", s.authLimit, s.handlePasskeyLoginFinish),
 		limited(authed("POST", "/account/passkeys/begin", permOwnAccount, s.handlePasskeyRegisterBegin), s.authLimit),
 		limited(authed("POST", "/account/passkeys/finish", permOwnAccount, s.handlePasskeyRegisterFinish), s.authLimit),
+		public("POST", "/auth/verify-email/resend", s.authLimit, s.handleResendVerification),
 
 		// Users, roles, keys and the audit log.
 		authed("GET", "/api/admin/user", permReadSelf, s.handleGetSelf),
@@ -84,6 +85,7 @@ func (s *Server) apiRoutes() []route {
 		authed("POST", "/api/admin/user-admin/:id/disable", permManageUsers, s.handleDisableUser),
 		authed("POST", "/api/admin/user-admin/:id/enable", permManageUsers, s.handleEnableUser),
 		authed("POST", "/api/admin/user-admin/:id/reset-link", permManageUsers, s.handleCreateResetLink),
+		authed("POST", "/api/admin/user-admin/:id/verify-email", permManageUsers, s.handleMarkEmailVerified),
 		authed("GET", "/api/admin/roles", permReadRoles, s.handleListRoles),
 		authed("GET", "/api/admin/api-tokens", permManageKeys, s.handleListAPIKeys),
 		authed("POST", "/api/admin/api-tokens", permManageKeys, s.handleCreateAPIKey),
@@ -147,6 +149,9 @@ func (s *Server) pageRoutes() []route {
 		public("GET", "/login", nil, p.LoginPage),
 		public("POST", "/login", nil, s.pageLimit(s.authLimit, p.LoginForm)),
 		public("POST", "/logout", nil, s.pageLimit(s.authLimit, p.LogoutForm)),
+		public("GET", "/verify-email", nil, p.VerifyEmailPage),
+		public("POST", "/verify-email", nil, s.pageLimit(s.authLimit, p.VerifyEmailForm)),
+		public("GET", "/verify-email/:token", nil, s.pageLimit(s.authLimit, p.VerifyEmailLink)),
 		public("GET", "/", nil, p.PortalPage),
 		public("GET", "/account", nil, p.AccountPage),
 		public("POST", "/account/password", nil, s.pageLimit(s.authLimit, p.PasswordForm)),

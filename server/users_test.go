@@ -169,6 +169,9 @@ func TestPermissionTable(t *testing.T) {
 		"POST /api/admin/user-admin/:id/reset-link": func() (string, string) {
 			return fmt.Sprintf("/api/admin/user-admin/%d/reset-link", viewer.ID), ""
 		},
+		"POST /api/admin/user-admin/:id/verify-email": func() (string, string) {
+			return fmt.Sprintf("/api/admin/user-admin/%d/verify-email", ts.mustUnverifiedUser(t, db.RoleViewer).ID), ""
+		},
 		"GET /api/admin/roles":      func() (string, string) { return "/api/admin/roles", "" },
 		"GET /api/admin/api-tokens": func() (string, string) { return "/api/admin/api-tokens", "" },
 		"POST /api/admin/api-tokens": func() (string, string) {
@@ -263,6 +266,7 @@ func TestPermissionTable(t *testing.T) {
 		"POST /api/admin/user-admin/:id/disable":      admins,
 		"POST /api/admin/user-admin/:id/enable":       admins,
 		"POST /api/admin/user-admin/:id/reset-link":   admins,
+		"POST /api/admin/user-admin/:id/verify-email": admins,
 		"GET /api/admin/roles":                        staff,
 		"GET /api/admin/api-tokens":                   admins,
 		"POST /api/admin/api-tokens":                  admins,

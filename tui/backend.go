@@ -39,6 +39,8 @@ type Backend interface {
 	// DisableUser and EnableUser are Store.DisableUser and EnableUser.
 	DisableUser(ctx context.Context, actor db.Actor, id uint64) (db.User, error)
 	EnableUser(ctx context.Context, actor db.Actor, id uint64) (db.User, error)
+	// MarkEmailVerified is Store.MarkEmailVerified.
+	MarkEmailVerified(ctx context.Context, actor db.Actor, id uint64) (db.User, error)
 	DeleteUser(ctx context.Context, actor db.Actor, id uint64) error
 	// CreateResetLink is Store.CreateResetLink: the secret of a new reset
 	// link for the user (shown once) and its token.
@@ -169,6 +171,13 @@ func (d direct) DisableUser(ctx context.Context, actor db.Actor, id uint64) (db.
 		return db.User{}, err
 	}
 	return d.s.DisableUser(actor, id)
+}
+
+func (d direct) MarkEmailVerified(ctx context.Context, actor db.Actor, id uint64) (db.User, error) {
+	if err := ctx.Err(); err != nil {
+		return db.User{}, err
+	}
+	return d.s.MarkEmailVerified(actor, id)
 }
 
 func (d direct) EnableUser(ctx context.Context, actor db.Actor, id uint64) (db.User, error) {

@@ -43,13 +43,16 @@ type KeyMap struct {
 	ResetLink key.Binding
 	// Disable disables the selected user, or enables them again.
 	Disable key.Binding // users
-	Groups  key.Binding // users: their groups
-	Delete  key.Binding // links, users, organizations, groups, apps
-	Edit    key.Binding // links: name, role, max uses, domains, groups; groups: name, description; apps: name, url, domains or redirect URIs, groups
-	Secret  key.Binding // apps: a new client secret for an oidc app
-	Type    key.Binding // audit: pick the event type
-	Older   key.Binding // audit: next page
-	Newer   key.Binding // audit: previous page
+	// Verify verifies the selected user's email address on the admin's
+	// word.
+	Verify key.Binding // users
+	Groups key.Binding // users: their groups
+	Delete key.Binding // links, users, organizations, groups, apps
+	Edit   key.Binding // links: name, role, max uses, domains, groups; groups: name, description; apps: name, url, domains or redirect URIs, groups
+	Secret key.Binding // apps: a new client secret for an oidc app
+	Type   key.Binding // audit: pick the event type
+	Older  key.Binding // audit: next page
+	Newer  key.Binding // audit: previous page
 
 	// Forms.
 	NextField key.Binding
@@ -103,6 +106,7 @@ func DefaultKeyMap() KeyMap {
 		Role:    b([]string{"r"}, "r", "change role"),
 		Unlock:  b([]string{"u"}, "u", "unlock"),
 		Disable: b([]string{"x"}, "x", "disable/enable"),
+		Verify:  b([]string{"v"}, "v", "verify email"),
 		Groups:  b([]string{"a"}, "a", "groups"),
 		Delete:  b([]string{"d"}, "d", "delete"),
 		Edit:    b([]string{"m"}, "m", "edit"),

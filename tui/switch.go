@@ -311,6 +311,15 @@ func (s *SwitchingBackend) DisableUser(ctx context.Context, actor db.Actor, id u
 	return out, err
 }
 
+// MarkEmailVerified verifies a user's address where the data is now.
+func (s *SwitchingBackend) MarkEmailVerified(ctx context.Context, actor db.Actor, id uint64) (out db.User, err error) {
+	err = s.run(ctx, true, func(ctx context.Context, b Backend) (err error) {
+		out, err = b.MarkEmailVerified(ctx, actor, id)
+		return err
+	})
+	return out, err
+}
+
 // EnableUser enables a user where the data is now.
 func (s *SwitchingBackend) EnableUser(ctx context.Context, actor db.Actor, id uint64) (out db.User, err error) {
 	err = s.run(ctx, true, func(ctx context.Context, b Backend) (err error) { out, err = b.EnableUser(ctx, actor, id); return err })

@@ -42,7 +42,7 @@ func newUsersScreen(a *app) *usersScreen {
 		{title: "Name", flex: 2, min: 8},
 		{title: "Role", width: 6},
 		{title: "Organization", width: 12},
-		{title: "Status", width: 8},
+		{title: "Status", width: 10},
 	})
 	s.what = "users"
 	s.fetch = func(ctx context.Context, b Backend, actor db.Actor) ([]db.User, any, error) {
@@ -83,7 +83,10 @@ func newUsersScreen(a *app) *usersScreen {
 		if _, slowed := s.slowedUntil(u); slowed {
 			status = "slowed"
 		}
-		if !u.Active() {
+		if !u.EmailVerified {
+			status = "unverified"
+		}
+		if u.Disabled {
 			status = "disabled"
 		}
 		id := strconv.FormatUint(u.ID, 10)
@@ -132,8 +135,12 @@ func (s *usersScreen) key(k tea.KeyMsg) tea.Cmd {
 			return s.load()
 		})
 	case key.Matches(k, keys.ResetLink):
-		if !u.Active() {
+		if u.Disabled {
 			a.setError(u.Email + " is disabled: a reset link would not work. Enable the user first (x).")
+			return nil
+		}
+		if !u.EmailVerified {
+			a.setError(u.Email + " has not verified the address: a reset link would not work. Mark it verified first (v).")
 			return nil
 		}
 		a.ask(fmt.Sprintf("Make a password reset link for %s? It works once, for 1 hour, and replaces any reset link sent before.", u.Email),
@@ -146,7 +153,7 @@ func (s *usersScreen) key(k tea.KeyMsg) tea.Cmd {
 				s.showResetLink(r)
 				return nil
 			}))
-	case key.Matches(k, keys.Disable) && u.Active():
+	case key.Matches(k, keys.Disable) && !u.Disabled:
 		a.ask(fmt.Sprintf("Disable the user %s? Their sessions end at once and they cannot log in until enabled again; their data stays.", u.Email),
 			a.do("Could not disable", func(ctx context.Context) (any, error) {
 				return a.backend.DisableUser(ctx, a.actor, u.ID)
@@ -160,6 +167,18 @@ func (s *usersScreen) key(k tea.KeyMsg) tea.Cmd {
 				return a.backend.EnableUser(ctx, a.actor, u.ID)
 			}, func(any) tea.Cmd {
 				a.setOK("Enabled " + u.Email + ": they may log in again.")
+				return s.load()
+			}))
+	case key.Matches(k, keys.Verify):
+		if u.EmailVerified {
+			a.setInfo(u.Email + " is verified already; there is nothing to do.")
+			return nil
+		}
+		a.ask(fmt.Sprintf("Verify the address of %s without the emailed link? Only if you know the address is theirs: they may log in at once.", u.Email),
+			a.do("Could not verify", func(ctx context.Context) (any, error) {
+				return a.backend.MarkEmailVerified(ctx, a.actor, u.ID)
+			}, func(any) tea.Cmd {
+				a.setOK("Verified " + u.Email + ": they may log in now.")
 				return s.load()
 			}))
 	case key.Matches(k, keys.Delete):
@@ -252,7 +271,10 @@ func (s *usersScreen) detailText() string {
 	if until, slowed := s.slowedUntil(u); slowed {
 		status = "slowed until " + fmtFull(until, a.now()) + "; u ends the wait"
 	}
-	if !u.Active() {
+	if !u.EmailVerified {
+		status = "address not verified: cannot log in until the emailed link is opened; v verifies"
+	}
+	if u.Disabled {
 		status = "disabled: cannot log in; x enables"
 	}
 	failed := strconv.Itoa(u.LoginAttempts)
@@ -272,6 +294,10 @@ func (s *usersScreen) detailText() string {
 	if u.EmailSent {
 		emailSent = "yes"
 	}
+	verified := "yes"
+	if !u.EmailVerified {
+		verified = "no: the verification email's link has not been opened yet"
+	}
 	lines := []resultLine{
 		{label: "ID", value: strconv.FormatUint(u.ID, 10)},
 		{label: "Email", value: u.Email},
@@ -286,6 +312,7 @@ func (s *usersScreen) detailText() string {
 		{label: "Created", value: fmtFull(u.CreatedAt, a.now())},
 		{label: "Joined through", value: via},
 		{label: "Welcome email", value: emailSent},
+		{label: "Email verified", value: verified},
 	}
 	return renderLines(a.styles, lines, s.list.w-1)
 }
@@ -322,5 +349,5 @@ func (s *usersScreen) view(w, h int) string {
 
 func (s *usersScreen) help() helpKeys {
 	k := s.app.keys
-	return s.listHelp(k.Role, k.Groups, k.Unlock, k.ResetLink, k.Disable, k.Delete)
+	return s.listHelp(k.Role, k.Groups, k.Unlock, k.ResetLink, k.Disable, k.Verify, k.Delete)
 }

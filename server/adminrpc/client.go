@@ -248,6 +248,13 @@ func (c *Client) DisableUser(ctx context.Context, actor db.Actor, id uint64) (db
 	return r, err
 }
 
+// MarkEmailVerified is Store.MarkEmailVerified over the socket.
+func (c *Client) MarkEmailVerified(ctx context.Context, actor db.Actor, id uint64) (db.User, error) {
+	var r db.User
+	err := c.call(ctx, "MarkEmailVerified", idRequest{actor, id}, &r)
+	return r, err
+}
+
 // EnableUser is Store.EnableUser over the socket.
 func (c *Client) EnableUser(ctx context.Context, actor db.Actor, id uint64) (db.User, error) {
 	var r db.User

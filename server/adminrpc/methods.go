@@ -252,6 +252,9 @@ var methods = map[string]handler{
 	"DisableUser": method(func(_ context.Context, s *Server, r idRequest) (db.User, error) {
 		return s.store.DisableUser(r.Actor, r.ID)
 	}),
+	"MarkEmailVerified": method(func(_ context.Context, s *Server, r idRequest) (db.User, error) {
+		return s.store.MarkEmailVerified(r.Actor, r.ID)
+	}),
 	"EnableUser": method(func(_ context.Context, s *Server, r idRequest) (db.User, error) {
 		return s.store.EnableUser(r.Actor, r.ID)
 	}),

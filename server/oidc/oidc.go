@@ -450,7 +450,7 @@ func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Token
 }
 
 // TokenRequestByRefreshToken refuses the token of a user who is gone,
-// disabled or no longer admitted to the app (DESIGN §10).
+// disabled, not verified or no longer admitted to the app (DESIGN §10).
 func (s *storage) TokenRequestByRefreshToken(_ context.Context, token string) (op.RefreshTokenRequest, error) {
 	grant, err := s.store.OIDCRefreshToken(token)
 	if err != nil {
@@ -587,8 +587,9 @@ func (s *storage) SetUserinfoFromToken(_ context.Context, info *oidc.UserInfo, t
 	return s.setUserinfo(info, subject, scopes)
 }
 
-// setUserinfo fills the claims the scopes ask for. A user who is gone or
-// disabled gets none: an error.
+// setUserinfo fills the claims the scopes ask for. A user who is gone,
+// disabled or not verified (not Active) gets none: an error. So
+// email_verified is always true: no unverified address is ever handed out.
 func (s *storage) setUserinfo(info *oidc.UserInfo, userID string, scopes []string) error {
 	id, err := strconv.ParseUint(userID, 10, 64)
 	if err != nil {
@@ -599,7 +600,7 @@ func (s *storage) setUserinfo(info *oidc.UserInfo, userID string, scopes []strin
 		return oidc.ErrAccessDenied().WithDescription("The user is gone.")
 	}
 	if !u.Active() {
-		return oidc.ErrAccessDenied().WithDescription("The user is disabled.")
+		return oidc.ErrAccessDenied().WithDescription("The user is disabled, or has not verified their email address.")
 	}
 	info.Subject = userID
 	for _, sc := range scopes {

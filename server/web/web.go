@@ -1,8 +1,9 @@
 // Package web is invited's server-rendered HTML pages: signing up
 // through a link (/new-user), accepting an invitation
-// (/invitations/:token), logging in and out (/login, /logout), a small
-// account page where a person changes their password and manages their
-// passkeys (/account), and resetting a forgotten password
+// (/invitations/:token), logging in and out (/login, /logout), verifying
+// an address and asking for the verification email again (/verify-email),
+// a small account page where a person changes their password and manages
+// their passkeys (/account), and resetting a forgotten password
 // (/forgot-password, then the emailed /reset-password/:token; reset.go).
 // They are html/template files embedded in the binary, with one
 // stylesheet, and they run every account flow through the same
@@ -77,7 +78,7 @@ var (
 	pageJS       = mustRead("passkey.js")
 	pageJSName   = "passkey." + contentHash(pageJS) + ".js"
 	pageJSPath   = "/static/" + pageJSName
-	pageTemplate = parsePageTemplates("signup", "invitation", "welcome", "gone", "error", "login", "account", "portal", "forgot", "reset", "passkeyremove")
+	pageTemplate = parsePageTemplates("signup", "invitation", "welcome", "gone", "error", "login", "account", "portal", "forgot", "reset", "passkeyremove", "verify")
 )
 
 func mustRead(name string) []byte {
@@ -123,11 +124,10 @@ type Host interface {
 	// Joined is told of each new user and how they came ("link" or
 	// "invitation"), for the metrics and the mail worker.
 	Joined(kind string)
+	// MailQueued wakes the mail worker after a page queued an email.
+	MailQueued()
 	// NotFound answers a path that nothing serves.
 	NotFound(w http.ResponseWriter, r *http.Request)
-	// MailQueued is told that a form may have queued an email, so the
-	// mail worker looks at once.
-	MailQueued()
 }
 
 // Deps are everything the pages need.
@@ -244,6 +244,10 @@ type pageData struct {
 
 	// ShowForgot links to /forgot-password, for a dead reset link.
 	ShowForgot bool
+	// ShowResend links the email verification page; Resend is the login
+	// page's button that sends the verification email again.
+	ShowResend bool
+	Resend     *pageForm
 
 	Account *pageAccount
 	// Passkeys says the passkey controls are shown; PasskeyList are the
@@ -263,6 +267,9 @@ type pageWelcome struct {
 	Name, Email, Username, LoginURL string
 	// Mailed says whether a welcome email is on its way.
 	Mailed bool
+	// Verify says the address must be verified before logging in: a
+	// verification email is on its way instead.
+	Verify bool
 }
 
 type pageAccount struct{ Name, Email, Username, Role string }
@@ -745,9 +752,13 @@ func (p *Pages) showFormError(w http.ResponseWriter, r *http.Request, form *page
 }
 
 func (p *Pages) renderWelcome(w http.ResponseWriter, r *http.Request, u db.User) {
-	p.renderPage(w, r, http.StatusOK, "welcome", &pageData{Title: "Your account is ready", Welcome: &pageWelcome{
+	title := "Your account is ready"
+	if !u.EmailVerified {
+		title = "Check your mailbox"
+	}
+	p.renderPage(w, r, http.StatusOK, "welcome", &pageData{Title: title, Welcome: &pageWelcome{
 		Name: u.Name, Email: u.Email, Username: u.Username, LoginURL: p.baseURL + "/login",
-		Mailed: p.store.SendsWelcomeEmails(),
+		Mailed: p.store.SendsWelcomeEmails(), Verify: !u.EmailVerified,
 	}})
 }
 
@@ -884,7 +895,13 @@ func (p *Pages) LoginForm(w http.ResponseWriter, r *http.Request, _ httprouter.P
 	if err != nil {
 		// A wrong password, an unknown account and a throttled account
 		// read the same (db.ErrBadLogin); only the right password of a
-		// disabled account hears that it is disabled (EFORBIDDEN).
+		// disabled or unverified account hears why (EFORBIDDEN), and the
+		// unverified one gets a button that mails its link again.
+		if errors.Is(err, db.ErrEmailUnverified) {
+			show = func(status int) {
+				p.renderPage(w, r, status, "login", &pageData{Title: "Log in", Form: form, Resend: resendForm(res.User.Email)})
+			}
+		}
 		p.showFormError(w, r, form, err, show, db.EINVALID, db.EUNAUTHORIZED, db.EFORBIDDEN)
 		return
 	}
@@ -1086,4 +1103,86 @@ func (p *Pages) PasskeyRemoveForm(w http.ResponseWriter, r *http.Request, _ http
 		return
 	}
 	http.Redirect(w, r, "/account?passkey-removed", http.StatusSeeOther)
+}
+
+// Email verification (GET/POST /verify-email, GET /verify-email/:token).
+
+// verifyForm asks for the address to send the verification email to.
+func verifyForm() *pageForm {
+	return &pageForm{Action: "/verify-email", Submit: "Send the email again", Fields: []*pageField{
+		{Name: "email", Label: "Email", Type: "email", Autocomplete: "email", Required: true,
+			Hint: "The address you signed up with."},
+	}}
+}
+
+// resendForm is the login page's button that sends the verification email
+// to email again; it is shown only after the right password.
+func resendForm(email string) *pageForm {
+	return &pageForm{Action: "/verify-email", Submit: "Send the verification email again",
+		Hidden: []pageHidden{{Name: "email", Value: email}}}
+}
+
+func verifyPage(form *pageForm) *pageData {
+	return &pageData{Title: "Verify your address", Heading: "Send the verification email again", Form: form,
+		Message: "Give the address you signed up with. If its account still has to verify it, we send a new link there; only the newest link works."}
+}
+
+// VerifyEmailPage shows the form that sends the verification email again
+// (GET /verify-email).
+func (p *Pages) VerifyEmailPage(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	p.renderPage(w, r, http.StatusOK, "verify", verifyPage(verifyForm()))
+}
+
+// VerifyEmailForm sends the verification email again (POST /verify-email)
+// with Store.ResendVerification. The page says the same whatever the
+// address, so it never tells whether an account exists or is verified.
+func (p *Pages) VerifyEmailForm(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	if !p.readForm(w, r) {
+		return
+	}
+	form := verifyForm()
+	form.fill(r.PostForm)
+	email := strings.TrimSpace(r.PostForm.Get("email"))
+	if email == "" {
+		form.fieldError("email", "Email is required.")
+		p.renderPage(w, r, http.StatusBadRequest, "verify", verifyPage(form))
+		return
+	}
+	queued, err := p.store.ResendVerification(email)
+	if err != nil {
+		p.RenderError(w, r, err)
+		return
+	}
+	if queued {
+		p.host.MailQueued()
+	}
+	// No address is that long; the page does not echo a wall of text.
+	named := email
+	if len(named) > db.MaxEmailLength {
+		named = "the address you gave"
+	}
+	p.renderPage(w, r, http.StatusOK, "verify", &pageData{Title: "Check your mailbox", Heading: "Check your mailbox",
+		Notice:  "If " + named + " belongs to an account that still has to verify its address, a new verification email is on its way.",
+		Message: "Open the link in the newest email; links in earlier ones no longer work. It can take a few minutes; look in your spam folder too.",
+		Next:    "Once your address is verified, log in.", ShowLogin: true})
+}
+
+// VerifyEmailLink verifies an address (GET /verify-email/:token) with
+// Store.VerifyEmail: opening the emailed link is all it takes. It changes
+// nothing else: no session is opened, the person logs in next.
+func (p *Pages) VerifyEmailLink(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+	u, err := p.store.VerifyEmail(ps.ByName("token"))
+	switch db.ErrorCode(err) {
+	case "":
+		p.renderPage(w, r, http.StatusOK, "verify", &pageData{Title: "Address verified", Heading: "Your address is verified",
+			Message: "Thank you: " + u.Email + " is verified. You can log in now with your password.", ShowLogin: true})
+	case db.ENOTFOUND:
+		p.renderPage(w, r, http.StatusNotFound, "verify", &pageData{Title: "Verification link not valid",
+			Heading:   "This verification link does not work",
+			Message:   "It is unknown, was used already, was replaced by a newer email, or has expired.",
+			Next:      "If you verified your address already, log in. Otherwise send the verification email again and open the link in the newest one.",
+			ShowLogin: true, ShowResend: true})
+	default:
+		p.RenderError(w, r, err)
+	}
 }
