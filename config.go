@@ -147,6 +147,11 @@ type AuthConfig struct {
 	// forward-auth gate); "" sets it for server.base_url's host only. It
 	// must hold server.base_url's host (be it, or a parent of it).
 	CookieDomain string `toml:"cookie_domain"`
+	// VerifyEmail says which signups through a link must verify their
+	// address (open an emailed link) before they may log in: "domains"
+	// (links with allowedDomains), "always" (every link) or "never".
+	// Invitations prove the address by construction.
+	VerifyEmail string `toml:"verify_email"`
 	// RequireSecondFactor lists the roles ("Admin", "Editor", "Viewer")
 	// whose users must have a second factor: one without any sets an
 	// authenticator app up at their next login, before a session.
@@ -243,6 +248,7 @@ func DefaultConfig() Config {
 			MaxLoginAttempts:    10,
 			LockoutMax:          Duration{15 * time.Minute},
 			SessionTTL:          Duration{168 * time.Hour},
+			VerifyEmail:         string(db.VerifyEmailDomains),
 			RequireSecondFactor: []string{},
 		},
 		Invitations: InvitationsConfig{DefaultTTL: Duration{168 * time.Hour}},
@@ -918,6 +924,9 @@ func (c Config) Validate() error {
 	}
 	if msg := checkCookieDomain(a.CookieDomain, c.Server.BaseURL); msg != "" {
 		bad("auth.cookie_domain", "%s", msg)
+	}
+	if _, err := db.ParseVerifyEmailMode(a.VerifyEmail); err != nil {
+		bad("auth.verify_email", "%q is not known; use \"domains\" (links with allowedDomains), \"always\" (every signup link) or \"never\"", a.VerifyEmail)
 	}
 
 	// [invitations]

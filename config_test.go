@@ -78,6 +78,7 @@ func TestConfigDefaults(t *testing.T) {
 		{"auth.lockout_max", cfg.Auth.LockoutMax.Duration, 15 * time.Minute},
 		{"auth.session_ttl", cfg.Auth.SessionTTL.Duration, 168 * time.Hour},
 		{"auth.cookie_domain", cfg.Auth.CookieDomain, ""},
+		{"auth.verify_email", cfg.Auth.VerifyEmail, "domains"},
 		{"invitations.default_ttl", cfg.Invitations.DefaultTTL.Duration, 168 * time.Hour},
 		{"mail.driver", cfg.Mail.Driver, "log"},
 		{"mail.port", cfg.Mail.Port, 587},
@@ -223,6 +224,7 @@ name = "from file"
 		"INVITED_AUTH_ARGON2_MEMORY_KIB=65536",
 		"INVITED_AUTH_ARGON2_PARALLELISM= 4 ",
 		"INVITED_AUTH_SESSION_TTL=2h",
+		"INVITED_AUTH_VERIFY_EMAIL=always",
 		"INVITED_MAIL_PORT=2525",
 		"INVITED_LIMITS_AUTH_PER_MINUTE=0",
 		"INVITED_SITE_NAME=from env",
@@ -241,6 +243,7 @@ name = "from file"
 		{"INVITED_AUTH_ARGON2_MEMORY_KIB", cfg.Auth.Argon2MemoryKiB, uint32(65536)},
 		{"INVITED_AUTH_ARGON2_PARALLELISM", cfg.Auth.Argon2Parallelism, uint8(4)},
 		{"INVITED_AUTH_SESSION_TTL", cfg.Auth.SessionTTL, Duration{2 * time.Hour}},
+		{"INVITED_AUTH_VERIFY_EMAIL", cfg.Auth.VerifyEmail, "always"},
 		{"INVITED_MAIL_PORT", cfg.Mail.Port, 2525},
 		{"INVITED_LIMITS_AUTH_PER_MINUTE", cfg.Limits.AuthPerMinute, 0},
 		{"INVITED_SITE_NAME", cfg.Site.Name, "from env"},
@@ -498,6 +501,7 @@ func TestConfigEnvErrors(t *testing.T) {
 		{"bad duration", "INVITED_AUTH_SESSION_TTL=7d", []string{`INVITED_AUTH_SESSION_TTL: "7d" is not a duration`}},
 		{"plain number for a duration", "INVITED_INVITATIONS_DEFAULT_TTL=3600", []string{"INVITED_INVITATIONS_DEFAULT_TTL", "not a duration"}},
 		{"env values are validated", "INVITED_LOG_LEVEL=trace", []string{"log.level", `"trace"`}},
+		{"unknown verification mode", "INVITED_AUTH_VERIFY_EMAIL=yes", []string{"auth.verify_email", `"yes" is not known`, `"never"`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -546,6 +550,10 @@ func TestConfigValidate(t *testing.T) {
 		{"max_login_attempts zero", func(c *Config) { c.Auth.MaxLoginAttempts = 0 }, "auth.max_login_attempts", "1 or more"},
 		{"lockout_max zero", func(c *Config) { c.Auth.LockoutMax = Duration{} }, "auth.lockout_max", "not positive"},
 		{"session_ttl zero", func(c *Config) { c.Auth.SessionTTL = Duration{} }, "auth.session_ttl", "not positive"},
+		{"verify_email unknown", func(c *Config) { c.Auth.VerifyEmail = "sometimes" }, "auth.verify_email", `"sometimes" is not known; use "domains"`},
+		{"verify_email empty", func(c *Config) { c.Auth.VerifyEmail = "" }, "auth.verify_email", `"" is not known`},
+		{"verify_email in capitals", func(c *Config) { c.Auth.VerifyEmail = "Always" }, "auth.verify_email", `"Always" is not known`},
+		{"verify_email with a newline", func(c *Config) { c.Auth.VerifyEmail = "never\n" }, "auth.verify_email", `"never\n" is not known`},
 		{"require_second_factor unknown role", func(c *Config) { c.Auth.RequireSecondFactor = []string{"Admin", "Owner"} }, "auth.require_second_factor", `"Owner" is not a role`},
 		{"default_ttl negative", func(c *Config) { c.Invitations.DefaultTTL = Duration{-time.Hour} }, "invitations.default_ttl", "not positive"},
 		{"mail driver unknown", func(c *Config) { c.Mail.Driver = "sendmail" }, "mail.driver", `use "log" or "smtp"`},
@@ -598,6 +606,8 @@ func TestConfigValidate(t *testing.T) {
 		{"argon2 minimum memory", func(c *Config) { c.Auth.Argon2Parallelism, c.Auth.Argon2MemoryKiB = 2, 16 }},
 		{"argon2 maximum memory", func(c *Config) { c.Auth.Argon2MemoryKiB = 4 * 1024 * 1024 }},
 		{"unicode site name", func(c *Config) { c.Site.Name = "Zugang für Müller & Co" }},
+		{"verify_email always", func(c *Config) { c.Auth.VerifyEmail = "always" }},
+		{"verify_email never", func(c *Config) { c.Auth.VerifyEmail = "never" }},
 		{"cookie_domain a parent of the host", func(c *Config) { c.Server.BaseURL, c.Auth.CookieDomain = "https://invite.example.com", "example.com" }},
 		{"cookie_domain the host itself", func(c *Config) {
 			c.Server.BaseURL, c.Auth.CookieDomain = "https://Invite.Example.com:8443", "invite.example.com"
@@ -686,6 +696,7 @@ func TestConfigEnvNames(t *testing.T) {
 		{"invitations.default_ttl", "INVITED_INVITATIONS_DEFAULT_TTL"},
 		{"log.level", "INVITED_LOG_LEVEL"},
 		{"auth.cookie_domain", "INVITED_AUTH_COOKIE_DOMAIN"},
+		{"auth.verify_email", "INVITED_AUTH_VERIFY_EMAIL"},
 		{"auth.require_second_factor", "INVITED_AUTH_REQUIRE_SECOND_FACTOR"},
 	}
 	for _, tt := range tests {
@@ -695,8 +706,8 @@ func TestConfigEnvNames(t *testing.T) {
 			}
 		})
 	}
-	if len(seen) != 34 {
-		t.Errorf("%d keys, want 34 (update the example file and this count together)", len(seen))
+	if len(seen) != 35 {
+		t.Errorf("%d keys, want 35 (update the example file and this count together)", len(seen))
 	}
 }
 

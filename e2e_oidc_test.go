@@ -12,6 +12,7 @@ import (
 	"html"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -36,6 +37,7 @@ type e2eRP struct {
 	mu      sync.Mutex
 	pending map[string][2]string // state -> PKCE verifier, nonce
 	tokens  []*oauth2.Token      // one per callback, in order
+	codes   []string             // the code of each callback, in order
 	errs    []string
 }
 
@@ -63,6 +65,9 @@ func (rp *e2eRP) callback(w http.ResponseWriter, r *http.Request) {
 		fail("callback with an unknown state: %s", r.URL.RawQuery)
 		return
 	}
+	rp.mu.Lock()
+	rp.codes = append(rp.codes, r.URL.Query().Get("code"))
+	rp.mu.Unlock()
 	tok, err := rp.cfg.Exchange(rp.ctx, r.URL.Query().Get("code"), oauth2.VerifierOption(p[0]))
 	if err != nil {
 		fail("exchange the code: %v", err)
@@ -214,6 +219,49 @@ func TestE2EOIDC(t *testing.T) {
 	firstID := first.Extra("id_token").(string)
 	if first.RefreshToken == "" {
 		t.Fatal("no refresh token for offline_access")
+	}
+
+	// A code works once: replayed, even with the right verifier, it is
+	// refused.
+	rp.mu.Lock()
+	firstCode := rp.codes[0]
+	rp.mu.Unlock()
+	if tok, err := rp.cfg.Exchange(rp.ctx, firstCode, oauth2.VerifierOption("any")); err == nil {
+		t.Fatalf("a replayed code gave a token (expires %v)", tok.Expiry)
+	}
+
+	// Refusals at the authorization endpoint, seen without following
+	// redirects: a redirect URI that is not registered gets an error page
+	// and no redirect at all; a public app without PKCE goes back to its
+	// own redirect URI with an error and never a code.
+	noFollow := &http.Client{Timeout: 10 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	authorize := func(q url.Values) (int, string) {
+		t.Helper()
+		resp, err := noFollow.Get(issuer + "/oidc/authorize?" + q.Encode())
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode, resp.Header.Get("Location")
+	}
+	for _, bad := range []string{"https://evil.example/callback", rp.srv.URL + "/callback/x", rp.srv.URL + "/callback?x=1", strings.ToUpper(rp.srv.URL) + "/callback"} {
+		status, loc := authorize(url.Values{"client_id": {clientID}, "redirect_uri": {bad}, "response_type": {"code"},
+			"scope": {"openid"}, "state": {"s"}, "code_challenge": {"abcdefghijabcdefghijabcdefghijabcdefghij123"}, "code_challenge_method": {"S256"}})
+		if status != http.StatusBadRequest || loc != "" {
+			t.Errorf("redirect_uri %s: %d, Location %q; want 400 and no redirect", bad, status, loc)
+		}
+	}
+	status, _, body = do(t, "POST", p.URL+"/api/admin/apps", e2eAdminKey, map[string]any{
+		"name": "CLI", "kind": "oidc", "public": true, "url": "http://127.0.0.1/", "redirectUris": []string{"http://127.0.0.1/cb"}, "groups": []string{"staff"},
+	})
+	wantStatus(t, "create public oidc app", status, 201, body)
+	publicID, _ := object(t, "public app", body)["clientId"].(string)
+	status, loc := authorize(url.Values{"client_id": {publicID}, "redirect_uri": {"http://127.0.0.1/cb"}, "response_type": {"code"},
+		"scope": {"openid"}, "state": {"s"}})
+	if u, err := url.Parse(loc); err != nil || status != http.StatusFound || u.Host != "127.0.0.1" ||
+		u.Query().Get("error") != "invalid_request" || u.Query().Get("code") != "" {
+		t.Errorf("public app without PKCE: %d, Location %q; want a redirect with error=invalid_request and no code", status, loc)
 	}
 
 	// Single sign-on: straight through, no login page.

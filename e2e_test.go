@@ -512,7 +512,7 @@ var (
 		"maxUses", "uses", "allowedDomains", "groups"}
 	userFields = []string{"id", "isAPI", "name", "email", "username", "imageUrl", "inviteLink", "loginAttempts",
 		"emailSent", "rootRole", "seenAt", "createdAt", "accountType", "permissions", "scimId",
-		"organizationId", "disabled", "groups"} // the seed's userSchema, plus the organization a user belongs to, whether it is disabled, and its groups
+		"organizationId", "disabled", "emailVerified", "groups"} // the seed's userSchema, plus the organization a user belongs to, whether it is disabled, whether its address is verified, and its groups
 	roleFields = []string{"id", "type", "name", "description", "project"}
 )
 

@@ -178,7 +178,7 @@ func openStore(cfg Config) (*db.Store, error) {
 func openStoreTimeout(cfg Config, wait time.Duration) (*db.Store, error) {
 	return db.Open(cfg.DatabasePath(), db.Options{
 		WelcomeEmails: cfg.Mail.Welcome, LockTimeout: wait,
-		OwnHost: ownHost(cfg),
+		OwnHost: ownHost(cfg), VerifyEmail: db.VerifyEmailMode(cfg.Auth.VerifyEmail),
 	})
 }
 

@@ -96,7 +96,9 @@ func (a *Accounts) validate(in NewAccount) (UserInput, error) {
 }
 
 // SignupWithLink creates a user through the signup link secret, with the
-// link's role, and queues the welcome email in the same transaction. The
+// link's role, and queues the welcome email in the same transaction (or,
+// when the store's VerifyEmail mode asks it of this link, creates the user
+// unverified and queues the verification email instead). The
 // checks come in this order, each answer standing alone: ENOTFOUND for an
 // unknown secret, EGONE for a disabled, expired or used-up link; EINVALID
 // (on email) for an address outside the link's allowedDomains, said before
@@ -201,8 +203,10 @@ func (a *Accounts) AcceptInvitation(ctx context.Context, token string, in NewAcc
 // unknown login, a wrong password, and any password while the account is
 // throttled cost the same hash and get the same answer, so answers never
 // tell whether an account exists nor whether it is being slowed down. The
-// one exception is ErrAccountDisabled (EFORBIDDEN), for a right password
-// of a disabled account: only someone who knows the password learns it.
+// exceptions are ErrAccountDisabled and ErrEmailUnverified (EFORBIDDEN),
+// for a right password of a disabled account or of one whose address is
+// not verified yet (then the result names the user): only someone who
+// knows the password learns either.
 //
 // A right password of a user who has a second factor, or whose role is in
 // RequireSecondFactor, opens no session: Login returns

@@ -200,16 +200,18 @@ func TestAppAdmits(t *testing.T) {
 		user User
 		want bool
 	}{
-		{open, User{}, true},
-		{open, User{Disabled: true}, false},
-		{ops, User{Groups: []string{"ops"}}, true},
-		{ops, User{Groups: []string{"a", "dev"}}, true},
-		{ops, User{Groups: []string{"sales"}}, false},
-		{ops, User{}, false},
-		{ops, User{Groups: []string{"ops"}, Disabled: true}, false},
+		{open, User{EmailVerified: true}, true},
+		{open, User{}, false}, // not verified
+		{open, User{Disabled: true, EmailVerified: true}, false},
+		{ops, User{Groups: []string{"ops"}, EmailVerified: true}, true},
+		{ops, User{Groups: []string{"ops"}}, false}, // in the group, but not verified
+		{ops, User{Groups: []string{"a", "dev"}, EmailVerified: true}, true},
+		{ops, User{Groups: []string{"sales"}, EmailVerified: true}, false},
+		{ops, User{EmailVerified: true}, false},
+		{ops, User{Groups: []string{"ops"}, Disabled: true, EmailVerified: true}, false},
 	} {
 		if got := c.app.Admits(c.user); got != c.want {
-			t.Errorf("app groups %v admits user groups %v disabled %v: %v, want %v", c.app.Groups, c.user.Groups, c.user.Disabled, got, c.want)
+			t.Errorf("app groups %v admits user groups %v disabled %v verified %v: %v, want %v", c.app.Groups, c.user.Groups, c.user.Disabled, c.user.EmailVerified, got, c.want)
 		}
 	}
 }

@@ -22,6 +22,9 @@ import (
 // type is missing here.
 var exportedTypes = map[string]reflect.Type{
 	"Accounts":            reflect.TypeFor[Accounts](),
+	"TokenPurpose":        reflect.TypeFor[TokenPurpose](),
+	"UserToken":           reflect.TypeFor[UserToken](),
+	"VerifyEmailMode":     reflect.TypeFor[VerifyEmailMode](),
 	"NewAccount":          reflect.TypeFor[NewAccount](),
 	"PasswordChange":      reflect.TypeFor[PasswordChange](),
 	"APIKey":              reflect.TypeFor[APIKey](),
@@ -53,6 +56,8 @@ var exportedTypes = map[string]reflect.Type{
 	"Organization":        reflect.TypeFor[Organization](),
 	"OutboxEmail":         reflect.TypeFor[OutboxEmail](),
 	"PasswordCheck":       reflect.TypeFor[PasswordCheck](),
+	"Passkey":             reflect.TypeFor[Passkey](),
+	"PasskeyUse":          reflect.TypeFor[PasskeyUse](),
 	"PasswordPolicy":      reflect.TypeFor[PasswordPolicy](),
 	"Role":                reflect.TypeFor[Role](),
 	"SigningKey":          reflect.TypeFor[SigningKey](),
@@ -63,8 +68,6 @@ var exportedTypes = map[string]reflect.Type{
 	"User":                reflect.TypeFor[User](),
 	"UserInput":           reflect.TypeFor[UserInput](),
 	"UserUpdate":          reflect.TypeFor[UserUpdate](),
-	"TokenPurpose":        reflect.TypeFor[TokenPurpose](),
-	"UserToken":           reflect.TypeFor[UserToken](),
 	"SecondFactorPending": reflect.TypeFor[SecondFactorPending](),
 	"SecondFactorState":   reflect.TypeFor[SecondFactorState](),
 	"TOTPSetup":           reflect.TypeFor[TOTPSetup](),

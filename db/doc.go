@@ -1,6 +1,7 @@
 // Package db is invited's domain and its storage: users and their roles,
 // signup links, invitations, organizations, groups, apps, API keys,
-// sessions, the OpenID Connect signing keys, the audit log and the email
+// sessions, passkeys (the WebAuthn credentials; the ceremonies are the
+// server's), the OpenID Connect signing keys, the audit log and the email
 // outbox, kept in one bbolt file by Store.
 //
 // It knows nothing of HTTP, URLs or rendering: the server and the TUI turn

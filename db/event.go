@@ -43,6 +43,10 @@ const (
 	// EventAppSecretRotated records a new client secret of an oidc app
 	// (never the secret, nor its hash).
 	EventAppSecretRotated = "app-secret-rotated"
+	// EventPasskeyAdded and EventPasskeyRemoved record a user's passkey
+	// (by its name) added or removed.
+	EventPasskeyAdded   = "passkey-added"
+	EventPasskeyRemoved = "passkey-removed"
 	// EventSchemaMigrated records a migration of the file's schema, with
 	// the warnings of its MigrationReport.
 	EventSchemaMigrated = "schema-migrated"
@@ -62,6 +66,9 @@ var EventTypes = []string{
 	EventInviteCreated, EventInviteResent, EventInviteRevoked, EventInviteAccept,
 	EventPasswordChanged, EventSchemaMigrated, EventGroupCreated, EventGroupUpdated, EventGroupDeleted,
 	EventAppCreated, EventAppUpdated, EventAppDeleted, EventAppSecretRotated, EventSigningKeyCreated, EventSigningKeysRotated,
+	EventPasswordReset, EventResetLinkCreated,
+	EventPasskeyAdded, EventPasskeyRemoved,
+	EventEmailVerified,
 	EventTOTPEnabled, EventTOTPRemoved, EventRecoveryCodeUsed, EventSecondFactorsCleared,
 }
 

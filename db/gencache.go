@@ -75,7 +75,17 @@ type cachedSession struct {
 // change the cached one.
 func cloneUser(u User) User {
 	u.Groups = slices.Clone(u.Groups)
+	u.SeenAt = cloneTime(u.SeenAt)
+	u.ThrottledUntil = cloneTime(u.ThrottledUntil)
 	return u
+}
+
+func cloneTime(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	c := *t
+	return &c
 }
 
 // cloneApp copies a so that a caller changing the copy's slices cannot

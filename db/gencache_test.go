@@ -222,3 +222,69 @@ func TestSessionCacheRacingWrites(t *testing.T) {
 		wg.Wait()
 	}
 }
+
+// FindUserByID and the signing keys are read once per write generation,
+// and every write is seen by the very next read.
+func TestUserAndSigningKeyCaches(t *testing.T) {
+	s, clock := mustOpen(t)
+	ada := mustMember(t, s, clock, "ada@example.com", "ada", RoleViewer)
+	if _, err := s.EnsureSigningKey(); err != nil {
+		t.Fatal(err)
+	}
+	first, err := s.FindUserByID(ada.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := s.SigningKeys(DefaultSigningKeyKeep)
+	if err != nil || len(keys) != 1 {
+		t.Fatal(keys, err)
+	}
+	before := readTxs(s)
+	for range 3 {
+		if u, err := s.FindUserByID(ada.ID); err != nil || u.Email != first.Email {
+			t.Fatalf("cached user: %+v, %v", u, err)
+		}
+		if k, err := s.CurrentSigningKey(); err != nil || k.ID != keys[0].ID {
+			t.Fatalf("cached key: %v, %v", k.ID, err)
+		}
+	}
+	if n := readTxs(s) - before; n != 0 {
+		t.Errorf("cached reads began %d read transactions, want 0", n)
+	}
+
+	// A returned user is the caller's own.
+	u, _ := s.FindUserByID(ada.ID)
+	u.Groups = append(u.Groups, "mallory")
+	if u, _ := s.FindUserByID(ada.ID); len(u.Groups) != 0 {
+		t.Errorf("changing a returned user changed the cache: %v", u.Groups)
+	}
+
+	// Each write is seen at once.
+	name := "Ada Lovelace"
+	if _, err := s.UpdateUser(admin, ada.ID, UserUpdate{Name: &name}); err != nil {
+		t.Fatal(err)
+	}
+	if u, _ := s.FindUserByID(ada.ID); u.Name != name {
+		t.Errorf("after a rename: %q", u.Name)
+	}
+	if _, err := s.DisableUser(admin, ada.ID); err != nil {
+		t.Fatal(err)
+	}
+	if u, _ := s.FindUserByID(ada.ID); u.Active() {
+		t.Error("a disabled user reads as active")
+	}
+	rotated, err := s.RotateSigningKeys(admin, DefaultSigningKeyKeep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k, _ := s.CurrentSigningKey(); k.ID == keys[0].ID {
+		t.Errorf("after rotating to %v the current key is still %v", rotated, k.ID)
+	}
+	if ks, _ := s.SigningKeys(DefaultSigningKeyKeep); len(ks) != 2 {
+		t.Errorf("after a rotation %d keys are published, want 2", len(ks))
+	}
+	if err := s.DeleteUser(admin, ada.ID); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, func() error { _, err := s.FindUserByID(ada.ID); return err }(), ENOTFOUND)
+}

@@ -515,8 +515,10 @@ func (s *Store) CheckSignupToken(secret, email string) error {
 }
 
 // RedeemSignupToken creates a user through a link, with the link's role,
-// records the user on the link and queues the welcome email, all in one
-// transaction: either all of it is on disk or none. It is the write step
+// records the user on the link and queues the welcome email (or, when the
+// address must be verified first, creates the user unverified and queues
+// the verification email), all in one transaction: either all of it is on
+// disk or none. It is the write step
 // of Accounts.SignupWithLink, which checks the input and hashes the
 // password first; in must be normalised and hashed already. It fails as
 // CheckSignupToken does, or with ECONFLICT when the email or username is
@@ -532,11 +534,20 @@ func (s *Store) RedeemSignupToken(secret string, in NewUser) (User, error) {
 			return err
 		}
 		actor := Actor{Kind: "signup-link", ID: rec.ID, Name: rec.Name, Role: rec.Role}
-		urec, err := s.createUserTx(tx, actor, in, placement{role: rec.Role, orgID: DefaultOrganization, linkID: rec.ID, groups: rec.Groups})
+		verify := s.needsVerification(rec)
+		urec, err := s.createUserTx(tx, actor, in, placement{role: rec.Role, orgID: DefaultOrganization, linkID: rec.ID,
+			groups: rec.Groups, unverified: verify})
 		if err != nil {
 			return err
 		}
-		if err := s.welcomeTx(tx, urec); err != nil {
+		// An address still to verify gets the verification email now and
+		// the welcome email once it is verified (VerifyEmail).
+		if verify {
+			_, err = s.startVerificationTx(tx, &urec)
+		} else {
+			err = s.welcomeTx(tx, urec)
+		}
+		if err != nil {
 			return err
 		}
 		if err := tx.Bucket(bucketLinkUsers).Put(linkUserKey(rec.ID, urec.ID), nil); err != nil {

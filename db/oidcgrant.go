@@ -5,6 +5,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"math"
+	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -39,6 +41,9 @@ type OIDCAuthRequest struct {
 	CodeChallenge       string
 	CodeChallengeMethod string
 	Prompt              []string
+	// MaxAge is the app's max_age: a sign-in longer ago than this must be
+	// repeated (zero: always). Nil when the app sent none.
+	MaxAge *time.Duration
 	// UserID is the user who signed in, or 0 while nobody did.
 	UserID   uint64
 	AuthTime time.Time
@@ -63,6 +68,7 @@ type oidcAuthRequestRecord struct {
 	CodeChallenge       string    `json:"code_challenge,omitempty"`
 	CodeChallengeMethod string    `json:"code_challenge_method,omitempty"`
 	Prompt              []string  `json:"prompt,omitempty"`
+	MaxAgeSeconds       *uint64   `json:"max_age,omitempty"`
 	UserID              uint64    `json:"user_id,omitempty"`
 	AuthTime            time.Time `json:"auth_time,omitzero"`
 	CreatedAt           time.Time `json:"created_at"`
@@ -76,8 +82,16 @@ func (r oidcAuthRequestRecord) request() OIDCAuthRequest {
 		ID: r.ID, ClientID: r.ClientID, RedirectURI: r.RedirectURI, ResponseType: r.ResponseType,
 		ResponseMode: r.ResponseMode, Scopes: r.Scopes, State: r.State, Nonce: r.Nonce,
 		CodeChallenge: r.CodeChallenge, CodeChallengeMethod: r.CodeChallengeMethod, Prompt: r.Prompt,
-		UserID: r.UserID, AuthTime: r.AuthTime, CreatedAt: r.CreatedAt,
+		UserID: r.UserID, AuthTime: r.AuthTime, CreatedAt: r.CreatedAt, MaxAge: r.maxAge(),
 	}
+}
+
+func (r oidcAuthRequestRecord) maxAge() *time.Duration {
+	if r.MaxAgeSeconds == nil {
+		return nil
+	}
+	d := time.Duration(min(*r.MaxAgeSeconds, uint64(math.MaxInt64/int64(time.Second)))) * time.Second
+	return &d
 }
 
 type oidcCodeRecord struct {
@@ -139,6 +153,10 @@ func (s *Store) CreateOIDCAuthRequest(in OIDCAuthRequest) (OIDCAuthRequest, erro
 		ResponseMode: in.ResponseMode, Scopes: in.Scopes, State: in.State, Nonce: in.Nonce,
 		CodeChallenge: in.CodeChallenge, CodeChallengeMethod: in.CodeChallengeMethod, Prompt: in.Prompt,
 		CreatedAt: s.clock(),
+	}
+	if in.MaxAge != nil {
+		secs := uint64(max(*in.MaxAge, 0) / time.Second)
+		rec.MaxAgeSeconds = &secs
 	}
 	err = s.update(func(tx *bolt.Tx) error {
 		if _, err := s.pruneOIDCAuthRequestsTx(tx, oidcPruneBatch); err != nil {
@@ -240,6 +258,24 @@ func (s *Store) OIDCAuthRequestByID(id string) (OIDCAuthRequest, error) {
 	return rec.request(), nil
 }
 
+// OIDCSignInFresh reports whether u's last sign-in is recent enough for
+// the request: with prompt=login it must be since the request arrived;
+// with max_age, since then or at most max_age ago. Otherwise any sign-in
+// will do (single sign-on).
+func (s *Store) OIDCSignInFresh(req OIDCAuthRequest, u User) bool {
+	wantsLogin := slices.Contains(req.Prompt, "login")
+	if !wantsLogin && req.MaxAge == nil {
+		return true
+	}
+	if u.SeenAt == nil {
+		return false
+	}
+	if !u.SeenAt.Before(req.CreatedAt) {
+		return true // signed in for this very request
+	}
+	return !wantsLogin && s.now().Sub(*u.SeenAt) <= *req.MaxAge
+}
+
 // CompleteOIDCAuthRequest records that the user signed in for the auth
 // request, now. It returns ErrOIDCAuthRequestNotFound for an unknown or
 // expired request and EINVALID for user id 0.
@@ -253,7 +289,13 @@ func (s *Store) CompleteOIDCAuthRequest(id string, userID uint64) (OIDCAuthReque
 		if rec, err = s.oidcAuthRequestTx(tx, id); err != nil {
 			return err
 		}
+		// auth_time is when the user last typed their credentials, not
+		// now: with single sign-on that may be hours ago, and an app
+		// judging max_age needs the truth.
 		rec.UserID, rec.AuthTime = userID, s.clock()
+		if u, err := getUserTx(tx, userID); err == nil && u.SeenAt != nil {
+			rec.AuthTime = *u.SeenAt
+		}
 		return putJSON(tx.Bucket(bucketOIDCAuthRequests), []byte(id), rec)
 	})
 	if err != nil {

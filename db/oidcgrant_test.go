@@ -334,3 +334,71 @@ func TestOIDCRefreshEndsWithTheUser(t *testing.T) {
 		t.Fatalf("a deleted user's token: %v", err)
 	}
 }
+
+// prompt=login asks for a sign-in since the request; max_age for one at
+// most that long ago (or since the request); the completed request's
+// auth time is the sign-in's, not the completion's.
+func TestOIDCSignInFreshAndAuthTime(t *testing.T) {
+	s, clock := mustOpen(t)
+	ada := mustMember(t, s, clock, "ada@example.com", "ada", RoleViewer)
+	mustSession(t, s, ada.ID, 24*time.Hour)
+	signedIn := clock.now()
+	ada, _ = s.FindUserByID(ada.ID)
+	clock.add(2 * time.Hour)
+
+	hour, zero := time.Hour, time.Duration(0)
+	ask := func(prompt []string, maxAge *time.Duration) OIDCAuthRequest {
+		req, err := s.CreateOIDCAuthRequest(OIDCAuthRequest{ClientID: "c", RedirectURI: "https://app.example/cb",
+			ResponseType: "code", Scopes: []string{"openid"}, Prompt: prompt, MaxAge: maxAge})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := s.OIDCAuthRequestByID(req.ID); (got.MaxAge == nil) != (maxAge == nil) || (maxAge != nil && *got.MaxAge != *maxAge) {
+			t.Fatalf("max_age read back as %v, want %v", got.MaxAge, maxAge)
+		}
+		return req
+	}
+	three := 3 * time.Hour
+	for _, c := range []struct {
+		name   string
+		prompt []string
+		maxAge *time.Duration
+		fresh  bool
+	}{
+		{"neither: single sign-on", nil, nil, true},
+		{"prompt=login", []string{"login"}, nil, false},
+		{"max_age 1h, signed in 2h ago", nil, &hour, false},
+		{"max_age 3h, signed in 2h ago", nil, &three, true},
+		{"max_age 0", nil, &zero, false},
+		{"prompt=login beats max_age", []string{"login"}, &three, false},
+	} {
+		req := ask(c.prompt, c.maxAge)
+		if got := s.OIDCSignInFresh(req, ada); got != c.fresh {
+			t.Errorf("%s: fresh = %v, want %v", c.name, got, c.fresh)
+		}
+	}
+
+	// A sign-in after the request is always fresh enough, even for max_age 0.
+	req := ask([]string{"login"}, &zero)
+	clock.add(time.Second)
+	mustSession(t, s, ada.ID, time.Hour)
+	again, _ := s.FindUserByID(ada.ID)
+	clock.add(time.Second)
+	if !s.OIDCSignInFresh(req, again) {
+		t.Error("a sign-in made for the request is not fresh enough")
+	}
+	if s.OIDCSignInFresh(req, User{ID: ada.ID}) {
+		t.Error("a user who never signed in counts as fresh")
+	}
+
+	// The auth time is the sign-in's.
+	sso := ask(nil, nil)
+	clock.add(time.Minute)
+	done, err := s.CompleteOIDCAuthRequest(sso.ID, ada.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !done.AuthTime.Equal(*again.SeenAt) || done.AuthTime.Equal(clock.now()) || signedIn.Equal(done.AuthTime) {
+		t.Errorf("auth time %v, want the last sign-in %v", done.AuthTime, *again.SeenAt)
+	}
+}

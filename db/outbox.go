@@ -19,6 +19,7 @@ type Email struct {
 const (
 	EmailInvitation = "invitation"
 	EmailWelcome    = "welcome"
+	// EmailResetPassword (reset.go) carries a forgot-password link.
 )
 
 // States of an email in the outbox. An email is cancelled when, by the
@@ -54,16 +55,17 @@ type OutboxEmail struct {
 	CreatedAt     time.Time
 	NextAttemptAt time.Time
 	SentAt        *time.Time
-	// UserID is the user a welcome email is for, so that sending it can
-	// set the user's emailSent.
+	// UserID is the user a welcome, reset-password or verification email
+	// is for; sending a welcome email sets the user's emailSent.
 	UserID uint64
 	// InvitationID is the invitation an invitation email is for.
 	InvitationID uint64
 	// Inviter is the name an invitation email is signed with.
 	Inviter string
-	// Token is the invitation's token, needed for the link. It is the
-	// only copy of a token in clear in the database, kept only while the
-	// email is pending: sending, giving up and cancelling wipe it.
+	// Token is the secret the email's link needs: an invitation's token,
+	// or a reset-password token. These are the only secrets kept in clear
+	// in the database, and only while the email is pending: sending,
+	// giving up and cancelling wipe them.
 	Token string
 }
 
@@ -273,10 +275,11 @@ func capReason(reason string) string {
 // that can still be made can be retried: those with their bodies, and
 // welcome emails (rendered from the user); an invitation email lost its
 // token when it failed, and the invitation's resend makes a new one.
+// Verification emails can be retried too: their link is made when sent.
 func (s *Store) RetryEmail(id uint64) error {
 	return s.update(func(tx *bolt.Tx) error {
 		return updateEmailTx(tx, id, func(rec *emailRecord) error {
-			canMake := rec.Text != "" || rec.Token != "" || (rec.V >= 2 && rec.Kind == EmailWelcome && rec.UserID != 0)
+			canMake := rec.Text != "" || rec.Token != "" || (rec.V >= 2 && (rec.Kind == EmailWelcome || rec.Kind == EmailVerify) && rec.UserID != 0)
 			if !canMake {
 				return Errorf(EINVALID, "This email can no longer be sent again; resend the invitation instead.")
 			}

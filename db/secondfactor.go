@@ -419,7 +419,7 @@ func (s *Store) ClearSecondFactors(actor Actor, userID uint64) (User, error) {
 		if err := putJSON(tx.Bucket(bucketUsers), itob(userID), rec); err != nil {
 			return err
 		}
-		if err := deletePasskeysTx(tx, userID); err != nil {
+		if err := deleteUserPasskeysTx(tx, userID); err != nil {
 			return err
 		}
 		if err := deleteUserTokenTx(tx, userID, TokenSecondFactor); err != nil {
@@ -430,39 +430,6 @@ func (s *Store) ClearSecondFactors(actor Actor, userID uint64) (User, error) {
 			"email": rec.Email, "totp": st.TOTP, "recoveryCodes": st.RecoveryCodesLeft, "passkeys": st.Passkeys})
 	})
 	return u, err
-}
-
-// deletePasskeysTx deletes every key under the user's prefix in the
-// passkeys bucket.
-func deletePasskeysTx(tx *bolt.Tx, userID uint64) error {
-	b := tx.Bucket(bucketPasskeys)
-	if b == nil {
-		return nil
-	}
-	prefix := itob(userID)
-	var keys [][]byte
-	c := b.Cursor()
-	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-		keys = append(keys, append([]byte(nil), k...))
-	}
-	for _, k := range keys {
-		if err := b.Delete(k); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// deleteUserTokenTx deletes the user's live token of purpose p, if any.
-func deleteUserTokenTx(tx *bolt.Tx, userID uint64, p TokenPurpose) error {
-	byUser := tx.Bucket(bucketUserTokensByUser)
-	ukey := userTokenUserKey(userID, p)
-	if h := byUser.Get(ukey); h != nil {
-		if err := tx.Bucket(bucketUserTokens).Delete(h); err != nil {
-			return err
-		}
-	}
-	return byUser.Delete(ukey)
 }
 
 // BeginTOTPAtLogin starts setting up an authenticator app for the user of

@@ -62,7 +62,9 @@ var ErrAccountDisabled = Errorf(EFORBIDDEN, "This account is disabled, so it can
 // unchecked, or it was checked just before another failure started the
 // wait) leaves the wait as it is, so hammering an account never makes its
 // owner wait longer than th.Max. A right password outside a wait for a
-// disabled user returns ErrAccountDisabled and changes nothing.
+// disabled user returns ErrAccountDisabled, and for a user whose address
+// is not verified yet ErrEmailUnverified with the user in the result;
+// neither changes anything.
 func (s *Store) RecordLogin(userID uint64, check PasswordCheck, th Throttle, ttl time.Duration) (LoginResult, error) {
 	return s.recordLogin(userID, check, "", th, ttl, nil)
 }
@@ -104,8 +106,14 @@ func (s *Store) recordLogin(userID uint64, check PasswordCheck, checkedHash stri
 		waiting := rec.throttled(now)
 		if check == PasswordRight && !waiting && !rec.user().Active() {
 			// Neither a success (no session, seenAt unchanged) nor a
-			// failure to count: the password was right.
+			// failure to count: the password was right, so the answer
+			// may say why (and name the user, for a page that offers to
+			// send the verification email again).
 			outcome = ErrAccountDisabled
+			if !rec.Disabled && rec.Unverified {
+				outcome = ErrEmailUnverified
+				res.User = rec.user()
+			}
 			return nil
 		}
 		if check == PasswordRight && !waiting {
@@ -186,7 +194,8 @@ func (s *Store) countFailedLoginTx(tx *bolt.Tx, rec *userRecord, th Throttle, st
 var errBadSession = Errorf(EUNAUTHORIZED, "Your session has ended or is not valid; log in again.")
 
 // AuthenticateSession returns the user of a live session, or EUNAUTHORIZED
-// (also when the user is disabled or deleted).
+// (also when the user is disabled, deleted or not verified: no login
+// opens a session for an unverified user, and this check makes sure).
 func (s *Store) AuthenticateSession(token string) (User, error) {
 	hash := hashToken(token)
 	// The generation is read before the transaction begins: if a write

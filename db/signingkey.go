@@ -183,20 +183,40 @@ func (s *Store) EnsureSigningKey() (SigningKey, error) {
 // CurrentSigningKey returns the key that signs now, or ErrNoSigningKey
 // (ENOTFOUND) when no key was made yet.
 func (s *Store) CurrentSigningKey() (SigningKey, error) {
-	var rec signingKeyRecord
-	var ok bool
-	err := s.db.View(func(tx *bolt.Tx) error {
-		var err error
-		rec, ok, err = currentSigningKeyTx(tx)
-		return err
-	})
+	entries, err := s.signingKeyEntries()
 	if err != nil {
 		return SigningKey{}, err
 	}
-	if !ok {
-		return SigningKey{}, ErrNoSigningKey
+	for i := len(entries) - 1; i >= 0; i-- {
+		if entries[i].rec.RetiredAt == nil {
+			return entries[i].rec.key()
+		}
 	}
-	return rec.key()
+	return SigningKey{}, ErrNoSigningKey
+}
+
+// signingKeyEntries reads every stored key, oldest first, through the
+// store's generation cache: every token signed and every token verified
+// asks for the keys, and they change only on a rotation. The slice is
+// shared and must not be changed.
+func (s *Store) signingKeyEntries() ([]signingKeyEntry, error) {
+	gen := s.gen.Load()
+	if entries, ok := s.signingKeys.get(gen, ""); ok {
+		return entries, nil
+	}
+	var entries []signingKeyEntry
+	err := s.db.View(func(tx *bolt.Tx) error {
+		var err error
+		entries, err = signingKeysTx(tx)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(entries) > 0 { // only hits are cached
+		s.signingKeys.put(gen, s.gen.Load(), "", entries)
+	}
+	return entries, nil
 }
 
 // SigningKeys returns the keys to publish, newest (the current one)
@@ -204,12 +224,7 @@ func (s *Store) CurrentSigningKey() (SigningKey, error) {
 // than keep ago. keep is the same duration RotateSigningKeys is given.
 // The list is empty before the first key.
 func (s *Store) SigningKeys(keep time.Duration) ([]SigningKey, error) {
-	var entries []signingKeyEntry
-	err := s.db.View(func(tx *bolt.Tx) error {
-		var err error
-		entries, err = signingKeysTx(tx)
-		return err
-	})
+	entries, err := s.signingKeyEntries()
 	if err != nil {
 		return nil, err
 	}

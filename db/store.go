@@ -56,7 +56,7 @@ var (
 	bucketOIDCRefreshByUser = []byte("oidc_refresh_by_user") // user id + hex(sha256(token)) → empty
 	bucketUserTokens        = []byte("user_tokens")          // hex(sha256(token)) → userTokenRecord
 	bucketUserTokensByUser  = []byte("user_tokens_by_user")  // user id + purpose → hex(sha256(token)) of its live token
-	bucketPasskeys          = []byte("passkeys")             // user id + raw credential id → passkey credential
+	bucketPasskeys          = []byte("passkeys")             // user id + raw credential id → passkeyRecord
 
 	allBuckets = [][]byte{
 		bucketMeta, bucketUsers, bucketUsersByEmail, bucketUsersByUsername,
@@ -105,8 +105,8 @@ type migration func(s *Store, tx *bolt.Tx, report *MigrationReport) error
 // index oidc_auth_by_time lets each new request delete the expired ones),
 // oidc_codes and oidc_refresh (by the SHA-256 of the code or token, never
 // the token itself), with oidc_refresh_by_user to revoke a user's tokens.
-// A user's TOTP secret and the hashes of their recovery codes are in the
-// user record; their passkeys are in passkeys, under the user's id.
+// passkeys holds WebAuthn credentials under the user's id followed by the
+// raw credential id, so a user's passkeys are one prefix (passkey.go).
 // The meta bucket holds the schema version and the provider's 32-byte
 // secret (oidc_crypto_key).
 //
@@ -119,6 +119,8 @@ type Store struct {
 	now            func() time.Time
 	rand           io.Reader
 	welcomeEnabled bool
+	// verifyEmail is Options.VerifyEmail, checked.
+	verifyEmail VerifyEmailMode
 	// ownHost is Options.OwnHost, normalised; apps may not claim it.
 	ownHost string
 	// links caches decoded link records for CheckSignupToken.
@@ -126,10 +128,16 @@ type Store struct {
 
 	// gen counts committed write transactions (Store.update); sessions
 	// and apps cache what AuthenticateSession and AppForHost read, each
-	// entry valid only at the generation it was read at.
+	// entry valid only at the generation it was read at; so do users and
+	// signingKeys.
 	gen      atomic.Uint64
 	sessions genCache[cachedSession]
 	apps     genCache[appForHost]
+	// users caches FindUserByID (the OpenID Connect provider's userinfo
+	// and refresh read a user per request); signingKeys caches the
+	// signing key records, under the key "".
+	users       genCache[User]
+	signingKeys genCache[[]signingKeyEntry]
 }
 
 // Options tune Open. The zero value is usable.
@@ -150,6 +158,10 @@ type Options struct {
 	// OwnHost is the host name of server.base_url. No proxy app may claim
 	// it: the proxy must never ask the gate about invited's own pages.
 	OwnHost string
+	// VerifyEmail says which link signups must verify their address
+	// before they may log in (auth.verify_email); "" means
+	// VerifyEmailDomains.
+	VerifyEmail VerifyEmailMode
 }
 
 // ErrLocked is returned by Open when another process holds the file.
@@ -171,6 +183,13 @@ func Open(path string, opts Options) (*Store, error) {
 	if opts.Rand == nil {
 		opts.Rand = rand.Reader
 	}
+	if opts.VerifyEmail == "" {
+		opts.VerifyEmail = VerifyEmailDomains
+	}
+	if !opts.VerifyEmail.valid() {
+		return nil, Errorf(EINVALID, "The email verification mode %q is not known; use %q, %q or %q.",
+			opts.VerifyEmail, VerifyEmailDomains, VerifyEmailAlways, VerifyEmailNever)
+	}
 	if !opts.ReadOnly {
 		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 			return nil, fmt.Errorf("create data folder: %w", err)
@@ -180,7 +199,7 @@ func Open(path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{db: bdb, now: opts.Now, rand: opts.Rand, welcomeEnabled: opts.WelcomeEmails}
+	s := &Store{db: bdb, now: opts.Now, rand: opts.Rand, welcomeEnabled: opts.WelcomeEmails, verifyEmail: opts.VerifyEmail}
 	if opts.OwnHost != "" {
 		// A host that is not a valid domain (an IP address, say) can
 		// never match an app's domain, so it needs no guard.
@@ -294,6 +313,10 @@ func (s *Store) SchemaVersionOnDisk() (int, error) {
 // clock returns the current time in UTC, to the millisecond, so that what
 // is stored is exactly what the API shows.
 func (s *Store) clock() time.Time { return s.now().UTC().Truncate(time.Millisecond) }
+
+// Now is the store's clock (Options.Now), for rules of time kept outside
+// the file, such as the server's passkey ceremonies.
+func (s *Store) Now() time.Time { return s.now() }
 
 func itob(id uint64) []byte {
 	b := make([]byte, 8)

@@ -38,12 +38,19 @@ type User struct {
 	// Disabled says an Admin disabled the account: it cannot log in and
 	// no session of it is accepted, but its data stays (Store.DisableUser).
 	Disabled bool
+
+	// EmailVerified says the user proved they read the mail of Email: by
+	// accepting an invitation sent there, by opening the verification link
+	// emailed after a signup that needed it (Options.VerifyEmail), or
+	// because they joined before verification existed or without it.
+	EmailVerified bool
 }
 
 // Active says whether the user may be let in at all: by a login, a
-// session, and later the gate and single sign-on. It is the one place
-// that decides; every check that lets someone in calls it.
-func (u User) Active() bool { return !u.Disabled }
+// session, the gate and single sign-on. It is the one place that decides;
+// every check that lets someone in calls it. A disabled user is not let
+// in, nor is one whose address is still unverified.
+func (u User) Active() bool { return !u.Disabled && u.EmailVerified }
 
 // userRecord is how a user is stored.
 type userRecord struct {
@@ -69,6 +76,14 @@ type userRecord struct {
 	// Disabled is User.Disabled.
 	Disabled bool `json:"disabled,omitempty"`
 
+	// Unverified is the opposite of User.EmailVerified, stored this way
+	// round so that its zero value, in every record written before
+	// verification existed, means verified.
+	Unverified bool `json:"unverified,omitempty"`
+	// VerifyMails are when the last verification emails were queued (at
+	// most VerifyEmailsPerHour, within the last hour), for the cap on
+	// resending; dropped once the address is verified.
+	VerifyMails []time.Time `json:"verify_mails,omitempty"`
 	// TOTPSecret is the authenticator app's shared secret (base32), or
 	// "" when TOTP is off. It is stored as it is, not hashed: the server
 	// must read it to compute the codes it checks. TOTPPending is a
@@ -101,6 +116,7 @@ func (r userRecord) user() User {
 		LoginAttempts: r.LoginAttempts, EmailSent: r.EmailSent, SeenAt: r.SeenAt,
 		CreatedAt: r.CreatedAt, LinkID: r.LinkID, InvitationID: r.InvitationID, OrganizationID: r.orgID(),
 		Groups: r.Groups, ThrottledUntil: r.ThrottledUntil, Disabled: r.Disabled,
+		EmailVerified: !r.Unverified,
 	}
 }
 
@@ -150,6 +166,8 @@ type placement struct {
 	linkID       uint64
 	invitationID uint64
 	groups       []string // of the link or invitation
+	// unverified creates the user with an address still to verify.
+	unverified bool
 }
 
 // createUserTx stores a new user with its indexes and audit event.
@@ -173,6 +191,7 @@ func (s *Store) createUserTx(tx *bolt.Tx, actor Actor, in NewUser, at placement)
 		V: 1, ID: id, Name: in.Name, Email: in.Email, Username: in.Username,
 		PasswordHash: in.PasswordHash, RootRole: at.role, CreatedAt: s.clock(), LinkID: at.linkID,
 		InvitationID: at.invitationID, OrgID: at.orgID, Groups: liveGroupsTx(tx, at.groups),
+		Unverified: at.unverified,
 	}
 	if err := putJSON(b, itob(id), rec); err != nil {
 		return userRecord{}, err
@@ -187,7 +206,7 @@ func (s *Store) createUserTx(tx *bolt.Tx, actor Actor, in NewUser, at placement)
 	}
 	err = s.addEventTx(tx, actor, EventUserCreated, "user", id, map[string]any{
 		"email": rec.Email, "username": rec.Username, "name": rec.Name, "rootRole": at.role, "organizationId": rec.orgID(),
-		"groups": rec.Groups,
+		"groups": rec.Groups, "emailVerified": !rec.Unverified,
 	})
 	return rec, err
 }
@@ -206,13 +225,22 @@ func getUserTx(tx *bolt.Tx, id uint64) (userRecord, error) {
 
 // FindUserByID returns the user, or ENOTFOUND.
 func (s *Store) FindUserByID(id uint64) (User, error) {
+	gen := s.gen.Load()
+	key := strconv.FormatUint(id, 10)
+	if u, ok := s.users.get(gen, key); ok {
+		return cloneUser(u), nil
+	}
 	var u User
 	err := s.db.View(func(tx *bolt.Tx) error {
 		rec, err := getUserTx(tx, id)
 		u = rec.user()
 		return err
 	})
-	return u, err
+	if err != nil {
+		return u, err
+	}
+	s.users.put(gen, s.gen.Load(), key, cloneUser(u))
+	return u, nil
 }
 
 // FindUserByLogin returns the user whose email or username is login (case

@@ -217,6 +217,9 @@ func (s *Store) DeleteUser(actor Actor, id uint64) error {
 		if err := deleteUserTokensTx(tx, id); err != nil {
 			return err
 		}
+		if err := deleteUserPasskeysTx(tx, id); err != nil {
+			return err
+		}
 		return s.addEventTx(tx, actor, EventUserDeleted, "user", id, map[string]any{"email": rec.Email, "username": rec.Username})
 	})
 }

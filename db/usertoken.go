@@ -147,6 +147,20 @@ func (s *Store) consumeUserTokenTx(tx *bolt.Tx, p TokenPurpose, secret string) (
 	return t, tx.Bucket(bucketUserTokensByUser).Delete(userTokenUserKey(t.UserID, p))
 }
 
+// deleteUserTokenTx deletes the user's live token of purpose p, if any.
+func deleteUserTokenTx(tx *bolt.Tx, userID uint64, p TokenPurpose) error {
+	byUser := tx.Bucket(bucketUserTokensByUser)
+	ukey := userTokenUserKey(userID, p)
+	hash := byUser.Get(ukey)
+	if hash == nil {
+		return nil
+	}
+	if err := tx.Bucket(bucketUserTokens).Delete(append([]byte(nil), hash...)); err != nil {
+		return err
+	}
+	return byUser.Delete(ukey)
+}
+
 // deleteUserTokensTx deletes every one-time token of a user, of every
 // purpose: on deletion, and where a change makes them moot.
 func deleteUserTokensTx(tx *bolt.Tx, userID uint64) error {

@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/julienschmidt/httprouter"
 
@@ -69,4 +70,35 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request, _ httprout
 	}
 	s.clearSessionCookie(w)
 	w.WriteHeader(http.StatusNoContent)
+}
+
+type resendVerificationRequest struct {
+	Email string `json:"email"`
+}
+
+// handleResendVerification sends the verification email again (POST
+// /auth/verify-email/resend): 202 whatever the address, so the answer
+// never tells whether an account exists or still has to verify. The store
+// queues an email only for an unverified, enabled account that got fewer
+// than db.VerifyEmailsPerHour in the last hour, and the newer link
+// replaces the older.
+func (s *Server) handleResendVerification(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	var req resendVerificationRequest
+	if err := decode(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if strings.TrimSpace(req.Email) == "" {
+		s.writeError(w, r, db.FieldErrorf("email", "is required; give the address you signed up with"))
+		return
+	}
+	queued, err := s.store.ResendVerification(req.Email)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if queued {
+		s.pokeOutbox()
+	}
+	w.WriteHeader(http.StatusAccepted)
 }

@@ -37,6 +37,7 @@ func (s *Server) provider() (*oidc.Provider, error) {
 				return ""
 			},
 			EndSession: s.store.DeleteSession,
+			ErrorPage:  s.pages.RenderError,
 		})
 	})
 	return s.oidc.p, s.oidc.err

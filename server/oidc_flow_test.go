@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -197,6 +198,16 @@ func TestOIDCCodeFlow(t *testing.T) {
 	if loc == nil || loc.Path != "/login" {
 		t.Fatalf("prompt=login: %d %v", status, loc)
 	}
+	// max_age: a sign-in within it goes straight through; max_age=0 asks
+	// for a new one.
+	loc, status = rp.authorize(t, cfg.AuthCodeURL("st-3b", oauth2.S256ChallengeOption(verifier), oauth2.SetAuthURLParam("max_age", "3600")))
+	if loc == nil || loc.Host != "wiki.example.com" || loc.Query().Get("code") == "" {
+		t.Fatalf("max_age=3600 after a recent sign-in: %d %v", status, loc)
+	}
+	loc, status = rp.authorize(t, cfg.AuthCodeURL("st-3c", oauth2.S256ChallengeOption(verifier), oauth2.SetAuthURLParam("max_age", "0")))
+	if loc == nil || loc.Path != "/login" {
+		t.Fatalf("max_age=0: %d %v", status, loc)
+	}
 
 	// Revocation (RFC 7009) ends a refresh token.
 	second, err := cfg.TokenSource(ctx, &oauth2.Token{RefreshToken: fresh.RefreshToken, Expiry: time.Now().Add(-time.Hour)}).Token()
@@ -345,9 +356,15 @@ func TestOIDCRefusals(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		if resp.StatusCode < 400 || resp.StatusCode >= 500 {
 			t.Errorf("GET %s: %d, want a 4xx", path, resp.StatusCode)
+		}
+		// A person's browser gets the site's page that says what to do.
+		if strings.HasPrefix(path, "/oidc/login") && (!strings.Contains(resp.Header.Get("Content-Type"), "text/html") ||
+			!strings.Contains(string(body), "go back to the app and sign in again")) {
+			t.Errorf("GET %s: %s %q, want the error page saying to sign in again", path, resp.Header.Get("Content-Type"), body)
 		}
 	}
 }

@@ -433,6 +433,25 @@ func TestOpenAPIWalk(t *testing.T) {
 	w.do(503, "POST", "/invite/"+secret2+"/signup", walkReq{body: signup("busy@example.org", "busy")})
 	close(release)
 
+	// ed joined through a link limited to example.com, so its address is
+	// to be verified (auth.verify_email's default): the right password is
+	// a 403 until the emailed link is opened.
+	if editor["emailVerified"] != false || viewer["emailVerified"] != true {
+		t.Errorf("emailVerified: ed %v, vi %v; want false, true", editor["emailVerified"], viewer["emailVerified"])
+	}
+	w.do(403, "POST", "/auth/simple/login", walkReq{body: `{"username":"ed","password":"` + walkPassword + `"}`})
+	w.do(403, "POST", "/login", walkReq{contentType: "application/x-www-form-urlencoded", body: "username=ed&password=" + walkPassword})
+	edSecret, _, _, err := w.store.IssueEmailVerification(uint64(editor["id"].(float64)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.do(200, "GET", "/verify-email/"+edSecret, walkReq{})
+	_, _, unverified := w.do(200, "POST", "/invite/"+secret+"/signup", walkReq{body: signup("uv@example.com", "uv")})
+	w.do(200, "POST", "/api/admin/user-admin/"+num(unverified, "id")+"/verify-email", admin(""))
+	w.do(400, "POST", "/api/admin/user-admin/"+num(unverified, "id")+"/verify-email", admin(`{"x":1}`))
+	w.do(404, "POST", "/api/admin/user-admin/999/verify-email", admin(""))
+	w.do(404, "GET", "/verify-email/"+edSecret, walkReq{})
+
 	// Sessions.
 	w.do(400, "POST", "/auth/simple/login", walkReq{body: `{"username":"ed"}`})
 	w.do(401, "POST", "/auth/simple/login", walkReq{body: `{"username":"ed","password":"wrong-Password-123"}`})
@@ -688,12 +707,66 @@ func TestOpenAPIWalk(t *testing.T) {
 	w.do(400, "GET", "/api/admin/events?type=bogus", admin(""))
 	w.do(403, "GET", "/api/admin/events", walkReq{cookie: edCookie})
 
+	// Password resets: the request answers 202 whatever the address; an
+	// admin's link sets a password once, then is dead (404), on its page
+	// too.
+	w.do(202, "POST", "/auth/reset-password", walkReq{body: `{"email":"ED@example.com"}`})
+	w.do(202, "POST", "/auth/reset-password", walkReq{body: `{"email":"nobody@example.com"}`})
+	w.do(202, "POST", "/auth/reset-password", walkReq{body: `{"email":"not an address"}`})
+	w.do(400, "POST", "/auth/reset-password", walkReq{body: `{"email":1}`})
+	w.do(400, "POST", "/auth/reset-password", walkReq{body: `{"email":"a@example.com","name":"x"}`})
+	w.do(400, "POST", "/auth/reset-password", walkReq{body: `{}`})
+	w.do(413, "POST", "/auth/reset-password", walkReq{body: `{"email":"` + strings.Repeat("x", MaxBodyBytes) + `"}`})
+	_, _, rl := w.do(201, "POST", "/api/admin/user-admin/"+viID+"/reset-link", admin(""))
+	resetURL := str(rl, "url")
+	resetToken := resetURL[strings.LastIndex(resetURL, "/")+1:]
+	w.do(404, "POST", "/api/admin/user-admin/999/reset-link", admin(""))
+	w.do(400, "POST", "/api/admin/user-admin/"+viID+"/reset-link", admin(`{"ttl":5}`))
+	w.do(403, "POST", "/api/admin/user-admin/"+viID+"/reset-link", walkReq{cookie: edCookie})
+	w.do(200, "GET", "/reset-password/"+resetToken, walkReq{})
+	w.do(400, "POST", "/auth/reset-password/"+resetToken, walkReq{body: `{"password":"short"}`})
+	w.do(400, "POST", "/reset-password/"+resetToken, walkReq{contentType: "application/x-www-form-urlencoded", body: "password=short&password2=short"})
+	w.do(204, "POST", "/auth/reset-password/"+resetToken, walkReq{body: `{"password":"` + walkPassword + `-new"}`})
+	w.do(404, "POST", "/auth/reset-password/"+resetToken, walkReq{body: `{"password":"` + walkPassword + `-new"}`})
+	w.do(404, "GET", "/reset-password/"+resetToken, walkReq{})
+	w.do(404, "POST", "/reset-password/"+resetToken, walkReq{contentType: "application/x-www-form-urlencoded", body: "password=x&password2=x"})
+	_, _, rl2 := w.do(201, "POST", "/api/admin/user-admin/"+viID+"/reset-link", admin("{}"))
+	resetURL = str(rl2, "url")
+	w.do(303, "POST", "/reset-password/"+resetURL[strings.LastIndex(resetURL, "/")+1:], walkReq{contentType: "application/x-www-form-urlencoded",
+		body: "password=" + walkPassword + "&password2=" + walkPassword})
+	w.do(200, "GET", "/forgot-password", walkReq{})
+	w.do(200, "POST", "/forgot-password", walkReq{contentType: "application/x-www-form-urlencoded", body: "email=nobody%40example.com"})
+	w.do(400, "POST", "/forgot-password", walkReq{contentType: "application/x-www-form-urlencoded", body: "email="})
+
 	// Deleting users, and the last Admin.
 	w.do(200, "DELETE", "/api/admin/user-admin/"+viID, admin(""))
 	w.do(404, "DELETE", "/api/admin/user-admin/"+viID, admin(""))
 	w.do(401, "GET", "/api/admin/user", walkReq{cookie: viCookie})
 	w.do(200, "PUT", "/api/admin/user-admin/"+edID, admin(`{"rootRole":"Admin"}`))
 	w.do(400, "DELETE", "/api/admin/user-admin/"+edID, admin(""))
+
+	// Passkeys: one added on the account logs in; the ceremonies work
+	// once; removing asks first.
+	pka := newSoftAuthenticator(t, "http://example.test", "example.test")
+	_, _, begun := w.do(200, "POST", "/account/passkeys/begin", walkReq{cookie: edCookie, body: `{"name":"Walk laptop"}`})
+	cer, challenge, handle := passkeyOptions(t, begun)
+	w.do(201, "POST", "/account/passkeys/finish", walkReq{cookie: edCookie, body: finishBody(cer, pka.create(challenge, handle))})
+	w.do(401, "POST", "/account/passkeys/finish", walkReq{cookie: edCookie, body: finishBody(cer, pka.create(challenge, handle))})
+	w.do(400, "POST", "/account/passkeys/begin", walkReq{cookie: edCookie, body: `{"name":""}`})
+	w.do(403, "POST", "/account/passkeys/begin", admin(`{"name":"a key"}`))
+	w.do(401, "POST", "/account/passkeys/begin", walkReq{body: `{"name":"nobody"}`})
+	_, _, begun = w.do(200, "POST", "/auth/passkey/login/begin", walkReq{body: `{}`})
+	cer, challenge, _ = passkeyOptions(t, begun)
+	w.do(200, "POST", "/auth/passkey/login/finish", walkReq{body: finishBody(cer, pka.get(challenge))})
+	w.do(401, "POST", "/auth/passkey/login/finish", walkReq{body: finishBody(cer, pka.get(challenge))})
+	w.do(400, "POST", "/auth/passkey/login/finish", walkReq{body: `{"ceremony":"x"}`})
+	w.do(400, "POST", "/auth/passkey/login/begin", walkReq{body: `{"x":1}`})
+	pkID := b64.EncodeToString(pka.credID)
+	w.do(200, "GET", "/account/passkeys/remove?id="+pkID, walkReq{cookie: edCookie})
+	w.do(404, "GET", "/account/passkeys/remove?id=AAAA", walkReq{cookie: edCookie})
+	w.do(303, "GET", "/account/passkeys/remove?id="+pkID, walkReq{})
+	w.do(303, "POST", "/account/passkeys/remove", walkReq{cookie: edCookie, contentType: "application/x-www-form-urlencoded", body: "id=" + pkID})
+	w.do(404, "POST", "/account/passkeys/remove", walkReq{cookie: edCookie, contentType: "application/x-www-form-urlencoded", body: "id=" + pkID})
 
 	// The pages.
 	_, html, _ := w.do(200, "GET", "/login", walkReq{})
@@ -715,6 +788,14 @@ func TestOpenAPIWalk(t *testing.T) {
 		t.Error("the login page links no stylesheet")
 	}
 	w.do(404, "GET", "/static/nothing.css", walkReq{})
+	if js := regexp.MustCompile(`/static/passkey\.[0-9a-f]+\.js`).Find(html); js != nil {
+		h, _, _ := w.do(200, "GET", string(js), walkReq{})
+		if h.Get("Content-Type") != "text/javascript; charset=utf-8" || !strings.Contains(h.Get("Cache-Control"), "immutable") {
+			t.Errorf("passkey.js served as %q, %q", h.Get("Content-Type"), h.Get("Cache-Control"))
+		}
+	} else {
+		t.Error("the login page loads no passkey.js")
+	}
 
 	// Logging out ends the session.
 	w.do(204, "POST", "/auth/logout", walkReq{cookie: edCookie})
@@ -733,6 +814,15 @@ func TestOpenAPIWalk(t *testing.T) {
 	w.do(200, "POST", "/api/admin/user-admin/"+dzID+"/enable", admin(`{}`))
 	w.do(404, "POST", "/api/admin/user-admin/999/enable", admin(""))
 	w.do(303, "POST", "/login", walkReq{contentType: "application/x-www-form-urlencoded", body: "username=dz&password=" + walkPassword})
+
+	// Sending the verification email again: 202 whatever the address.
+	w.do(202, "POST", "/auth/verify-email/resend", walkReq{body: `{"email":"nobody@example.org"}`})
+	w.do(400, "POST", "/auth/verify-email/resend", walkReq{body: `{"email":""}`})
+	w.do(400, "POST", "/auth/verify-email/resend", walkReq{body: `{"address":"a@example.org"}`})
+	w.do(200, "GET", "/verify-email", walkReq{})
+	w.do(200, "POST", "/verify-email", walkReq{contentType: "application/x-www-form-urlencoded", body: "email=nobody%40example.org"})
+	w.do(400, "POST", "/verify-email", walkReq{contentType: "application/x-www-form-urlencoded", body: "email="})
+	w.do(404, "GET", "/verify-email/0123456789abcdef", walkReq{})
 
 	// Every API operation answered 2xx at least once.
 	for _, rt := range append(w.srv.apiRoutes(), route{method: "GET", path: "/docs/openapi.json"}) {
@@ -765,6 +855,15 @@ func TestOpenAPIRateLimited(t *testing.T) {
 	w.do(401, "POST", "/auth/simple/login", walkReq{body: `{"username":"a","password":"b"}`})
 	w.do(429, "POST", "/auth/simple/login", walkReq{body: `{"username":"a","password":"b"}`})
 	w.do(429, "POST", "/auth/logout", walkReq{})
+	w.do(429, "POST", "/auth/reset-password", walkReq{body: `{"email":"a@example.com"}`})
+	w.do(429, "POST", "/auth/reset-password/x", walkReq{body: `{"password":"x"}`})
+	w.do(429, "POST", "/forgot-password", walkReq{contentType: "application/x-www-form-urlencoded", body: "email=a%40example.com"})
+	w.do(429, "GET", "/reset-password/x", walkReq{})
+	w.do(429, "POST", "/reset-password/x", walkReq{contentType: "application/x-www-form-urlencoded", body: "password=x"})
+	w.do(429, "POST", "/auth/passkey/login/begin", walkReq{body: `{}`})
+	w.do(429, "POST", "/auth/passkey/login/finish", walkReq{body: `{}`})
+	w.do(429, "POST", "/account/passkeys/begin", walkReq{body: `{}`})
+	w.do(429, "POST", "/account/passkeys/finish", walkReq{body: `{}`})
 }
 
 // TestOpenAPIEventTypes: both places the document lists event types (the

@@ -33,6 +33,7 @@ func (s *Server) newPages() *web.Pages {
 		Store: s.store, Accounts: s.accounts, Host: pageHost{s}, Log: s.log,
 		SiteName: s.site, BaseURL: s.baseURL, MinPasswordLength: s.policy.MinLength,
 		RedirectHosts: s.appHost, OnwardOrigin: s.oidcOnwardOrigin,
+		Passkeys: s.webauthn != nil,
 	})
 }
 
@@ -103,5 +104,7 @@ func (h pageHost) SetSessionCookie(w http.ResponseWriter, res db.LoginResult) {
 func (h pageHost) ClearSessionCookie(w http.ResponseWriter) { h.s.clearSessionCookie(w) }
 
 func (h pageHost) Joined(kind string) { h.s.joined(kind) }
+
+func (h pageHost) MailQueued() { h.s.pokeOutbox() }
 
 func (h pageHost) NotFound(w http.ResponseWriter, r *http.Request) { h.s.handleNotFound(w, r) }

@@ -18,15 +18,18 @@ const (
 	permManageOrgs        permission = "MANAGE_ORGANIZATIONS"
 	permManageGroups      permission = "MANAGE_GROUPS"
 	permManageApps        permission = "MANAGE_APPS"
+	// permOwnAccount is a person's own sign-in methods (passkeys): every
+	// role has it, for its own account only.
+	permOwnAccount permission = "MANAGE_OWN_ACCOUNT"
 )
 
 // rolePermissions is the one table that decides what each root role may
 // do; every authenticated route names the permission it needs.
 var rolePermissions = map[db.Role][]permission{
 	db.RoleAdmin: {permReadSelf, permManageLinks, permManageUsers, permManageKeys, permReadEvents, permReadRoles,
-		permManageInvitations, permReadOrgs, permManageOrgs, permManageGroups, permManageApps},
-	db.RoleEditor: {permReadSelf, permManageLinks, permReadRoles, permManageInvitations, permReadOrgs},
-	db.RoleViewer: {permReadSelf},
+		permManageInvitations, permReadOrgs, permManageOrgs, permManageGroups, permManageApps, permOwnAccount},
+	db.RoleEditor: {permReadSelf, permManageLinks, permReadRoles, permManageInvitations, permReadOrgs, permOwnAccount},
+	db.RoleViewer: {permReadSelf, permOwnAccount},
 }
 
 func allowed(role db.Role, perm permission) bool {

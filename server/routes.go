@@ -36,6 +36,12 @@ func authed(method, path string, perm permission, h authedHandle) route {
 	return route{method: method, path: path, perm: perm, authed: h}
 }
 
+// limited gives a route a per-IP limit, checked before anything else.
+func limited(rt route, l *ipLimiter) route {
+	rt.limiter = l
+	return rt
+}
+
 func doit(rt route) route {
 	rt.doit = true
 	return rt
@@ -62,6 +68,14 @@ func (s *Server) apiRoutes() []route {
 		public("POST", "/auth/simple/login/second-factor", s.authLimit, s.handleSecondFactor),
 		public("POST", "/auth/simple/login/second-factor/setup", s.authLimit, s.handleSecondFactorSetup),
 		public("POST", "/auth/logout", s.authLimit, s.handleLogout),
+		public("POST", "/auth/reset-password", s.authLimit, s.handleRequestPasswordReset),
+		public("POST", "/auth/reset-password/:token", s.authLimit, s.handleResetPassword),
+		// Passkeys (DESIGN §11): the ceremonies the page script runs.
+		public("POST", "/auth/passkey/login/begin", s.authLimit, s.handlePasskeyLoginBegin),
+		public("POST", "/auth/passkey/login/finish", s.authLimit, s.handlePasskeyLoginFinish),
+		limited(authed("POST", "/account/passkeys/begin", permOwnAccount, s.handlePasskeyRegisterBegin), s.authLimit),
+		limited(authed("POST", "/account/passkeys/finish", permOwnAccount, s.handlePasskeyRegisterFinish), s.authLimit),
+		public("POST", "/auth/verify-email/resend", s.authLimit, s.handleResendVerification),
 
 		// Users, roles, keys and the audit log.
 		authed("GET", "/api/admin/user", permReadSelf, s.handleGetSelf),
@@ -72,6 +86,8 @@ func (s *Server) apiRoutes() []route {
 		authed("POST", "/api/admin/user-admin/:id/unlock", permManageUsers, s.handleUnlockUser),
 		authed("POST", "/api/admin/user-admin/:id/disable", permManageUsers, s.handleDisableUser),
 		authed("POST", "/api/admin/user-admin/:id/enable", permManageUsers, s.handleEnableUser),
+		authed("POST", "/api/admin/user-admin/:id/reset-link", permManageUsers, s.handleCreateResetLink),
+		authed("POST", "/api/admin/user-admin/:id/verify-email", permManageUsers, s.handleMarkEmailVerified),
 		authed("DELETE", "/api/admin/user-admin/:id/second-factors", permManageUsers, s.handleClearSecondFactors),
 		authed("GET", "/api/admin/roles", permReadRoles, s.handleListRoles),
 		authed("GET", "/api/admin/api-tokens", permManageKeys, s.handleListAPIKeys),
@@ -137,9 +153,18 @@ func (s *Server) pageRoutes() []route {
 		public("POST", "/login", nil, s.pageLimit(s.authLimit, p.LoginForm)),
 		public("POST", "/login/second-factor", nil, s.pageLimit(s.authLimit, p.SecondStepForm)),
 		public("POST", "/logout", nil, s.pageLimit(s.authLimit, p.LogoutForm)),
+		public("GET", "/verify-email", nil, p.VerifyEmailPage),
+		public("POST", "/verify-email", nil, s.pageLimit(s.authLimit, p.VerifyEmailForm)),
+		public("GET", "/verify-email/:token", nil, s.pageLimit(s.authLimit, p.VerifyEmailLink)),
 		public("GET", "/", nil, p.PortalPage),
 		public("GET", "/account", nil, p.AccountPage),
 		public("POST", "/account/password", nil, s.pageLimit(s.authLimit, p.PasswordForm)),
+		public("GET", "/forgot-password", nil, p.ForgotPage),
+		public("POST", "/forgot-password", nil, s.pageLimit(s.authLimit, p.ForgotForm)),
+		public("GET", "/reset-password/:token", nil, s.pageLimit(s.authLimit, p.ResetPage)),
+		public("POST", "/reset-password/:token", nil, s.pageLimit(s.authLimit, p.ResetForm)),
+		public("GET", "/account/passkeys/remove", nil, p.PasskeyRemovePage),
+		public("POST", "/account/passkeys/remove", nil, s.pageLimit(s.authLimit, p.PasskeyRemoveForm)),
 		public("POST", "/account/totp", nil, s.pageLimit(s.authLimit, p.TOTPStart)),
 		public("POST", "/account/totp/confirm", nil, s.pageLimit(s.authLimit, p.TOTPConfirm)),
 		public("POST", "/account/totp/remove", nil, s.pageLimit(s.authLimit, p.TOTPRemove)),

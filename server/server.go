@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-webauthn/webauthn/webauthn"
 	"github.com/julienschmidt/httprouter"
 
 	"invited/db"
@@ -77,6 +78,10 @@ type Server struct {
 	router        *httprouter.Router
 	oidc          oidcProvider
 	handler       http.Handler
+	// webauthn is the passkey relying party (passkey.go); nil when
+	// server.base_url cannot be one, and then passkeys are off.
+	webauthn   *webauthn.WebAuthn
+	ceremonies *ceremonies
 }
 
 // New returns a server with every route registered.
@@ -104,6 +109,11 @@ func New(opts Options) *Server {
 		inviteTTL:     opts.InvitationTTL,
 		outbox:        opts.Outbox,
 	}
+	var why string
+	if s.webauthn, why = newRelyingParty(s.baseURL, s.site); why != "" && s.baseURL != "" {
+		s.log.Warn("passkeys are off", "reason", why)
+	}
+	s.ceremonies = newCeremonies(s.store.Now)
 	s.accounts = &db.Accounts{Store: s.store, Hasher: s.hasher, Policy: s.policy, Throttle: s.throttle, SessionTTL: s.sessionTTL,
 		RequireSecondFactor: opts.RequireSecondFactor}
 	if s.inviteTTL <= 0 {

@@ -34,7 +34,7 @@ func nullableTime(t *time.Time) *string {
 }
 
 // userResponse is a user as seed 000's userSchema shows it, plus
-// organizationId and disabled.
+// organizationId, disabled, emailVerified and groups.
 type userResponse struct {
 	ID             uint64   `json:"id"`
 	IsAPI          bool     `json:"isAPI"`
@@ -53,6 +53,9 @@ type userResponse struct {
 	ScimID         *string  `json:"scimId"`
 	OrganizationID string   `json:"organizationId"`
 	Disabled       bool     `json:"disabled"`
+	// EmailVerified is our addition too: false for a link signup whose
+	// address is still to be verified (DESIGN §11).
+	EmailVerified bool `json:"emailVerified"`
 	// Groups is our addition to userSchema: the ids of the user's groups.
 	Groups []string `json:"groups"`
 }
@@ -63,7 +66,7 @@ func newUserResponse(u db.User) userResponse {
 		ImageURL: gravatarURL(u.Email), LoginAttempts: u.LoginAttempts, EmailSent: u.EmailSent,
 		RootRole: u.RootRole, SeenAt: nullableTime(u.SeenAt), CreatedAt: db.FormatTime(u.CreatedAt),
 		AccountType: "User", Permissions: []string{}, OrganizationID: u.OrganizationID, Disabled: u.Disabled,
-		Groups: groupIDs(u.Groups),
+		EmailVerified: u.EmailVerified, Groups: groupIDs(u.Groups),
 	}
 }
 

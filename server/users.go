@@ -160,6 +160,12 @@ func (s *Server) handleEnableUser(w http.ResponseWriter, r *http.Request, ps htt
 	s.changeUser(w, r, ps, func(id uint64) (db.User, error) { return s.store.EnableUser(actor, id) })
 }
 
+// handleMarkEmailVerified verifies a user's address on the caller's word
+// (no body, or {}): they may log in from now on.
+func (s *Server) handleMarkEmailVerified(w http.ResponseWriter, r *http.Request, ps httprouter.Params, actor db.Actor) {
+	s.changeUser(w, r, ps, func(id uint64) (db.User, error) { return s.store.MarkEmailVerified(actor, id) })
+}
+
 // changeUser runs a change that takes nothing but the user's id and
 // answers with the user.
 func (s *Server) changeUser(w http.ResponseWriter, r *http.Request, ps httprouter.Params, change func(id uint64) (db.User, error)) {

@@ -39,9 +39,14 @@ type Backend interface {
 	// DisableUser and EnableUser are Store.DisableUser and EnableUser.
 	DisableUser(ctx context.Context, actor db.Actor, id uint64) (db.User, error)
 	EnableUser(ctx context.Context, actor db.Actor, id uint64) (db.User, error)
+	// MarkEmailVerified is Store.MarkEmailVerified.
+	MarkEmailVerified(ctx context.Context, actor db.Actor, id uint64) (db.User, error)
 	DeleteUser(ctx context.Context, actor db.Actor, id uint64) error
 	// ClearSecondFactors is Store.ClearSecondFactors.
 	ClearSecondFactors(ctx context.Context, actor db.Actor, id uint64) (db.User, error)
+	// CreateResetLink is Store.CreateResetLink: the secret of a new reset
+	// link for the user (shown once) and its token.
+	CreateResetLink(ctx context.Context, actor db.Actor, id uint64) (string, db.UserToken, error)
 
 	ListAPIKeys(ctx context.Context) ([]db.APIKey, error)
 	CreateAPIKey(ctx context.Context, actor db.Actor, name string, role db.Role) (db.APIKey, string, error)
@@ -149,6 +154,13 @@ func (d direct) UpdateUser(ctx context.Context, actor db.Actor, id uint64, in db
 	return d.s.UpdateUser(actor, id, in)
 }
 
+func (d direct) CreateResetLink(ctx context.Context, actor db.Actor, id uint64) (string, db.UserToken, error) {
+	if err := ctx.Err(); err != nil {
+		return "", db.UserToken{}, err
+	}
+	return d.s.CreateResetLink(actor, id)
+}
+
 func (d direct) UnlockUser(ctx context.Context, actor db.Actor, id uint64) (db.User, error) {
 	if err := ctx.Err(); err != nil {
 		return db.User{}, err
@@ -168,6 +180,13 @@ func (d direct) DisableUser(ctx context.Context, actor db.Actor, id uint64) (db.
 		return db.User{}, err
 	}
 	return d.s.DisableUser(actor, id)
+}
+
+func (d direct) MarkEmailVerified(ctx context.Context, actor db.Actor, id uint64) (db.User, error) {
+	if err := ctx.Err(); err != nil {
+		return db.User{}, err
+	}
+	return d.s.MarkEmailVerified(actor, id)
 }
 
 func (d direct) EnableUser(ctx context.Context, actor db.Actor, id uint64) (db.User, error) {

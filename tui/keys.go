@@ -39,17 +39,22 @@ type KeyMap struct {
 	Revoke key.Binding // invitations, API keys
 	Role   key.Binding // users
 	Unlock key.Binding // users
+	// ResetLink makes a password reset link for a user (users).
+	ResetLink key.Binding
 	// Disable disables the selected user, or enables them again.
 	Disable key.Binding // users
-	Groups  key.Binding // users: their groups
 	// Factors clears the selected user's second factors.
 	Factors key.Binding // users
-	Delete  key.Binding // links, users, organizations, groups, apps
-	Edit    key.Binding // links: name, role, max uses, domains, groups; groups: name, description; apps: name, url, domains or redirect URIs, groups
-	Secret  key.Binding // apps: a new client secret for an oidc app
-	Type    key.Binding // audit: pick the event type
-	Older   key.Binding // audit: next page
-	Newer   key.Binding // audit: previous page
+	// Verify verifies the selected user's email address on the admin's
+	// word.
+	Verify key.Binding // users
+	Groups key.Binding // users: their groups
+	Delete key.Binding // links, users, organizations, groups, apps
+	Edit   key.Binding // links: name, role, max uses, domains, groups; groups: name, description; apps: name, url, domains or redirect URIs, groups
+	Secret key.Binding // apps: a new client secret for an oidc app
+	Type   key.Binding // audit: pick the event type
+	Older  key.Binding // audit: next page
+	Newer  key.Binding // audit: previous page
 
 	// Forms.
 	NextField key.Binding
@@ -103,6 +108,7 @@ func DefaultKeyMap() KeyMap {
 		Role:    b([]string{"r"}, "r", "change role"),
 		Unlock:  b([]string{"u"}, "u", "unlock"),
 		Disable: b([]string{"x"}, "x", "disable/enable"),
+		Verify:  b([]string{"v"}, "v", "verify email"),
 		Groups:  b([]string{"a"}, "a", "groups"),
 		Factors: b([]string{"f"}, "f", "clear 2FA"),
 		Delete:  b([]string{"d"}, "d", "delete"),
@@ -111,6 +117,8 @@ func DefaultKeyMap() KeyMap {
 		Type:    b([]string{"t"}, "t", "event type"),
 		Older:   b([]string{"]", "right"}, "]/→", "older"),
 		Newer:   b([]string{"[", "left"}, "[/←", "newer"),
+
+		ResetLink: b([]string{"p"}, "p", "reset link"),
 
 		NextField: b([]string{"tab", "down"}, "tab/↓", "next field"),
 		PrevField: b([]string{"shift+tab", "up"}, "shift+tab/↑", "previous field"),

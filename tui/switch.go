@@ -299,6 +299,15 @@ func (s *SwitchingBackend) ClearSecondFactors(ctx context.Context, actor db.Acto
 	return
 }
 
+// CreateResetLink makes a reset link for a user where the data is now.
+func (s *SwitchingBackend) CreateResetLink(ctx context.Context, actor db.Actor, id uint64) (secret string, t db.UserToken, err error) {
+	err = s.run(ctx, true, func(ctx context.Context, b Backend) (err error) {
+		secret, t, err = b.CreateResetLink(ctx, actor, id)
+		return err
+	})
+	return secret, t, err
+}
+
 // UnlockUser unlocks a user where the data is now.
 func (s *SwitchingBackend) UnlockUser(ctx context.Context, actor db.Actor, id uint64) (out db.User, err error) {
 	err = s.run(ctx, true, func(ctx context.Context, b Backend) (err error) { out, err = b.UnlockUser(ctx, actor, id); return err })
@@ -308,6 +317,15 @@ func (s *SwitchingBackend) UnlockUser(ctx context.Context, actor db.Actor, id ui
 // DisableUser disables a user where the data is now.
 func (s *SwitchingBackend) DisableUser(ctx context.Context, actor db.Actor, id uint64) (out db.User, err error) {
 	err = s.run(ctx, true, func(ctx context.Context, b Backend) (err error) { out, err = b.DisableUser(ctx, actor, id); return err })
+	return out, err
+}
+
+// MarkEmailVerified verifies a user's address where the data is now.
+func (s *SwitchingBackend) MarkEmailVerified(ctx context.Context, actor db.Actor, id uint64) (out db.User, err error) {
+	err = s.run(ctx, true, func(ctx context.Context, b Backend) (err error) {
+		out, err = b.MarkEmailVerified(ctx, actor, id)
+		return err
+	})
 	return out, err
 }
 

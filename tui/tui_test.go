@@ -890,3 +890,52 @@ func TestClearSecondFactors(t *testing.T) {
 		t.Fatalf("events %+v", events)
 	}
 }
+
+func TestUnverifiedUserShows(t *testing.T) {
+	store := mustOpen(t)
+	seed(t, store)
+	links, err := store.ListSignupTokens(testAdmin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var interns string
+	for _, l := range links {
+		if l.Name == "Interns 2026" {
+			interns = l.Secret
+		}
+	}
+	// The Interns link limits its domains, so the address is to be
+	// verified (auth.verify_email's default).
+	if _, err := store.RedeemSignupToken(interns, db.NewUser{Email: "kay@example.com", Name: "Kay", PasswordHash: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{t: t, store: store, clip: &bytes.Buffer{}}
+	h.m = newModel(DirectBackend(store), Options{Mode: "direct", DataPath: "./data/invited.db", SiteName: "invited",
+		BaseURL: "http://localhost:4242", Actor: testAdmin, MaxLoginAttempts: 10, InvitationTTL: time.Hour, Output: h.clip}, fixedClock, false)
+	h.send(tea.WindowSizeMsg{Width: 80, Height: 24})
+	h.run(h.m.Init())
+	h.keys("3")
+	if row := h.row("kay@example.com"); !strings.HasSuffix(row, "unverified") {
+		t.Fatalf("row %q", row)
+	}
+	if row := h.row("ada@example.com"); !strings.HasSuffix(row, " ok") {
+		t.Fatalf("row %q", row)
+	}
+	h.keys("/")
+	h.typeText("kay")
+	h.keys("enter", "enter")
+	h.contains("address not verified", "Email verified")
+	h.keys("esc", "v")
+	h.contains("Verify the address of kay@example.com")
+	h.keys("n")
+	if u, _ := store.FindUserByLogin("kay@example.com"); u.EmailVerified {
+		t.Fatal("verified without a yes")
+	}
+	h.keys("v", "y")
+	h.contains("Verified kay@example.com")
+	if u, _ := store.FindUserByLogin("kay@example.com"); !u.EmailVerified {
+		t.Fatal("not verified in the store")
+	}
+	h.keys("v")
+	h.contains("is verified already")
+}

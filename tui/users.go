@@ -11,10 +11,11 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"invited/db"
+	"invited/weburl"
 )
 
-// usersScreen lists the users: change role, unlock, disable or enable,
-// delete.
+// usersScreen lists the users: change role, unlock, make a password reset
+// link, disable or enable, delete.
 type usersScreen struct {
 	records[db.User]
 	total int
@@ -41,7 +42,7 @@ func newUsersScreen(a *app) *usersScreen {
 		{title: "Name", flex: 2, min: 8},
 		{title: "Role", width: 6},
 		{title: "Organization", width: 12},
-		{title: "Status", width: 8},
+		{title: "Status", width: 10},
 	})
 	s.what = "users"
 	s.fetch = func(ctx context.Context, b Backend, actor db.Actor) ([]db.User, any, error) {
@@ -82,7 +83,10 @@ func newUsersScreen(a *app) *usersScreen {
 		if _, slowed := s.slowedUntil(u); slowed {
 			status = "slowed"
 		}
-		if !u.Active() {
+		if !u.EmailVerified {
+			status = "unverified"
+		}
+		if u.Disabled {
 			status = "disabled"
 		}
 		id := strconv.FormatUint(u.ID, 10)
@@ -130,7 +134,26 @@ func (s *usersScreen) key(k tea.KeyMsg) tea.Cmd {
 			a.setOK("Unlocked " + u.Email + ": they may log in again.")
 			return s.load()
 		})
-	case key.Matches(k, keys.Disable) && u.Active():
+	case key.Matches(k, keys.ResetLink):
+		if u.Disabled {
+			a.setError(u.Email + " is disabled: a reset link would not work. Enable the user first (x).")
+			return nil
+		}
+		if !u.EmailVerified {
+			a.setError(u.Email + " has not verified the address: a reset link would not work. Mark it verified first (v).")
+			return nil
+		}
+		a.ask(fmt.Sprintf("Make a password reset link for %s? It works once, for 1 hour, and replaces any reset link sent before.", u.Email),
+			a.do("Could not make a reset link", func(ctx context.Context) (any, error) {
+				secret, t, err := a.backend.CreateResetLink(ctx, a.actor, u.ID)
+				return resetLinkResult{u, secret, t}, err
+			}, func(res any) tea.Cmd {
+				r, _ := res.(resetLinkResult)
+				a.setOK("Made a password reset link for " + u.Email + ".")
+				s.showResetLink(r)
+				return nil
+			}))
+	case key.Matches(k, keys.Disable) && !u.Disabled:
 		a.ask(fmt.Sprintf("Disable the user %s? Their sessions end at once and they cannot log in until enabled again; their data stays.", u.Email),
 			a.do("Could not disable", func(ctx context.Context) (any, error) {
 				return a.backend.DisableUser(ctx, a.actor, u.ID)
@@ -154,6 +177,18 @@ func (s *usersScreen) key(k tea.KeyMsg) tea.Cmd {
 				a.setOK("Cleared the second factors of " + u.Email + ".")
 				return s.load()
 			}))
+	case key.Matches(k, keys.Verify):
+		if u.EmailVerified {
+			a.setInfo(u.Email + " is verified already; there is nothing to do.")
+			return nil
+		}
+		a.ask(fmt.Sprintf("Verify the address of %s without the emailed link? Only if you know the address is theirs: they may log in at once.", u.Email),
+			a.do("Could not verify", func(ctx context.Context) (any, error) {
+				return a.backend.MarkEmailVerified(ctx, a.actor, u.ID)
+			}, func(any) tea.Cmd {
+				a.setOK("Verified " + u.Email + ": they may log in now.")
+				return s.load()
+			}))
 	case key.Matches(k, keys.Delete):
 		a.ask(fmt.Sprintf("Delete the user %s? Their account and sessions are removed; this cannot be undone.", u.Email),
 			a.do("Could not delete", func(ctx context.Context) (any, error) {
@@ -164,6 +199,32 @@ func (s *usersScreen) key(k tea.KeyMsg) tea.Cmd {
 			}))
 	}
 	return nil
+}
+
+// resetLinkResult is a new reset link: the one time its secret exists
+// outside the store's hash.
+type resetLinkResult struct {
+	user   db.User
+	secret string
+	token  db.UserToken
+}
+
+// showResetLink shows a new reset link once, to copy and hand over.
+func (s *usersScreen) showResetLink(r resetLinkResult) {
+	a := s.app
+	link := weburl.ResetPassword(a.opts.BaseURL, r.secret)
+	a.push(&result{
+		app: a, title: "Password reset link for " + r.user.Email,
+		note: "Copy it now and give it to " + r.user.Email + " yourself; it will not be shown again (only its hash is kept). " +
+			"It works once: opening it lets them choose a new password, which logs them out everywhere.",
+		lines: []resultLine{
+			{},
+			{label: "User", value: r.user.Email},
+			{label: "Expires", value: fmtFull(r.token.ExpiresAt, a.now())},
+			{label: "Link", value: link, wrapAnywhere: true, secret: true},
+		},
+		copyText: link, copyWhat: "the reset link", qrText: link,
+	})
 }
 
 // roleForm changes a user's root role.
@@ -218,7 +279,10 @@ func (s *usersScreen) detailText() string {
 	if until, slowed := s.slowedUntil(u); slowed {
 		status = "slowed until " + fmtFull(until, a.now()) + "; u ends the wait"
 	}
-	if !u.Active() {
+	if !u.EmailVerified {
+		status = "address not verified: cannot log in until the emailed link is opened; v verifies"
+	}
+	if u.Disabled {
 		status = "disabled: cannot log in; x enables"
 	}
 	failed := strconv.Itoa(u.LoginAttempts)
@@ -238,6 +302,10 @@ func (s *usersScreen) detailText() string {
 	if u.EmailSent {
 		emailSent = "yes"
 	}
+	verified := "yes"
+	if !u.EmailVerified {
+		verified = "no: the verification email's link has not been opened yet"
+	}
 	lines := []resultLine{
 		{label: "ID", value: strconv.FormatUint(u.ID, 10)},
 		{label: "Email", value: u.Email},
@@ -252,6 +320,7 @@ func (s *usersScreen) detailText() string {
 		{label: "Created", value: fmtFull(u.CreatedAt, a.now())},
 		{label: "Joined through", value: via},
 		{label: "Welcome email", value: emailSent},
+		{label: "Email verified", value: verified},
 	}
 	return renderLines(a.styles, lines, s.list.w-1)
 }
@@ -288,5 +357,5 @@ func (s *usersScreen) view(w, h int) string {
 
 func (s *usersScreen) help() helpKeys {
 	k := s.app.keys
-	return s.listHelp(k.Role, k.Groups, k.Unlock, k.Disable, k.Factors, k.Delete)
+	return s.listHelp(k.Role, k.Groups, k.Unlock, k.ResetLink, k.Disable, k.Verify, k.Factors, k.Delete)
 }

@@ -10,6 +10,9 @@ func TestLinks(t *testing.T) {
 		{"invitation", InvitationLink("http://localhost:4242", "ab12"), "http://localhost:4242/invitations/ab12"},
 		{"invitation without token", InvitationLink("http://localhost:4242", ""), ""},
 		{"login", Login("https://join.example/"), "https://join.example/login"},
+		{"reset", ResetPassword("https://join.example/team/", "ab12"), "https://join.example/team/reset-password/ab12"},
+		{"forgot", ForgotPassword(" https://join.example "), "https://join.example/forgot-password"},
+		{"verify email", VerifyEmail(" https://join.example/team/ ", secret), "https://join.example/team/verify-email/" + secret},
 	} {
 		if tc.got != tc.want {
 			t.Errorf("%s: %q, want %q", tc.name, tc.got, tc.want)

@@ -227,6 +227,13 @@ func (c *Client) UpdateUser(ctx context.Context, actor db.Actor, id uint64, in d
 	return r, err
 }
 
+// CreateResetLink is Store.CreateResetLink over the socket.
+func (c *Client) CreateResetLink(ctx context.Context, actor db.Actor, id uint64) (string, db.UserToken, error) {
+	var r resetLinkResponse
+	err := c.call(ctx, "CreateResetLink", idRequest{actor, id}, &r)
+	return r.Secret, r.Token, err
+}
+
 // UnlockUser is Store.UnlockUser over the socket.
 func (c *Client) UnlockUser(ctx context.Context, actor db.Actor, id uint64) (db.User, error) {
 	var r db.User
@@ -245,6 +252,13 @@ func (c *Client) ClearSecondFactors(ctx context.Context, actor db.Actor, id uint
 func (c *Client) DisableUser(ctx context.Context, actor db.Actor, id uint64) (db.User, error) {
 	var r db.User
 	err := c.call(ctx, "DisableUser", idRequest{actor, id}, &r)
+	return r, err
+}
+
+// MarkEmailVerified is Store.MarkEmailVerified over the socket.
+func (c *Client) MarkEmailVerified(ctx context.Context, actor db.Actor, id uint64) (db.User, error) {
+	var r db.User
+	err := c.call(ctx, "MarkEmailVerified", idRequest{actor, id}, &r)
 	return r, err
 }
 

@@ -113,6 +113,12 @@ type (
 		Key    db.APIKey
 		Secret string
 	}
+	// resetLinkResponse is a reset link's secret, the one time it
+	// travels, with its token.
+	resetLinkResponse struct {
+		Secret string
+		Token  db.UserToken
+	}
 	// appSecretResponse is an app with the client secret that CreateApp
 	// or RotateAppSecret made ("" for one without).
 	appSecretResponse struct {
@@ -236,6 +242,10 @@ var methods = map[string]handler{
 		}
 		return s.store.UpdateUser(r.Actor, r.ID, in)
 	}),
+	"CreateResetLink": method(func(_ context.Context, s *Server, r idRequest) (resetLinkResponse, error) {
+		secret, t, err := s.store.CreateResetLink(r.Actor, r.ID)
+		return resetLinkResponse{secret, t}, err
+	}),
 	"UnlockUser": method(func(_ context.Context, s *Server, r idRequest) (db.User, error) {
 		return s.store.UnlockUser(r.Actor, r.ID)
 	}),
@@ -244,6 +254,9 @@ var methods = map[string]handler{
 	}),
 	"DisableUser": method(func(_ context.Context, s *Server, r idRequest) (db.User, error) {
 		return s.store.DisableUser(r.Actor, r.ID)
+	}),
+	"MarkEmailVerified": method(func(_ context.Context, s *Server, r idRequest) (db.User, error) {
+		return s.store.MarkEmailVerified(r.Actor, r.ID)
 	}),
 	"EnableUser": method(func(_ context.Context, s *Server, r idRequest) (db.User, error) {
 		return s.store.EnableUser(r.Actor, r.ID)

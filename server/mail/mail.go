@@ -253,6 +253,24 @@ type WelcomeMail struct {
 	LoginURL string // {base_url}/login
 }
 
+// ResetPasswordMail is what a forgot-password email says.
+type ResetPasswordMail struct {
+	SiteName  string // how the site is named: a Site's Label
+	To        string
+	Name      string
+	URI       string    // {base_url}/reset-password/{token}
+	ExpiresAt time.Time // shown in UTC
+}
+
+// VerifyMail is what a verification email says.
+type VerifyMail struct {
+	SiteName  string // how the site is named: a Site's Label
+	To        string
+	Name      string
+	URI       string    // {base_url}/verify-email/{secret}
+	ExpiresAt time.Time // shown in UTC
+}
+
 // expiryLayout shows an expiry the way a person reads it.
 const expiryLayout = "Monday, 2 January 2006 at 15:04 UTC"
 
@@ -266,6 +284,10 @@ func invitationSubject(inviter, site string) string {
 }
 
 func welcomeSubject(site string) string { return "Welcome to " + site }
+
+func resetPasswordSubject(site string) string { return "Reset your password at " + site }
+
+func verifySubject(site string) string { return "Verify your email address for " + site }
 
 // RenderInvitationEmail renders the invitation email for m. Every value is
 // put on one line first, so none can add a header; the HTML body escapes
@@ -303,6 +325,38 @@ func RenderWelcomeEmail(m WelcomeMail) (db.Email, error) {
 	return renderEmail("welcome", headerValue(m.To), data.Subject, data)
 }
 
+// RenderResetPasswordEmail renders the forgot-password email for m, with
+// the same guarantees as RenderInvitationEmail.
+func RenderResetPasswordEmail(m ResetPasswordMail) (db.Email, error) {
+	site := headerValue(m.SiteName)
+	data := struct {
+		Subject, SiteName, Name, URI, Expires string
+	}{
+		Subject:  resetPasswordSubject(site),
+		SiteName: site,
+		Name:     headerValue(m.Name),
+		URI:      headerValue(m.URI),
+		Expires:  m.ExpiresAt.UTC().Format(expiryLayout),
+	}
+	return renderEmail("reset-password", headerValue(m.To), data.Subject, data)
+}
+
+// RenderVerifyEmail renders the verification email for m, with the same
+// guarantees as RenderInvitationEmail.
+func RenderVerifyEmail(m VerifyMail) (db.Email, error) {
+	site := headerValue(m.SiteName)
+	data := struct {
+		Subject, SiteName, Name, URI, Expires string
+	}{
+		Subject:  verifySubject(site),
+		SiteName: site,
+		Name:     headerValue(m.Name),
+		URI:      headerValue(m.URI),
+		Expires:  m.ExpiresAt.UTC().Format(expiryLayout),
+	}
+	return renderEmail("verify-email", headerValue(m.To), data.Subject, data)
+}
+
 func renderEmail(name, to, subject string, data any) (db.Email, error) {
 	var text, html bytes.Buffer
 	if err := mailText.ExecuteTemplate(&text, name+".txt", data); err != nil {
@@ -325,7 +379,8 @@ func (e *StaleError) Error() string { return e.Reason }
 
 // Render makes the email e of the outbox, now, for site: an invitation
 // from its invitation (which must still be pending under e's token) and
-// the inviter e names, a welcome email from its user. An email that holds
+// the inviter e names, a welcome email from its user, a verification
+// email from its user with a link made now. An email that holds
 // its rendered bodies (queued by an older build, or with EnqueueEmail) is
 // returned as it is. It returns a *StaleError when e is no longer to be
 // sent, and the store's error when it cannot read the data.
@@ -360,6 +415,42 @@ func Render(store *db.Store, site Site, e db.OutboxEmail) (db.Email, error) {
 			return db.Email{}, err
 		}
 		return RenderWelcomeEmail(WelcomeMail{SiteName: site.Label(), To: u.Email, Name: u.Name, LoginURL: weburl.Login(site.BaseURL)})
+	case db.EmailResetPassword:
+		// The link must still work, and still be the user's, when the
+		// email goes out: a newer request, a use, or the hour passing
+		// makes it stale.
+		t, err := store.PeekUserToken(db.TokenResetPassword, e.Token)
+		if db.ErrorCode(err) == db.ENOTFOUND || (err == nil && t.UserID != e.UserID) {
+			return db.Email{}, &StaleError{"not sent: the reset link was used, replaced by a newer one or expired before this email went out"}
+		} else if err != nil {
+			return db.Email{}, err
+		}
+		u, err := store.FindUserByID(e.UserID)
+		if db.ErrorCode(err) == db.ENOTFOUND {
+			return db.Email{}, &StaleError{"not sent: the user was deleted before this email went out"}
+		} else if err != nil {
+			return db.Email{}, err
+		}
+		if !u.Active() {
+			return db.Email{}, &StaleError{"not sent: the user was disabled before this email went out"}
+		}
+		return RenderResetPasswordEmail(ResetPasswordMail{SiteName: site.Label(), To: u.Email, Name: u.Name,
+			URI: weburl.ResetPassword(site.BaseURL, e.Token), ExpiresAt: t.ExpiresAt})
+	case db.EmailVerify:
+		// The link is made now, as the email goes out: the outbox never
+		// holds its secret, and its week starts when it is sent. A link
+		// made for an attempt that then fails is replaced by the next.
+		secret, t, u, err := store.IssueEmailVerification(e.UserID)
+		switch {
+		case db.ErrorCode(err) == db.ENOTFOUND:
+			return db.Email{}, &StaleError{"not sent: the user was deleted before this email went out"}
+		case errors.Is(err, db.ErrAlreadyVerified):
+			return db.Email{}, &StaleError{"not sent: the address was verified before this email went out"}
+		case err != nil:
+			return db.Email{}, err
+		}
+		return RenderVerifyEmail(VerifyMail{SiteName: site.Label(), To: u.Email, Name: u.Name,
+			URI: weburl.VerifyEmail(site.BaseURL, secret), ExpiresAt: t.ExpiresAt})
 	}
 	return db.Email{}, &StaleError{fmt.Sprintf("not sent: this build of invited does not know emails of the kind %q", e.Kind)}
 }
@@ -375,6 +466,10 @@ func Subject(site Site, e db.OutboxEmail) string {
 		return invitationSubject(headerValue(e.Inviter), site.Label())
 	case db.EmailWelcome:
 		return welcomeSubject(site.Label())
+	case db.EmailResetPassword:
+		return resetPasswordSubject(site.Label())
+	case db.EmailVerify:
+		return verifySubject(site.Label())
 	}
 	return ""
 }

@@ -195,3 +195,78 @@ func TestOutboxCancelsStaleEmails(t *testing.T) {
 		}
 	}
 }
+
+// A verification email's link is made when the email is rendered for
+// sending: the outbox never holds it, each rendering replaces the link of
+// the one before, and an email whose user was verified or deleted
+// meanwhile is cancelled.
+func TestRenderVerifyEmail(t *testing.T) {
+	store := mustStoreAt(t, db.Options{WelcomeEmails: true, VerifyEmail: db.VerifyEmailAlways})
+	link, err := store.CreateSignupToken(db.SystemActor, db.NewSignupToken{Name: "team", ExpiresAt: time.Now().Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := store.RedeemSignupToken(link.Secret, db.NewUser{Email: "kay@example.com", Name: "Kay <b>", PasswordHash: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	due := dueEmails(t, store)
+	if len(due) != 1 || due[0].Kind != db.EmailVerify || due[0].Token != "" {
+		t.Fatalf("due %+v, want one verification email without a secret", due)
+	}
+	site := Site{Name: "Night Desk", BaseURL: "https://team.example.com/"}
+	first, err := Render(store, site, due[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.To != "kay@example.com" || first.Subject != "Verify your email address for Night Desk" || Subject(site, due[0]) != first.Subject {
+		t.Errorf("To %q, Subject %q", first.To, first.Subject)
+	}
+	secretOf := func(e db.Email) string {
+		t.Helper()
+		const prefix = "https://team.example.com/verify-email/"
+		i := strings.Index(e.Text, prefix)
+		if i < 0 {
+			t.Fatalf("text lacks the link:\n%s", e.Text)
+		}
+		secret := e.Text[i+len(prefix) : i+len(prefix)+64]
+		if !strings.Contains(e.HTML, `href="`+prefix+secret+`"`) {
+			t.Fatalf("HTML lacks the link:\n%s", e.HTML)
+		}
+		return secret
+	}
+	s1 := secretOf(first)
+	for _, want := range []string{"Kay <b>", "Night Desk", "until", "UTC"} {
+		if !strings.Contains(first.Text, want) {
+			t.Errorf("text lacks %q:\n%s", want, first.Text)
+		}
+	}
+	if strings.Contains(first.HTML, "Kay <b>") {
+		t.Errorf("HTML does not escape the name:\n%s", first.HTML)
+	}
+	// Rendering again (a retry) makes a new link; the first dies.
+	second, err := Render(store, site, due[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2 := secretOf(second)
+	if s1 == s2 {
+		t.Fatal("two renderings share a link")
+	}
+	if _, err := store.VerifyEmail(s1); db.ErrorCode(err) != db.ENOTFOUND {
+		t.Fatalf("the first link still works: %v", err)
+	}
+	if _, err := store.VerifyEmail(s2); err != nil {
+		t.Fatal(err)
+	}
+	var stale *StaleError
+	if _, err := Render(store, site, due[0]); !errors.As(err, &stale) || !strings.Contains(stale.Reason, "verified") {
+		t.Fatalf("render after verifying: %v", err)
+	}
+	if err := store.DeleteUser(db.SystemActor, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Render(store, site, due[0]); !errors.As(err, &stale) || !strings.Contains(stale.Reason, "deleted") {
+		t.Fatalf("render after deleting: %v", err)
+	}
+}

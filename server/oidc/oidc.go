@@ -11,8 +11,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -62,7 +64,11 @@ type Options struct {
 	SessionToken func(*http.Request) string
 	// EndSession ends the web session with that token.
 	EndSession func(token string) error
-	Logger     *slog.Logger
+	// ErrorPage answers a person's browser with the site's error page for
+	// err (a *db.Error, or an internal error that is logged, not shown).
+	// Nil answers plain text.
+	ErrorPage func(w http.ResponseWriter, r *http.Request, err error)
+	Logger    *slog.Logger
 }
 
 // Provider is the OpenID Connect provider: an http.Handler for the op
@@ -163,18 +169,13 @@ func (p *Provider) LoginHandler(w http.ResponseWriter, r *http.Request) {
 	id := r.URL.Query().Get("authRequestID")
 	req, err := p.opts.Store.OIDCAuthRequestByID(id)
 	if err != nil {
-		if db.ErrorCode(err) == db.ENOTFOUND {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		p.opts.Logger.ErrorContext(r.Context(), "oidc login: read the auth request", "error", err)
-		http.Error(w, "The sign-in request could not be read; try again.", http.StatusInternalServerError)
+		p.errorPage(w, r, fmt.Errorf("oidc login: read the auth request: %w", err))
 		return
 	}
 	ar := &authRequest{req}
 	user, signedIn := p.opts.Session(r)
-	if signedIn && slices.Contains(req.Prompt, oidc.PromptLogin) && (user.SeenAt == nil || user.SeenAt.Before(req.CreatedAt)) {
-		signedIn = false // the app wants a fresh sign-in
+	if signedIn && !p.opts.Store.OIDCSignInFresh(req, user) {
+		signedIn = false // the app wants a fresh sign-in (prompt=login or max_age)
 	}
 	if !signedIn {
 		if slices.Contains(req.Prompt, oidc.PromptNone) {
@@ -187,8 +188,7 @@ func (p *Provider) LoginHandler(w http.ResponseWriter, r *http.Request) {
 	}
 	app, ok, err := p.opts.Store.AppByClientID(req.ClientID)
 	if err != nil {
-		p.opts.Logger.ErrorContext(r.Context(), "oidc login: read the app", "error", err)
-		http.Error(w, "The app could not be read; try again.", http.StatusInternalServerError)
+		p.errorPage(w, r, fmt.Errorf("oidc login: read the app: %w", err))
 		return
 	}
 	if !ok || !app.Admits(user) {
@@ -196,11 +196,27 @@ func (p *Provider) LoginHandler(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if _, err := p.opts.Store.CompleteOIDCAuthRequest(id, user.ID); err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
+		p.errorPage(w, r, fmt.Errorf("oidc login: complete the auth request: %w", err))
 		return
 	}
 	ctx := op.ContextWithIssuer(r.Context(), p.opts.Issuer)
 	http.Redirect(w, r, op.AuthCallbackURL(p.op)(ctx, id), http.StatusFound)
+}
+
+// errorPage answers a browser that cannot go on, with the site's page
+// when there is one.
+func (p *Provider) errorPage(w http.ResponseWriter, r *http.Request, err error) {
+	if p.opts.ErrorPage != nil {
+		p.opts.ErrorPage(w, r, err)
+		return
+	}
+	var dbErr *db.Error
+	if errors.As(err, &dbErr) {
+		http.Error(w, dbErr.Error(), http.StatusBadRequest)
+		return
+	}
+	p.opts.Logger.ErrorContext(r.Context(), "oidc login", "error", err)
+	http.Error(w, "The sign-in could not go on; try again.", http.StatusInternalServerError)
 }
 
 // fail sends the user back to the app with the error, and forgets the
@@ -334,10 +350,16 @@ func (s *storage) CreateAuthRequest(ctx context.Context, in *oidc.AuthRequest, _
 		return nil, oidc.ErrInvalidRequest().WithDescription("This app is public: it must send a PKCE code_challenge (S256).")
 	}
 	prompt := []string(in.Prompt)
+	var maxAge *time.Duration
+	if in.MaxAge != nil {
+		d := time.Duration(min(uint64(*in.MaxAge), uint64(math.MaxInt64/int64(time.Second)))) * time.Second
+		maxAge = &d
+	}
 	req, err := s.store.CreateOIDCAuthRequest(db.OIDCAuthRequest{
 		ClientID: in.ClientID, RedirectURI: in.RedirectURI, ResponseType: string(in.ResponseType),
 		ResponseMode: string(in.ResponseMode), Scopes: in.Scopes, State: in.State, Nonce: in.Nonce,
 		CodeChallenge: in.CodeChallenge, CodeChallengeMethod: string(in.CodeChallengeMethod), Prompt: prompt,
+		MaxAge: maxAge,
 	})
 	if err != nil {
 		return nil, err
@@ -428,7 +450,7 @@ func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Token
 }
 
 // TokenRequestByRefreshToken refuses the token of a user who is gone,
-// disabled or no longer admitted to the app (DESIGN §10).
+// disabled, not verified or no longer admitted to the app (DESIGN §10).
 func (s *storage) TokenRequestByRefreshToken(_ context.Context, token string) (op.RefreshTokenRequest, error) {
 	grant, err := s.store.OIDCRefreshToken(token)
 	if err != nil {
@@ -565,8 +587,9 @@ func (s *storage) SetUserinfoFromToken(_ context.Context, info *oidc.UserInfo, t
 	return s.setUserinfo(info, subject, scopes)
 }
 
-// setUserinfo fills the claims the scopes ask for. A user who is gone or
-// disabled gets none: an error.
+// setUserinfo fills the claims the scopes ask for. A user who is gone,
+// disabled or not verified (not Active) gets none: an error. So
+// email_verified is always true: no unverified address is ever handed out.
 func (s *storage) setUserinfo(info *oidc.UserInfo, userID string, scopes []string) error {
 	id, err := strconv.ParseUint(userID, 10, 64)
 	if err != nil {
@@ -577,7 +600,7 @@ func (s *storage) setUserinfo(info *oidc.UserInfo, userID string, scopes []strin
 		return oidc.ErrAccessDenied().WithDescription("The user is gone.")
 	}
 	if !u.Active() {
-		return oidc.ErrAccessDenied().WithDescription("The user is disabled.")
+		return oidc.ErrAccessDenied().WithDescription("The user is disabled, or has not verified their email address.")
 	}
 	info.Subject = userID
 	for _, sc := range scopes {

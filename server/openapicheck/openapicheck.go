@@ -24,9 +24,10 @@ import (
 
 func init() {
 	// kin-openapi decodes a body by its media type before checking it
-	// against the schema; the pages and their stylesheet are text.
+	// against the schema; the pages, their stylesheet and script are text.
 	openapi3filter.RegisterBodyDecoder("text/html", openapi3filter.PlainBodyDecoder)
 	openapi3filter.RegisterBodyDecoder("text/css", openapi3filter.PlainBodyDecoder)
+	openapi3filter.RegisterBodyDecoder("text/javascript", openapi3filter.PlainBodyDecoder)
 }
 
 // methods are those a route may be registered for.

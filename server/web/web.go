@@ -1,12 +1,18 @@
 // Package web is invited's server-rendered HTML pages: signing up
 // through a link (/new-user), accepting an invitation
-// (/invitations/:token), logging in and out (/login, /logout, with the
-// second factor's step at /login/second-factor) and a small account page
-// where a person changes their password and turns an authenticator app on
-// or off (/account). They are
-// html/template files embedded in the binary, with one stylesheet and no
-// JavaScript at all, and they run every account flow through the same
+// (/invitations/:token), logging in and out (/login, /logout), verifying
+// an address and asking for the verification email again (/verify-email),
+// the second step of a login (/login/second-factor: a code of an
+// authenticator app or a recovery code), a small account page where a
+// person changes their password, manages their passkeys and turns an
+// authenticator app on or off (/account), and resetting a forgotten password
+// (/forgot-password, then the emailed /reset-password/:token; reset.go).
+// They are html/template files embedded in the binary, with one
+// stylesheet, and they run every account flow through the same
 // db.Accounts calls as the JSON API, so the two cannot disagree.
+// The one script, passkey.js, is loaded only by /login and /account when
+// passkeys are on; it runs the WebAuthn ceremonies against the server's
+// JSON endpoints, and every page works without it.
 //
 // The server mounts them: web.New(Deps) returns the Pages, whose handlers
 // the server lists in its route table with its rate limits. The pages
@@ -20,14 +26,16 @@
 // (by Sec-Fetch-Site, or Origin against Host). That is the only CSRF
 // defence the pages rely on, so there are no tokens in the forms. The
 // session cookie is also SameSite=Lax, and every page carries a strict
-// Content-Security-Policy (no script, no frames, no form posting
-// elsewhere) and forbids framing.
+// Content-Security-Policy (no script but the site's own passkey.js where
+// it is loaded, no frames, no form posting elsewhere) and forbids
+// framing.
 package web
 
 import (
 	"bytes"
 	"crypto/sha256"
 	"embed"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"html/template"
@@ -45,7 +53,7 @@ import (
 	"invited/weburl"
 )
 
-//go:embed *.html style.css
+//go:embed *.html style.css passkey.js
 var webFS embed.FS
 
 // maxFormBytes caps a page form's body; the largest form holds a few
@@ -60,6 +68,10 @@ const maxFormBytes = 64 << 10
 // and only the server makes those URLs (html/template refuses any other).
 const pageCSP = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 
+// scriptCSP is added to pageCSP on the pages that load passkey.js: the
+// site's own script, and fetch to the site only.
+const scriptCSP = "script-src 'self'; connect-src 'self'; "
+
 // pageTimeLayout shows an instant the way a person reads it.
 const pageTimeLayout = "Monday, 2 January 2006 at 15:04 UTC"
 
@@ -69,7 +81,10 @@ var (
 	// for a year and a new build is still fetched at once.
 	pageCSSName  = "style." + contentHash(pageCSS) + ".css"
 	pageCSSPath  = "/static/" + pageCSSName
-	pageTemplate = parsePageTemplates("signup", "invitation", "welcome", "gone", "error", "login", "account", "portal", "login2", "recovery")
+	pageJS       = mustRead("passkey.js")
+	pageJSName   = "passkey." + contentHash(pageJS) + ".js"
+	pageJSPath   = "/static/" + pageJSName
+	pageTemplate = parsePageTemplates("signup", "invitation", "welcome", "gone", "error", "login", "account", "portal", "forgot", "reset", "passkeyremove", "verify", "login2", "recovery")
 )
 
 func mustRead(name string) []byte {
@@ -115,6 +130,8 @@ type Host interface {
 	// Joined is told of each new user and how they came ("link" or
 	// "invitation"), for the metrics and the mail worker.
 	Joined(kind string)
+	// MailQueued wakes the mail worker after a page queued an email.
+	MailQueued()
 	// NotFound answers a path that nothing serves.
 	NotFound(w http.ResponseWriter, r *http.Request)
 }
@@ -150,6 +167,10 @@ type Deps struct {
 	// (/oidc/login?authRequestID=) ends at its app's redirect URI, which
 	// the login page's CSP form-action must name.
 	OnwardOrigin func(rd string) string
+	// Passkeys shows the passkey controls of /login and /account (and
+	// loads passkey.js there); false when the server cannot be a WebAuthn
+	// relying party.
+	Passkeys bool
 }
 
 // Pages serves the HTML pages. Its handlers are mounted by the server's
@@ -165,7 +186,8 @@ type Pages struct {
 	// redirectOK is the allowed set of weburl.SafeRedirect for rd.
 	redirectOK func(scheme, host string) bool
 	// onward is Deps.OnwardOrigin (nil: none).
-	onward func(rd string) string
+	onward   func(rd string) string
+	passkeys bool
 }
 
 // New returns the pages over deps.
@@ -180,7 +202,7 @@ func New(deps Deps) *Pages {
 	return &Pages{store: deps.Store, accounts: deps.Accounts, host: deps.Host, log: deps.Log,
 		site: deps.SiteName, baseURL: strings.TrimRight(deps.BaseURL, "/"), minLength: deps.MinPasswordLength,
 		redirectOK: func(scheme, host string) bool { return own(scheme, host) || more != nil && more(scheme, host) },
-		onward:     deps.OnwardOrigin}
+		onward:     deps.OnwardOrigin, passkeys: deps.Passkeys}
 }
 
 // safeRedirect is where rd may send a browser after a login, or false:
@@ -190,6 +212,20 @@ func (p *Pages) safeRedirect(rd string) (string, bool) {
 	return weburl.SafeRedirect(rd, p.redirectOK)
 }
 
+// NextAfterLogin is where a login sends the browser: rd when it is safe
+// (the same check as the login form's), else /account. The JSON passkey
+// login answers it, so that the page script goes on as the form would.
+func (p *Pages) NextAfterLogin(rd string) string {
+	if next, ok := p.safeRedirect(rd); ok {
+		return next
+	}
+	return "/account"
+}
+
+// ScriptPath is the path passkey.js is served at (under /static/, named
+// by a hash of its content).
+func ScriptPath() string { return pageJSPath }
+
 // StylesheetPath is the path the stylesheet is served at (under
 // /static/, named by a hash of its content).
 func StylesheetPath() string { return pageCSSPath }
@@ -197,8 +233,10 @@ func StylesheetPath() string { return pageCSSPath }
 // pageData is everything a page template may show.
 type pageData struct {
 	Site, Title, Stylesheet string
-	Form                    *pageForm
-	Notice                  string
+	// Script is passkey.js's path on the pages that load it, else "".
+	Script string
+	Form   *pageForm
+	Notice string
 
 	// Signup and invitation pages. A link's name is private to admins;
 	// its signup page shows only its public description.
@@ -210,7 +248,19 @@ type pageData struct {
 	ShowLogin              bool
 	RequestID              string
 
+	// ShowForgot links to /forgot-password, for a dead reset link.
+	ShowForgot bool
+	// ShowResend links the email verification page; Resend is the login
+	// page's button that sends the verification email again.
+	ShowResend bool
+	Resend     *pageForm
+
 	Account *pageAccount
+	// Passkeys says the passkey controls are shown; PasskeyList are the
+	// user's on /account, and PasskeyRemove the one to confirm removing.
+	Passkeys      bool
+	PasskeyList   []pagePasskey
+	PasskeyRemove *pagePasskey
 	// TwoFA is the second factor's part of the login step and /account.
 	TwoFA *pageTwoFA
 
@@ -225,9 +275,16 @@ type pageWelcome struct {
 	Name, Email, Username, LoginURL string
 	// Mailed says whether a welcome email is on its way.
 	Mailed bool
+	// Verify says the address must be verified before logging in: a
+	// verification email is on its way instead.
+	Verify bool
 }
 
 type pageAccount struct{ Name, Email, Username, Role string }
+
+// pagePasskey is one passkey as /account shows it; ID is the credential
+// id in base64url.
+type pagePasskey struct{ ID, Name, Created, LastUsed string }
 
 // pageForm is a form with its fields in order and the problems of the
 // last submission.
@@ -464,13 +521,18 @@ func (p *Pages) renderPage(w http.ResponseWriter, r *http.Request, status int, n
 		return
 	}
 	setPageHeaders(w.Header())
+	csp := pageCSP
+	if data.Script != "" {
+		csp = strings.Replace(csp, "style-src", scriptCSP+"style-src", 1)
+	}
 	// CSP's form-action also covers where the post redirects to, so a
 	// login form whose rd goes on to an app on another host (the gate's
 	// login round trip) must name that origin, or the browser stops on
 	// /login after a successful login.
 	if o := p.rdOrigin(data.Form); o != "" {
-		w.Header().Set("Content-Security-Policy", strings.Replace(pageCSP, "form-action 'self'", "form-action 'self' "+o, 1))
+		csp = strings.Replace(csp, "form-action 'self'", "form-action 'self' "+o, 1)
 	}
+	w.Header().Set("Content-Security-Policy", csp)
 	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
@@ -552,19 +614,26 @@ func (p *Pages) readForm(w http.ResponseWriter, r *http.Request) bool {
 	return false
 }
 
-// Static serves the stylesheet under its hashed name, cacheable for a
-// year (GET /static/:file).
+// Static serves the stylesheet and passkey.js under their hashed names,
+// cacheable for a year (GET /static/:file).
 func (p *Pages) Static(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
-	if ps.ByName("file") != pageCSSName {
+	var body []byte
+	var ctype string
+	switch ps.ByName("file") {
+	case pageCSSName:
+		body, ctype = pageCSS, "text/css; charset=utf-8"
+	case pageJSName:
+		body, ctype = pageJS, "text/javascript; charset=utf-8"
+	default:
 		p.host.NotFound(w, r)
 		return
 	}
 	h := w.Header()
-	h.Set("Content-Type", "text/css; charset=utf-8")
+	h.Set("Content-Type", ctype)
 	h.Set("Cache-Control", "public, max-age=31536000, immutable")
 	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("ETag", `"`+contentHash(pageCSS)+`"`)
-	http.ServeContent(w, r, pageCSSName, time.Time{}, bytes.NewReader(pageCSS))
+	h.Set("ETag", `"`+contentHash(body)+`"`)
+	http.ServeContent(w, r, ps.ByName("file"), time.Time{}, bytes.NewReader(body))
 }
 
 // Signup through a link (GET/POST /new-user?invite=SECRET).
@@ -691,9 +760,13 @@ func (p *Pages) showFormError(w http.ResponseWriter, r *http.Request, form *page
 }
 
 func (p *Pages) renderWelcome(w http.ResponseWriter, r *http.Request, u db.User) {
-	p.renderPage(w, r, http.StatusOK, "welcome", &pageData{Title: "Your account is ready", Welcome: &pageWelcome{
+	title := "Your account is ready"
+	if !u.EmailVerified {
+		title = "Check your mailbox"
+	}
+	p.renderPage(w, r, http.StatusOK, "welcome", &pageData{Title: title, Welcome: &pageWelcome{
 		Name: u.Name, Email: u.Email, Username: u.Username, LoginURL: p.baseURL + "/login",
-		Mailed: p.store.SendsWelcomeEmails(),
+		Mailed: p.store.SendsWelcomeEmails(), Verify: !u.EmailVerified,
 	}})
 }
 
@@ -795,10 +868,13 @@ func (p *Pages) InvitationForm(w http.ResponseWriter, r *http.Request, ps httpro
 // it is safe.
 func (p *Pages) LoginPage(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
 	d := &pageData{Title: "Log in", Form: p.loginForm(r.URL.Query().Get("rd"))}
-	if r.URL.Query().Has("loggedout") {
+	switch q := r.URL.Query(); {
+	case q.Has("loggedout"):
 		d.Notice = "You have logged out."
+	case q.Has("reset"):
+		d.Notice = "Your password has been changed and every session of your account has been logged out. Log in with the new password."
 	}
-	p.renderPage(w, r, http.StatusOK, "login", d)
+	p.renderPage(w, r, http.StatusOK, "login", p.withPasskeys(d))
 }
 
 // LoginForm logs a person in (POST /login) with Accounts.Login and sends
@@ -810,7 +886,9 @@ func (p *Pages) LoginForm(w http.ResponseWriter, r *http.Request, _ httprouter.P
 	form := p.loginForm(r.PostForm.Get("rd"))
 	form.fill(r.PostForm)
 	login, password := strings.TrimSpace(r.PostForm.Get("username")), r.PostForm.Get("password")
-	show := func(status int) { p.renderPage(w, r, status, "login", &pageData{Title: "Log in", Form: form}) }
+	show := func(status int) {
+		p.renderPage(w, r, status, "login", p.withPasskeys(&pageData{Title: "Log in", Form: form}))
+	}
 	if login == "" {
 		form.fieldError("username", "Username or email is required.")
 	}
@@ -831,7 +909,13 @@ func (p *Pages) LoginForm(w http.ResponseWriter, r *http.Request, _ httprouter.P
 	if err != nil {
 		// A wrong password, an unknown account and a throttled account
 		// read the same (db.ErrBadLogin); only the right password of a
-		// disabled account hears that it is disabled (EFORBIDDEN).
+		// disabled or unverified account hears why (EFORBIDDEN), and the
+		// unverified one gets a button that mails its link again.
+		if errors.Is(err, db.ErrEmailUnverified) {
+			show = func(status int) {
+				p.renderPage(w, r, status, "login", &pageData{Title: "Log in", Form: form, Resend: resendForm(res.User.Email)})
+			}
+		}
 		p.showFormError(w, r, form, err, show, db.EINVALID, db.EUNAUTHORIZED, db.EFORBIDDEN)
 		return
 	}
@@ -883,9 +967,37 @@ func (p *Pages) pageSession(w http.ResponseWriter, r *http.Request) (db.User, st
 }
 
 func (p *Pages) accountPage(u db.User, form *pageForm) *pageData {
-	return &pageData{Title: "Your account", Form: form, TwoFA: p.accountTwoFA(u), Account: &pageAccount{
+	d := p.withPasskeys(&pageData{Title: "Your account", Form: form, TwoFA: p.accountTwoFA(u), Account: &pageAccount{
 		Name: u.Name, Email: u.Email, Username: u.Username, Role: u.RootRole.Name(),
-	}}
+	}})
+	if d.Passkeys {
+		pks, err := p.store.Passkeys(u.ID)
+		if err != nil {
+			p.log.Error("list passkeys", "user", u.ID, "error", err)
+		}
+		for _, pk := range pks {
+			d.PasskeyList = append(d.PasskeyList, pagePasskeyOf(pk))
+		}
+	}
+	return d
+}
+
+// withPasskeys shows d's passkey controls, and loads passkey.js, when
+// passkeys are on.
+func (p *Pages) withPasskeys(d *pageData) *pageData {
+	if p.passkeys {
+		d.Passkeys, d.Script = true, pageJSPath
+	}
+	return d
+}
+
+func pagePasskeyOf(pk db.Passkey) pagePasskey {
+	out := pagePasskey{ID: base64.RawURLEncoding.EncodeToString(pk.CredentialID), Name: pk.Name,
+		Created: pk.CreatedAt.UTC().Format(pageTimeLayout), LastUsed: "never"}
+	if pk.LastUsedAt != nil {
+		out.LastUsed = pk.LastUsedAt.UTC().Format(pageTimeLayout)
+	}
+	return out
 }
 
 // PortalPage lists the apps the logged-in user may open, by name and
@@ -918,8 +1030,13 @@ func (p *Pages) AccountPage(w http.ResponseWriter, r *http.Request, _ httprouter
 		return
 	}
 	d := p.accountPage(u, p.passwordForm())
-	if r.URL.Query().Has("password-changed") {
+	switch q := r.URL.Query(); {
+	case q.Has("password-changed"):
 		d.Notice = "Your password has been changed. Any other sessions of yours have been logged out."
+	case q.Has("passkey-added"):
+		d.Notice = "Your passkey has been added. You can now log in with it, without your password."
+	case q.Has("passkey-removed"):
+		d.Notice = "The passkey has been removed; it can no longer log in. Delete it from your device's password manager too."
 	}
 	if r.URL.Query().Has("totp-on") {
 		d.Notice = "The authenticator app is on: from now on, logging in asks for its code after your password."
@@ -949,4 +1066,143 @@ func (p *Pages) PasswordForm(w http.ResponseWriter, r *http.Request, _ httproute
 		return
 	}
 	http.Redirect(w, r, "/account?password-changed", http.StatusSeeOther)
+}
+
+// Removing a passkey (GET/POST /account/passkeys/remove?id=): a page that
+// asks first, then the form that removes it.
+
+// sessionPasskey reads the logged-in user's passkey named by the
+// base64url credential id, or answers with the page that says why not.
+func (p *Pages) sessionPasskey(w http.ResponseWriter, r *http.Request, id string) (db.User, db.Passkey, bool) {
+	u, _, ok := p.pageSession(w, r)
+	if !ok {
+		return db.User{}, db.Passkey{}, false
+	}
+	var pk db.Passkey
+	raw, err := base64.RawURLEncoding.DecodeString(id)
+	switch {
+	case err == nil && len(raw) > 0 && len(id) <= 2048:
+		pk, err = p.store.FindPasskey(u.ID, raw)
+	default:
+		err = db.Errorf(db.ENOTFOUND, "not a passkey id")
+	}
+	if err != nil {
+		if db.ErrorCode(err) != db.EINTERNAL {
+			err = db.Errorf(db.ENOTFOUND, "There is no such passkey on your account; it may have been removed already. Go back to your account page.")
+		}
+		p.RenderError(w, r, err)
+		return db.User{}, db.Passkey{}, false
+	}
+	return u, pk, true
+}
+
+// PasskeyRemovePage asks whether to remove a passkey
+// (GET /account/passkeys/remove?id=ID).
+func (p *Pages) PasskeyRemovePage(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	_, pk, ok := p.sessionPasskey(w, r, r.URL.Query().Get("id"))
+	if !ok {
+		return
+	}
+	pp := pagePasskeyOf(pk)
+	p.renderPage(w, r, http.StatusOK, "passkeyremove", &pageData{Title: "Remove a passkey", PasskeyRemove: &pp})
+}
+
+// PasskeyRemoveForm removes a passkey of the logged-in user
+// (POST /account/passkeys/remove, the form's id) and goes back to
+// /account?passkey-removed.
+func (p *Pages) PasskeyRemoveForm(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	if !p.readForm(w, r) {
+		return
+	}
+	u, pk, ok := p.sessionPasskey(w, r, r.PostForm.Get("id"))
+	if !ok {
+		return
+	}
+	if err := p.store.DeletePasskey(db.UserActor(u), u.ID, pk.CredentialID); err != nil {
+		p.RenderError(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/account?passkey-removed", http.StatusSeeOther)
+}
+
+// Email verification (GET/POST /verify-email, GET /verify-email/:token).
+
+// verifyForm asks for the address to send the verification email to.
+func verifyForm() *pageForm {
+	return &pageForm{Action: "/verify-email", Submit: "Send the email again", Fields: []*pageField{
+		{Name: "email", Label: "Email", Type: "email", Autocomplete: "email", Required: true,
+			Hint: "The address you signed up with."},
+	}}
+}
+
+// resendForm is the login page's button that sends the verification email
+// to email again; it is shown only after the right password.
+func resendForm(email string) *pageForm {
+	return &pageForm{Action: "/verify-email", Submit: "Send the verification email again",
+		Hidden: []pageHidden{{Name: "email", Value: email}}}
+}
+
+func verifyPage(form *pageForm) *pageData {
+	return &pageData{Title: "Verify your address", Heading: "Send the verification email again", Form: form,
+		Message: "Give the address you signed up with. If its account still has to verify it, we send a new link there; only the newest link works."}
+}
+
+// VerifyEmailPage shows the form that sends the verification email again
+// (GET /verify-email).
+func (p *Pages) VerifyEmailPage(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	p.renderPage(w, r, http.StatusOK, "verify", verifyPage(verifyForm()))
+}
+
+// VerifyEmailForm sends the verification email again (POST /verify-email)
+// with Store.ResendVerification. The page says the same whatever the
+// address, so it never tells whether an account exists or is verified.
+func (p *Pages) VerifyEmailForm(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	if !p.readForm(w, r) {
+		return
+	}
+	form := verifyForm()
+	form.fill(r.PostForm)
+	email := strings.TrimSpace(r.PostForm.Get("email"))
+	if email == "" {
+		form.fieldError("email", "Email is required.")
+		p.renderPage(w, r, http.StatusBadRequest, "verify", verifyPage(form))
+		return
+	}
+	queued, err := p.store.ResendVerification(email)
+	if err != nil {
+		p.RenderError(w, r, err)
+		return
+	}
+	if queued {
+		p.host.MailQueued()
+	}
+	// No address is that long; the page does not echo a wall of text.
+	named := email
+	if len(named) > db.MaxEmailLength {
+		named = "the address you gave"
+	}
+	p.renderPage(w, r, http.StatusOK, "verify", &pageData{Title: "Check your mailbox", Heading: "Check your mailbox",
+		Notice:  "If " + named + " belongs to an account that still has to verify its address, a new verification email is on its way.",
+		Message: "Open the link in the newest email; links in earlier ones no longer work. It can take a few minutes; look in your spam folder too.",
+		Next:    "Once your address is verified, log in.", ShowLogin: true})
+}
+
+// VerifyEmailLink verifies an address (GET /verify-email/:token) with
+// Store.VerifyEmail: opening the emailed link is all it takes. It changes
+// nothing else: no session is opened, the person logs in next.
+func (p *Pages) VerifyEmailLink(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+	u, err := p.store.VerifyEmail(ps.ByName("token"))
+	switch db.ErrorCode(err) {
+	case "":
+		p.renderPage(w, r, http.StatusOK, "verify", &pageData{Title: "Address verified", Heading: "Your address is verified",
+			Message: "Thank you: " + u.Email + " is verified. You can log in now with your password.", ShowLogin: true})
+	case db.ENOTFOUND:
+		p.renderPage(w, r, http.StatusNotFound, "verify", &pageData{Title: "Verification link not valid",
+			Heading:   "This verification link does not work",
+			Message:   "It is unknown, was used already, was replaced by a newer email, or has expired.",
+			Next:      "If you verified your address already, log in. Otherwise send the verification email again and open the link in the newest one.",
+			ShowLogin: true, ShowResend: true})
+	default:
+		p.RenderError(w, r, err)
+	}
 }
