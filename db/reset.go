@@ -238,7 +238,7 @@ func (s *Store) CreateResetLink(actor Actor, id uint64) (string, UserToken, erro
 			return Errorf(EINVALID, "%s is disabled, so a reset link would not work; enable the user first.", rec.Email)
 		}
 		if !rec.user().Active() {
-			return Errorf(EINVALID, "%s has not verified their email address, so a reset link would not work; mark the address verified first (POST /api/admin/user-admin/%d/verify-email).", rec.Email, rec.ID)
+			return Errorf(EINVALID, "%s has not verified their email address, so a reset link would not work; mark the address verified first.", rec.Email)
 		}
 		if secret, t, err = s.issueUserTokenTx(tx, TokenResetPassword, id, ResetPasswordTTL); err != nil {
 			return err
