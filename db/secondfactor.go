@@ -483,6 +483,27 @@ func (a *Accounts) CompleteSecondFactor(ctx context.Context, continuation, code 
 		})
 }
 
+// CompleteSecondFactorWithPasskey finishes a login waiting for its second
+// factor with a passkey assertion the caller has verified against the
+// passkeys of userID (a ceremony bound to the continuation's user): the
+// use is recorded as PasskeyLogin records it, and the answer is
+// CompleteSecondFactor's. An assertion of another user than the
+// continuation's is a wrong factor (counted like a wrong code); a removed
+// passkey or a counter that went backwards is ErrPasskeyLogin, which
+// counts nothing (a signature is not a guess).
+func (a *Accounts) CompleteSecondFactorWithPasskey(continuation string, userID uint64, credID []byte, use PasskeyUse) (LoginResult, error) {
+	return a.Store.finishSecondFactor(continuation, a.Throttle, a.SessionTTL,
+		func(tx *bolt.Tx, rec *userRecord, _ time.Time) (string, []string, error) {
+			if userID != rec.ID {
+				return "", nil, nil
+			}
+			if _, err := a.Store.usePasskeyTx(tx, userID, credID, use); err != nil {
+				return "", nil, err
+			}
+			return MethodPasskey, nil, nil
+		})
+}
+
 // factorCheck checks a second factor inside finishSecondFactor's
 // transaction: the method that matched ("" for none), new recovery codes
 // to show (a setup), or an error that aborts the transaction. It may

@@ -333,3 +333,34 @@ func TestRequireSecondFactorSetupAtLogin(t *testing.T) {
 		t.Fatalf("a setup at login with a factor already: %v", err)
 	}
 }
+
+// A passkey as the second step: only an assertion of the continuation's
+// user finishes it, and it is recorded as a passkey login is.
+func TestPasskeyAsSecondFactor(t *testing.T) {
+	ah := mustAccounts(t)
+	link := mustLink(t, ah.s, ah.clock, NewSignupToken{ExpiresAt: ah.clock.now().Add(24 * 365 * time.Hour)})
+	u, err := ah.SignupWithLink(t.Context(), link.Secret, account("ada@example.com", "ada", goodPassword))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ah.s.AddPasskey(UserActor(u), testPasskey(u.ID, "key-1")); err != nil {
+		t.Fatal(err)
+	}
+	c := login2(t, ah, MethodPasskey)
+	if _, err := ah.CompleteSecondFactorWithPasskey(c, u.ID+1, []byte("key-1"), PasskeyUse{SignCount: 1}); !errors.Is(err, ErrBadSecondFactor) {
+		t.Fatalf("another user's assertion: %v", err)
+	}
+	if _, err := ah.CompleteSecondFactorWithPasskey(c, u.ID, []byte("gone"), PasskeyUse{SignCount: 1}); !errors.Is(err, ErrPasskeyLogin) {
+		t.Fatalf("an unknown passkey: %v", err)
+	}
+	res, err := ah.CompleteSecondFactorWithPasskey(c, u.ID, []byte("key-1"), PasskeyUse{SignCount: 5, UserVerified: true})
+	if err != nil || res.Token == "" {
+		t.Fatalf("the passkey step: %+v %v", res, err)
+	}
+	if pk, _ := ah.s.FindPasskey(u.ID, []byte("key-1")); pk.SignCount != 5 || pk.LastUsedAt == nil {
+		t.Errorf("the use was not recorded: %+v", pk)
+	}
+	if _, err := ah.CompleteSecondFactorWithPasskey(c, u.ID, []byte("key-1"), PasskeyUse{SignCount: 6}); !errors.Is(err, ErrBadSecondFactor) {
+		t.Fatalf("a used continuation: %v", err)
+	}
+}

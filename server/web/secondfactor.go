@@ -36,6 +36,9 @@ type pageTwoFA struct {
 	CodesLeft int
 	// Recovery says the login step also takes a recovery code.
 	Recovery bool
+	// PasskeyOnly: the user's second factors are passkeys alone, which
+	// log in from the login page's passkey button.
+	PasskeyOnly bool
 	// RecoveryCodes are shown once, after a setup; Next is where to go on.
 	RecoveryCodes []string
 	Next          string
@@ -98,6 +101,13 @@ func (p *Pages) secondStepForm(continuation, rd, secret string) *pageForm {
 func (p *Pages) secondStep(w http.ResponseWriter, r *http.Request, pending *db.SecondFactorPending, rd string) {
 	d := &pageData{Title: "Second step"}
 	setup := len(pending.Methods) == 1 && pending.Methods[0] == db.MethodTOTPSetup
+	if !setup && !containsString(pending.Methods, db.MethodTOTP) && !containsString(pending.Methods, db.MethodRecovery) {
+		// Only passkeys: no code can finish this step here, but the
+		// passkey alone logs in (both factors) from the login page.
+		d.TwoFA = &pageTwoFA{PasskeyOnly: true}
+		p.renderPage(w, r, http.StatusOK, "login2", d)
+		return
+	}
 	if !setup {
 		d.TwoFA = &pageTwoFA{Recovery: containsString(pending.Methods, db.MethodRecovery)}
 		d.Form = p.secondStepForm(pending.Continuation, rd, "")

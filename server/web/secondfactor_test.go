@@ -143,3 +143,22 @@ func TestSetupAtLoginPage(t *testing.T) {
 		t.Fatal("TOTP is not on after the setup at login")
 	}
 }
+
+// A user whose only second factor is a passkey is told to use it: no code
+// form that could never work, and no session from the password alone.
+func TestPasskeyOnlySecondStepPage(t *testing.T) {
+	ts := mustServer(t)
+	u := ts.mustUser(t, db.RoleViewer)
+	if _, err := ts.store.AddPasskey(db.UserActor(u), db.Passkey{UserID: u.ID, CredentialID: []byte("cred"), Name: "Laptop", PublicKey: []byte("cose")}); err != nil {
+		t.Fatal(err)
+	}
+	p := ts.page(t, "POST", "/login", "", url.Values{"username": {u.Username}, "password": {testPassword}})
+	if p.StatusCode != 200 || !strings.Contains(p.body, "Use your passkey") || strings.Contains(p.body, `name="code"`) {
+		t.Fatalf("passkey-only second step: %d\n%s", p.StatusCode, p.body)
+	}
+	for _, c := range p.Cookies() {
+		if c.Name == sessionCookie {
+			t.Fatal("the password alone set a session cookie")
+		}
+	}
+}
