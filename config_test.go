@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"invited/db"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -11,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"invited/db"
 )
 
 // writeConfigFile writes content to a fresh config.toml and returns its path.

@@ -274,17 +274,18 @@ func runServe(ctx context.Context, args, environ []string, stderr io.Writer) err
 	}
 	srv := server.New(server.Options{
 		Store: store, Hasher: hasher, Logger: log, SiteName: cfg.Site.Name, BaseURL: cfg.Server.BaseURL,
-		Policy:              db.PasswordPolicy{MinLength: cfg.Auth.MinPasswordLength, MinScore: cfg.Auth.MinPasswordScore},
-		MaxLoginAttempts:    cfg.Auth.MaxLoginAttempts,
-		LockoutMax:          cfg.Auth.LockoutMax.Duration,
-		SessionTTL:          cfg.Auth.SessionTTL.Duration,
-		CookieDomain:        cfg.Auth.CookieDomain,
+		Policy:           db.PasswordPolicy{MinLength: cfg.Auth.MinPasswordLength, MinScore: cfg.Auth.MinPasswordScore},
+		MaxLoginAttempts: cfg.Auth.MaxLoginAttempts,
+		LockoutMax:       cfg.Auth.LockoutMax.Duration,
+		SessionTTL:       cfg.Auth.SessionTTL.Duration,
+		CookieDomain:     cfg.Auth.CookieDomain,
+		TrustedProxies:   trusted,
+		AuthPerMinute:    cfg.Limits.AuthPerMinute,
+		PublicPerMinute:  cfg.Limits.PublicPerMinute,
+		InvitationTTL:    cfg.Invitations.DefaultTTL.Duration,
+		Outbox:           outbox,
+		// auth.require_second_factor, already validated.
 		RequireSecondFactor: cfg.Auth.secondFactorRoles(),
-		TrustedProxies:      trusted,
-		AuthPerMinute:       cfg.Limits.AuthPerMinute,
-		PublicPerMinute:     cfg.Limits.PublicPerMinute,
-		InvitationTTL:       cfg.Invitations.DefaultTTL.Duration,
-		Outbox:              outbox,
 	})
 
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
