@@ -152,6 +152,21 @@ type AuthConfig struct {
 	// (links with allowedDomains), "always" (every link) or "never".
 	// Invitations prove the address by construction.
 	VerifyEmail string `toml:"verify_email"`
+	// RequireSecondFactor lists the roles ("Admin", "Editor", "Viewer")
+	// whose users must have a second factor: one without any sets an
+	// authenticator app up at their next login, before a session.
+	RequireSecondFactor []string `toml:"require_second_factor"`
+}
+
+// secondFactorRoles are the roles of RequireSecondFactor (validated).
+func (a AuthConfig) secondFactorRoles() []db.Role {
+	var roles []db.Role
+	for _, name := range a.RequireSecondFactor {
+		if r, ok := db.ParseRole(name); ok {
+			roles = append(roles, r)
+		}
+	}
+	return roles
 }
 
 // InvitationsConfig is the [invitations] section.
@@ -234,6 +249,7 @@ func DefaultConfig() Config {
 			LockoutMax:          Duration{15 * time.Minute},
 			SessionTTL:          Duration{168 * time.Hour},
 			VerifyEmail:         string(db.VerifyEmailDomains),
+			RequireSecondFactor: []string{},
 		},
 		Invitations: InvitationsConfig{DefaultTTL: Duration{168 * time.Hour}},
 		Mail: MailConfig{
@@ -900,6 +916,11 @@ func (c Config) Validate() error {
 	}
 	if a.SessionTTL.Duration <= 0 {
 		bad("auth.session_ttl", "%s is not positive; use a duration such as \"168h\"", formatDuration(a.SessionTTL.Duration))
+	}
+	for _, name := range a.RequireSecondFactor {
+		if _, ok := db.ParseRole(name); !ok {
+			bad("auth.require_second_factor", "%q is not a role; use a list of Admin, Editor and Viewer, such as [\"Admin\"]", name)
+		}
 	}
 	if msg := checkCookieDomain(a.CookieDomain, c.Server.BaseURL); msg != "" {
 		bad("auth.cookie_domain", "%s", msg)

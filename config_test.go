@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"invited/db"
 )
 
 // writeConfigFile writes content to a fresh config.toml and returns its path.
@@ -553,6 +555,7 @@ func TestConfigValidate(t *testing.T) {
 		{"verify_email empty", func(c *Config) { c.Auth.VerifyEmail = "" }, "auth.verify_email", `"" is not known`},
 		{"verify_email in capitals", func(c *Config) { c.Auth.VerifyEmail = "Always" }, "auth.verify_email", `"Always" is not known`},
 		{"verify_email with a newline", func(c *Config) { c.Auth.VerifyEmail = "never\n" }, "auth.verify_email", `"never\n" is not known`},
+		{"require_second_factor unknown role", func(c *Config) { c.Auth.RequireSecondFactor = []string{"Admin", "Owner"} }, "auth.require_second_factor", `"Owner" is not a role`},
 		{"default_ttl negative", func(c *Config) { c.Invitations.DefaultTTL = Duration{-time.Hour} }, "invitations.default_ttl", "not positive"},
 		{"mail driver unknown", func(c *Config) { c.Mail.Driver = "sendmail" }, "mail.driver", `use "log" or "smtp"`},
 		{"smtp without host", func(c *Config) { c.Mail.Driver, c.Mail.From = "smtp", "a@example.com" }, "mail.host", "empty"},
@@ -695,6 +698,7 @@ func TestConfigEnvNames(t *testing.T) {
 		{"log.level", "INVITED_LOG_LEVEL"},
 		{"auth.cookie_domain", "INVITED_AUTH_COOKIE_DOMAIN"},
 		{"auth.verify_email", "INVITED_AUTH_VERIFY_EMAIL"},
+		{"auth.require_second_factor", "INVITED_AUTH_REQUIRE_SECOND_FACTOR"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.key, func(t *testing.T) {
@@ -703,8 +707,8 @@ func TestConfigEnvNames(t *testing.T) {
 			}
 		})
 	}
-	if len(seen) != 34 {
-		t.Errorf("%d keys, want 34 (update the example file and this count together)", len(seen))
+	if len(seen) != 35 {
+		t.Errorf("%d keys, want 35 (update the example file and this count together)", len(seen))
 	}
 }
 
@@ -754,4 +758,17 @@ func TestConfigCookieDomainNormalised(t *testing.T) {
 	}
 	_, _, err := LoadConfig("", []string{"INVITED_SERVER_BASE_URL=https://invite.example.com", "INVITED_AUTH_COOKIE_DOMAIN=evil.example"})
 	wantErrorContaining(t, err, "auth.cookie_domain", "evil.example", "invite.example.com")
+}
+
+func TestConfigRequireSecondFactorFromEnv(t *testing.T) {
+	cfg, _, err := LoadConfig("", []string{"INVITED_AUTH_REQUIRE_SECOND_FACTOR=admin, Editor"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.Auth.secondFactorRoles(); len(got) != 2 || got[0] != db.RoleAdmin || got[1] != db.RoleEditor {
+		t.Fatalf("roles %v from the environment", got)
+	}
+	if _, _, err := LoadConfig("", []string{"INVITED_AUTH_REQUIRE_SECOND_FACTOR=Admin,root"}); err == nil || !strings.Contains(err.Error(), "auth.require_second_factor") {
+		t.Fatalf("an unknown role: %v", err)
+	}
 }

@@ -284,6 +284,8 @@ func runServe(ctx context.Context, args, environ []string, stderr io.Writer) err
 		PublicPerMinute:  cfg.Limits.PublicPerMinute,
 		InvitationTTL:    cfg.Invitations.DefaultTTL.Duration,
 		Outbox:           outbox,
+		// auth.require_second_factor, already validated.
+		RequireSecondFactor: cfg.Auth.secondFactorRoles(),
 	})
 
 	ln, err := net.Listen("tcp", cfg.Server.Listen)

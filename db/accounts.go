@@ -39,6 +39,10 @@ type Accounts struct {
 	Throttle Throttle
 	// SessionTTL is how long a login lasts; it must be positive.
 	SessionTTL time.Duration
+	// RequireSecondFactor lists the roles whose users must have a second
+	// factor (auth.require_second_factor): one without any sets an
+	// authenticator app up during their next login, before a session.
+	RequireSecondFactor []Role
 
 	// beforeWrite, when set, runs after the hash and before the write
 	// transaction: tests use it to change the data in between.
@@ -203,6 +207,11 @@ func (a *Accounts) AcceptInvitation(ctx context.Context, token string, in NewAcc
 // for a right password of a disabled account or of one whose address is
 // not verified yet (then the result names the user): only someone who
 // knows the password learns either.
+//
+// A right password of a user who has a second factor, or whose role is in
+// RequireSecondFactor, opens no session: Login returns
+// ErrSecondFactorRequired or ErrSecondFactorSetupRequired with the
+// continuation in LoginResult.SecondFactor (see CompleteSecondFactor).
 func (a *Accounts) Login(ctx context.Context, login, password string) (LoginResult, error) {
 	switch {
 	case login == "" || password == "":
@@ -251,7 +260,7 @@ func (a *Accounts) Login(ctx context.Context, login, password string) (LoginResu
 		return LoginResult{}, ErrBadLogin
 	}
 	a.hookBeforeWrite()
-	return a.Store.recordLogin(id, check, hash, a.Throttle, a.SessionTTL)
+	return a.Store.recordLogin(id, check, hash, a.Throttle, a.SessionTTL, a.RequireSecondFactor)
 }
 
 // ChangePassword replaces the password of user userID, made by actor (the

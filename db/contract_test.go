@@ -68,6 +68,10 @@ var exportedTypes = map[string]reflect.Type{
 	"User":              reflect.TypeFor[User](),
 	"UserInput":         reflect.TypeFor[UserInput](),
 	"UserUpdate":        reflect.TypeFor[UserUpdate](),
+	// The second factor.
+	"SecondFactorPending": reflect.TypeFor[SecondFactorPending](),
+	"SecondFactorState":   reflect.TypeFor[SecondFactorState](),
+	"TOTPSetup":           reflect.TypeFor[TOTPSetup](),
 }
 
 // parseSource parses the package's non-test Go files.

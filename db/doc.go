@@ -1,7 +1,8 @@
 // Package db is invited's domain and its storage: users and their roles,
 // signup links, invitations, organizations, groups, apps, API keys,
 // sessions, passkeys (the WebAuthn credentials; the ceremonies are the
-// server's), the OpenID Connect signing keys, the audit log and the email
+// server's), TOTP second factors with their recovery codes and the login
+// step that asks for them, the OpenID Connect signing keys, the audit log and the email
 // outbox, kept in one bbolt file by Store.
 //
 // It knows nothing of HTTP, URLs or rendering: the server and the TUI turn

@@ -50,6 +50,12 @@ const (
 	// EventSchemaMigrated records a migration of the file's schema, with
 	// the warnings of its MigrationReport.
 	EventSchemaMigrated = "schema-migrated"
+	// Second factors: an authenticator app turned on or off by its user,
+	// a recovery code used at login, and an admin clearing them all.
+	EventTOTPEnabled          = "totp-enabled"
+	EventTOTPRemoved          = "totp-removed"
+	EventRecoveryCodeUsed     = "recovery-code-used"
+	EventSecondFactorsCleared = "second-factors-cleared"
 )
 
 // EventTypes lists every event type, for filters.
@@ -63,6 +69,7 @@ var EventTypes = []string{
 	EventPasswordReset, EventResetLinkCreated,
 	EventPasskeyAdded, EventPasskeyRemoved,
 	EventEmailVerified,
+	EventTOTPEnabled, EventTOTPRemoved, EventRecoveryCodeUsed, EventSecondFactorsCleared,
 }
 
 // Event is one entry of the audit log: who changed what, and when. It

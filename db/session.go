@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -33,6 +34,12 @@ type LoginResult struct {
 	// Token is the new session's token when the login succeeded.
 	Token     string
 	ExpiresAt time.Time
+	// SecondFactor is set, with no Token, when the password was right but
+	// the login waits for a second factor (ErrSecondFactorRequired).
+	SecondFactor *SecondFactorPending
+	// RecoveryCodes are the new recovery codes of a login that set up an
+	// authenticator app (MethodTOTPSetup), shown once.
+	RecoveryCodes []string
 }
 
 // ErrBadLogin is the one answer to an unknown login, a wrong password and
@@ -59,14 +66,19 @@ var ErrAccountDisabled = Errorf(EFORBIDDEN, "This account is disabled, so it can
 // is not verified yet ErrEmailUnverified with the user in the result;
 // neither changes anything.
 func (s *Store) RecordLogin(userID uint64, check PasswordCheck, th Throttle, ttl time.Duration) (LoginResult, error) {
-	return s.recordLogin(userID, check, "", th, ttl)
+	return s.recordLogin(userID, check, "", th, ttl, nil)
 }
 
 // recordLogin is RecordLogin, the write step of Accounts.Login, where
 // checkedHash ("" for none) is the stored hash the password was checked
 // against: a password right for a hash that was replaced meanwhile is no
 // longer right, so it opens no session after the change ended them all.
-func (s *Store) recordLogin(userID uint64, check PasswordCheck, checkedHash string, th Throttle, ttl time.Duration) (LoginResult, error) {
+//
+// A right password of a user who has a second factor, or whose role is in
+// require and has none, opens no session: it returns
+// ErrSecondFactorRequired (or ErrSecondFactorSetupRequired) with
+// res.SecondFactor, and leaves the failed-login count as it is.
+func (s *Store) recordLogin(userID uint64, check PasswordCheck, checkedHash string, th Throttle, ttl time.Duration, require []Role) (LoginResult, error) {
 	var res LoginResult
 	var token string
 	if check == PasswordRight {
@@ -105,42 +117,78 @@ func (s *Store) recordLogin(userID uint64, check PasswordCheck, checkedHash stri
 			return nil
 		}
 		if check == PasswordRight && !waiting {
-			rec.LoginAttempts = 0
-			rec.ThrottledUntil = nil
-			rec.SeenAt = &now
-			hash := hashToken(token)
-			sess := sessionRecord{V: 1, UserID: rec.ID, CreatedAt: now, ExpiresAt: now.Add(ttl)}
-			if err := putJSON(tx.Bucket(bucketSessions), []byte(hash), sess); err != nil {
-				return err
-			}
-			if err := tx.Bucket(bucketSessionsByUser).Put(sessionUserKey(rec.ID, hash), nil); err != nil {
-				return err
-			}
-			res.Token, res.ExpiresAt = token, sess.ExpiresAt
-			res.User = rec.user()
-			return putJSON(tx.Bucket(bucketUsers), itob(rec.ID), rec)
-		}
-		outcome = ErrBadLogin
-		rec.LoginAttempts++
-		if wait := th.Wait(rec.LoginAttempts); check == PasswordWrong && !waiting && wait > 0 {
-			first := rec.ThrottledUntil == nil
-			until := now.Add(wait)
-			rec.ThrottledUntil = &until
-			// One event when the slowing down begins, not one per wait.
-			if first {
-				data := map[string]any{"email": rec.Email, "loginAttempts": rec.LoginAttempts, "until": FormatTime(until)}
-				if err := s.addEventTx(tx, SystemActor, EventUserLocked, "user", rec.ID, data); err != nil {
+			// A user with a second factor, or whose role must have one,
+			// gets a continuation instead of a session (DESIGN §11).
+			if methods := methodsTx(tx, rec, slices.Contains(require, rec.RootRole)); len(methods) > 0 {
+				pending, err := s.pendLoginTx(tx, &rec, methods)
+				if err != nil {
 					return err
 				}
+				res.SecondFactor, res.User = pending, rec.user()
+				outcome = ErrSecondFactorRequired
+				if slices.Equal(methods, []string{MethodTOTPSetup}) {
+					outcome = ErrSecondFactorSetupRequired
+				}
+				return putJSON(tx.Bucket(bucketUsers), itob(rec.ID), rec)
 			}
+			res, err = s.openSessionTx(tx, &rec, token, ttl)
+			return err
+		}
+		outcome = ErrBadLogin
+		if err := s.countFailedLoginTx(tx, &rec, th, check == PasswordWrong && !waiting); err != nil {
+			return err
 		}
 		res.User = rec.user()
-		return putJSON(tx.Bucket(bucketUsers), itob(rec.ID), rec)
+		return nil
 	})
 	if err != nil {
 		return LoginResult{}, err
 	}
 	return res, outcome
+}
+
+// openSessionTx ends a successful login of rec: the failed-login count
+// and wait are reset, seenAt set, and a session lasting ttl opened with
+// token; rec is stored.
+func (s *Store) openSessionTx(tx *bolt.Tx, rec *userRecord, token string, ttl time.Duration) (LoginResult, error) {
+	now := s.clock()
+	rec.LoginAttempts = 0
+	rec.ThrottledUntil = nil
+	rec.SeenAt = &now
+	hash := hashToken(token)
+	sess := sessionRecord{V: 1, UserID: rec.ID, CreatedAt: now, ExpiresAt: now.Add(ttl)}
+	if err := putJSON(tx.Bucket(bucketSessions), []byte(hash), sess); err != nil {
+		return LoginResult{}, err
+	}
+	if err := tx.Bucket(bucketSessionsByUser).Put(sessionUserKey(rec.ID, hash), nil); err != nil {
+		return LoginResult{}, err
+	}
+	if err := putJSON(tx.Bucket(bucketUsers), itob(rec.ID), rec); err != nil {
+		return LoginResult{}, err
+	}
+	return LoginResult{User: rec.user(), Token: token, ExpiresAt: sess.ExpiresAt}, nil
+}
+
+// countFailedLoginTx counts a failed login of rec and stores it; when
+// startWait, it also starts the wait th gives for the new count (with one
+// user-locked event when the slowing down begins). A failure during a
+// wait leaves the wait as it is.
+func (s *Store) countFailedLoginTx(tx *bolt.Tx, rec *userRecord, th Throttle, startWait bool) error {
+	now := s.clock()
+	rec.LoginAttempts++
+	if wait := th.Wait(rec.LoginAttempts); startWait && wait > 0 {
+		first := rec.ThrottledUntil == nil
+		until := now.Add(wait)
+		rec.ThrottledUntil = &until
+		// One event when the slowing down begins, not one per wait.
+		if first {
+			data := map[string]any{"email": rec.Email, "loginAttempts": rec.LoginAttempts, "until": FormatTime(until)}
+			if err := s.addEventTx(tx, SystemActor, EventUserLocked, "user", rec.ID, data); err != nil {
+				return err
+			}
+		}
+	}
+	return putJSON(tx.Bucket(bucketUsers), itob(rec.ID), rec)
 }
 
 var errBadSession = Errorf(EUNAUTHORIZED, "Your session has ended or is not valid; log in again.")

@@ -84,6 +84,21 @@ type userRecord struct {
 	// most VerifyEmailsPerHour, within the last hour), for the cap on
 	// resending; dropped once the address is verified.
 	VerifyMails []time.Time `json:"verify_mails,omitempty"`
+	// TOTPSecret is the authenticator app's shared secret (base32), or
+	// "" when TOTP is off. It is stored as it is, not hashed: the server
+	// must read it to compute the codes it checks. TOTPPending is a
+	// secret being set up, not yet confirmed with a code.
+	TOTPSecret    string     `json:"totp_secret,omitempty"`
+	TOTPPending   string     `json:"totp_pending,omitempty"`
+	TOTPEnabledAt *time.Time `json:"totp_enabled_at,omitempty"`
+	// TOTPLastStep is the time step of the last code accepted: a code of
+	// that step or an older one is refused (no replay).
+	TOTPLastStep int64 `json:"totp_last_step,omitempty"`
+	// RecoveryCodes are the SHA-256 (hex) of the unused recovery codes.
+	RecoveryCodes []string `json:"recovery_codes,omitempty"`
+	// SecondFactorFails counts wrong codes given with the current login
+	// continuation.
+	SecondFactorFails int `json:"second_factor_fails,omitempty"`
 }
 
 // orgID is the user's organization; records written before organizations

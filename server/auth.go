@@ -23,7 +23,8 @@ type loginRequest struct {
 // handleLogin checks a password. An unknown login, a wrong password and any
 // password while the account is throttled cost the same hash and get the
 // same answer, so answers never tell whether an account exists nor whether
-// it is being slowed down.
+// it is being slowed down. A right password of a user with a second factor
+// answers 401 SecondFactorRequired with a continuation (secondfactor.go).
 func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
 	var req loginRequest
 	if err := decode(w, r, &req); err != nil {
@@ -31,6 +32,10 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request, _ httproute
 		return
 	}
 	res, err := s.accounts.Login(r.Context(), req.Username, req.Password)
+	if res.SecondFactor != nil && loginNeedsSecondFactor(err) {
+		s.writeSecondFactorRequired(w, r, err, res.SecondFactor)
+		return
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/pquerna/otp/totp"
 
 	"invited/db"
 	"invited/server/openapicheck"
@@ -480,6 +481,37 @@ func TestOpenAPIWalk(t *testing.T) {
 	w.do(401, "POST", "/auth/simple/login", walkReq{body: `{"username":"vi","password":"wrong-Password-123"}`})
 	w.do(200, "POST", "/api/admin/user-admin/"+viID+"/unlock", admin(""))
 	w.do(404, "POST", "/api/admin/user-admin/999/unlock", admin(""))
+
+	// Second factors (DESIGN §11): vi's role must have one, so the login
+	// sets an authenticator app up; then it asks for a code, and an admin
+	// clears it. (The walk's store runs on the real clock.)
+	w.srv.accounts.RequireSecondFactor = []db.Role{db.RoleViewer}
+	_, _, pending := w.do(401, "POST", "/auth/simple/login", walkReq{body: `{"username":"vi","password":"` + walkPassword + `"}`})
+	cont := str(pending, "continuation")
+	w.do(400, "POST", "/auth/simple/login/second-factor/setup", walkReq{body: `{"continuation":1}`})
+	w.do(401, "POST", "/auth/simple/login/second-factor/setup", walkReq{body: `{"continuation":"nope"}`})
+	_, _, setup := w.do(200, "POST", "/auth/simple/login/second-factor/setup", walkReq{body: `{"continuation":"` + cont + `"}`})
+	code, err := totp.GenerateCode(str(setup, "secret"), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, done := w.do(200, "POST", "/auth/simple/login/second-factor", walkReq{body: `{"continuation":"` + cont + `","code":"` + code + `"}`})
+	recovery, _ := done["recoveryCodes"].([]any)
+	if len(recovery) != db.RecoveryCodeCount {
+		t.Fatalf("a login that set up TOTP gave recovery codes %v", done["recoveryCodes"])
+	}
+	w.srv.accounts.RequireSecondFactor = nil
+	_, _, pending = w.do(401, "POST", "/auth/simple/login", walkReq{body: `{"username":"vi","password":"` + walkPassword + `"}`})
+	cont = str(pending, "continuation")
+	w.do(400, "POST", "/auth/simple/login/second-factor", walkReq{body: `{"continuation":"` + cont + `","code":123456}`})
+	w.do(400, "POST", "/auth/simple/login/second-factor", walkReq{body: `{"continuation":"` + cont + `"}`})
+	w.do(401, "POST", "/auth/simple/login/second-factor", walkReq{body: `{"continuation":"` + cont + `","code":"abcdefghijkl"}`})
+	w.do(400, "POST", "/auth/simple/login/second-factor/setup", walkReq{body: `{"continuation":"` + cont + `"}`})
+	w.do(200, "POST", "/auth/simple/login/second-factor", walkReq{body: `{"continuation":"` + cont + `","code":"` + recovery[0].(string) + `"}`})
+	w.do(403, "DELETE", "/api/admin/user-admin/"+viID+"/second-factors", walkReq{cookie: edCookie})
+	w.do(404, "DELETE", "/api/admin/user-admin/999/second-factors", admin(""))
+	w.do(200, "DELETE", "/api/admin/user-admin/"+viID+"/second-factors", admin(""))
+	w.login("vi")
 	w.do(200, "GET", "/api/admin/roles", admin(""))
 	w.do(200, "GET", "/api/admin/roles", walkReq{cookie: edCookie})
 

@@ -65,6 +65,8 @@ func (s *Server) apiRoutes() []route {
 
 		// Logins and sessions.
 		public("POST", "/auth/simple/login", s.authLimit, s.handleLogin),
+		public("POST", "/auth/simple/login/second-factor", s.authLimit, s.handleSecondFactor),
+		public("POST", "/auth/simple/login/second-factor/setup", s.authLimit, s.handleSecondFactorSetup),
 		public("POST", "/auth/logout", s.authLimit, s.handleLogout),
 		public("POST", "/auth/reset-password", s.authLimit, s.handleRequestPasswordReset),
 		public("POST", "/auth/reset-password/:token", s.authLimit, s.handleResetPassword),
@@ -86,6 +88,7 @@ func (s *Server) apiRoutes() []route {
 		authed("POST", "/api/admin/user-admin/:id/enable", permManageUsers, s.handleEnableUser),
 		authed("POST", "/api/admin/user-admin/:id/reset-link", permManageUsers, s.handleCreateResetLink),
 		authed("POST", "/api/admin/user-admin/:id/verify-email", permManageUsers, s.handleMarkEmailVerified),
+		authed("DELETE", "/api/admin/user-admin/:id/second-factors", permManageUsers, s.handleClearSecondFactors),
 		authed("GET", "/api/admin/roles", permReadRoles, s.handleListRoles),
 		authed("GET", "/api/admin/api-tokens", permManageKeys, s.handleListAPIKeys),
 		authed("POST", "/api/admin/api-tokens", permManageKeys, s.handleCreateAPIKey),
@@ -148,6 +151,7 @@ func (s *Server) pageRoutes() []route {
 		public("POST", "/invitations/:token", nil, s.pageLimit(s.publicLimit, p.InvitationForm)),
 		public("GET", "/login", nil, p.LoginPage),
 		public("POST", "/login", nil, s.pageLimit(s.authLimit, p.LoginForm)),
+		public("POST", "/login/second-factor", nil, s.pageLimit(s.authLimit, p.SecondStepForm)),
 		public("POST", "/logout", nil, s.pageLimit(s.authLimit, p.LogoutForm)),
 		public("GET", "/verify-email", nil, p.VerifyEmailPage),
 		public("POST", "/verify-email", nil, s.pageLimit(s.authLimit, p.VerifyEmailForm)),
@@ -161,6 +165,9 @@ func (s *Server) pageRoutes() []route {
 		public("POST", "/reset-password/:token", nil, s.pageLimit(s.authLimit, p.ResetForm)),
 		public("GET", "/account/passkeys/remove", nil, p.PasskeyRemovePage),
 		public("POST", "/account/passkeys/remove", nil, s.pageLimit(s.authLimit, p.PasskeyRemoveForm)),
+		public("POST", "/account/totp", nil, s.pageLimit(s.authLimit, p.TOTPStart)),
+		public("POST", "/account/totp/confirm", nil, s.pageLimit(s.authLimit, p.TOTPConfirm)),
+		public("POST", "/account/totp/remove", nil, s.pageLimit(s.authLimit, p.TOTPRemove)),
 		public("GET", "/static/:file", nil, p.Static),
 	}
 }

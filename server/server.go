@@ -39,6 +39,9 @@ type Options struct {
 	// CookieDomain is the Domain of the login cookie ("" for the host
 	// only), already checked to hold BaseURL's host.
 	CookieDomain string
+	// RequireSecondFactor lists the roles that must have a second factor
+	// (auth.require_second_factor).
+	RequireSecondFactor []db.Role
 	// TrustedProxies may set X-Forwarded-For.
 	TrustedProxies []netip.Prefix
 	// AuthPerMinute and PublicPerMinute are per-IP request rates on the
@@ -111,7 +114,8 @@ func New(opts Options) *Server {
 		s.log.Warn("passkeys are off", "reason", why)
 	}
 	s.ceremonies = newCeremonies(s.store.Now)
-	s.accounts = &db.Accounts{Store: s.store, Hasher: s.hasher, Policy: s.policy, Throttle: s.throttle, SessionTTL: s.sessionTTL}
+	s.accounts = &db.Accounts{Store: s.store, Hasher: s.hasher, Policy: s.policy, Throttle: s.throttle, SessionTTL: s.sessionTTL,
+		RequireSecondFactor: opts.RequireSecondFactor}
 	if s.inviteTTL <= 0 {
 		s.inviteTTL = 7 * 24 * time.Hour
 	}

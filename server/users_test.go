@@ -160,6 +160,9 @@ func TestPermissionTable(t *testing.T) {
 		"POST /api/admin/user-admin/:id/unlock": func() (string, string) {
 			return fmt.Sprintf("/api/admin/user-admin/%d/unlock", viewer.ID), ""
 		},
+		"DELETE /api/admin/user-admin/:id/second-factors": func() (string, string) {
+			return fmt.Sprintf("/api/admin/user-admin/%d/second-factors", viewer.ID), ""
+		},
 		"POST /api/admin/user-admin/:id/disable": func() (string, string) {
 			return fmt.Sprintf("/api/admin/user-admin/%d/disable", ts.mustUser(t, db.RoleViewer).ID), ""
 		},
@@ -295,6 +298,8 @@ func TestPermissionTable(t *testing.T) {
 		"POST /api/admin/apps/:id/secret":             admins,
 		"POST /account/passkeys/begin":                all,
 		"POST /account/passkeys/finish":               all,
+
+		"DELETE /api/admin/user-admin/:id/second-factors": admins,
 	}
 	for _, rt := range ts.srv.routes() {
 		if rt.authed == nil {

@@ -42,6 +42,8 @@ type Backend interface {
 	// MarkEmailVerified is Store.MarkEmailVerified.
 	MarkEmailVerified(ctx context.Context, actor db.Actor, id uint64) (db.User, error)
 	DeleteUser(ctx context.Context, actor db.Actor, id uint64) error
+	// ClearSecondFactors is Store.ClearSecondFactors.
+	ClearSecondFactors(ctx context.Context, actor db.Actor, id uint64) (db.User, error)
 	// CreateResetLink is Store.CreateResetLink: the secret of a new reset
 	// link for the user (shown once) and its token.
 	CreateResetLink(ctx context.Context, actor db.Actor, id uint64) (string, db.UserToken, error)
@@ -164,6 +166,13 @@ func (d direct) UnlockUser(ctx context.Context, actor db.Actor, id uint64) (db.U
 		return db.User{}, err
 	}
 	return d.s.UnlockUser(actor, id)
+}
+
+func (d direct) ClearSecondFactors(ctx context.Context, actor db.Actor, id uint64) (db.User, error) {
+	if err := ctx.Err(); err != nil {
+		return db.User{}, err
+	}
+	return d.s.ClearSecondFactors(actor, id)
 }
 
 func (d direct) DisableUser(ctx context.Context, actor db.Actor, id uint64) (db.User, error) {

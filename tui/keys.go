@@ -43,6 +43,8 @@ type KeyMap struct {
 	ResetLink key.Binding
 	// Disable disables the selected user, or enables them again.
 	Disable key.Binding // users
+	// Factors clears the selected user's second factors.
+	Factors key.Binding // users
 	// Verify verifies the selected user's email address on the admin's
 	// word.
 	Verify key.Binding // users
@@ -108,6 +110,7 @@ func DefaultKeyMap() KeyMap {
 		Disable: b([]string{"x"}, "x", "disable/enable"),
 		Verify:  b([]string{"v"}, "v", "verify email"),
 		Groups:  b([]string{"a"}, "a", "groups"),
+		Factors: b([]string{"f"}, "f", "clear 2FA"),
 		Delete:  b([]string{"d"}, "d", "delete"),
 		Edit:    b([]string{"m"}, "m", "edit"),
 		Secret:  b([]string{"s"}, "s", "secret"),

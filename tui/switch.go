@@ -290,6 +290,15 @@ func (s *SwitchingBackend) UpdateUser(ctx context.Context, actor db.Actor, id ui
 	return out, err
 }
 
+// ClearSecondFactors clears a user's second factors where the data is now.
+func (s *SwitchingBackend) ClearSecondFactors(ctx context.Context, actor db.Actor, id uint64) (out db.User, err error) {
+	err = s.run(ctx, true, func(ctx context.Context, b Backend) (err error) {
+		out, err = b.ClearSecondFactors(ctx, actor, id)
+		return err
+	})
+	return
+}
+
 // CreateResetLink makes a reset link for a user where the data is now.
 func (s *SwitchingBackend) CreateResetLink(ctx context.Context, actor db.Actor, id uint64) (secret string, t db.UserToken, err error) {
 	err = s.run(ctx, true, func(ctx context.Context, b Backend) (err error) {

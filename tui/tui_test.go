@@ -16,6 +16,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 	"github.com/muesli/termenv"
+	"github.com/pquerna/otp/totp"
 
 	"invited/db"
 )
@@ -862,6 +863,32 @@ func secretShown(t *testing.T, view string) string {
 	}
 	t.Fatalf("no client secret in the view:\n%s", view)
 	return ""
+}
+
+func TestClearSecondFactors(t *testing.T) {
+	h := newHarness(t, true)
+	setup, err := h.store.BeginTOTP(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, _ := totp.GenerateCode(setup.Secret, fixedNow)
+	if _, err := h.store.ConfirmTOTP(testAdmin, 2, code); err != nil {
+		t.Fatal(err)
+	}
+	h.keys("3", "down", "f")
+	h.contains("Clear every second factor of alan@example.org")
+	h.keys("n")
+	if st, _ := h.store.SecondFactors(2); !st.TOTP {
+		t.Fatal("cleared without a yes")
+	}
+	h.keys("f", "y")
+	h.contains("Cleared the second factors of alan@example.org.")
+	if st, _ := h.store.SecondFactors(2); st.Any() || st.RecoveryCodesLeft != 0 {
+		t.Fatalf("after clearing %+v", st)
+	}
+	if events, _, _ := h.store.ListEvents(db.EventSecondFactorsCleared, 0, 10); len(events) != 1 || events[0].CreatedBy != "tui:root" {
+		t.Fatalf("events %+v", events)
+	}
 }
 
 func TestUnverifiedUserShows(t *testing.T) {

@@ -169,6 +169,14 @@ func (s *usersScreen) key(k tea.KeyMsg) tea.Cmd {
 				a.setOK("Enabled " + u.Email + ": they may log in again.")
 				return s.load()
 			}))
+	case key.Matches(k, keys.Factors):
+		a.ask(fmt.Sprintf("Clear every second factor of %s (authenticator app, recovery codes, passkeys)? They log in with their password alone until they set one up again.", u.Email),
+			a.do("Could not clear the second factors", func(ctx context.Context) (any, error) {
+				return a.backend.ClearSecondFactors(ctx, a.actor, u.ID)
+			}, func(any) tea.Cmd {
+				a.setOK("Cleared the second factors of " + u.Email + ".")
+				return s.load()
+			}))
 	case key.Matches(k, keys.Verify):
 		if u.EmailVerified {
 			a.setInfo(u.Email + " is verified already; there is nothing to do.")
@@ -349,5 +357,5 @@ func (s *usersScreen) view(w, h int) string {
 
 func (s *usersScreen) help() helpKeys {
 	k := s.app.keys
-	return s.listHelp(k.Role, k.Groups, k.Unlock, k.ResetLink, k.Disable, k.Verify, k.Delete)
+	return s.listHelp(k.Role, k.Groups, k.Unlock, k.ResetLink, k.Disable, k.Verify, k.Factors, k.Delete)
 }

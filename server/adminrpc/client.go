@@ -241,6 +241,13 @@ func (c *Client) UnlockUser(ctx context.Context, actor db.Actor, id uint64) (db.
 	return r, err
 }
 
+// ClearSecondFactors is Store.ClearSecondFactors over the socket.
+func (c *Client) ClearSecondFactors(ctx context.Context, actor db.Actor, id uint64) (db.User, error) {
+	var r db.User
+	err := c.call(ctx, "ClearSecondFactors", idRequest{actor, id}, &r)
+	return r, err
+}
+
 // DisableUser is Store.DisableUser over the socket.
 func (c *Client) DisableUser(ctx context.Context, actor db.Actor, id uint64) (db.User, error) {
 	var r db.User

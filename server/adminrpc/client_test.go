@@ -138,6 +138,13 @@ func backendSuite(t *testing.T, open func(*testing.T) (tui.Backend, *db.Store)) 
 	}
 	_, err = b.UnlockUser(ctx, admin, 999)
 	wantCode(t, "unlock unknown", err, db.ENOTFOUND)
+	if got, err = b.ClearSecondFactors(ctx, admin, u.ID); err != nil || got.ID != u.ID {
+		t.Fatalf("clear second factors: %+v %v", got, err)
+	}
+	_, err = b.ClearSecondFactors(ctx, admin, 999)
+	wantCode(t, "clear second factors of unknown", err, db.ENOTFOUND)
+	_, err = b.ClearSecondFactors(ctx, db.Actor{Kind: "user", ID: 77, Name: "vi", Role: db.RoleViewer}, u.ID)
+	wantCode(t, "clear second factors above the ceiling", err, db.EFORBIDDEN)
 	if got, err = b.DisableUser(ctx, admin, u.ID); err != nil || !got.Disabled {
 		t.Fatalf("disable: %+v %v", got, err)
 	}

@@ -249,6 +249,9 @@ var methods = map[string]handler{
 	"UnlockUser": method(func(_ context.Context, s *Server, r idRequest) (db.User, error) {
 		return s.store.UnlockUser(r.Actor, r.ID)
 	}),
+	"ClearSecondFactors": method(func(_ context.Context, s *Server, r idRequest) (db.User, error) {
+		return s.store.ClearSecondFactors(r.Actor, r.ID)
+	}),
 	"DisableUser": method(func(_ context.Context, s *Server, r idRequest) (db.User, error) {
 		return s.store.DisableUser(r.Actor, r.ID)
 	}),

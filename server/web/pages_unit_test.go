@@ -29,7 +29,7 @@ func TestPageHeaders(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			p := ts.page(t, "GET", tc.path, tc.cookie, nil)
 			want := map[string]string{
-				"Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+				"Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
 				"X-Content-Type-Options":  "nosniff",
 				"Referrer-Policy":         "same-origin",
 				"Cache-Control":           "no-store",

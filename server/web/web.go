@@ -2,8 +2,10 @@
 // through a link (/new-user), accepting an invitation
 // (/invitations/:token), logging in and out (/login, /logout), verifying
 // an address and asking for the verification email again (/verify-email),
-// a small account page where a person changes their password and manages
-// their passkeys (/account), and resetting a forgotten password
+// the second step of a login (/login/second-factor: a code of an
+// authenticator app or a recovery code), a small account page where a
+// person changes their password, manages their passkeys and turns an
+// authenticator app on or off (/account), and resetting a forgotten password
 // (/forgot-password, then the emailed /reset-password/:token; reset.go).
 // They are html/template files embedded in the binary, with one
 // stylesheet, and they run every account flow through the same
@@ -60,7 +62,11 @@ const maxFormBytes = 64 << 10
 
 // pageCSP allows the page its own stylesheet and images, and nothing
 // else: no script, no frames, no form posting elsewhere.
-const pageCSP = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+//
+// img-src also allows data: images, for the QR code of an authenticator
+// secret, drawn as a PNG in the page itself: an image cannot run script,
+// and only the server makes those URLs (html/template refuses any other).
+const pageCSP = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 
 // scriptCSP is added to pageCSP on the pages that load passkey.js: the
 // site's own script, and fetch to the site only.
@@ -78,7 +84,7 @@ var (
 	pageJS       = mustRead("passkey.js")
 	pageJSName   = "passkey." + contentHash(pageJS) + ".js"
 	pageJSPath   = "/static/" + pageJSName
-	pageTemplate = parsePageTemplates("signup", "invitation", "welcome", "gone", "error", "login", "account", "portal", "forgot", "reset", "passkeyremove", "verify")
+	pageTemplate = parsePageTemplates("signup", "invitation", "welcome", "gone", "error", "login", "account", "portal", "forgot", "reset", "passkeyremove", "verify", "login2", "recovery")
 )
 
 func mustRead(name string) []byte {
@@ -255,6 +261,8 @@ type pageData struct {
 	Passkeys      bool
 	PasskeyList   []pagePasskey
 	PasskeyRemove *pagePasskey
+	// TwoFA is the second factor's part of the login step and /account.
+	TwoFA *pageTwoFA
 
 	// Apps are the portal's: the apps the logged-in user may open.
 	Apps []pageApp
@@ -892,6 +900,12 @@ func (p *Pages) LoginForm(w http.ResponseWriter, r *http.Request, _ httprouter.P
 		return
 	}
 	res, err := p.accounts.Login(r.Context(), login, password)
+	if res.SecondFactor != nil {
+		// The password was right; the login goes on with its second
+		// factor (or sets one up), carrying rd along.
+		p.secondStep(w, r, res.SecondFactor, r.PostForm.Get("rd"))
+		return
+	}
 	if err != nil {
 		// A wrong password, an unknown account and a throttled account
 		// read the same (db.ErrBadLogin); only the right password of a
@@ -953,7 +967,7 @@ func (p *Pages) pageSession(w http.ResponseWriter, r *http.Request) (db.User, st
 }
 
 func (p *Pages) accountPage(u db.User, form *pageForm) *pageData {
-	d := p.withPasskeys(&pageData{Title: "Your account", Form: form, Account: &pageAccount{
+	d := p.withPasskeys(&pageData{Title: "Your account", Form: form, TwoFA: p.accountTwoFA(u), Account: &pageAccount{
 		Name: u.Name, Email: u.Email, Username: u.Username, Role: u.RootRole.Name(),
 	}})
 	if d.Passkeys {
@@ -1023,6 +1037,12 @@ func (p *Pages) AccountPage(w http.ResponseWriter, r *http.Request, _ httprouter
 		d.Notice = "Your passkey has been added. You can now log in with it, without your password."
 	case q.Has("passkey-removed"):
 		d.Notice = "The passkey has been removed; it can no longer log in. Delete it from your device's password manager too."
+	}
+	if r.URL.Query().Has("totp-on") {
+		d.Notice = "The authenticator app is on: from now on, logging in asks for its code after your password."
+	}
+	if r.URL.Query().Has("totp-off") {
+		d.Notice = "The authenticator app has been removed, with its recovery codes."
 	}
 	p.renderPage(w, r, http.StatusOK, "account", d)
 }
