@@ -10,17 +10,30 @@ import (
 
 // update runs fn in a write transaction. Every write of the store goes
 // through here (TestWritesGoThroughUpdate checks), so that the store's
-// write generation counts every committed write: the session and app
-// caches below use an entry only while the generation it was read at is
-// still current, which makes them exact.
+// write generation counts every write: the generation caches below use an
+// entry only while the generation it was read at is still current, which
+// makes them exact.
+//
+// The generation is odd while a write is in flight: from before fn runs
+// until after the commit (or rollback) is over. bbolt shows a commit to
+// new readers a moment before Update returns, so a generation bumped only
+// on commit would let a reader that already saw the new data elsewhere
+// still be served the old entry in that moment. With an odd generation
+// the caches are neither read nor filled (genCache.get and put), so every
+// read in that window goes to the file.
 func (s *Store) update(fn func(tx *bolt.Tx) error) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
-		// bbolt runs commit handlers after the data is on disk and before
-		// Update returns, so the first read that starts after a write
-		// method has returned sees the change.
-		tx.OnCommit(func() { s.gen.Add(1) })
+	began := false
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		began = true
+		s.gen.Add(1) // odd: a write is in flight
 		return fn(tx)
 	})
+	if began {
+		// Even again, a new generation: the commit is visible (or the
+		// transaction rolled back), and older entries are stale.
+		s.gen.Add(1)
+	}
+	return err
 }
 
 // maxGenCacheEntries bounds each generation cache; a full one is dropped
@@ -37,11 +50,12 @@ type genCache[V any] struct {
 	vals    map[string]V // never modified once stored
 }
 
-// get returns the value for key, if it was read at generation gen.
+// get returns the value for key, if it was read at generation gen. While
+// a write is in flight (gen odd) nothing is served.
 func (c *genCache[V]) get(gen uint64, key string) (V, bool) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	if c.readGen != gen || c.vals == nil {
+	if gen%2 == 1 || c.readGen != gen || c.vals == nil {
 		var zero V
 		return zero, false
 	}
@@ -50,13 +64,13 @@ func (c *genCache[V]) get(gen uint64, key string) (V, bool) {
 }
 
 // put stores v, read in a transaction that began at generation gen while
-// the generation is now cur. A value read before a later write is
-// dropped rather than stored.
+// the generation is now cur. A value read while a write was in flight, or
+// before a later write, is dropped rather than stored.
 func (c *genCache[V]) put(gen, cur uint64, key string, v V) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	switch {
-	case gen < c.readGen || gen != cur:
+	case gen%2 == 1 || gen < c.readGen || gen != cur:
 		return
 	case gen > c.readGen || c.vals == nil || len(c.vals) >= maxGenCacheEntries:
 		c.vals = map[string]V{}

@@ -1,11 +1,14 @@
 package db
 
 import (
+	"errors"
 	"go/ast"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // Every write transaction of the store goes through Store.update, which
@@ -287,4 +290,50 @@ func TestUserAndSigningKeyCaches(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantCode(t, func() error { _, err := s.FindUserByID(ada.ID); return err }(), ENOTFOUND)
+}
+
+// While a write is in flight the generation is odd and the caches serve
+// nothing, so a reader who saw the write's data elsewhere (bbolt shows a
+// commit a moment before Update returns) is never served an older entry;
+// after the write, and after a failed one, the generation is even and new.
+func TestGenerationOddDuringWrites(t *testing.T) {
+	s, clock := mustOpen(t)
+	ada := mustMember(t, s, clock, "ada@example.com", "ada", RoleViewer)
+	if _, err := s.FindUserByID(ada.ID); err != nil {
+		t.Fatal(err)
+	}
+	before := s.gen.Load()
+	if before%2 != 0 {
+		t.Fatalf("generation %d is odd with no write in flight", before)
+	}
+	if _, ok := s.users.get(before, "1"); !ok {
+		t.Fatal("the user was not cached")
+	}
+	err := s.update(func(tx *bolt.Tx) error {
+		g := s.gen.Load()
+		if g%2 != 1 {
+			t.Errorf("generation %d is even during a write", g)
+		}
+		if _, ok := s.users.get(g, "1"); ok {
+			t.Error("the cache served an entry during a write")
+		}
+		s.users.put(g, g, "2", User{})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := s.gen.Load()
+	if after != before+2 {
+		t.Errorf("a write moved the generation from %d to %d, want +2", before, after)
+	}
+	if _, ok := s.users.get(after, "2"); ok {
+		t.Error("an entry read during a write was kept")
+	}
+	if err := s.update(func(*bolt.Tx) error { return errors.New("roll back") }); err == nil {
+		t.Fatal("the failing write succeeded")
+	}
+	if g := s.gen.Load(); g != after+2 {
+		t.Errorf("a rolled-back write left the generation at %d, want %d", g, after+2)
+	}
 }

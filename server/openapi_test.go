@@ -761,6 +761,16 @@ func TestOpenAPIWalk(t *testing.T) {
 	w.do(401, "POST", "/auth/passkey/login/finish", walkReq{body: finishBody(cer, pka.get(challenge))})
 	w.do(400, "POST", "/auth/passkey/login/finish", walkReq{body: `{"ceremony":"x"}`})
 	w.do(400, "POST", "/auth/passkey/login/begin", walkReq{body: `{"x":1}`})
+	// A password login of a user with a passkey waits for it as its
+	// second step.
+	_, _, pending2 := w.do(401, "POST", "/auth/simple/login", walkReq{body: fmt.Sprintf(`{"username":"ed","password":%q}`, walkPassword)})
+	cont2 := str(pending2, "continuation")
+	_, _, begun = w.do(200, "POST", "/auth/passkey/second-factor/begin", walkReq{body: fmt.Sprintf(`{"continuation":%q}`, cont2)})
+	cer, challenge, _ = passkeyOptions(t, begun)
+	second, _ := json.Marshal(map[string]any{"continuation": cont2, "ceremony": cer, "credential": pka.get(challenge)})
+	w.do(200, "POST", "/auth/passkey/second-factor/finish", walkReq{body: string(second)})
+	w.do(401, "POST", "/auth/passkey/second-factor/begin", walkReq{body: fmt.Sprintf(`{"continuation":%q}`, cont2)})
+	w.do(400, "POST", "/auth/passkey/second-factor/finish", walkReq{body: `{"continuation":"x"}`})
 	pkID := b64.EncodeToString(pka.credID)
 	w.do(200, "GET", "/account/passkeys/remove?id="+pkID, walkReq{cookie: edCookie})
 	w.do(404, "GET", "/account/passkeys/remove?id=AAAA", walkReq{cookie: edCookie})
@@ -862,6 +872,8 @@ func TestOpenAPIRateLimited(t *testing.T) {
 	w.do(429, "POST", "/reset-password/x", walkReq{contentType: "application/x-www-form-urlencoded", body: "password=x"})
 	w.do(429, "POST", "/auth/passkey/login/begin", walkReq{body: `{}`})
 	w.do(429, "POST", "/auth/passkey/login/finish", walkReq{body: `{}`})
+	w.do(429, "POST", "/auth/passkey/second-factor/begin", walkReq{body: `{}`})
+	w.do(429, "POST", "/auth/passkey/second-factor/finish", walkReq{body: `{}`})
 	w.do(429, "POST", "/account/passkeys/begin", walkReq{body: `{}`})
 	w.do(429, "POST", "/account/passkeys/finish", walkReq{body: `{}`})
 }

@@ -531,3 +531,88 @@ func (s *Server) handlePasskeyRegisterFinish(w http.ResponseWriter, r *http.Requ
 	}
 	writeJSON(w, http.StatusCreated, newPasskeyResponse(pk))
 }
+
+// A passkey as the second step of a password login (DESIGN §11): the
+// continuation of the 401 SecondFactorRequired names the user, and the
+// ceremony is bound to that user's passkeys.
+
+type passkeySecondBeginRequest struct {
+	Continuation string `json:"continuation"`
+}
+
+// continuationUser is the user a live login continuation waits for, or
+// db.ErrBadSecondFactor, the same answer as a wrong code.
+func (s *Server) continuationUser(continuation string) (uint64, error) {
+	t, err := s.store.PeekUserToken(db.TokenSecondFactor, continuation)
+	if err != nil {
+		if db.ErrorCode(err) == db.ENOTFOUND {
+			return 0, db.ErrBadSecondFactor
+		}
+		return 0, err
+	}
+	return t.UserID, nil
+}
+
+// handlePasskeySecondBegin starts the second step of a login with a
+// passkey (POST /auth/passkey/second-factor/begin {continuation}): only
+// the passkeys of the continuation's user may answer.
+func (s *Server) handlePasskeySecondBegin(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	var req passkeySecondBeginRequest
+	if err := decode(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	userID, err := s.continuationUser(req.Continuation)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	id, opts, err := s.beginPasskeyAssertion(userID)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, passkeyOptionsResponse{Ceremony: id, PublicKey: opts.Response})
+}
+
+type passkeySecondFinishRequest struct {
+	Continuation string         `json:"continuation"`
+	Ceremony     string         `json:"ceremony"`
+	Credential   jsontext.Value `json:"credential"`
+	// Rd is where the login was to send the browser next.
+	Rd string `json:"rd,omitempty"`
+}
+
+// handlePasskeySecondFinish checks the passkey's answer against the
+// continuation's ceremony and finishes the login as a code would (POST
+// /auth/passkey/second-factor/finish): the session cookie, the user and
+// where to go next.
+func (s *Server) handlePasskeySecondFinish(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	var req passkeySecondFinishRequest
+	err := decode(w, r, &req)
+	if err == nil {
+		err = checkCredential(req.Credential)
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	userID, err := s.continuationUser(req.Continuation)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	a, err := s.finishPasskeyAssertion(req.Ceremony, req.Credential, userID)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	res, err := s.accounts.CompleteSecondFactorWithPasskey(req.Continuation, a.UserID, a.CredentialID, a.Use)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	info(r).actor = userActor(res.User).String()
+	s.setSessionCookie(w, res)
+	writeJSON(w, http.StatusOK, passkeyLoginResponse{User: newUserResponse(res.User), Next: s.pages.NextAfterLogin(req.Rd)})
+}

@@ -434,3 +434,86 @@ func TestPasskeyBoundAssertion(t *testing.T) {
 		t.Fatalf("a discoverable ceremony as ann's: %v", err)
 	}
 }
+
+// A password login of a user with a passkey waits for it; only that
+// user's passkey, through a ceremony begun for that continuation,
+// finishes it, once.
+func TestPasskeySecondStep(t *testing.T) {
+	ts, clock := mustPasskeyServer(t)
+	ann, bob := ts.mustUser(t, db.RoleViewer), ts.mustUser(t, db.RoleViewer)
+	annKey := ts.addPasskey(t, ts.login(t, ann.Username, testPassword), "Ann's key")
+	bobKey := ts.addPasskey(t, ts.login(t, bob.Username, testPassword), "Bob's key")
+
+	passwordStep := func(u db.User) string {
+		t.Helper()
+		resp, body := ts.jsonAs(t, "", "POST", "/auth/simple/login", fmt.Sprintf(`{"username":%q,"password":%q}`, u.Username, testPassword))
+		wantCode(t, "password step", resp, body, 401)
+		methods, _ := body["methods"].([]any)
+		if body["name"] != "SecondFactorRequired" || len(methods) != 1 || methods[0] != "passkey" || sessionOf(resp) != "" {
+			t.Fatalf("password step of a passkey user: %v", body)
+		}
+		return body["continuation"].(string)
+	}
+	begin := func(cont string) (string, string) {
+		t.Helper()
+		resp, begun := ts.jsonAs(t, "", "POST", "/auth/passkey/second-factor/begin", fmt.Sprintf(`{"continuation":%q}`, cont))
+		wantCode(t, "second-factor begin", resp, begun, 200)
+		allowed, _ := begun["publicKey"].(map[string]any)["allowCredentials"].([]any)
+		if len(allowed) != 1 {
+			t.Fatalf("the ceremony allows %d passkeys, want the user's one: %v", len(allowed), begun)
+		}
+		cer, challenge, _ := passkeyOptions(t, begun)
+		return cer, challenge
+	}
+	finish := func(cont, cer string, cred json.RawMessage, rd string) (*http.Response, map[string]any) {
+		t.Helper()
+		b, _ := json.Marshal(map[string]any{"continuation": cont, "ceremony": cer, "credential": cred, "rd": rd})
+		return ts.jsonAs(t, "", "POST", "/auth/passkey/second-factor/finish", string(b))
+	}
+
+	cont := passwordStep(ann)
+	// Bob's passkey cannot answer Ann's ceremony, nor can a discoverable
+	// ceremony stand in for hers; neither opens a session.
+	cer, challenge := begin(cont)
+	if resp, out := finish(cont, cer, bobKey.get(challenge), ""); resp.StatusCode != 401 || sessionOf(resp) != "" {
+		t.Fatalf("bob's passkey for ann: %d %v", resp.StatusCode, out)
+	}
+	dcer, dchallenge := ts.beginLogin(t)
+	if resp, out := finish(cont, dcer, annKey.get(dchallenge), ""); resp.StatusCode != 401 || sessionOf(resp) != "" {
+		t.Fatalf("a discoverable ceremony as the second step: %d %v", resp.StatusCode, out)
+	}
+	// Bob's continuation with a ceremony begun for Ann's.
+	bobCont := passwordStep(bob)
+	cer, challenge = begin(cont)
+	if resp, out := finish(bobCont, cer, annKey.get(challenge), ""); resp.StatusCode != 401 || sessionOf(resp) != "" {
+		t.Fatalf("ann's ceremony for bob's continuation: %d %v", resp.StatusCode, out)
+	}
+	// Hostile continuations.
+	for _, bad := range []string{`{"continuation":""}`, `{"continuation":"nope"}`, `{"continuation":1}`, `{"continuation":"` + strings.Repeat("a", 5000) + `"}`, `{}`} {
+		resp, out := ts.jsonAs(t, "", "POST", "/auth/passkey/second-factor/begin", bad)
+		if resp.StatusCode != 400 && resp.StatusCode != 401 {
+			t.Errorf("begin %.40s: %d %v", bad, resp.StatusCode, out)
+		}
+	}
+
+	// Ann's own passkey finishes it, once, and goes on to a safe rd.
+	cer, challenge = begin(cont)
+	resp, out := finish(cont, cer, annKey.get(challenge), "/account?from=2fa")
+	wantCode(t, "ann's passkey", resp, out, 200)
+	session := sessionOf(resp)
+	if session == "" || out["next"] != "/account?from=2fa" || out["user"].(map[string]any)["email"] != ann.Email {
+		t.Fatalf("second step answer: %v (cookie %q)", out, session)
+	}
+	resp, me := ts.jsonAs(t, session, "GET", "/api/admin/user", "")
+	wantCode(t, "the session of the second step", resp, me, 200)
+	resp, out = ts.jsonAs(t, "", "POST", "/auth/passkey/second-factor/begin", fmt.Sprintf(`{"continuation":%q}`, cont))
+	wantCode(t, "the used continuation", resp, out, 401)
+
+	// A continuation lasts 5 minutes.
+	cont = passwordStep(ann)
+	cer, challenge = begin(cont)
+	clock.add(5*time.Minute + time.Second)
+	if resp, out := finish(cont, cer, annKey.get(challenge), ""); resp.StatusCode != 401 || sessionOf(resp) != "" {
+		t.Fatalf("an expired continuation: %d %v", resp.StatusCode, out)
+	}
+}

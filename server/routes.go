@@ -73,6 +73,8 @@ func (s *Server) apiRoutes() []route {
 		// Passkeys (DESIGN §11): the ceremonies the page script runs.
 		public("POST", "/auth/passkey/login/begin", s.authLimit, s.handlePasskeyLoginBegin),
 		public("POST", "/auth/passkey/login/finish", s.authLimit, s.handlePasskeyLoginFinish),
+		public("POST", "/auth/passkey/second-factor/begin", s.authLimit, s.handlePasskeySecondBegin),
+		public("POST", "/auth/passkey/second-factor/finish", s.authLimit, s.handlePasskeySecondFinish),
 		limited(authed("POST", "/account/passkeys/begin", permOwnAccount, s.handlePasskeyRegisterBegin), s.authLimit),
 		limited(authed("POST", "/account/passkeys/finish", permOwnAccount, s.handlePasskeyRegisterFinish), s.authLimit),
 		public("POST", "/auth/verify-email/resend", s.authLimit, s.handleResendVerification),

@@ -1,5 +1,6 @@
-// passkey.js runs the two passkey ceremonies of invited's pages: signing in
-// with a passkey on /login, and adding one on /account. It is the only
+// passkey.js runs the passkey ceremonies of invited's pages: signing in
+// with a passkey on /login, using one as the second step of a password
+// login on /login/second-factor, and adding one on /account. It is the only
 // script of the site, served from the binary under a hashed name; the
 // pages that load it allow script-src 'self' and connect-src 'self' and
 // nothing more. Without it (no JavaScript, or a browser without WebAuthn)
@@ -130,6 +131,45 @@
     });
   }
 
+  // The second step of a password login, on /login/second-factor: a
+  // ceremony bound to the continuation's user, then on as the login goes.
+  function setupSecond(button) {
+    var box = document.getElementById("passkey-error");
+    var wrap = document.getElementById("passkey-signin");
+    if (wrap) {
+      wrap.hidden = false;
+    }
+    button.addEventListener("click", async function () {
+      box.hidden = true;
+      button.disabled = true;
+      try {
+        var continuation = button.getAttribute("data-continuation");
+        var begun = await post("/auth/passkey/second-factor/begin", { continuation: continuation });
+        var opts = begun.publicKey;
+        opts.challenge = toBuffer(opts.challenge);
+        opts.allowCredentials = decodeDescriptors(opts.allowCredentials);
+        var cred = await navigator.credentials.get({ publicKey: opts });
+        var answer = common(cred);
+        answer.response = {
+          clientDataJSON: toBase64url(cred.response.clientDataJSON),
+          authenticatorData: toBase64url(cred.response.authenticatorData),
+          signature: toBase64url(cred.response.signature),
+          userHandle: toBase64url(cred.response.userHandle),
+        };
+        var body = { continuation: continuation, ceremony: begun.ceremony, credential: answer };
+        var rd = button.getAttribute("data-rd");
+        if (rd) {
+          body.rd = rd;
+        }
+        var done = await post("/auth/passkey/second-factor/finish", body);
+        window.location.assign(done.next);
+      } catch (err) {
+        show(box, describe(err));
+        button.disabled = false;
+      }
+    });
+  }
+
   // Adding a passkey on /account.
   function setupAdd(form) {
     var box = document.getElementById("passkey-error");
@@ -166,6 +206,10 @@
     var login = document.getElementById("passkey-login");
     if (login) {
       setupLogin(login);
+    }
+    var second = document.getElementById("passkey-second");
+    if (second) {
+      setupSecond(second);
     }
     var add = document.getElementById("passkey-add");
     if (add) {

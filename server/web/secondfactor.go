@@ -36,9 +36,13 @@ type pageTwoFA struct {
 	CodesLeft int
 	// Recovery says the login step also takes a recovery code.
 	Recovery bool
-	// PasskeyOnly: the user's second factors are passkeys alone, which
-	// log in from the login page's passkey button.
+	// PasskeyOnly: the user's second factors are passkeys alone.
 	PasskeyOnly bool
+	// Passkey shows the button that finishes the step with a passkey
+	// (passkey.js), for Continuation, going on to Rd.
+	Passkey      bool
+	Continuation string
+	Rd           string
 	// RecoveryCodes are shown once, after a setup; Next is where to go on.
 	RecoveryCodes []string
 	Next          string
@@ -97,30 +101,44 @@ func (p *Pages) secondStepForm(continuation, rd, secret string) *pageForm {
 }
 
 // secondStep answers a right password that needs a second factor: the
-// code form, or (MethodTOTPSetup) a new secret to set up first.
+// code form, the passkey button, or (MethodTOTPSetup) a new secret to set
+// up first.
 func (p *Pages) secondStep(w http.ResponseWriter, r *http.Request, pending *db.SecondFactorPending, rd string) {
-	d := &pageData{Title: "Second step"}
 	setup := len(pending.Methods) == 1 && pending.Methods[0] == db.MethodTOTPSetup
-	if !setup && !containsString(pending.Methods, db.MethodTOTP) && !containsString(pending.Methods, db.MethodRecovery) {
-		// Only passkeys: no code can finish this step here, but the
-		// passkey alone logs in (both factors) from the login page.
-		d.TwoFA = &pageTwoFA{PasskeyOnly: true}
-		p.renderPage(w, r, http.StatusOK, "login2", d)
+	if setup {
+		s, err := p.accounts.BeginTOTPAtLogin(pending.Continuation)
+		if err != nil {
+			p.RenderError(w, r, err)
+			return
+		}
+		p.renderSetupStep(w, r, http.StatusOK, s, p.secondStepForm(pending.Continuation, rd, s.Secret))
 		return
 	}
-	if !setup {
-		d.TwoFA = &pageTwoFA{Recovery: containsString(pending.Methods, db.MethodRecovery)}
-		d.Form = p.secondStepForm(pending.Continuation, rd, "")
-		d.TwoFA.Form = d.Form
-		p.renderPage(w, r, http.StatusOK, "login2", d)
-		return
+	p.renderSecondStep(w, r, http.StatusOK, pending.Continuation, rd, pending.Methods, nil)
+}
+
+// renderSecondStep draws the login's second step for the methods the
+// user has: the code form (TOTP, recovery codes) with form's errors, and
+// the passkey button when passkeys are on (with passkey.js).
+func (p *Pages) renderSecondStep(w http.ResponseWriter, r *http.Request, status int, continuation, rd string, methods []string, form *pageForm) {
+	d := &pageData{Title: "Second step"}
+	codes := containsString(methods, db.MethodTOTP) || containsString(methods, db.MethodRecovery)
+	part := &pageTwoFA{Recovery: containsString(methods, db.MethodRecovery), PasskeyOnly: !codes}
+	if codes {
+		if form == nil {
+			form = p.secondStepForm(continuation, rd, "")
+		}
+		d.Form, part.Form = form, form
 	}
-	s, err := p.accounts.BeginTOTPAtLogin(pending.Continuation)
-	if err != nil {
-		p.RenderError(w, r, err)
-		return
+	if p.passkeys && containsString(methods, db.MethodPasskey) {
+		part.Passkey, part.Continuation = true, continuation
+		if next, ok := p.safeRedirect(rd); ok {
+			part.Rd = next
+		}
+		d = p.withPasskeys(d)
 	}
-	p.renderSetupStep(w, r, http.StatusOK, s, p.secondStepForm(pending.Continuation, rd, s.Secret))
+	d.TwoFA = part
+	p.renderPage(w, r, status, "login2", d)
 }
 
 func (p *Pages) renderSetupStep(w http.ResponseWriter, r *http.Request, status int, setup db.TOTPSetup, form *pageForm) {
@@ -180,8 +198,16 @@ func (p *Pages) SecondStepForm(w http.ResponseWriter, r *http.Request, _ httprou
 			p.renderSetupStep(w, r, http.StatusUnauthorized, db.TOTPSetup{Secret: secret, Account: u.Email}, form)
 			return
 		}
-		p.renderPage(w, r, http.StatusUnauthorized, "login2", &pageData{Title: "Second step", Form: form,
-			TwoFA: &pageTwoFA{Recovery: true, Form: form}})
+		st, serr := p.store.SecondFactors(t.UserID)
+		if serr != nil {
+			p.RenderError(w, r, serr)
+			return
+		}
+		methods := []string{db.MethodTOTP, db.MethodRecovery}
+		if st.Passkeys > 0 {
+			methods = append(methods, db.MethodPasskey)
+		}
+		p.renderSecondStep(w, r, http.StatusUnauthorized, continuation, rd, methods, form)
 		return
 	}
 	p.host.SetSessionCookie(w, res)
