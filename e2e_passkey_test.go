@@ -41,7 +41,9 @@ func waitText[S chromedp.Selectable](t *testing.T, ctx context.Context, what str
 // authenticator (CTAP2, internal, resident keys, user verification): log
 // in with a password, add a passkey on /account, log out, log in with the
 // passkey button without typing anything and land signed in (on the rd
-// the login page carried); remove the passkey, and the button then fails.
+// the login page carried); log in with the password, which now asks for
+// the passkey as the second step; remove the passkey, and the button then
+// fails.
 func TestE2EPasskey(t *testing.T) {
 	port := freePort(t)
 	// WebAuthn's RP ID cannot be an IP address: the browser talks to
@@ -109,6 +111,36 @@ func TestE2EPasskey(t *testing.T) {
 	if !strings.Contains(string(body), "Virtual key") {
 		t.Fatalf("no passkey-added event: %s", body)
 	}
+
+	// The password alone is no longer enough: it leads to the second step,
+	// which the passkey finishes, on to where the login was going.
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(base+"/account"),
+		chromedp.Click(chromedp.CSS(`form[action="/logout"] button`)),
+	); err != nil {
+		t.Fatalf("log out before the second step: %v", err)
+	}
+	waitAt(t, ctx, "the login page before the second step", base+"/login?loggedout")
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(base+"/login?rd=%2F"),
+		chromedp.SendKeys(chromedp.ID("username"), "ann"),
+		chromedp.SendKeys(chromedp.ID("password"), e2ePassword),
+		chromedp.Click(chromedp.CSS(`form[action="/login"] button[type=submit]`)),
+	); err != nil {
+		t.Fatalf("the password step: %v", err)
+	}
+	waitText(t, ctx, "the second step page", chromedp.CSS("h1"), "Use your passkey")
+	if status, _, body := do(t, "GET", p.URL+"/api/admin/user", "", nil); status != 401 {
+		t.Fatalf("a cookie-less call after the password step: %d %s", status, body)
+	}
+	if err := chromedp.Do(ctx,
+		chromedp.WaitVisible(chromedp.ID("passkey-second")),
+		chromedp.Click(chromedp.ID("passkey-second")),
+	); err != nil {
+		t.Fatalf("press the second step's passkey button: %v", err)
+	}
+	waitAt(t, ctx, "the portal after the second step", base+"/")
+	waitText(t, ctx, "the portal page after the second step", chromedp.CSS("h1"), "Your apps")
 
 	// Remove it (the page asks first), log out; the button now fails.
 	if err := chromedp.Do(ctx,
