@@ -8,12 +8,14 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
+	"github.com/pquerna/otp/totp"
 	"golang.org/x/oauth2"
 
 	"invited/db"
@@ -532,5 +534,60 @@ func TestOIDCDiscoveryAndJWKSFields(t *testing.T) {
 				t.Fatalf("key %d publishes the private part %s", i, private)
 			}
 		}
+	}
+}
+
+// A user with a second factor signs in to an app through both steps of
+// /login: the password, then a code, and the app gets its code.
+func TestOIDCSignInWithSecondFactor(t *testing.T) {
+	rp, user := newOIDCRP(t)
+	setup, err := rp.ts.store.BeginTOTP(user.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, err := totp.GenerateCode(setup.Secret, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	recovery, err := rp.ts.store.ConfirmTOTP(db.UserActor(user), user.ID, code)
+	if err != nil || len(recovery) == 0 {
+		t.Fatalf("turn TOTP on: %v %v", recovery, err)
+	}
+	cfg := rp.app(t, "wiki", false, []string{"team"}, "https://wiki.example.com/cb")
+	verifier := oauth2.GenerateVerifier()
+	loc, status := rp.authorize(t, cfg.AuthCodeURL("st-2fa", oauth2.S256ChallengeOption(verifier)))
+	if loc == nil || loc.Path != "/login" {
+		t.Fatalf("not signed in: %d %v", status, loc)
+	}
+	rd := loc.Query().Get("rd")
+
+	// The password alone gives the second step's page, not a session.
+	resp, err := rp.browser.PostForm(rp.ts.URL+"/login", url.Values{"username": {"ada"}, "password": {testPassword}, "rd": {rd}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := regexp.MustCompile(`name="continuation" value="([0-9a-f]+)"`).FindSubmatch(page)
+	if resp.StatusCode != 200 || m == nil || !strings.Contains(string(page), `name="rd"`) {
+		t.Fatalf("password step: %d, continuation %q; page %s", resp.StatusCode, m, page)
+	}
+	if loc, _ := rp.authorize(t, cfg.AuthCodeURL("st-early", oauth2.S256ChallengeOption(verifier))); loc == nil || loc.Path != "/login" {
+		t.Fatalf("after the password alone the app got %v, want /login", loc)
+	}
+
+	// The second step goes on to the app with a code.
+	resp, err = rp.browser.PostForm(rp.ts.URL+"/login/second-factor", url.Values{"continuation": {string(m[1])}, "code": {recovery[0]}, "rd": {rd}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc, err = resp.Location()
+	if err != nil || loc.Host != "wiki.example.com" || loc.Query().Get("state") != "st-2fa" || loc.Query().Get("code") == "" {
+		t.Fatalf("second step: %d, last request %v, Location %v (%v)", resp.StatusCode, resp.Request.URL, loc, err)
+	}
+	ctx := gooidc.ClientContext(context.Background(), rp.ts.Client())
+	if _, err := cfg.Exchange(ctx, loc.Query().Get("code"), oauth2.VerifierOption(verifier)); err != nil {
+		t.Fatalf("exchange after the second step: %v", err)
 	}
 }
