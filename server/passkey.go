@@ -379,11 +379,7 @@ type passkeyLoginResponse struct {
 // anyone slow down anyone's password logins. The per-IP limit applies.
 func (s *Server) handlePasskeyLoginFinish(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
 	var req passkeyFinishRequest
-	err := decode(w, r, &req)
-	if err == nil {
-		err = checkCredential(req.Credential)
-	}
-	if err != nil {
+	if err := decodeWithCredential(w, r, &req, &req.Credential); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -393,13 +389,28 @@ func (s *Server) handlePasskeyLoginFinish(w http.ResponseWriter, r *http.Request
 		return
 	}
 	res, err := s.store.PasskeyLogin(a.UserID, a.CredentialID, a.Use, s.sessionTTL)
+	s.passkeySignedIn(w, r, res, err, req.Rd)
+}
+
+// decodeWithCredential decodes a finish step's body into v and refuses a
+// credential (v's field) that is not a JSON object.
+func decodeWithCredential(w http.ResponseWriter, r *http.Request, v any, credential *jsontext.Value) error {
+	if err := decode(w, r, v); err != nil {
+		return err
+	}
+	return checkCredential(*credential)
+}
+
+// passkeySignedIn answers a login a passkey finished (err, if it failed):
+// the session cookie, the user, and where the page goes next (a safe rd).
+func (s *Server) passkeySignedIn(w http.ResponseWriter, r *http.Request, res db.LoginResult, err error, rd string) {
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	info(r).actor = userActor(res.User).String()
 	s.setSessionCookie(w, res)
-	writeJSON(w, http.StatusOK, passkeyLoginResponse{User: newUserResponse(res.User), Next: s.pages.NextAfterLogin(req.Rd)})
+	writeJSON(w, http.StatusOK, passkeyLoginResponse{User: newUserResponse(res.User), Next: s.pages.NextAfterLogin(rd)})
 }
 
 type passkeyRegisterBeginRequest struct {
@@ -488,11 +499,7 @@ func newPasskeyResponse(pk db.Passkey) passkeyResponse {
 // caller's ceremony and stores it (POST /account/passkeys/finish).
 func (s *Server) handlePasskeyRegisterFinish(w http.ResponseWriter, r *http.Request, _ httprouter.Params, actor db.Actor) {
 	var req passkeyRegisterFinishRequest
-	err := decode(w, r, &req)
-	if err == nil {
-		err = checkCredential(req.Credential)
-	}
-	if err != nil {
+	if err := decodeWithCredential(w, r, &req, &req.Credential); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -589,11 +596,7 @@ type passkeySecondFinishRequest struct {
 // where to go next.
 func (s *Server) handlePasskeySecondFinish(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
 	var req passkeySecondFinishRequest
-	err := decode(w, r, &req)
-	if err == nil {
-		err = checkCredential(req.Credential)
-	}
-	if err != nil {
+	if err := decodeWithCredential(w, r, &req, &req.Credential); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -608,11 +611,5 @@ func (s *Server) handlePasskeySecondFinish(w http.ResponseWriter, r *http.Reques
 		return
 	}
 	res, err := s.accounts.CompleteSecondFactorWithPasskey(req.Continuation, a.UserID, a.CredentialID, a.Use)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	info(r).actor = userActor(res.User).String()
-	s.setSessionCookie(w, res)
-	writeJSON(w, http.StatusOK, passkeyLoginResponse{User: newUserResponse(res.User), Next: s.pages.NextAfterLogin(req.Rd)})
+	s.passkeySignedIn(w, r, res, err, req.Rd)
 }

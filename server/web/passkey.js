@@ -93,9 +93,31 @@
     return (err && err.message) || "Something went wrong; try again.";
   }
 
-  // Signing in on /login: a discoverable login, then on to where the
-  // login form would have gone.
-  function setupLogin(button) {
+  // signIn runs a login ceremony: begin at beginURL with beginBody, let
+  // the browser's passkey answer, finish at finishURL with finishBody plus
+  // the ceremony and the answer, then go where the server says.
+  async function signIn(beginURL, beginBody, finishURL, finishBody) {
+    var begun = await post(beginURL, beginBody);
+    var opts = begun.publicKey;
+    opts.challenge = toBuffer(opts.challenge);
+    opts.allowCredentials = decodeDescriptors(opts.allowCredentials);
+    var cred = await navigator.credentials.get({ publicKey: opts });
+    var answer = common(cred);
+    answer.response = {
+      clientDataJSON: toBase64url(cred.response.clientDataJSON),
+      authenticatorData: toBase64url(cred.response.authenticatorData),
+      signature: toBase64url(cred.response.signature),
+      userHandle: toBase64url(cred.response.userHandle),
+    };
+    finishBody.ceremony = begun.ceremony;
+    finishBody.credential = answer;
+    var done = await post(finishURL, finishBody);
+    window.location.assign(done.next);
+  }
+
+  // onPress shows the passkey controls and runs action when button is
+  // pressed, showing what went wrong in the error box.
+  function onPress(button, action) {
     var box = document.getElementById("passkey-error");
     var wrap = document.getElementById("passkey-signin");
     if (wrap) {
@@ -105,25 +127,7 @@
       box.hidden = true;
       button.disabled = true;
       try {
-        var begun = await post("/auth/passkey/login/begin", {});
-        var opts = begun.publicKey;
-        opts.challenge = toBuffer(opts.challenge);
-        opts.allowCredentials = decodeDescriptors(opts.allowCredentials);
-        var cred = await navigator.credentials.get({ publicKey: opts });
-        var answer = common(cred);
-        answer.response = {
-          clientDataJSON: toBase64url(cred.response.clientDataJSON),
-          authenticatorData: toBase64url(cred.response.authenticatorData),
-          signature: toBase64url(cred.response.signature),
-          userHandle: toBase64url(cred.response.userHandle),
-        };
-        var rd = document.querySelector('form[action="/login"] input[name="rd"]');
-        var body = { ceremony: begun.ceremony, credential: answer };
-        if (rd && rd.value) {
-          body.rd = rd.value;
-        }
-        var done = await post("/auth/passkey/login/finish", body);
-        window.location.assign(done.next);
+        await action();
       } catch (err) {
         show(box, describe(err));
         button.disabled = false;
@@ -131,42 +135,31 @@
     });
   }
 
+  // Signing in on /login: a discoverable login, then on to where the
+  // login form would have gone.
+  function setupLogin(button) {
+    onPress(button, function () {
+      var body = {};
+      var rd = document.querySelector('form[action="/login"] input[name="rd"]');
+      if (rd && rd.value) {
+        body.rd = rd.value;
+      }
+      return signIn("/auth/passkey/login/begin", {}, "/auth/passkey/login/finish", body);
+    });
+  }
+
   // The second step of a password login, on /login/second-factor: a
   // ceremony bound to the continuation's user, then on as the login goes.
   function setupSecond(button) {
-    var box = document.getElementById("passkey-error");
-    var wrap = document.getElementById("passkey-signin");
-    if (wrap) {
-      wrap.hidden = false;
-    }
-    button.addEventListener("click", async function () {
-      box.hidden = true;
-      button.disabled = true;
-      try {
-        var continuation = button.getAttribute("data-continuation");
-        var begun = await post("/auth/passkey/second-factor/begin", { continuation: continuation });
-        var opts = begun.publicKey;
-        opts.challenge = toBuffer(opts.challenge);
-        opts.allowCredentials = decodeDescriptors(opts.allowCredentials);
-        var cred = await navigator.credentials.get({ publicKey: opts });
-        var answer = common(cred);
-        answer.response = {
-          clientDataJSON: toBase64url(cred.response.clientDataJSON),
-          authenticatorData: toBase64url(cred.response.authenticatorData),
-          signature: toBase64url(cred.response.signature),
-          userHandle: toBase64url(cred.response.userHandle),
-        };
-        var body = { continuation: continuation, ceremony: begun.ceremony, credential: answer };
-        var rd = button.getAttribute("data-rd");
-        if (rd) {
-          body.rd = rd;
-        }
-        var done = await post("/auth/passkey/second-factor/finish", body);
-        window.location.assign(done.next);
-      } catch (err) {
-        show(box, describe(err));
-        button.disabled = false;
+    onPress(button, function () {
+      var continuation = button.getAttribute("data-continuation");
+      var body = { continuation: continuation };
+      var rd = button.getAttribute("data-rd");
+      if (rd) {
+        body.rd = rd;
       }
+      return signIn("/auth/passkey/second-factor/begin", { continuation: continuation },
+        "/auth/passkey/second-factor/finish", body);
     });
   }
 
