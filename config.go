@@ -86,6 +86,7 @@ type Config struct {
 	Auth        AuthConfig        `toml:"auth"`
 	Invitations InvitationsConfig `toml:"invitations"`
 	Mail        MailConfig        `toml:"mail"`
+	Webhooks    WebhooksConfig    `toml:"webhooks"`
 	Limits      LimitsConfig      `toml:"limits"`
 	Site        SiteConfig        `toml:"site"`
 	Log         LogConfig         `toml:"log"`
@@ -202,6 +203,21 @@ type MailConfig struct {
 	MaxAttempts int `toml:"max_attempts"`
 }
 
+// WebhooksConfig is the [webhooks] section: how webhook deliveries go
+// out (DESIGN §12).
+type WebhooksConfig struct {
+	// AllowPrivate lets deliveries reach loopback, private (RFC 1918,
+	// fc00::/7), link-local and CGNAT addresses; off, such targets are
+	// refused after DNS resolution.
+	AllowPrivate bool `toml:"allow_private"`
+	// RetryDelay is the wait before the first retry of a failed delivery;
+	// it doubles with each attempt, up to an hour.
+	RetryDelay Duration `toml:"retry_delay"`
+	// MaxAttempts is how many times a delivery is tried before it is
+	// marked failed.
+	MaxAttempts int `toml:"max_attempts"`
+}
+
 // LimitsConfig is the [limits] section: request rates per client IP.
 type LimitsConfig struct {
 	// AuthPerMinute limits requests to /auth/*; 0 turns the limit off.
@@ -260,9 +276,10 @@ func DefaultConfig() Config {
 			RetryDelay:  Duration{10 * time.Second},
 			MaxAttempts: 8,
 		},
-		Limits: LimitsConfig{AuthPerMinute: 10, PublicPerMinute: 60},
-		Site:   SiteConfig{Name: "invited"},
-		Log:    LogConfig{Format: "text", Level: "info"},
+		Webhooks: WebhooksConfig{RetryDelay: Duration{10 * time.Second}, MaxAttempts: 10},
+		Limits:   LimitsConfig{AuthPerMinute: 10, PublicPerMinute: 60},
+		Site:     SiteConfig{Name: "invited"},
+		Log:      LogConfig{Format: "text", Level: "info"},
 	}
 }
 
@@ -932,6 +949,14 @@ func (c Config) Validate() error {
 	// [invitations]
 	if c.Invitations.DefaultTTL.Duration <= 0 {
 		bad("invitations.default_ttl", "%s is not positive; use a duration such as \"168h\"", formatDuration(c.Invitations.DefaultTTL.Duration))
+	}
+
+	// [webhooks]
+	if c.Webhooks.RetryDelay.Duration <= 0 {
+		bad("webhooks.retry_delay", "%s must be positive, e.g. \"10s\"", formatDuration(c.Webhooks.RetryDelay.Duration))
+	}
+	if c.Webhooks.MaxAttempts < 1 || c.Webhooks.MaxAttempts > 100 {
+		bad("webhooks.max_attempts", "%d is out of range; use 1 to 100", c.Webhooks.MaxAttempts)
 	}
 
 	// [mail]

@@ -699,6 +699,9 @@ func TestConfigEnvNames(t *testing.T) {
 		{"auth.cookie_domain", "INVITED_AUTH_COOKIE_DOMAIN"},
 		{"auth.verify_email", "INVITED_AUTH_VERIFY_EMAIL"},
 		{"auth.require_second_factor", "INVITED_AUTH_REQUIRE_SECOND_FACTOR"},
+		{"webhooks.allow_private", "INVITED_WEBHOOKS_ALLOW_PRIVATE"},
+		{"webhooks.retry_delay", "INVITED_WEBHOOKS_RETRY_DELAY"},
+		{"webhooks.max_attempts", "INVITED_WEBHOOKS_MAX_ATTEMPTS"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.key, func(t *testing.T) {
@@ -707,8 +710,8 @@ func TestConfigEnvNames(t *testing.T) {
 			}
 		})
 	}
-	if len(seen) != 35 {
-		t.Errorf("%d keys, want 35 (update the example file and this count together)", len(seen))
+	if len(seen) != 38 {
+		t.Errorf("%d keys, want 38 (update the example file and this count together)", len(seen))
 	}
 }
 

@@ -163,7 +163,9 @@ func TestWebhookEveryEventIsQueued(t *testing.T) {
 	check(7, 0, func(d WebhookDelivery) bool {
 		return d.Invitation.ID == inv.ID && d.Invitation.State == InvitationAccepted && d.Invitation.UserID == grace.ID
 	})
-	check(9, 0, func(d WebhookDelivery) bool { return d.Invitation.ID == inv2.ID && d.Invitation.State == InvitationRevoked })
+	check(9, 0, func(d WebhookDelivery) bool {
+		return d.Invitation.ID == inv2.ID && d.Invitation.State == InvitationRevoked
+	})
 
 	if got, _ := deliveryEvents(t, s, onlyDeleted.ID); !slices.Equal(got, []string{WebhookUserDeleted}) {
 		t.Errorf("the user.deleted webhook got %v", got)
