@@ -160,6 +160,15 @@ func TestConfigFileOverrides(t *testing.T) {
 			},
 		},
 		{
+			name: "webhooks",
+			file: "[webhooks]\nallow_private = true\nretry_delay = \"250ms\"\nmax_attempts = 4\n",
+			check: func(t *testing.T, c Config) {
+				if want := (WebhooksConfig{AllowPrivate: true, RetryDelay: Duration{250 * time.Millisecond}, MaxAttempts: 4}); c.Webhooks != want {
+					t.Errorf("webhooks = %+v, want %+v", c.Webhooks, want)
+				}
+			},
+		},
+		{
 			name: "other sections, dotted keys and inline tables",
 			file: "invitations.default_ttl = \"48h\"\nlimits = { auth_per_minute = 0, public_per_minute = 5 }\n[site]\nname = \"Acme access\"\n[log]\nformat = \"json\"\nlevel = \"debug\"\n",
 			check: func(t *testing.T, c Config) {
@@ -557,6 +566,9 @@ func TestConfigValidate(t *testing.T) {
 		{"verify_email with a newline", func(c *Config) { c.Auth.VerifyEmail = "never\n" }, "auth.verify_email", `"never\n" is not known`},
 		{"require_second_factor unknown role", func(c *Config) { c.Auth.RequireSecondFactor = []string{"Admin", "Owner"} }, "auth.require_second_factor", `"Owner" is not a role`},
 		{"default_ttl negative", func(c *Config) { c.Invitations.DefaultTTL = Duration{-time.Hour} }, "invitations.default_ttl", "not positive"},
+		{"webhooks retry_delay zero", func(c *Config) { c.Webhooks.RetryDelay = Duration{} }, "webhooks.retry_delay", "must be positive"},
+		{"webhooks max_attempts zero", func(c *Config) { c.Webhooks.MaxAttempts = 0 }, "webhooks.max_attempts", "use 1 to 100"},
+		{"webhooks max_attempts too large", func(c *Config) { c.Webhooks.MaxAttempts = 101 }, "webhooks.max_attempts", "use 1 to 100"},
 		{"mail driver unknown", func(c *Config) { c.Mail.Driver = "sendmail" }, "mail.driver", `use "log" or "smtp"`},
 		{"smtp without host", func(c *Config) { c.Mail.Driver, c.Mail.From = "smtp", "a@example.com" }, "mail.host", "empty"},
 		{"smtp without from", func(c *Config) { c.Mail.Driver, c.Mail.Host = "smtp", "smtp.example.com" }, "mail.from", "empty"},
