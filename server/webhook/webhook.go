@@ -49,11 +49,21 @@ func Sign(secret, msgID string, timestamp int64, body []byte) (string, error) {
 // not on the public internet, so refused like the private ranges.
 var cgnat = netip.MustParsePrefix("100.64.0.0/10")
 
+// nat64 is the well-known NAT64 prefix (RFC 6052): its last 32 bits are an
+// IPv4 address, which a NAT64 gateway would reach, so that address is
+// judged instead.
+var nat64 = netip.MustParsePrefix("64:ff9b::/96")
+
 // refusedReason says why ip may not be dialled without allow_private, or
 // "" when it may: loopback, private (RFC 1918, ULA fc00::/7), link-local,
-// unspecified, multicast, CGNAT, and 0.0.0.0/8 and broadcast.
+// unspecified, multicast, CGNAT, and 0.0.0.0/8 and broadcast, also when
+// written as an IPv4-mapped or NAT64 IPv6 address.
 func refusedReason(ip netip.Addr) string {
 	ip = ip.Unmap()
+	if nat64.Contains(ip) {
+		b := ip.As16()
+		ip = netip.AddrFrom4([4]byte{b[12], b[13], b[14], b[15]})
+	}
 	switch {
 	case ip.IsLoopback():
 		return "a loopback address"

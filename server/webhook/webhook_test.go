@@ -47,12 +47,12 @@ func TestSignIsStandardWebhooks(t *testing.T) {
 func TestRefusedAddresses(t *testing.T) {
 	for _, a := range []string{"127.0.0.1", "127.9.9.9", "::1", "10.1.2.3", "172.16.0.1", "172.31.255.255", "192.168.1.1",
 		"fc00::1", "fd12:3456::1", "fe80::1", "169.254.169.254", "0.0.0.0", "0.1.2.3", "::", "100.64.0.1", "100.127.255.254",
-		"::ffff:127.0.0.1", "::ffff:10.0.0.1", "224.0.0.1", "ff02::1", "255.255.255.255"} {
+		"::ffff:127.0.0.1", "::ffff:10.0.0.1", "64:ff9b::7f00:1", "64:ff9b::a9fe:a9fe", "224.0.0.1", "ff02::1", "255.255.255.255"} {
 		if refusedReason(netip.MustParseAddr(a)) == "" {
 			t.Errorf("%s is allowed", a)
 		}
 	}
-	for _, a := range []string{"8.8.8.8", "1.1.1.1", "2606:4700::1111", "100.128.0.1", "172.32.0.1", "11.0.0.1"} {
+	for _, a := range []string{"8.8.8.8", "1.1.1.1", "2606:4700::1111", "100.128.0.1", "172.32.0.1", "11.0.0.1", "64:ff9b::808:808"} {
 		if r := refusedReason(netip.MustParseAddr(a)); r != "" {
 			t.Errorf("%s is refused: %s", a, r)
 		}
