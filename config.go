@@ -86,6 +86,7 @@ type Config struct {
 	Auth        AuthConfig        `toml:"auth"`
 	Invitations InvitationsConfig `toml:"invitations"`
 	Mail        MailConfig        `toml:"mail"`
+	Webhooks    WebhooksConfig    `toml:"webhooks"`
 	Limits      LimitsConfig      `toml:"limits"`
 	Retention   RetentionConfig   `toml:"retention"`
 	Site        SiteConfig        `toml:"site"`
@@ -203,6 +204,21 @@ type MailConfig struct {
 	MaxAttempts int `toml:"max_attempts"`
 }
 
+// WebhooksConfig is the [webhooks] section: how webhook deliveries go
+// out (DESIGN §12).
+type WebhooksConfig struct {
+	// AllowPrivate lets deliveries reach loopback, private (RFC 1918,
+	// fc00::/7), link-local and CGNAT addresses; off, such targets are
+	// refused after DNS resolution.
+	AllowPrivate bool `toml:"allow_private"`
+	// RetryDelay is the wait before the first retry of a failed delivery;
+	// it doubles with each attempt, up to an hour.
+	RetryDelay Duration `toml:"retry_delay"`
+	// MaxAttempts is how many times a delivery is tried before it is
+	// marked failed.
+	MaxAttempts int `toml:"max_attempts"`
+}
+
 // LimitsConfig is the [limits] section: request rates per client IP.
 type LimitsConfig struct {
 	// AuthPerMinute limits requests to /auth/*; 0 turns the limit off.
@@ -280,7 +296,8 @@ func DefaultConfig() Config {
 			RetryDelay:  Duration{10 * time.Second},
 			MaxAttempts: 8,
 		},
-		Limits: LimitsConfig{AuthPerMinute: 10, PublicPerMinute: 60},
+		Webhooks: WebhooksConfig{RetryDelay: Duration{10 * time.Second}, MaxAttempts: 10},
+		Limits:   LimitsConfig{AuthPerMinute: 10, PublicPerMinute: 60},
 		Retention: RetentionConfig{
 			Events: Duration{8760 * time.Hour},
 			Emails: Duration{720 * time.Hour},
@@ -956,6 +973,14 @@ func (c Config) Validate() error {
 	// [invitations]
 	if c.Invitations.DefaultTTL.Duration <= 0 {
 		bad("invitations.default_ttl", "%s is not positive; use a duration such as \"168h\"", formatDuration(c.Invitations.DefaultTTL.Duration))
+	}
+
+	// [webhooks]
+	if c.Webhooks.RetryDelay.Duration <= 0 {
+		bad("webhooks.retry_delay", "%s must be positive, e.g. \"10s\"", formatDuration(c.Webhooks.RetryDelay.Duration))
+	}
+	if c.Webhooks.MaxAttempts < 1 || c.Webhooks.MaxAttempts > 100 {
+		bad("webhooks.max_attempts", "%d is out of range; use 1 to 100", c.Webhooks.MaxAttempts)
 	}
 
 	// [mail]

@@ -162,6 +162,15 @@ func TestConfigFileOverrides(t *testing.T) {
 			},
 		},
 		{
+			name: "webhooks",
+			file: "[webhooks]\nallow_private = true\nretry_delay = \"250ms\"\nmax_attempts = 4\n",
+			check: func(t *testing.T, c Config) {
+				if want := (WebhooksConfig{AllowPrivate: true, RetryDelay: Duration{250 * time.Millisecond}, MaxAttempts: 4}); c.Webhooks != want {
+					t.Errorf("webhooks = %+v, want %+v", c.Webhooks, want)
+				}
+			},
+		},
+		{
 			name: "other sections, dotted keys and inline tables",
 			file: "invitations.default_ttl = \"48h\"\nlimits = { auth_per_minute = 0, public_per_minute = 5 }\n[site]\nname = \"Acme access\"\n[log]\nformat = \"json\"\nlevel = \"debug\"\n",
 			check: func(t *testing.T, c Config) {
@@ -562,6 +571,9 @@ func TestConfigValidate(t *testing.T) {
 		{"retention.events negative", func(c *Config) { c.Retention.Events = Duration{-time.Hour} }, "retention.events", "-1h is negative"},
 		{"retention.events most negative", func(c *Config) { c.Retention.Events = Duration{time.Duration(-1 << 63)} }, "retention.events", "is negative"},
 		{"retention.emails negative", func(c *Config) { c.Retention.Emails = Duration{-time.Nanosecond} }, "retention.emails", "is negative"},
+		{"webhooks retry_delay zero", func(c *Config) { c.Webhooks.RetryDelay = Duration{} }, "webhooks.retry_delay", "must be positive"},
+		{"webhooks max_attempts zero", func(c *Config) { c.Webhooks.MaxAttempts = 0 }, "webhooks.max_attempts", "use 1 to 100"},
+		{"webhooks max_attempts too large", func(c *Config) { c.Webhooks.MaxAttempts = 101 }, "webhooks.max_attempts", "use 1 to 100"},
 		{"mail driver unknown", func(c *Config) { c.Mail.Driver = "sendmail" }, "mail.driver", `use "log" or "smtp"`},
 		{"smtp without host", func(c *Config) { c.Mail.Driver, c.Mail.From = "smtp", "a@example.com" }, "mail.host", "empty"},
 		{"smtp without from", func(c *Config) { c.Mail.Driver, c.Mail.Host = "smtp", "smtp.example.com" }, "mail.from", "empty"},
@@ -706,6 +718,9 @@ func TestConfigEnvNames(t *testing.T) {
 		{"auth.cookie_domain", "INVITED_AUTH_COOKIE_DOMAIN"},
 		{"auth.verify_email", "INVITED_AUTH_VERIFY_EMAIL"},
 		{"auth.require_second_factor", "INVITED_AUTH_REQUIRE_SECOND_FACTOR"},
+		{"webhooks.allow_private", "INVITED_WEBHOOKS_ALLOW_PRIVATE"},
+		{"webhooks.retry_delay", "INVITED_WEBHOOKS_RETRY_DELAY"},
+		{"webhooks.max_attempts", "INVITED_WEBHOOKS_MAX_ATTEMPTS"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.key, func(t *testing.T) {
@@ -714,8 +729,8 @@ func TestConfigEnvNames(t *testing.T) {
 			}
 		})
 	}
-	if len(seen) != 37 {
-		t.Errorf("%d keys, want 37 (update the example file and this count together)", len(seen))
+	if len(seen) != 40 {
+		t.Errorf("%d keys, want 40 (update the example file and this count together)", len(seen))
 	}
 }
 

@@ -31,6 +31,7 @@ import (
 	"invited/server"
 	"invited/server/adminrpc"
 	"invited/server/mail"
+	"invited/server/webhook"
 	"invited/tui"
 )
 
@@ -253,6 +254,17 @@ func runServe(ctx context.Context, args, environ []string, stderr io.Writer) err
 	go func() { outbox.Run(outboxCtx); close(outboxDone) }()
 	defer func() { stopOutbox(); <-outboxDone }()
 
+	// Webhook deliveries (DESIGN §12) have their own worker, stopped
+	// after the HTTP server like the mail one.
+	hooks := webhook.New(store, log, webhook.Options{
+		MaxAttempts: cfg.Webhooks.MaxAttempts, BaseDelay: cfg.Webhooks.RetryDelay.Duration,
+		AllowPrivate: cfg.Webhooks.AllowPrivate, Render: server.WebhookBody(cfg.Server.BaseURL),
+	})
+	hooksCtx, stopHooks := context.WithCancel(context.Background())
+	hooksDone := make(chan struct{})
+	go func() { hooks.Run(hooksCtx); close(hooksDone) }()
+	defer func() { stopHooks(); <-hooksDone }()
+
 	trusted, err := server.ParseTrustedProxies(cfg.Server.TrustedProxies)
 	if err != nil {
 		return err
@@ -285,6 +297,7 @@ func runServe(ctx context.Context, args, environ []string, stderr io.Writer) err
 		PublicPerMinute:  cfg.Limits.PublicPerMinute,
 		InvitationTTL:    cfg.Invitations.DefaultTTL.Duration,
 		Outbox:           outbox,
+		Webhooks:         hooks,
 		// auth.require_second_factor, already validated.
 		RequireSecondFactor: cfg.Auth.secondFactorRoles(),
 	})

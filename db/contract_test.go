@@ -74,6 +74,11 @@ var exportedTypes = map[string]reflect.Type{
 	"SecondFactorPending": reflect.TypeFor[SecondFactorPending](),
 	"SecondFactorState":   reflect.TypeFor[SecondFactorState](),
 	"TOTPSetup":           reflect.TypeFor[TOTPSetup](),
+	// Webhooks.
+	"Webhook":         reflect.TypeFor[Webhook](),
+	"NewWebhook":      reflect.TypeFor[NewWebhook](),
+	"WebhookAttempt":  reflect.TypeFor[WebhookAttempt](),
+	"WebhookDelivery": reflect.TypeFor[WebhookDelivery](),
 }
 
 // parseSource parses the package's non-test Go files.

@@ -70,6 +70,7 @@ var EventTypes = []string{
 	EventPasskeyAdded, EventPasskeyRemoved,
 	EventEmailVerified,
 	EventTOTPEnabled, EventTOTPRemoved, EventRecoveryCodeUsed, EventSecondFactorsCleared,
+	EventWebhookCreated, EventWebhookDeleted,
 }
 
 // Event is one entry of the audit log: who changed what, and when. It
@@ -105,10 +106,15 @@ func (s *Store) addEventTxKey(tx *bolt.Tx, actor Actor, typ, objectType, objectI
 	if err != nil {
 		return err
 	}
-	return putJSON(b, itob(id), eventRecord{
+	if err := putJSON(b, itob(id), eventRecord{
 		V: 1, Type: typ, CreatedAt: s.clock(), CreatedBy: actor.String(),
 		ObjectType: objectType, ObjectID: objectID, Data: data,
-	})
+	}); err != nil {
+		return err
+	}
+	// A change a webhook can hear of queues its deliveries here, in the
+	// same transaction (webhook.go).
+	return s.enqueueWebhooksTx(tx, typ, objectID, data)
 }
 
 // ListEvents returns up to limit events, newest first, skipping offset of

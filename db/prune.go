@@ -40,11 +40,13 @@ type PruneCounts struct {
 	UserTokens        int
 	Events            int
 	Emails            int
+	// WebhookDeliveries are finished deliveries, kept as long as emails.
+	WebhookDeliveries int
 }
 
 // Total is the number of records deleted, of every kind.
 func (c PruneCounts) Total() int {
-	return c.Sessions + c.OIDCAuthRequests + c.OIDCCodes + c.OIDCRefreshTokens + c.UserTokens + c.Events + c.Emails
+	return c.Sessions + c.OIDCAuthRequests + c.OIDCCodes + c.OIDCRefreshTokens + c.UserTokens + c.Events + c.Emails + c.WebhookDeliveries
 }
 
 // Prune deletes, as of the store's clock, every expired session, OpenID
@@ -88,10 +90,10 @@ func (s *Store) Prune(r Retention) (PruneCounts, error) {
 		steps = append(steps, pruneStep{&c.Emails, func(tx *bolt.Tx, _ time.Time, max int) (int, error) {
 			return pruneEmailsTx(tx, cutoff, max)
 		}})
-		// WEBHOOK DELIVERIES (merge point): the delivery log shares
-		// retention.emails. Add a Deliveries count to PruneCounts (and
-		// Total) and a step here that calls
-		// pruneWebhookDeliveriesTx(tx, cutoff) in its own transaction.
+		// The webhook delivery log shares retention.emails.
+		steps = append(steps, pruneStep{&c.WebhookDeliveries, func(tx *bolt.Tx, _ time.Time, max int) (int, error) {
+			return pruneWebhookDeliveriesTx(tx, cutoff, max)
+		}})
 	}
 	for _, step := range steps {
 		n, err := s.pruneInBatches(now, r.Batch, step.prune)

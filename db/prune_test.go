@@ -307,9 +307,9 @@ func TestPruneBatches(t *testing.T) {
 		t.Fatalf("pruned %+v; want 7 sessions, 9 emails, %d events", c, events)
 	}
 	// Sessions 3+3+1, emails 3+3+3+0, events by its count, and one empty
-	// transaction for each of the four other kinds. Each write moves the
-	// generation by two.
-	want := 3 + 4 + (events/3 + 1) + 4
+	// transaction for each of the five other kinds (webhook deliveries
+	// among them). Each write moves the generation by two.
+	want := 3 + 4 + (events/3 + 1) + 5
 	if got := int(s.gen.Load()-gen) / 2; got != want {
 		t.Errorf("%d write transactions; want %d (batches of 3)", got, want)
 	}
@@ -347,5 +347,49 @@ func TestPruneRefusesNegative(t *testing.T) {
 	mustLink(t, s, clock, NewSignupToken{Name: "one"})
 	if c := mustPrune(t, s, Retention{Events: time.Duration(1<<63 - 1), Emails: time.Duration(1<<63 - 1)}); c.Events != 0 || c.Sessions != 1 {
 		t.Errorf("with the largest retention: %+v", c)
+	}
+}
+
+// Prune deletes the webhook deliveries that finished retention.emails ago
+// or more, and never a pending one.
+func TestPruneWebhookDeliveries(t *testing.T) {
+	s, clock := mustOpen(t)
+	w, err := s.CreateWebhook(admin, NewWebhook{URL: "https://hooks.example.com/in", Events: []string{"user.created"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustMember(t, s, clock, "a@example.com", "a", RoleViewer)
+	mustMember(t, s, clock, "b@example.com", "b", RoleViewer)
+	mustMember(t, s, clock, "c@example.com", "c", RoleViewer)
+	due, err := s.DueWebhookDeliveries(clock.now(), 10)
+	if err != nil || len(due) != 3 {
+		t.Fatalf("due: %d, %v", len(due), err)
+	}
+	// One delivered now, one given up on an hour later, one still pending.
+	if err := s.RecordWebhookAttempt(due[0].ID, WebhookAttempt{At: clock.now(), StatusCode: 204}, clock.now(), false); err != nil {
+		t.Fatal(err)
+	}
+	clock.add(time.Hour)
+	if err := s.RecordWebhookAttempt(due[1].ID, WebhookAttempt{At: clock.now(), StatusCode: 500}, clock.now(), true); err != nil {
+		t.Fatal(err)
+	}
+	keep := 24 * time.Hour
+	clock.add(keep - time.Hour - time.Nanosecond) // the first is just inside
+	if c := mustPrune(t, s, Retention{Emails: keep}); c.WebhookDeliveries != 0 {
+		t.Fatalf("pruned %d deliveries inside the window", c.WebhookDeliveries)
+	}
+	clock.add(time.Nanosecond) // the first is exactly keep old
+	if c := mustPrune(t, s, Retention{Emails: keep}); c.WebhookDeliveries != 1 {
+		t.Fatalf("pruned %d deliveries at the boundary, want 1", c.WebhookDeliveries)
+	}
+	clock.add(365 * 24 * time.Hour)
+	if c := mustPrune(t, s, Retention{Emails: keep}); c.WebhookDeliveries != 1 {
+		t.Fatalf("pruned %d deliveries a year on, want the failed one", c.WebhookDeliveries)
+	}
+	if list, _ := s.WebhookDeliveries(w.ID, 10); len(list) != 1 || list[0].State != WebhookPending {
+		t.Fatalf("left: %+v, want the pending one", list)
+	}
+	if c := mustPrune(t, s, Retention{}); c.WebhookDeliveries != 0 {
+		t.Fatalf("retention 0 pruned %d deliveries", c.WebhookDeliveries)
 	}
 }

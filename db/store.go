@@ -57,6 +57,10 @@ var (
 	bucketUserTokens        = []byte("user_tokens")          // hex(sha256(token)) → userTokenRecord
 	bucketUserTokensByUser  = []byte("user_tokens_by_user")  // user id + purpose → hex(sha256(token)) of its live token
 	bucketPasskeys          = []byte("passkeys")             // user id + raw credential id → passkeyRecord
+	bucketWebhooks          = []byte("webhooks")             // id → webhookRecord
+	bucketWebhookDeliveries = []byte("webhook_deliveries")   // id → webhookDeliveryRecord
+	bucketWebhookDue        = []byte("webhook_due")          // next attempt (unix ns) + id → empty, for pending deliveries only
+	bucketWebhookByHook     = []byte("webhook_by_hook")      // webhook id + delivery id → empty
 
 	allBuckets = [][]byte{
 		bucketMeta, bucketUsers, bucketUsersByEmail, bucketUsersByUsername,
@@ -67,6 +71,7 @@ var (
 		bucketOIDCAuthRequests, bucketOIDCAuthByTime, bucketOIDCCodes, bucketOIDCRefresh, bucketOIDCRefreshByUser,
 		bucketUserTokens, bucketUserTokensByUser,
 		bucketPasskeys,
+		bucketWebhooks, bucketWebhookDeliveries, bucketWebhookDue, bucketWebhookByHook,
 	}
 
 	keySchemaVersion = []byte("schema_version")

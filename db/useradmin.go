@@ -192,6 +192,11 @@ func (s *Store) DeleteUser(actor Actor, id uint64) error {
 				return errLastAdmin
 			}
 		}
+		// The event comes first, while the record is there: a user.deleted
+		// webhook delivery carries the user as it was.
+		if err := s.addEventTx(tx, actor, EventUserDeleted, "user", id, map[string]any{"email": rec.Email, "username": rec.Username}); err != nil {
+			return err
+		}
 		if err := tx.Bucket(bucketUsers).Delete(itob(id)); err != nil {
 			return err
 		}
@@ -217,10 +222,7 @@ func (s *Store) DeleteUser(actor Actor, id uint64) error {
 		if err := deleteUserTokensTx(tx, id); err != nil {
 			return err
 		}
-		if err := deleteUserPasskeysTx(tx, id); err != nil {
-			return err
-		}
-		return s.addEventTx(tx, actor, EventUserDeleted, "user", id, map[string]any{"email": rec.Email, "username": rec.Username})
+		return deleteUserPasskeysTx(tx, id)
 	})
 }
 

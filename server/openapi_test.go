@@ -569,6 +569,31 @@ func TestOpenAPIWalk(t *testing.T) {
 	w.do(201, "POST", "/api/admin/users/invite", admin(`{"email":"doit-grouped@example.com","groups":["grafana-users"]}`))
 	w.do(201, "POST", "/api/admin/groups", admin(`{"id":"sole","name":"Sole"}`))
 
+	// Webhooks (DESIGN §12): the secret only in the 201; a change queues
+	// a delivery the log shows (no worker runs here, so it stays pending).
+	h, _, hook := w.do(201, "POST", "/api/admin/webhooks", admin(`{"url":"https://hooks.example.com/in","events":["user.updated","user.deleted"],"description":"HR"}`))
+	hookID := num(hook, "id")
+	if !strings.HasPrefix(str(hook, "secret"), "whsec_") || h.Get("Location") != "/api/admin/webhooks/"+hookID {
+		t.Errorf("webhook answer %v, Location %q", hook, h.Get("Location"))
+	}
+	w.do(400, "POST", "/api/admin/webhooks", admin(`{"url":"ftp://x.example.com","events":["user.created"]}`))
+	w.do(400, "POST", "/api/admin/webhooks", admin(`{"url":"https://x.example.com","events":["user.exploded"]}`))
+	w.do(403, "POST", "/api/admin/webhooks", walkReq{cookie: edCookie, body: `{"url":"https://x.example.com","events":["user.created"]}`})
+	_, _, hooks := w.do(200, "GET", "/api/admin/webhooks", admin(""))
+	if strings.Contains(fmt.Sprint(hooks), "whsec_") {
+		t.Errorf("the list shows a secret: %v", hooks)
+	}
+	w.do(200, "PUT", "/api/admin/user-admin/"+edID, admin(`{"name":"Ed Hooked"}`))
+	_, _, log := w.do(200, "GET", "/api/admin/webhooks/"+hookID+"/deliveries?limit=10", admin(""))
+	if d, _ := log["deliveries"].([]any); len(d) != 1 {
+		t.Errorf("deliveries %v, want the one user.updated", log)
+	}
+	w.do(400, "GET", "/api/admin/webhooks/"+hookID+"/deliveries?limit=0", admin(""))
+	w.do(404, "GET", "/api/admin/webhooks/999/deliveries", admin(""))
+	_, _, temp := w.do(201, "POST", "/api/admin/webhooks", admin(`{"url":"http://10.0.0.1:8080/x","events":["user.created"]}`))
+	w.do(200, "DELETE", "/api/admin/webhooks/"+num(temp, "id"), admin(""))
+	w.do(404, "DELETE", "/api/admin/webhooks/"+num(temp, "id"), admin(""))
+
 	// Apps (DESIGN §9).
 	h, _, app := w.do(201, "POST", "/api/admin/apps", admin(`{"name":"Grafana","url":"https://grafana.example.com","groups":["grafana-users","temp"],"domains":["Grafana.Example.com","*.tools.example.com"]}`))
 	if h.Get("Location") != "/api/admin/apps/grafana" || str(app, "kind") != "proxy" {

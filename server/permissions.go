@@ -18,6 +18,7 @@ const (
 	permManageOrgs        permission = "MANAGE_ORGANIZATIONS"
 	permManageGroups      permission = "MANAGE_GROUPS"
 	permManageApps        permission = "MANAGE_APPS"
+	permManageWebhooks    permission = "MANAGE_WEBHOOKS"
 	// permOwnAccount is a person's own sign-in methods (passkeys): every
 	// role has it, for its own account only.
 	permOwnAccount permission = "MANAGE_OWN_ACCOUNT"
@@ -27,7 +28,7 @@ const (
 // do; every authenticated route names the permission it needs.
 var rolePermissions = map[db.Role][]permission{
 	db.RoleAdmin: {permReadSelf, permManageLinks, permManageUsers, permManageKeys, permReadEvents, permReadRoles,
-		permManageInvitations, permReadOrgs, permManageOrgs, permManageGroups, permManageApps, permOwnAccount},
+		permManageInvitations, permReadOrgs, permManageOrgs, permManageGroups, permManageApps, permManageWebhooks, permOwnAccount},
 	db.RoleEditor: {permReadSelf, permManageLinks, permReadRoles, permManageInvitations, permReadOrgs, permOwnAccount},
 	db.RoleViewer: {permReadSelf, permOwnAccount},
 }

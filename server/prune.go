@@ -59,7 +59,7 @@ func RunPruner(ctx context.Context, store *db.Store, opts PrunerOptions) {
 			log.Info("pruned expired and old records",
 				"sessions", c.Sessions, "oidc_auth_requests", c.OIDCAuthRequests, "oidc_codes", c.OIDCCodes,
 				"oidc_refresh_tokens", c.OIDCRefreshTokens, "user_tokens", c.UserTokens,
-				"events", c.Events, "emails", c.Emails)
+				"events", c.Events, "emails", c.Emails, "webhookDeliveries", c.WebhookDeliveries)
 		}
 		if opts.OnPass != nil {
 			opts.OnPass(c, err)

@@ -123,6 +123,11 @@ func (s *Server) apiRoutes() []route {
 		authed("PUT", "/api/admin/apps/:id", permManageApps, s.handleUpdateApp),
 		authed("DELETE", "/api/admin/apps/:id", permManageApps, s.handleDeleteApp),
 		authed("POST", "/api/admin/apps/:id/secret", permManageApps, s.handleRotateAppSecret),
+		// Webhooks (DESIGN §12).
+		authed("GET", "/api/admin/webhooks", permManageWebhooks, s.handleListWebhooks),
+		authed("POST", "/api/admin/webhooks", permManageWebhooks, s.handleCreateWebhook),
+		authed("DELETE", "/api/admin/webhooks/:id", permManageWebhooks, s.handleDeleteWebhook),
+		authed("GET", "/api/admin/webhooks/:id/deliveries", permManageWebhooks, s.handleListWebhookDeliveries),
 
 		// The forward-auth gate (DESIGN §9). Public (the session cookie
 		// the proxy passes on is the caller) and not rate-limited: the

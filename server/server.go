@@ -54,6 +54,10 @@ type Options struct {
 	InvitationTTL time.Duration
 	// Outbox is poked after a change queued an email; nil is fine.
 	Outbox interface{ Poke() }
+	// Webhooks is poked after every request that may have changed
+	// something (any method but GET, HEAD and OPTIONS), since a change
+	// may have queued webhook deliveries; nil is fine.
+	Webhooks interface{ Poke() }
 }
 
 // Server serves the HTTP API over one store.
@@ -75,6 +79,7 @@ type Server struct {
 	baseURL       string
 	inviteTTL     time.Duration
 	outbox        interface{ Poke() }
+	webhooks      interface{ Poke() }
 	metrics       *serverMetrics
 	router        *httprouter.Router
 	oidc          oidcProvider
@@ -109,6 +114,7 @@ func New(opts Options) *Server {
 		baseURL:       strings.TrimRight(opts.BaseURL, "/"),
 		inviteTTL:     opts.InvitationTTL,
 		outbox:        opts.Outbox,
+		webhooks:      opts.Webhooks,
 	}
 	var why string
 	if s.webauthn, why = newRelyingParty(s.baseURL, s.site); why != "" && s.baseURL != "" {
@@ -175,6 +181,9 @@ func (s *Server) pokeOutbox() {
 // ServeHTTP runs a request through the middleware and the router.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.handler.ServeHTTP(w, r)
+	if s.webhooks != nil && r.Method != http.MethodGet && r.Method != http.MethodHead && r.Method != http.MethodOptions {
+		s.webhooks.Poke()
+	}
 }
 
 func (s *Server) handleNotFound(w http.ResponseWriter, r *http.Request) {

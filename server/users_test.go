@@ -243,6 +243,24 @@ func TestPermissionTable(t *testing.T) {
 		// the handler; TestPasskeyRegisterAndLogin finishes real ones.
 		"POST /account/passkeys/begin":  func() (string, string) { return "/account/passkeys/begin", `{"name":"Laptop"}` },
 		"POST /account/passkeys/finish": func() (string, string) { return "/account/passkeys/finish", `{"ceremony":"x","credential":{}}` },
+		"GET /api/admin/webhooks":       func() (string, string) { return "/api/admin/webhooks", "" },
+		"POST /api/admin/webhooks": func() (string, string) {
+			return "/api/admin/webhooks", `{"url":"https://hooks.example.com/in","events":["user.created"]}`
+		},
+		"DELETE /api/admin/webhooks/:id": func() (string, string) {
+			hook, err := ts.store.CreateWebhook(db.SystemActor, db.NewWebhook{URL: "https://doomed.example.com/", Events: []string{db.WebhookUserCreated}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return fmt.Sprintf("/api/admin/webhooks/%d", hook.ID), ""
+		},
+		"GET /api/admin/webhooks/:id/deliveries": func() (string, string) {
+			hook, err := ts.store.CreateWebhook(db.SystemActor, db.NewWebhook{URL: "https://logged.example.com/", Events: []string{db.WebhookUserCreated}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return fmt.Sprintf("/api/admin/webhooks/%d/deliveries", hook.ID), ""
+		},
 		"DELETE /api/admin/organizations/:id": func() (string, string) {
 			org, err := ts.store.CreateOrganization(db.SystemActor, "", fmt.Sprintf("Doomed %d", userSeq.Add(1)))
 			if err != nil {
@@ -296,6 +314,10 @@ func TestPermissionTable(t *testing.T) {
 		"PUT /api/admin/apps/:id":                     admins,
 		"DELETE /api/admin/apps/:id":                  admins,
 		"POST /api/admin/apps/:id/secret":             admins,
+		"GET /api/admin/webhooks":                     admins,
+		"POST /api/admin/webhooks":                    admins,
+		"DELETE /api/admin/webhooks/:id":              admins,
+		"GET /api/admin/webhooks/:id/deliveries":      admins,
 		"POST /account/passkeys/begin":                all,
 		"POST /account/passkeys/finish":               all,
 
