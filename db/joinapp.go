@@ -1,0 +1,236 @@
+package db
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Inviting straight into an app (DESIGN §12): a signup link or an
+// invitation may name an app (AppID). Whoever joins through it and may log
+// in at once (an address that needs no verification) is signed in by the
+// same write that creates them, as a login would sign them in, and the
+// pages send them on to the app's url. Deleting an app clears it from
+// every link and invitation that named it, in the same transaction, as
+// deleting a group does: the links and invitations keep working, without
+// the app.
+
+// cleanAppID trims an app id and checks its shape, adding what is wrong
+// to errs; "" means no app. Whether the app exists is checked in the
+// write (checkAppIDTx).
+func cleanAppID(errs *fieldErrors, path, id string) string {
+	id = strings.TrimSpace(id)
+	if id != "" && !orgIDPattern.MatchString(id) {
+		errs.add(path, fmt.Sprintf("%q is not an app id: ids are lower-case letters, digits and hyphens", id))
+	}
+	return id
+}
+
+// checkAppIDTx checks, inside the write, that app id exists ("" is no
+// app and always right).
+func checkAppIDTx(tx *bolt.Tx, path, id string) error {
+	if id == "" {
+		return nil
+	}
+	if _, err := getAppTx(tx, id); err != nil {
+		if ErrorCode(err) == ENOTFOUND {
+			return FieldErrorf(path, "%q is not an app; create it first (the apps list shows them) or leave %s out", id, path)
+		}
+		return err
+	}
+	return nil
+}
+
+// dropAppTx clears app id from every signup link and invitation that
+// names it, and says how many of each there were.
+func (s *Store) dropAppTx(tx *bolt.Tx, id string) (links, invitations int, err error) {
+	var lrecs []linkRecord
+	err = tx.Bucket(bucketLinks).ForEach(func(_, v []byte) error {
+		var rec linkRecord
+		if err := json.Unmarshal(v, &rec); err != nil {
+			return err
+		}
+		if rec.AppID == id {
+			rec.AppID = ""
+			lrecs = append(lrecs, rec)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, 0, err
+	}
+	// Written after the walk: bbolt forbids changing a bucket while
+	// ForEach walks it. Links go through putLinkTx, which keeps the
+	// validate cache exact.
+	for _, rec := range lrecs {
+		if err := s.putLinkTx(tx, rec); err != nil {
+			return 0, 0, err
+		}
+	}
+	var irecs []invitationRecord
+	err = tx.Bucket(bucketInvitations).ForEach(func(_, v []byte) error {
+		var rec invitationRecord
+		if err := json.Unmarshal(v, &rec); err != nil {
+			return err
+		}
+		if rec.AppID == id {
+			rec.AppID = ""
+			irecs = append(irecs, rec)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, rec := range irecs {
+		if err := putJSON(tx.Bucket(bucketInvitations), itob(rec.ID), rec); err != nil {
+			return 0, 0, err
+		}
+	}
+	return len(lrecs), len(irecs), nil
+}
+
+// Joined is what a signup through a link, or an accepted invitation, made.
+type Joined struct {
+	User User
+	// App is the app the link or invitation names, when it still exists
+	// (nil otherwise).
+	App *App
+	// Login is set when the join was asked to sign the person in and they
+	// may be: Login.Token is a new session, or Login.SecondFactor the
+	// login's second step (a role that must have a second factor sets one
+	// up first), exactly as a right password would give. It is zero when
+	// the link or invitation names no app (or the app no longer exists,
+	// or does not admit the new user), when the address still has to be
+	// verified, or when signing in was not asked.
+	Login LoginResult
+}
+
+// joinSignIn is how a join signs the new user in: a session token made
+// before the transaction, its lifetime, and the roles that must have a
+// second factor. nil: the join signs nobody in.
+type joinSignIn struct {
+	token   string
+	ttl     time.Duration
+	require []Role
+}
+
+// newJoinSignIn makes the session token of a join that signs in, before
+// the write transaction.
+func (a *Accounts) newJoinSignIn(signIn bool) (*joinSignIn, error) {
+	if !signIn {
+		return nil, nil
+	}
+	token, err := a.Store.newSecret(32)
+	if err != nil {
+		return nil, err
+	}
+	return &joinSignIn{token: token, ttl: a.SessionTTL, require: a.RequireSecondFactor}, nil
+}
+
+// joinTx finishes a join inside its write transaction: it finds the app
+// appID names and, when in asks it, the app admits the user and the user
+// may log in now, signs them in as a right password would (a session, or
+// the second step when they must have a second factor).
+func (s *Store) joinTx(tx *bolt.Tx, urec *userRecord, appID string, in *joinSignIn) (Joined, error) {
+	j := Joined{User: urec.user()}
+	if appID == "" {
+		return j, nil
+	}
+	arec, err := getAppTx(tx, appID)
+	if ErrorCode(err) == ENOTFOUND {
+		return j, nil
+	} else if err != nil {
+		return j, err
+	}
+	app := arec.app()
+	j.App = &app
+	if in == nil || !app.Admits(j.User) {
+		return j, nil
+	}
+	if methods := methodsTx(tx, *urec, slices.Contains(in.require, urec.RootRole)); len(methods) > 0 {
+		pending, err := s.pendLoginTx(tx, urec, methods)
+		if err != nil {
+			return j, err
+		}
+		j.Login = LoginResult{User: urec.user(), SecondFactor: pending}
+		return j, putJSON(tx.Bucket(bucketUsers), itob(urec.ID), urec)
+	}
+	j.Login, err = s.openSessionTx(tx, urec, in.token, in.ttl)
+	j.User = j.Login.User
+	return j, err
+}
+
+// JoinWithLink is SignupWithLink that also says which app the link names
+// and, when signIn is true, signs the new user in (see Joined.Login). The
+// pages ask it; the JSON signup does not, so its answer stays seed 000's.
+func (a *Accounts) JoinWithLink(ctx context.Context, secret string, in NewAccount, signIn bool) (Joined, error) {
+	valid, hash, err := a.checkSignup(ctx, secret, in)
+	if err != nil {
+		return Joined{}, err
+	}
+	si, err := a.newJoinSignIn(signIn)
+	if err != nil {
+		return Joined{}, err
+	}
+	a.hookBeforeWrite()
+	return a.Store.redeemSignupToken(secret, NewUser{Email: valid.Email, Name: valid.Name, Username: valid.Username, PasswordHash: hash}, si)
+}
+
+// JoinInvitation is AcceptInvitation that also says which app the
+// invitation names and, when signIn is true, signs the new user in (see
+// Joined.Login).
+func (a *Accounts) JoinInvitation(ctx context.Context, token string, in NewAccount, signIn bool) (Joined, error) {
+	valid, hash, err := a.checkAccept(ctx, token, in)
+	if err != nil {
+		return Joined{}, err
+	}
+	si, err := a.newJoinSignIn(signIn)
+	if err != nil {
+		return Joined{}, err
+	}
+	a.hookBeforeWrite()
+	return a.Store.acceptInvitation(token, NewUser{Name: valid.Name, Username: valid.Username, PasswordHash: hash}, si)
+}
+
+// JoinedApp returns the app named by the link or invitation user u joined
+// through, or false when there is none (any more). The verification page
+// uses it to send a person on to the app once their address is verified.
+func (s *Store) JoinedApp(u User) (App, bool, error) {
+	var app App
+	var found bool
+	err := s.db.View(func(tx *bolt.Tx) error {
+		var appID string
+		switch {
+		case u.LinkID != 0:
+			var rec linkRecord
+			if _, err := getJSON(tx.Bucket(bucketLinks), itob(u.LinkID), &rec); err != nil {
+				return err
+			}
+			appID = rec.AppID
+		case u.InvitationID != 0:
+			var rec invitationRecord
+			if _, err := getJSON(tx.Bucket(bucketInvitations), itob(u.InvitationID), &rec); err != nil {
+				return err
+			}
+			appID = rec.AppID
+		}
+		if appID == "" {
+			return nil
+		}
+		arec, err := getAppTx(tx, appID)
+		if ErrorCode(err) == ENOTFOUND {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		app, found = arec.app(), true
+		return nil
+	})
+	return app, found, err
+}
