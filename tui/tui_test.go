@@ -961,3 +961,22 @@ func TestLinkIntoAppByKeystrokes(t *testing.T) {
 	h.keys("enter")
 	h.contains("Grafana (grafana), https://grafana.example.com/")
 }
+
+// The invitation form offers the apps, and the detail of an invitation
+// into an app names it.
+func TestInvitationIntoAppShown(t *testing.T) {
+	h := newHarness(t, false)
+	if _, _, err := h.store.CreateApp(testAdmin, db.NewApp{ID: "grafana", Name: "Grafana", URL: "https://grafana.example.com/",
+		Domains: []string{"grafana.example.com"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.store.CreateInvitation(testAdmin, db.NewInvitation{Email: "ina@example.com", DefaultTTL: time.Hour, Inviter: "T", AppID: "grafana"}); err != nil {
+		t.Fatal(err)
+	}
+	h.keys("8", "2")
+	h.contains("ina@example.com")
+	h.keys("enter")
+	h.contains("Grafana (grafana), https://grafana.example.com/")
+	h.keys("esc", "n")
+	h.contains("App", "[none]  grafana")
+}
