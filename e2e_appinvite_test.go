@@ -8,8 +8,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"regexp"
 	"strconv"
 	"strings"
@@ -20,8 +18,6 @@ import (
 	"invited/server/smtptest"
 
 	"github.com/chromedp/chromedp"
-	gooidc "github.com/coreos/go-oidc/v3/oidc"
-	"golang.org/x/oauth2"
 )
 
 // fillAndSubmit types values (id, text, id, text…) into the page's form
@@ -110,26 +106,14 @@ func TestE2EInvitationIntoOIDCApp(t *testing.T) {
 		"INVITED_MAIL_DRIVER=smtp", "INVITED_MAIL_HOST=127.0.0.1", "INVITED_MAIL_PORT="+strconv.Itoa(smtpSrv.Port()),
 		"INVITED_MAIL_FROM=Desk <desk@example.com>", "INVITED_MAIL_TLS=none", "INVITED_MAIL_RETRY_DELAY=200ms")
 
-	rp := &e2eRP{pending: map[string][2]string{}}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /start", rp.start)
-	mux.HandleFunc("GET /callback", rp.callback)
-	rp.srv = httptest.NewServer(mux)
-	t.Cleanup(rp.srv.Close)
+	rp := newE2ERP(t)
 
 	status, _, body := do(t, "POST", p.URL+"/api/admin/apps", e2eAdminKey, map[string]any{
 		"id": "wiki", "name": "Team Wiki", "kind": "oidc", "url": rp.srv.URL + "/start", "redirectUris": []string{rp.srv.URL + "/callback"},
 	})
 	wantStatus(t, "create oidc app", status, 201, body)
 	app := object(t, "oidc app", body)
-	rp.ctx = gooidc.ClientContext(context.Background(), e2eClient)
-	provider, err := gooidc.NewProvider(rp.ctx, issuer)
-	if err != nil {
-		t.Fatalf("discover %s: %v", issuer, err)
-	}
-	rp.verifier = provider.Verifier(&gooidc.Config{ClientID: app["clientId"].(string)})
-	rp.cfg = oauth2.Config{ClientID: app["clientId"].(string), ClientSecret: app["clientSecret"].(string), Endpoint: provider.Endpoint(),
-		RedirectURL: rp.srv.URL + "/callback", Scopes: []string{gooidc.ScopeOpenID, "profile", "email"}}
+	rp.configure(t, issuer, app["clientId"].(string), app["clientSecret"].(string), "profile", "email")
 
 	status, _, body = do(t, "POST", p.URL+"/v1/userInvitations", e2eAdminKey, map[string]any{
 		"invitedEmail": "omar@example.com", "inviter": "Ada", "appId": "wiki",

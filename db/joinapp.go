@@ -47,52 +47,49 @@ func checkAppIDTx(tx *bolt.Tx, path, id string) error {
 }
 
 // dropAppTx clears app id from every signup link and invitation that
-// names it, and says how many of each there were.
+// names it, and says how many of each there were. Links are written
+// through putLinkTx, which keeps the validate cache exact.
 func (s *Store) dropAppTx(tx *bolt.Tx, id string) (links, invitations int, err error) {
-	var lrecs []linkRecord
-	err = tx.Bucket(bucketLinks).ForEach(func(_, v []byte) error {
-		var rec linkRecord
+	links, err = clearAppTx(tx, bucketLinks, id, func(r *linkRecord) *string { return &r.AppID },
+		func(_ []byte, r linkRecord) error { return s.putLinkTx(tx, r) })
+	if err != nil {
+		return 0, 0, err
+	}
+	invitations, err = clearAppTx(tx, bucketInvitations, id, func(r *invitationRecord) *string { return &r.AppID },
+		func(k []byte, r invitationRecord) error { return putJSON(tx.Bucket(bucketInvitations), k, r) })
+	return links, invitations, err
+}
+
+// clearAppTx sets to "" the app of every record of bucket that names app
+// id, writing each changed record with put, and says how many there were.
+func clearAppTx[R any](tx *bolt.Tx, bucket []byte, id string, app func(*R) *string, put func(key []byte, rec R) error) (int, error) {
+	type change struct {
+		key []byte
+		rec R
+	}
+	var changed []change
+	// Collected first, written after: bbolt forbids changing a bucket
+	// while ForEach walks it.
+	err := tx.Bucket(bucket).ForEach(func(k, v []byte) error {
+		var rec R
 		if err := json.Unmarshal(v, &rec); err != nil {
 			return err
 		}
-		if rec.AppID == id {
-			rec.AppID = ""
-			lrecs = append(lrecs, rec)
+		if a := app(&rec); *a == id {
+			*a = ""
+			changed = append(changed, change{key: slices.Clone(k), rec: rec})
 		}
 		return nil
 	})
 	if err != nil {
-		return 0, 0, err
+		return 0, err
 	}
-	// Written after the walk: bbolt forbids changing a bucket while
-	// ForEach walks it. Links go through putLinkTx, which keeps the
-	// validate cache exact.
-	for _, rec := range lrecs {
-		if err := s.putLinkTx(tx, rec); err != nil {
-			return 0, 0, err
+	for _, c := range changed {
+		if err := put(c.key, c.rec); err != nil {
+			return 0, err
 		}
 	}
-	var irecs []invitationRecord
-	err = tx.Bucket(bucketInvitations).ForEach(func(_, v []byte) error {
-		var rec invitationRecord
-		if err := json.Unmarshal(v, &rec); err != nil {
-			return err
-		}
-		if rec.AppID == id {
-			rec.AppID = ""
-			irecs = append(irecs, rec)
-		}
-		return nil
-	})
-	if err != nil {
-		return 0, 0, err
-	}
-	for _, rec := range irecs {
-		if err := putJSON(tx.Bucket(bucketInvitations), itob(rec.ID), rec); err != nil {
-			return 0, 0, err
-		}
-	}
-	return len(lrecs), len(irecs), nil
+	return len(changed), nil
 }
 
 // Joined is what a signup through a link, or an accepted invitation, made.
