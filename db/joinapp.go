@@ -2,7 +2,6 @@ package db
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -63,33 +62,14 @@ func (s *Store) dropAppTx(tx *bolt.Tx, id string) (links, invitations int, err e
 // clearAppTx sets to "" the app of every record of bucket that names app
 // id, writing each changed record with put, and says how many there were.
 func clearAppTx[R any](tx *bolt.Tx, bucket []byte, id string, app func(*R) *string, put func(key []byte, rec R) error) (int, error) {
-	type change struct {
-		key []byte
-		rec R
-	}
-	var changed []change
-	// Collected first, written after: bbolt forbids changing a bucket
-	// while ForEach walks it.
-	err := tx.Bucket(bucket).ForEach(func(k, v []byte) error {
-		var rec R
-		if err := json.Unmarshal(v, &rec); err != nil {
-			return err
+	return rewriteTx(tx, bucket, func(rec *R) bool {
+		a := app(rec)
+		if *a != id {
+			return false
 		}
-		if a := app(&rec); *a == id {
-			*a = ""
-			changed = append(changed, change{key: slices.Clone(k), rec: rec})
-		}
-		return nil
-	})
-	if err != nil {
-		return 0, err
-	}
-	for _, c := range changed {
-		if err := put(c.key, c.rec); err != nil {
-			return 0, err
-		}
-	}
-	return len(changed), nil
+		*a = ""
+		return true
+	}, put)
 }
 
 // Joined is what a signup through a link, or an accepted invitation, made.
@@ -117,17 +97,23 @@ type joinSignIn struct {
 	require []Role
 }
 
-// newJoinSignIn makes the session token of a join that signs in, before
-// the write transaction.
-func (a *Accounts) newJoinSignIn(signIn bool) (*joinSignIn, error) {
-	if !signIn {
-		return nil, nil
-	}
-	token, err := a.Store.newSecret(32)
+// join runs the write of a join whose checks and hash are done (err is
+// theirs): with signIn, it makes the session token first, outside the
+// transaction.
+func (a *Accounts) join(err error, signIn bool, write func(*joinSignIn) (Joined, error)) (Joined, error) {
 	if err != nil {
-		return nil, err
+		return Joined{}, err
 	}
-	return &joinSignIn{token: token, ttl: a.SessionTTL, require: a.RequireSecondFactor}, nil
+	var si *joinSignIn
+	if signIn {
+		token, err := a.Store.newSecret(32)
+		if err != nil {
+			return Joined{}, err
+		}
+		si = &joinSignIn{token: token, ttl: a.SessionTTL, require: a.RequireSecondFactor}
+	}
+	a.hookBeforeWrite()
+	return write(si)
 }
 
 // joinTx finishes a join inside its write transaction: it finds the app
@@ -168,15 +154,9 @@ func (s *Store) joinTx(tx *bolt.Tx, urec *userRecord, appID string, in *joinSign
 // pages ask it; the JSON signup does not, so its answer stays seed 000's.
 func (a *Accounts) JoinWithLink(ctx context.Context, secret string, in NewAccount, signIn bool) (Joined, error) {
 	valid, hash, err := a.checkSignup(ctx, secret, in)
-	if err != nil {
-		return Joined{}, err
-	}
-	si, err := a.newJoinSignIn(signIn)
-	if err != nil {
-		return Joined{}, err
-	}
-	a.hookBeforeWrite()
-	return a.Store.redeemSignupToken(secret, NewUser{Email: valid.Email, Name: valid.Name, Username: valid.Username, PasswordHash: hash}, si)
+	return a.join(err, signIn, func(si *joinSignIn) (Joined, error) {
+		return a.Store.redeemSignupToken(secret, NewUser{Email: valid.Email, Name: valid.Name, Username: valid.Username, PasswordHash: hash}, si)
+	})
 }
 
 // JoinInvitation is AcceptInvitation that also says which app the
@@ -184,15 +164,9 @@ func (a *Accounts) JoinWithLink(ctx context.Context, secret string, in NewAccoun
 // Joined.Login).
 func (a *Accounts) JoinInvitation(ctx context.Context, token string, in NewAccount, signIn bool) (Joined, error) {
 	valid, hash, err := a.checkAccept(ctx, token, in)
-	if err != nil {
-		return Joined{}, err
-	}
-	si, err := a.newJoinSignIn(signIn)
-	if err != nil {
-		return Joined{}, err
-	}
-	a.hookBeforeWrite()
-	return a.Store.acceptInvitation(token, NewUser{Name: valid.Name, Username: valid.Username, PasswordHash: hash}, si)
+	return a.join(err, signIn, func(si *joinSignIn) (Joined, error) {
+		return a.Store.acceptInvitation(token, NewUser{Name: valid.Name, Username: valid.Username, PasswordHash: hash}, si)
+	})
 }
 
 // JoinedApp returns the app named by the link or invitation user u joined
