@@ -747,7 +747,9 @@ func (p *Pages) withJoinApp(appID string, d *pageData) *pageData {
 	}
 	app, err := p.store.GetApp(appID)
 	if err != nil {
-		return d // deleted meanwhile: the join goes nowhere else
+		// Deleted meanwhile (or unreadable): the page names no app, and
+		// the join's own write decides where it goes.
+		return d
 	}
 	d.JoinApp = &pageApp{Name: app.Name, URL: app.URL}
 	d.onward = appOrigin(app.URL)
