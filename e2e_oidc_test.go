@@ -112,6 +112,33 @@ func (rp *e2eRP) token(t *testing.T, i int) *oauth2.Token {
 	return rp.tokens[i]
 }
 
+// newE2ERP starts the relying party's /start and /callback on loopback;
+// configure sets it up once its app is registered.
+func newE2ERP(t *testing.T) *e2eRP {
+	t.Helper()
+	rp := &e2eRP{pending: map[string][2]string{}}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /start", rp.start)
+	mux.HandleFunc("GET /callback", rp.callback)
+	rp.srv = httptest.NewServer(mux)
+	t.Cleanup(rp.srv.Close)
+	return rp
+}
+
+// configure discovers issuer and sets the RP up as the client clientID
+// (with secret), asking for openid and scopes.
+func (rp *e2eRP) configure(t *testing.T, issuer, clientID, secret string, scopes ...string) {
+	t.Helper()
+	rp.ctx = gooidc.ClientContext(context.Background(), e2eClient)
+	provider, err := gooidc.NewProvider(rp.ctx, issuer)
+	if err != nil {
+		t.Fatalf("discover %s: %v", issuer, err)
+	}
+	rp.verifier = provider.Verifier(&gooidc.Config{ClientID: clientID})
+	rp.cfg = oauth2.Config{ClientID: clientID, ClientSecret: secret, Endpoint: provider.Endpoint(),
+		RedirectURL: rp.srv.URL + "/callback", Scopes: append([]string{gooidc.ScopeOpenID}, scopes...)}
+}
+
 // jwtKid reads the "kid" of a JWT's header.
 func jwtKid(t *testing.T, raw string) string {
 	t.Helper()
@@ -167,12 +194,7 @@ func TestE2EOIDC(t *testing.T) {
 	wantStatus(t, "sign up ann", res.status, 200, res.body)
 	annID := fmt.Sprint(object(t, "ann", res.body)["id"])
 
-	rp := &e2eRP{pending: map[string][2]string{}}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /start", rp.start)
-	mux.HandleFunc("GET /callback", rp.callback)
-	rp.srv = httptest.NewServer(mux)
-	t.Cleanup(rp.srv.Close)
+	rp := newE2ERP(t)
 
 	status, _, body = do(t, "POST", p.URL+"/api/admin/apps", e2eAdminKey, map[string]any{
 		"name": "RP", "kind": "oidc", "url": rp.srv.URL + "/", "redirectUris": []string{rp.srv.URL + "/callback"}, "groups": []string{"staff"},
@@ -185,15 +207,7 @@ func TestE2EOIDC(t *testing.T) {
 		t.Fatalf("oidc app without clientId or clientSecret: %s", body)
 	}
 
-	rp.ctx = gooidc.ClientContext(context.Background(), e2eClient)
-	provider, err := gooidc.NewProvider(rp.ctx, issuer)
-	if err != nil {
-		t.Fatalf("discover %s: %v", issuer, err)
-	}
-	rp.verifier = provider.Verifier(&gooidc.Config{ClientID: clientID})
-	rp.cfg = oauth2.Config{ClientID: clientID, ClientSecret: secret, Endpoint: provider.Endpoint(),
-		RedirectURL: rp.srv.URL + "/callback",
-		Scopes:      []string{gooidc.ScopeOpenID, "profile", "email", "groups", gooidc.ScopeOfflineAccess}}
+	rp.configure(t, issuer, clientID, secret, "profile", "email", "groups", gooidc.ScopeOfflineAccess)
 
 	// First sign-in: the RP sends the browser to invited's /login.
 	ctx := gateBrowser(t)

@@ -110,6 +110,13 @@ func (a *Accounts) validate(in NewAccount) (UserInput, error) {
 // names again, so a link used up or an address taken meanwhile is refused
 // the same way.
 func (a *Accounts) SignupWithLink(ctx context.Context, secret string, in NewAccount) (User, error) {
+	j, err := a.JoinWithLink(ctx, secret, in, false)
+	return j.User, err
+}
+
+// checkSignup is the part of a signup before its write: the early read,
+// the policy and the hash, with SignupWithLink's answers.
+func (a *Accounts) checkSignup(ctx context.Context, secret string, in NewAccount) (UserInput, string, error) {
 	// Normalising is cheap and needs no transaction; an address or a
 	// username that does not normalise is reported by validate below.
 	email, emailErr := NormalizeEmail("email", in.Email)
@@ -132,26 +139,22 @@ func (a *Accounts) SignupWithLink(ctx context.Context, secret string, in NewAcco
 		return nil
 	})
 	if err != nil {
-		return User{}, err
+		return UserInput{}, "", err
 	}
 	if domainErr != nil {
-		return User{}, domainErr
+		return UserInput{}, "", domainErr
 	}
 	valid, err := a.validate(in)
 	if err != nil {
-		return User{}, err
+		return UserInput{}, "", err
 	}
 	// A taken name is said only once the input is otherwise right, as
 	// the fields' own problems are what the person must fix first.
 	if takenErr != nil {
-		return User{}, takenErr
+		return UserInput{}, "", takenErr
 	}
 	hash, err := a.Hasher.Hash(ctx, valid.Password)
-	if err != nil {
-		return User{}, err
-	}
-	a.hookBeforeWrite()
-	return a.Store.RedeemSignupToken(secret, NewUser{Email: valid.Email, Name: valid.Name, Username: valid.Username, PasswordHash: hash})
+	return valid, hash, err
 }
 
 // AcceptInvitation creates the invited user with the invitation's email,
@@ -164,6 +167,14 @@ func (a *Accounts) SignupWithLink(ctx context.Context, secret string, in NewAcco
 // hashing slot stayed busy. Nothing is hashed unless every check passed,
 // and the write checks the invitation and the names again.
 func (a *Accounts) AcceptInvitation(ctx context.Context, token string, in NewAccount) (User, error) {
+	j, err := a.JoinInvitation(ctx, token, in, false)
+	return j.User, err
+}
+
+// checkAccept is the part of accepting an invitation before its write:
+// the early read, the policy and the hash, with AcceptInvitation's
+// answers.
+func (a *Accounts) checkAccept(ctx context.Context, token string, in NewAccount) (UserInput, string, error) {
 	username, usernameErr := NormalizeUsername("username", in.Username)
 	var takenErr error
 	err := a.Store.db.View(func(tx *bolt.Tx) error {
@@ -178,21 +189,17 @@ func (a *Accounts) AcceptInvitation(ctx context.Context, token string, in NewAcc
 		return nil
 	})
 	if err != nil {
-		return User{}, err
+		return UserInput{}, "", err
 	}
 	valid, err := a.validate(in)
 	if err != nil {
-		return User{}, err
+		return UserInput{}, "", err
 	}
 	if takenErr != nil {
-		return User{}, takenErr
+		return UserInput{}, "", takenErr
 	}
 	hash, err := a.Hasher.Hash(ctx, valid.Password)
-	if err != nil {
-		return User{}, err
-	}
-	a.hookBeforeWrite()
-	return a.Store.AcceptInvitation(token, NewUser{Name: valid.Name, Username: valid.Username, PasswordHash: hash})
+	return valid, hash, err
 }
 
 // Login checks the password of the user whose email or username is login

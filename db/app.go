@@ -573,8 +573,9 @@ func (s *Store) UpdateApp(actor Actor, id string, in AppUpdate) (App, error) {
 	return a, err
 }
 
-// DeleteApp removes an app and its domains. It returns ENOTFOUND for an
-// unknown id.
+// DeleteApp removes an app and its domains and, in the same transaction,
+// clears it from every signup link and invitation that named it (they keep
+// working, without the app). It returns ENOTFOUND for an unknown id.
 func (s *Store) DeleteApp(actor Actor, id string) error {
 	return s.update(func(tx *bolt.Tx) error {
 		rec, err := getAppTx(tx, id)
@@ -589,10 +590,15 @@ func (s *Store) DeleteApp(actor Actor, id string) error {
 				return err
 			}
 		}
+		links, invitations, err := s.dropAppTx(tx, id)
+		if err != nil {
+			return err
+		}
 		if err := tx.Bucket(bucketApps).Delete([]byte(id)); err != nil {
 			return err
 		}
-		return s.addEventTxKey(tx, actor, EventAppDeleted, "app", id, map[string]any{"name": rec.Name})
+		return s.addEventTxKey(tx, actor, EventAppDeleted, "app", id, map[string]any{
+			"name": rec.Name, "links": links, "invitations": invitations})
 	})
 }
 

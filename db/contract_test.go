@@ -22,6 +22,7 @@ import (
 // type is missing here.
 var exportedTypes = map[string]reflect.Type{
 	"Accounts":          reflect.TypeFor[Accounts](),
+	"Joined":            reflect.TypeFor[Joined](),
 	"TokenPurpose":      reflect.TypeFor[TokenPurpose](),
 	"UserToken":         reflect.TypeFor[UserToken](),
 	"VerifyEmailMode":   reflect.TypeFor[VerifyEmailMode](),

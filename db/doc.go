@@ -19,5 +19,8 @@
 // transaction: Hasher bounds how many hashes run at once, and Accounts
 // runs each account flow (signup through a link, accepting an invitation,
 // logging in, changing a password) as one cheap read that refuses early,
-// the hash outside any transaction, then one write that checks again.
+// the hash outside any transaction, then one write that checks again. A
+// signup or acceptance through a link or invitation that names an app can
+// also sign the person in, in that same write (JoinWithLink,
+// JoinInvitation), never past a pending verification or a second factor.
 package db

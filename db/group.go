@@ -248,35 +248,47 @@ func lastGroupOfAnAppTx(tx *bolt.Tx, id string) error {
 // dropGroupTx removes group id from every record of bucket that holds it,
 // writing each changed record with put, and says how many there were.
 func dropGroupTx[R any](tx *bolt.Tx, bucket []byte, id string, groups func(*R) *[]string, put func(key []byte, rec R) error) (int, error) {
-	b := tx.Bucket(bucket)
-	type change struct {
+	return rewriteTx(tx, bucket, func(rec *R) bool {
+		g := groups(rec)
+		i := slices.Index(*g, id)
+		if i < 0 {
+			return false
+		}
+		*g = slices.Delete(*g, i, i+1)
+		return true
+	}, put)
+}
+
+// rewriteTx walks every record of bucket, lets change edit it (true when
+// it did), writes each changed record with put once the walk is over, and
+// says how many there were.
+func rewriteTx[R any](tx *bolt.Tx, bucket []byte, change func(*R) bool, put func(key []byte, rec R) error) (int, error) {
+	type changed struct {
 		key []byte
 		rec R
 	}
-	var changed []change
+	var list []changed
 	// Collected first, written after: bbolt forbids changing a bucket
 	// while ForEach walks it.
-	err := b.ForEach(func(k, v []byte) error {
+	err := tx.Bucket(bucket).ForEach(func(k, v []byte) error {
 		var rec R
 		if err := json.Unmarshal(v, &rec); err != nil {
 			return err
 		}
-		g := groups(&rec)
-		if i := slices.Index(*g, id); i >= 0 {
-			*g = slices.Delete(*g, i, i+1)
-			changed = append(changed, change{key: slices.Clone(k), rec: rec})
+		if change(&rec) {
+			list = append(list, changed{key: slices.Clone(k), rec: rec})
 		}
 		return nil
 	})
 	if err != nil {
 		return 0, err
 	}
-	for _, c := range changed {
+	for _, c := range list {
 		if err := put(c.key, c.rec); err != nil {
 			return 0, err
 		}
 	}
-	return len(changed), nil
+	return len(list), nil
 }
 
 // cleanGroups sorts group ids and drops repeats, adding what is wrong with

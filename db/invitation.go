@@ -61,6 +61,8 @@ type Invitation struct {
 	UserID       uint64 // the user who accepted, once ACCEPTED
 	// Groups are the ids of the groups the invitee gets, sorted.
 	Groups []string
+	// AppID is the app the invitee is sent on to ("" for none).
+	AppID string
 }
 
 // FormatDuration renders d as a protobuf JSON duration: seconds with an
@@ -104,6 +106,7 @@ type invitationRecord struct {
 	State        string        `json:"state"`
 	UserID       uint64        `json:"user_id,omitempty"`
 	Groups       []string      `json:"groups,omitempty"`
+	AppID        string        `json:"app_id,omitempty"`
 }
 
 func (s *Store) invitation(rec invitationRecord) Invitation {
@@ -111,7 +114,7 @@ func (s *Store) invitation(rec invitationRecord) Invitation {
 		ID: rec.ID, Email: rec.Email, ExpiresAt: rec.ExpiresAt, CreatedAt: rec.CreatedAt, UpdatedAt: rec.UpdatedAt,
 		Creator: rec.Creator, Updater: rec.Updater, Inviter: rec.Inviter, TTL: rec.TTL, DisableEmail: rec.DisableEmail,
 		Labels: rec.Labels, Role: rec.Role, OrgID: rec.OrgID, State: rec.State, UserID: rec.UserID,
-		Groups: rec.Groups,
+		Groups: rec.Groups, AppID: rec.AppID,
 	}
 	if inv.State == InvitationPending && !s.now().Before(inv.ExpiresAt) {
 		inv.State = InvitationExpired
@@ -136,6 +139,9 @@ type NewInvitation struct {
 	// Groups the invitee gets; the actor may hand out only groups they
 	// are in (Admins: any).
 	Groups []string
+	// AppID is the app the invitee is sent on to, signed in, once they
+	// accept; "" for none. The app must exist.
+	AppID string
 }
 
 func (s *Store) validateInvitation(actor Actor, in *NewInvitation) error {
@@ -200,6 +206,7 @@ func (s *Store) validateInvitation(actor Actor, in *NewInvitation) error {
 		in.Labels[i] = Label{Key: key, Value: value}
 	}
 	cleanGroups(&errs, "groups", in.Groups)
+	in.AppID = cleanAppID(&errs, "appId", in.AppID)
 	return errs.err()
 }
 
@@ -223,6 +230,9 @@ func (s *Store) CreateInvitation(actor Actor, in NewInvitation) (Invitation, err
 			return FieldErrorf("organizationId", "%q is not an organization; create it first or leave it out for %q", in.OrgID, DefaultOrganization)
 		}
 		if err := checkGroupsTx(tx, actor, "groups", in.Groups); err != nil {
+			return err
+		}
+		if err := checkAppIDTx(tx, "appId", in.AppID); err != nil {
 			return err
 		}
 		if lookup(tx, bucketUsersByEmail, emailKey(in.Email)) != 0 {
@@ -257,6 +267,7 @@ func (s *Store) CreateInvitation(actor Actor, in NewInvitation) (Invitation, err
 			Inviter: in.Inviter, TTL: *in.TTL, DisableEmail: in.DisableEmail, Labels: in.Labels,
 			Role: in.Role, OrgID: in.OrgID, State: InvitationPending,
 			Groups: nonEmpty(cleanGroups(new(fieldErrors), "groups", in.Groups)),
+			AppID:  in.AppID,
 		}
 		if !in.ExpiresAt.IsZero() {
 			rec.ExpiresAt = in.ExpiresAt.UTC()
@@ -269,7 +280,7 @@ func (s *Store) CreateInvitation(actor Actor, in NewInvitation) (Invitation, err
 		}
 		if err := s.addEventTx(tx, actor, EventInviteCreated, "invitation", id, map[string]any{
 			"email": rec.Email, "roleId": rec.Role, "organizationId": rec.OrgID, "expirationTime": FormatTime(rec.ExpiresAt),
-			"groups": rec.Groups,
+			"groups": rec.Groups, "appId": rec.AppID,
 		}); err != nil {
 			return err
 		}
@@ -545,7 +556,14 @@ func (s *Store) FindInvitationByToken(token string) (Invitation, error) {
 // ENOTFOUND for an unknown token, EGONE for one that cannot be used, and
 // ECONFLICT for a taken username (or an email that got an account).
 func (s *Store) AcceptInvitation(token string, in NewUser) (User, error) {
-	var u User
+	j, err := s.acceptInvitation(token, in, nil)
+	return j.User, err
+}
+
+// acceptInvitation is AcceptInvitation that, with si, also signs the new
+// user in when the invitation names an app (see Joined).
+func (s *Store) acceptInvitation(token string, in NewUser, si *joinSignIn) (Joined, error) {
+	var j Joined
 	err := s.update(func(tx *bolt.Tx) error {
 		rec, err := s.invitationByTokenTx(tx, token)
 		if err != nil {
@@ -570,10 +588,10 @@ func (s *Store) AcceptInvitation(token string, in NewUser) (User, error) {
 		if err := s.welcomeTx(tx, urec); err != nil {
 			return err
 		}
-		u = urec.user()
-		return nil
+		j, err = s.joinTx(tx, &urec, rec.AppID, si)
+		return err
 	})
-	return u, err
+	return j, err
 }
 
 // CountInvitations counts invitations by state (EXPIRED as read now).

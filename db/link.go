@@ -38,7 +38,9 @@ type SignupToken struct {
 	AllowedDomains []string
 	// Groups are the ids of the groups whoever signs up gets, sorted.
 	Groups []string
-	Users  []User
+	// AppID is the app whoever signs up is sent on to ("" for none).
+	AppID string
+	Users []User
 }
 
 type linkRecord struct {
@@ -55,6 +57,7 @@ type linkRecord struct {
 	MaxUses        int       `json:"max_uses,omitempty"`
 	AllowedDomains []string  `json:"allowed_domains,omitempty"`
 	Groups         []string  `json:"groups,omitempty"`
+	AppID          string    `json:"app_id,omitempty"`
 	// Uses counts signups ever made through the link; deleting a user
 	// does not give a use back. Who joined is in bucketLinkUsers, so the
 	// record stays small however often the link is used.
@@ -91,6 +94,9 @@ type NewSignupToken struct {
 	// Groups whoever signs up gets; the actor may hand out only groups
 	// they are in (Admins: any).
 	Groups []string
+	// AppID is the app whoever signs up is sent on to, signed in; "" for
+	// none. The app must exist.
+	AppID string
 }
 
 // SignupTokenUpdate changes a link; nil fields stay as they are.
@@ -112,12 +118,16 @@ type SignupTokenUpdate struct {
 	// Groups replaces the groups people who sign up from now on get; the
 	// actor may hand out only groups they are in (Admins: any).
 	Groups *[]string
+	// AppID replaces the app people who sign up are sent on to; ""
+	// removes it.
+	AppID *string
 }
 
 // empty reports whether the update changes nothing.
 func (in SignupTokenUpdate) empty() bool {
 	return in.ExpiresAt == nil && in.Enabled == nil && in.Description == nil && in.Name == nil &&
-		in.Role == nil && in.MaxUses == nil && in.AllowedDomains == nil && in.Groups == nil
+		in.Role == nil && in.MaxUses == nil && in.AllowedDomains == nil && in.Groups == nil &&
+		in.AppID == nil
 }
 
 // SecretLength is the length of a link secret: 32 lowercase hex characters.
@@ -152,7 +162,7 @@ func (s *Store) token(tx *bolt.Tx, rec linkRecord, withUsers bool) (SignupToken,
 		Name: rec.Name, Description: rec.Description, Switched: rec.Enabled, Expired: !now.Before(rec.ExpiresAt),
 		ExpiresAt: rec.ExpiresAt, CreatedAt: rec.CreatedAt, CreatedBy: rec.CreatedBy,
 		Role: rec.Role, MaxUses: rec.MaxUses, Uses: rec.Uses, AllowedDomains: rec.AllowedDomains,
-		Groups: rec.Groups,
+		Groups: rec.Groups, AppID: rec.AppID,
 	}
 	t.Enabled = t.Switched && !t.Expired
 	if withUsers {
@@ -194,6 +204,7 @@ func (s *Store) validateNewToken(actor Actor, in *NewSignupToken) error {
 	}
 	in.AllowedDomains = cleanDomains(&errs, in.AllowedDomains)
 	cleanGroups(&errs, "groups", in.Groups)
+	in.AppID = cleanAppID(&errs, "appId", in.AppID)
 	return errs.err()
 }
 
@@ -236,6 +247,9 @@ func (s *Store) CreateSignupToken(actor Actor, in NewSignupToken) (SignupToken, 
 		if err := checkGroupsTx(tx, actor, "groups", in.Groups); err != nil {
 			return err
 		}
+		if err := checkAppIDTx(tx, "appId", in.AppID); err != nil {
+			return err
+		}
 		b := tx.Bucket(bucketLinks)
 		id, err := nextID(b)
 		if err != nil {
@@ -245,6 +259,7 @@ func (s *Store) CreateSignupToken(actor Actor, in NewSignupToken) (SignupToken, 
 			V: 1, ID: id, Secret: secret, Name: in.Name, Description: in.Description, Enabled: true,
 			ExpiresAt: in.ExpiresAt.UTC(), CreatedAt: s.clock(), CreatedBy: actor.Name,
 			Role: in.Role, AllowedDomains: in.AllowedDomains, Groups: nonEmpty(cleanGroups(new(fieldErrors), "groups", in.Groups)),
+			AppID: in.AppID,
 		}
 		if in.MaxUses != nil {
 			rec.MaxUses = *in.MaxUses
@@ -257,7 +272,7 @@ func (s *Store) CreateSignupToken(actor Actor, in NewSignupToken) (SignupToken, 
 		}
 		if err := s.addEventTx(tx, actor, EventLinkCreated, "signup-link", id, map[string]any{
 			"name": rec.Name, "description": rec.Description, "expiresAt": FormatTime(rec.ExpiresAt), "role": rec.Role,
-			"maxUses": rec.MaxUses, "allowedDomains": rec.AllowedDomains, "groups": rec.Groups,
+			"maxUses": rec.MaxUses, "allowedDomains": rec.AllowedDomains, "groups": rec.Groups, "appId": rec.AppID,
 		}); err != nil {
 			return err
 		}
@@ -348,8 +363,8 @@ func (s *Store) ListSignupTokens(actor Actor) ([]SignupToken, error) {
 func (s *Store) UpdateSignupToken(actor Actor, secret string, in SignupTokenUpdate) (SignupToken, error) {
 	if in.empty() {
 		return SignupToken{}, &Error{Code: EINVALID,
-			Message: "Nothing to change: give expiresAt, enabled, description, name, role, maxUses, allowedDomains or groups.",
-			Details: []FieldError{{Path: "", Message: "give expiresAt, enabled, description, name, role, maxUses, allowedDomains or groups"}}}
+			Message: "Nothing to change: give expiresAt, enabled, description, name, role, maxUses, allowedDomains, groups or appId.",
+			Details: []FieldError{{Path: "", Message: "give expiresAt, enabled, description, name, role, maxUses, allowedDomains, groups or appId"}}}
 	}
 	var errs fieldErrors
 	if in.Description != nil {
@@ -376,6 +391,10 @@ func (s *Store) UpdateSignupToken(actor Actor, secret string, in SignupTokenUpda
 	if in.Groups != nil {
 		groups = cleanGroups(&errs, "groups", *in.Groups)
 	}
+	if in.AppID != nil {
+		id := cleanAppID(&errs, "appId", *in.AppID)
+		in.AppID = &id
+	}
 	if err := errs.err(); err != nil {
 		return SignupToken{}, err
 	}
@@ -397,6 +416,11 @@ func (s *Store) UpdateSignupToken(actor Actor, secret string, in SignupTokenUpda
 		}
 		if in.Groups != nil {
 			if err := checkGroupsTx(tx, actor, "groups", *in.Groups); err != nil {
+				return err
+			}
+		}
+		if in.AppID != nil {
+			if err := checkAppIDTx(tx, "appId", *in.AppID); err != nil {
 				return err
 			}
 		}
@@ -433,6 +457,10 @@ func (s *Store) UpdateSignupToken(actor Actor, secret string, in SignupTokenUpda
 		if in.Groups != nil {
 			rec.Groups = nonEmpty(groups)
 			data["groups"] = rec.Groups
+		}
+		if in.AppID != nil {
+			rec.AppID = *in.AppID
+			data["appId"] = rec.AppID
 		}
 		if err := s.putLinkTx(tx, rec); err != nil {
 			return err
@@ -524,7 +552,14 @@ func (s *Store) CheckSignupToken(secret, email string) error {
 // CheckSignupToken does, or with ECONFLICT when the email or username is
 // taken.
 func (s *Store) RedeemSignupToken(secret string, in NewUser) (User, error) {
-	var u User
+	j, err := s.redeemSignupToken(secret, in, nil)
+	return j.User, err
+}
+
+// redeemSignupToken is RedeemSignupToken that, with si, also signs the new
+// user in when the link names an app (see Joined).
+func (s *Store) redeemSignupToken(secret string, in NewUser, si *joinSignIn) (Joined, error) {
+	var j Joined
 	err := s.update(func(tx *bolt.Tx) error {
 		rec, err := getLinkTx(tx, secret)
 		if err != nil {
@@ -562,10 +597,10 @@ func (s *Store) RedeemSignupToken(secret string, in NewUser) (User, error) {
 		}); err != nil {
 			return err
 		}
-		u = urec.user()
-		return nil
+		j, err = s.joinTx(tx, &urec, rec.AppID, si)
+		return err
 	})
-	return u, err
+	return j, err
 }
 
 // welcomeTx queues the welcome email of a new user, when welcome emails

@@ -27,6 +27,8 @@ type createInvitationRequest struct {
 	OrganizationID         string          `json:"organizationId"`
 	// Groups is our addition: the groups the invitee gets.
 	Groups []string `json:"groups"`
+	// AppID is our addition: the app the invitee is sent on to.
+	AppID string `json:"appId"`
 }
 
 type listInvitationsResponse struct {
@@ -63,6 +65,7 @@ func (s *Server) handleCreateInvitation(w http.ResponseWriter, r *http.Request, 
 	in := db.NewInvitation{
 		Email: req.InvitedEmail, DefaultTTL: s.inviteTTL, DisableEmail: req.DisableInvitationEmail,
 		OrgID: strings.TrimSpace(req.OrganizationID), Groups: req.Groups,
+		AppID: req.AppID,
 	}
 	for _, l := range req.Labels {
 		in.Labels = append(in.Labels, db.Label{Key: l.Key, Value: l.Value})
@@ -237,6 +240,8 @@ type doitInviteRequest struct {
 	OrganizationID string          `json:"organizationId"`
 	// Groups is our addition: the groups the invitee gets.
 	Groups []string `json:"groups"`
+	// AppID is our addition: the app the invitee is sent on to.
+	AppID string `json:"appId"`
 }
 
 type doitInvitedUser struct {
@@ -249,6 +254,8 @@ type doitInvitedUser struct {
 	// there are none, so that an answer without groups is seed 003's
 	// exactly.
 	Groups []string `json:"groups,omitempty"`
+	// AppID is our addition, left out when there is none.
+	AppID string `json:"appId,omitempty"`
 }
 
 type doitInviteResponse struct {
@@ -312,7 +319,7 @@ func (s *Server) handleDoitInvite(w http.ResponseWriter, r *http.Request, _ http
 	}
 	inv, err := s.store.CreateInvitation(actor, db.NewInvitation{
 		Email: req.Email, DefaultTTL: s.inviteTTL, Role: role, OrgID: strings.TrimSpace(req.OrganizationID), Inviter: inviter,
-		Groups: req.Groups,
+		Groups: req.Groups, AppID: req.AppID,
 	})
 	if err != nil {
 		s.writeDoitError(w, r, doitNames(err))
@@ -323,7 +330,7 @@ func (s *Server) handleDoitInvite(w http.ResponseWriter, r *http.Request, _ http
 		Message: "Invitation sent to " + inv.Email + "; it expires " + inv.ExpiresAt.UTC().Format(time.RFC3339) + ".",
 		User: doitInvitedUser{
 			ID: strconv.FormatUint(inv.ID, 10), Email: inv.Email, RoleID: strconv.Itoa(int(inv.Role)),
-			OrganizationID: inv.OrgID, Status: "invited", Groups: inv.Groups,
+			OrganizationID: inv.OrgID, Status: "invited", Groups: inv.Groups, AppID: inv.AppID,
 		},
 	})
 }

@@ -19,6 +19,8 @@ type createTokenRequest struct {
 	MaxUses        *int            `json:"maxUses"`
 	AllowedDomains []string        `json:"allowedDomains"`
 	Groups         []string        `json:"groups"`
+	// AppID is our addition: the app whoever signs up is sent on to.
+	AppID string `json:"appId"`
 }
 
 type updateTokenRequest struct {
@@ -32,6 +34,8 @@ type updateTokenRequest struct {
 	MaxUses        json.RawMessage `json:"maxUses"`
 	AllowedDomains *[]string       `json:"allowedDomains"`
 	Groups         *[]string       `json:"groups"`
+	// AppID replaces the link's app; "" removes it.
+	AppID *string `json:"appId"`
 }
 
 type listTokensResponse struct {
@@ -92,7 +96,8 @@ func (s *Server) handleCreateToken(w http.ResponseWriter, r *http.Request, _ htt
 		s.writeError(w, r, err)
 		return
 	}
-	in := db.NewSignupToken{Name: req.Name, Description: req.Description, AllowedDomains: req.AllowedDomains, Groups: req.Groups}
+	in := db.NewSignupToken{Name: req.Name, Description: req.Description, AllowedDomains: req.AllowedDomains, Groups: req.Groups,
+		AppID: req.AppID}
 	var err error
 	if req.ExpiresAt != nil {
 		if in.ExpiresAt, err = parseFutureTime("expiresAt", *req.ExpiresAt); err != nil {
@@ -154,6 +159,7 @@ func (s *Server) handleUpdateToken(w http.ResponseWriter, r *http.Request, ps ht
 	in.Name = req.Name
 	in.AllowedDomains = req.AllowedDomains
 	in.Groups = req.Groups
+	in.AppID = req.AppID
 	role, err := parseRole("role", req.Role)
 	if err != nil {
 		s.writeError(w, r, err)

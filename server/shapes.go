@@ -126,6 +126,9 @@ type linkResponse struct {
 	AllowedDomains []string     `json:"allowedDomains"`
 	// Groups is our addition: the ids of the groups whoever signs up gets.
 	Groups []string `json:"groups"`
+	// AppID is our addition: the app whoever signs up is sent on to,
+	// signed in. Left out when there is none.
+	AppID string `json:"appId,omitempty"`
 }
 
 // linkUserBrief is a joiner as a caller without MANAGE_USERS sees them:
@@ -148,7 +151,7 @@ func newLinkResponse(baseURL string, t db.SignupToken, wholeUsers bool) linkResp
 		Secret: t.Secret, URL: weburl.SignupLink(baseURL, t.Secret), Name: t.Name, Description: t.Description,
 		Enabled: t.Enabled, ExpiresAt: db.FormatTime(t.ExpiresAt), CreatedAt: db.FormatTime(t.CreatedAt),
 		CreatedBy: nullable(t.CreatedBy), Role: newRoleResponse(t.Role), Uses: t.Uses,
-		AllowedDomains: t.AllowedDomains, Groups: groupIDs(t.Groups),
+		AllowedDomains: t.AllowedDomains, Groups: groupIDs(t.Groups), AppID: t.AppID,
 	}
 	if wholeUsers {
 		resp.Users = newUserResponses(t.Users)
@@ -196,6 +199,9 @@ type invitationResponse struct {
 	State                  string      `json:"state"`
 	// Groups is our addition: the ids of the groups the invitee gets.
 	Groups []string `json:"groups"`
+	// AppID is our addition: the app the invitee is sent on to, signed
+	// in. Left out when there is none.
+	AppID string `json:"appId,omitempty"`
 }
 
 // newInvitationResponse is inv with its URI built on baseURL. Token and
@@ -213,7 +219,7 @@ func newInvitationResponse(baseURL string, inv db.Invitation) invitationResponse
 		Creator: inv.Creator, Updater: inv.Updater, Name: db.InvitationName(inv.ID), Inviter: inv.Inviter,
 		TTL: db.FormatDuration(inv.TTL), DisableInvitationEmail: inv.DisableEmail, Labels: labels,
 		RoleID: strconv.Itoa(int(inv.Role)), OrganizationID: inv.OrgID, State: inv.State,
-		Groups: groupIDs(inv.Groups),
+		Groups: groupIDs(inv.Groups), AppID: inv.AppID,
 	}
 }
 

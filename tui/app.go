@@ -46,6 +46,9 @@ type app struct {
 	// groups is the last list of groups seen, for the hint of every
 	// groups field.
 	groups []db.Group
+	// apps is the last list of apps seen, for the link and invitation
+	// forms' app choice.
+	apps []db.App
 	// inviter is the name the last invitation was signed with, offered
 	// again for the next one; "" until the first (then opts.Inviter).
 	inviter string

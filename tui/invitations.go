@@ -26,6 +26,7 @@ type invitationsScreen struct {
 type invitationsExtra struct {
 	orgs   []db.Organization
 	groups []db.Group
+	apps   []db.App
 }
 
 // pageSize is how many records one backend call asks for.
@@ -58,11 +59,12 @@ func newInvitationsScreen(a *app) *invitationsScreen {
 			return nil, nil, err
 		}
 		x.groups, err = b.ListGroups(ctx)
+		x.apps = listAppsForForms(ctx, b)
 		return invs, x, err
 	}
 	s.took = func(_ []db.Invitation, extra any) {
 		x, _ := extra.(invitationsExtra)
-		a.orgs, a.groups = x.orgs, x.groups
+		a.orgs, a.groups, a.apps = x.orgs, x.groups, x.apps
 	}
 	s.row = func(inv db.Invitation, now time.Time) row {
 		exp := relative(inv.ExpiresAt, now)
@@ -225,6 +227,7 @@ func (s *invitationsScreen) createForm() *form {
 	if len(a.groups) > 0 {
 		f.text("Groups", "", "none", "They get these. "+a.groupsHint(), "groups")
 	}
+	a.appField(f, "", "Optional: once they accept, they are signed in and sent on to this app; the email names it")
 	f.choose("Send email", []string{"yes", "no"}, 0, "No: you pass the link on yourself.", "disableInvitationEmail")
 	inviter := a.inviter
 	if inviter == "" {
@@ -233,7 +236,8 @@ func (s *invitationsScreen) createForm() *form {
 	f.text("Inviter", inviter, "Ada Lovelace", "The name the email is signed with (\"… invited you to join\"); kept for your next invitations.", "inviter")
 	f.submit = func(f *form) (func(ctx context.Context) (any, error), error) {
 		var c checks
-		in := db.NewInvitation{DefaultTTL: a.opts.InvitationTTL, Groups: parseGroupList(f.valueOf("Groups"))}
+		in := db.NewInvitation{DefaultTTL: a.opts.InvitationTTL, Groups: parseGroupList(f.valueOf("Groups")),
+			AppID: appOf(f)}
 		email, err := db.NormalizeEmail("invitedEmail", f.valueOf("Email"))
 		c.add(err)
 		in.Email = email
@@ -298,6 +302,9 @@ func (s *invitationsScreen) detailText() string {
 	}
 	if len(inv.Groups) > 0 {
 		lines = append(lines, resultLine{label: "Groups", value: groupsText(inv.Groups)})
+	}
+	if inv.AppID != "" {
+		lines = append(lines, resultLine{label: "App", value: a.appText(inv.AppID)})
 	}
 	lines = append(lines, []resultLine{
 		{label: "Expires", value: fmtFull(inv.ExpiresAt, a.now())},

@@ -21,6 +21,12 @@ type linksScreen struct {
 	records[db.SignupToken]
 }
 
+// linksExtra is what the links screen reads for its forms.
+type linksExtra struct {
+	groups []db.Group
+	apps   []db.App
+}
+
 func newLinksScreen(a *app) *linksScreen {
 	s := &linksScreen{}
 	s.app = a
@@ -38,11 +44,16 @@ func newLinksScreen(a *app) *linksScreen {
 		if err != nil {
 			return nil, nil, err
 		}
-		// The forms offer the groups.
-		groups, err := b.ListGroups(ctx)
-		return tokens, groups, err
+		// The forms offer the groups and the apps.
+		var x linksExtra
+		x.groups, err = b.ListGroups(ctx)
+		x.apps = listAppsForForms(ctx, b)
+		return tokens, x, err
 	}
-	s.took = func(_ []db.SignupToken, extra any) { a.groups, _ = extra.([]db.Group) }
+	s.took = func(_ []db.SignupToken, extra any) {
+		x, _ := extra.(linksExtra)
+		a.groups, a.apps = x.groups, x.apps
+	}
 	s.row = func(t db.SignupToken, now time.Time) row {
 		uses := strconv.Itoa(t.Uses)
 		if t.MaxUses > 0 {
@@ -160,9 +171,10 @@ func (s *linksScreen) createForm() *form {
 	if len(a.groups) > 0 {
 		f.text("Groups", "", "none", "Whoever signs up gets these. "+a.groupsHint(), "groups")
 	}
+	a.appField(f, "", "Optional: whoever signs up on the page is signed in and sent on to this app")
 	f.submit = func(f *form) (func(ctx context.Context) (any, error), error) {
 		var c checks
-		in := db.NewSignupToken{Groups: parseGroupList(f.valueOf("Groups"))}
+		in := db.NewSignupToken{Groups: parseGroupList(f.valueOf("Groups")), AppID: appOf(f)}
 		var maxUses int
 		in.Name, in.Description, in.Role, maxUses, in.AllowedDomains = linkFields(f, &c)
 		if maxUses > 0 {
@@ -234,6 +246,7 @@ func (s *linksScreen) editForm(t db.SignupToken) *form {
 	if len(a.groups) > 0 || len(t.Groups) > 0 {
 		f.text("Groups", strings.Join(t.Groups, ", "), "none", "Whoever signs up from now on gets these. "+a.groupsHint(), "groups")
 	}
+	a.appField(f, t.AppID, "Where people who sign up from now on are sent, signed in")
 	f.submit = func(f *form) (func(ctx context.Context) (any, error), error) {
 		var c checks
 		name, description, role, maxUses, domains := linkFields(f, &c)
@@ -261,6 +274,9 @@ func (s *linksScreen) editForm(t db.SignupToken) *form {
 		}
 		if groups := parseGroupList(f.valueOf("Groups")); strings.Join(groups, ",") != strings.Join(t.Groups, ",") {
 			in.Groups = &groups
+		}
+		if appID := appOf(f); appID != t.AppID {
+			in.AppID = &appID
 		}
 		if in == (db.SignupTokenUpdate{}) {
 			return nil, db.Errorf(db.EINVALID, "Nothing changed: edit a field, or press esc to cancel.")
@@ -323,6 +339,9 @@ func (s *linksScreen) detailText() string {
 	}...)
 	if len(t.Groups) > 0 {
 		lines = append(lines, resultLine{label: "Groups", value: groupsText(t.Groups)})
+	}
+	if t.AppID != "" {
+		lines = append(lines, resultLine{label: "App", value: a.appText(t.AppID)})
 	}
 	lines = append(lines, []resultLine{
 		{label: "Created", value: fmtFull(t.CreatedAt, a.now()) + " by " + t.CreatedBy},

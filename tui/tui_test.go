@@ -939,3 +939,44 @@ func TestUnverifiedUserShows(t *testing.T) {
 	h.keys("v")
 	h.contains("is verified already")
 }
+
+// The link form offers the apps; the chosen one is stored and the detail
+// names it (DESIGN §12, inviting straight into an app).
+func TestLinkIntoAppByKeystrokes(t *testing.T) {
+	h := newHarness(t, false)
+	if _, _, err := h.store.CreateApp(testAdmin, db.NewApp{ID: "grafana", Name: "Grafana", URL: "https://grafana.example.com/",
+		Domains: []string{"grafana.example.com"}}); err != nil {
+		t.Fatal(err)
+	}
+	h.keys("8", "1", "n")
+	h.typeText("Into Grafana")
+	h.keys("tab", "tab", "tab", "tab", "tab", "tab", "right")
+	h.contains("App", "grafana = Grafana")
+	h.keys("ctrl+s")
+	h.contains(`Created the signup link "Into Grafana"`)
+	tokens, _ := h.store.ListSignupTokens(testAdmin)
+	if len(tokens) != 1 || tokens[0].AppID != "grafana" {
+		t.Fatalf("links %+v, want one into grafana", tokens)
+	}
+	h.keys("enter")
+	h.contains("Grafana (grafana), https://grafana.example.com/")
+}
+
+// The invitation form offers the apps, and the detail of an invitation
+// into an app names it.
+func TestInvitationIntoAppShown(t *testing.T) {
+	h := newHarness(t, false)
+	if _, _, err := h.store.CreateApp(testAdmin, db.NewApp{ID: "grafana", Name: "Grafana", URL: "https://grafana.example.com/",
+		Domains: []string{"grafana.example.com"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.store.CreateInvitation(testAdmin, db.NewInvitation{Email: "ina@example.com", DefaultTTL: time.Hour, Inviter: "T", AppID: "grafana"}); err != nil {
+		t.Fatal(err)
+	}
+	h.keys("8", "2")
+	h.contains("ina@example.com")
+	h.keys("enter")
+	h.contains("Grafana (grafana), https://grafana.example.com/")
+	h.keys("esc", "n")
+	h.contains("App", "[none]  grafana")
+}

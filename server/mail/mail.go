@@ -243,6 +243,8 @@ type InvitationMail struct {
 	URI       string    // where to accept
 	ExpiresAt time.Time // shown in UTC; zero → not mentioned
 	RoleName  string    // e.g. "Viewer"; empty → not mentioned
+	AppName   string    // the app the invitee goes on to; empty → none
+	AppURL    string    // that app's url (set by an Admin)
 }
 
 // WelcomeMail is what a welcome email says.
@@ -269,6 +271,8 @@ type VerifyMail struct {
 	Name      string
 	URI       string    // {base_url}/verify-email/{secret}
 	ExpiresAt time.Time // shown in UTC
+	AppName   string    // the app the signup link goes on to; empty → none
+	AppURL    string    // that app's url (set by an Admin)
 }
 
 // expiryLayout shows an expiry the way a person reads it.
@@ -296,13 +300,15 @@ func RenderInvitationEmail(m InvitationMail) (db.Email, error) {
 	inviter := headerValue(m.Inviter)
 	site := headerValue(m.SiteName)
 	data := struct {
-		Subject, SiteName, Inviter, URI, Expires, RoleName string
+		Subject, SiteName, Inviter, URI, Expires, RoleName, AppName, AppURL string
 	}{
 		Subject:  invitationSubject(inviter, site),
 		SiteName: site,
 		Inviter:  inviter,
 		URI:      headerValue(m.URI),
 		RoleName: headerValue(m.RoleName),
+		AppName:  headerValue(m.AppName),
+		AppURL:   headerValue(m.AppURL),
 	}
 	if !m.ExpiresAt.IsZero() {
 		data.Expires = m.ExpiresAt.UTC().Format(expiryLayout)
@@ -346,13 +352,15 @@ func RenderResetPasswordEmail(m ResetPasswordMail) (db.Email, error) {
 func RenderVerifyEmail(m VerifyMail) (db.Email, error) {
 	site := headerValue(m.SiteName)
 	data := struct {
-		Subject, SiteName, Name, URI, Expires string
+		Subject, SiteName, Name, URI, Expires, AppName, AppURL string
 	}{
 		Subject:  verifySubject(site),
 		SiteName: site,
 		Name:     headerValue(m.Name),
 		URI:      headerValue(m.URI),
 		Expires:  m.ExpiresAt.UTC().Format(expiryLayout),
+		AppName:  headerValue(m.AppName),
+		AppURL:   headerValue(m.AppURL),
 	}
 	return renderEmail("verify-email", headerValue(m.To), data.Subject, data)
 }
@@ -403,10 +411,20 @@ func Render(store *db.Store, site Site, e db.OutboxEmail) (db.Email, error) {
 		case err != nil:
 			return db.Email{}, err
 		}
-		return RenderInvitationEmail(InvitationMail{
+		m := InvitationMail{
 			SiteName: site.Label(), To: inv.Email, Inviter: e.Inviter, URI: weburl.InvitationLink(site.BaseURL, e.Token),
 			ExpiresAt: inv.ExpiresAt, RoleName: inv.Role.Name(),
-		})
+		}
+		// The app is read as the email goes out: one deleted meanwhile
+		// is not named.
+		if inv.AppID != "" {
+			if app, err := store.GetApp(inv.AppID); err == nil {
+				m.AppName, m.AppURL = app.Name, app.URL
+			} else if db.ErrorCode(err) != db.ENOTFOUND {
+				return db.Email{}, err
+			}
+		}
+		return RenderInvitationEmail(m)
 	case db.EmailWelcome:
 		u, err := store.FindUserByID(e.UserID)
 		if db.ErrorCode(err) == db.ENOTFOUND {
@@ -449,8 +467,16 @@ func Render(store *db.Store, site Site, e db.OutboxEmail) (db.Email, error) {
 		case err != nil:
 			return db.Email{}, err
 		}
-		return RenderVerifyEmail(VerifyMail{SiteName: site.Label(), To: u.Email, Name: u.Name,
-			URI: weburl.VerifyEmail(site.BaseURL, secret), ExpiresAt: t.ExpiresAt})
+		m := VerifyMail{SiteName: site.Label(), To: u.Email, Name: u.Name,
+			URI: weburl.VerifyEmail(site.BaseURL, secret), ExpiresAt: t.ExpiresAt}
+		app, ok, err := store.JoinedApp(u)
+		if err != nil {
+			return db.Email{}, err
+		}
+		if ok {
+			m.AppName, m.AppURL = app.Name, app.URL
+		}
+		return RenderVerifyEmail(m)
 	}
 	return db.Email{}, &StaleError{fmt.Sprintf("not sent: this build of invited does not know emails of the kind %q", e.Kind)}
 }

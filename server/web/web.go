@@ -266,6 +266,14 @@ type pageData struct {
 
 	// Apps are the portal's: the apps the logged-in user may open.
 	Apps []pageApp
+	// JoinApp is the app a signup link or invitation sends the person on
+	// to (nil for none): the signup, invitation, welcome and verification
+	// pages name it.
+	JoinApp *pageApp
+	// onward is an origin the page's form may end at besides its own (a
+	// join that goes on to its app's url): renderPage adds it to the
+	// CSP's form-action, which also covers where a post redirects to.
+	onward string
 }
 
 // pageApp is one app on the portal.
@@ -531,6 +539,8 @@ func (p *Pages) renderPage(w http.ResponseWriter, r *http.Request, status int, n
 	// /login after a successful login.
 	if o := p.rdOrigin(data.Form); o != "" {
 		csp = strings.Replace(csp, "form-action 'self'", "form-action 'self' "+o, 1)
+	} else if data.onward != "" {
+		csp = strings.Replace(csp, "form-action 'self'", "form-action 'self' "+data.onward, 1)
 	}
 	w.Header().Set("Content-Security-Policy", csp)
 	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
@@ -693,7 +703,7 @@ func (p *Pages) SignupPage(w http.ResponseWriter, r *http.Request, _ httprouter.
 	if !ok {
 		return
 	}
-	p.renderPage(w, r, http.StatusOK, "signup", &pageData{Title: "Create your account", LinkDescription: link.Description, Form: p.signupForm(secret, link)})
+	p.renderPage(w, r, http.StatusOK, "signup", p.withJoinApp(link.AppID, &pageData{Title: "Create your account", LinkDescription: link.Description, Form: p.signupForm(secret, link)}))
 }
 
 // SignupForm signs a person up through a link (POST /new-user?invite=SECRET)
@@ -713,19 +723,72 @@ func (p *Pages) SignupForm(w http.ResponseWriter, r *http.Request, _ httprouter.
 	form.fill(r.PostForm)
 	again := r.PostForm.Get("password2")
 	show := func(status int) {
-		p.renderPage(w, r, status, "signup", &pageData{Title: "Create your account", LinkDescription: link.Description, Form: form})
+		p.renderPage(w, r, status, "signup", p.withJoinApp(link.AppID, &pageData{Title: "Create your account", LinkDescription: link.Description, Form: form}))
 	}
-	// The same call as the JSON API's: a wrong domain is said first,
+	// The same checks as the JSON API's: a wrong domain is said first,
 	// then every problem of the fields (passwords that differ too), all
-	// before anything is hashed.
-	u, err := p.accounts.SignupWithLink(r.Context(), secret, db.NewAccount{Email: r.PostForm.Get("email"),
-		Name: r.PostForm.Get("name"), Username: r.PostForm.Get("username"), Password: r.PostForm.Get("password"), PasswordAgain: &again})
+	// before anything is hashed. Unlike the JSON signup, the page signs
+	// the person in when the link names an app.
+	j, err := p.accounts.JoinWithLink(r.Context(), secret, db.NewAccount{Email: r.PostForm.Get("email"),
+		Name: r.PostForm.Get("name"), Username: r.PostForm.Get("username"), Password: r.PostForm.Get("password"), PasswordAgain: &again}, true)
 	if err != nil {
 		p.formFailed(w, r, form, err, show, func() { p.renderDeadLink(w, r, secret, err) })
 		return
 	}
 	p.host.Joined("link")
-	p.renderWelcome(w, r, u)
+	p.finishJoin(w, r, j)
+}
+
+// withJoinApp names, on d, the app appID ("" for none) a join sends the
+// person on to, and lets d's form end at that app's origin.
+func (p *Pages) withJoinApp(appID string, d *pageData) *pageData {
+	if appID == "" {
+		return d
+	}
+	app, err := p.store.GetApp(appID)
+	if err != nil {
+		// Deleted meanwhile (or unreadable): the page names no app, and
+		// the join's own write decides where it goes.
+		return d
+	}
+	d.JoinApp = &pageApp{Name: app.Name, URL: app.URL}
+	d.onward = appOrigin(app.URL)
+	return d
+}
+
+// appOrigin is the scheme://host[:port] of an app's url (an absolute http
+// or https address, as the store checks), or "".
+func appOrigin(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme != "http" && u.Scheme != "https" || u.Host == "" || strings.ContainsAny(u.Host, " ;'\"") {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
+}
+
+// finishJoin ends a join on the page: when the join signed the person in,
+// the session cookie is set and the browser goes on (303) to the app's
+// url, the address an Admin set, never one from the request; when the
+// person must first pass or set up a second factor, the login's second
+// step is shown with the app as where it ends (for a proxy app; an oidc
+// app's url is not a place /login sends anyone, so the second step ends
+// at the portal, which lists it); anything else gets the welcome page,
+// which names the app.
+func (p *Pages) finishJoin(w http.ResponseWriter, r *http.Request, j db.Joined) {
+	switch {
+	case j.Login.Token != "" && j.App != nil:
+		p.host.SetSessionCookie(w, j.Login)
+		p.host.SetActor(r, j.Login.User)
+		http.Redirect(w, r, j.App.URL, http.StatusSeeOther)
+	case j.Login.SecondFactor != nil && j.App != nil:
+		rd := "/"
+		if _, ok := p.safeRedirect(j.App.URL); ok {
+			rd = j.App.URL
+		}
+		p.secondStep(w, r, j.Login.SecondFactor, rd)
+	default:
+		p.renderWelcome(w, r, j.User, j.App)
+	}
 }
 
 // formFailed shows a failed submission: a dead link or invitation gets its
@@ -759,7 +822,7 @@ func (p *Pages) showFormError(w http.ResponseWriter, r *http.Request, form *page
 	}
 }
 
-func (p *Pages) renderWelcome(w http.ResponseWriter, r *http.Request, u db.User) {
+func (p *Pages) renderWelcome(w http.ResponseWriter, r *http.Request, u db.User, app *db.App) {
 	title := "Your account is ready"
 	if !u.EmailVerified {
 		title = "Check your mailbox"
@@ -767,7 +830,7 @@ func (p *Pages) renderWelcome(w http.ResponseWriter, r *http.Request, u db.User)
 	p.renderPage(w, r, http.StatusOK, "welcome", &pageData{Title: title, Welcome: &pageWelcome{
 		Name: u.Name, Email: u.Email, Username: u.Username, LoginURL: p.baseURL + "/login",
 		Mailed: p.store.SendsWelcomeEmails(), Verify: !u.EmailVerified,
-	}})
+	}, JoinApp: pageAppOf(app)})
 }
 
 // Invitations (GET/POST /invitations/:token).
@@ -803,10 +866,18 @@ func (p *Pages) renderDeadInvitation(w http.ResponseWriter, r *http.Request, inv
 }
 
 func (p *Pages) invitationPage(inv db.Invitation, form *pageForm) *pageData {
-	return &pageData{
+	return p.withJoinApp(inv.AppID, &pageData{
 		Title: "Accept your invitation", Inviter: inv.Inviter, Role: inv.Role.Name(),
 		Expires: inv.ExpiresAt.UTC().Format(pageTimeLayout), Form: form,
+	})
+}
+
+// pageAppOf is app as the pages name it, or nil.
+func pageAppOf(app *db.App) *pageApp {
+	if app == nil {
+		return nil
 	}
+	return &pageApp{Name: app.Name, URL: app.URL}
 }
 
 // openInvitation returns the invitation of token when it can be accepted
@@ -846,8 +917,8 @@ func (p *Pages) InvitationForm(w http.ResponseWriter, r *http.Request, ps httpro
 	form.fill(r.PostForm)
 	again := r.PostForm.Get("password2")
 	show := func(status int) { p.renderPage(w, r, status, "invitation", p.invitationPage(inv, form)) }
-	u, err := p.accounts.AcceptInvitation(r.Context(), token, db.NewAccount{Name: r.PostForm.Get("name"),
-		Username: r.PostForm.Get("username"), Password: r.PostForm.Get("password"), PasswordAgain: &again})
+	j, err := p.accounts.JoinInvitation(r.Context(), token, db.NewAccount{Name: r.PostForm.Get("name"),
+		Username: r.PostForm.Get("username"), Password: r.PostForm.Get("password"), PasswordAgain: &again}, true)
 	if err != nil {
 		p.formFailed(w, r, form, err, show, func() {
 			inv, ferr := p.store.FindInvitationByToken(token)
@@ -859,7 +930,7 @@ func (p *Pages) InvitationForm(w http.ResponseWriter, r *http.Request, ps httpro
 		return
 	}
 	p.host.Joined("invitation")
-	p.renderWelcome(w, r, u)
+	p.finishJoin(w, r, j)
 }
 
 // Logging in and out (GET/POST /login, POST /logout).
@@ -1194,8 +1265,18 @@ func (p *Pages) VerifyEmailLink(w http.ResponseWriter, r *http.Request, ps httpr
 	u, err := p.store.VerifyEmail(ps.ByName("token"))
 	switch db.ErrorCode(err) {
 	case "":
-		p.renderPage(w, r, http.StatusOK, "verify", &pageData{Title: "Address verified", Heading: "Your address is verified",
-			Message: "Thank you: " + u.Email + " is verified. You can log in now with your password.", ShowLogin: true})
+		d := &pageData{Title: "Address verified", Heading: "Your address is verified",
+			Message: "Thank you: " + u.Email + " is verified. You can log in now with your password.", ShowLogin: true}
+		// The link the person joined through may name an app: the page
+		// links to it (the app's own address, set by an Admin), where the
+		// gate or the app's single sign-on asks them to log in. Opening
+		// this link signs nobody in.
+		if app, ok, err := p.store.JoinedApp(u); err == nil && ok {
+			d.JoinApp = &pageApp{Name: app.Name, URL: app.URL}
+			d.Message = "Thank you: " + u.Email + " is verified. Open " + app.Name + " and log in there with your password."
+			d.ShowLogin = false
+		}
+		p.renderPage(w, r, http.StatusOK, "verify", d)
 	case db.ENOTFOUND:
 		p.renderPage(w, r, http.StatusNotFound, "verify", &pageData{Title: "Verification link not valid",
 			Heading:   "This verification link does not work",
