@@ -150,7 +150,7 @@ func TestConfigFileOverrides(t *testing.T) {
 		},
 		{
 			name: "smtp mail",
-			file: "[mail]\ndriver = \"smtp\"\nhost = \"smtp.example.com\"\nport = 465\nusername = \"u\"\npassword = \"p\"\nfrom = \"Invited <invited@example.com>\"\ntls = \"tls\"\nwelcome = false\nretry_delay = \"1m\"\nmax_attempts = 3\n",
+			file: "[mail]\ndriver = \"smtp\"\nhost = \"smtp.example.com\"\nport = 465\nusername = \"u\"\npassword = \"p\"\nfrom = \"Invited <invited@example.com>\"\ntls = \"tls\"\nwelcome = false\nnotify_inviter = false\nretry_delay = \"1m\"\nmax_attempts = 3\n",
 			check: func(t *testing.T, c Config) {
 				want := MailConfig{Driver: "smtp", Host: "smtp.example.com", Port: 465, Username: "u", Password: "p", From: "Invited <invited@example.com>", TLS: "tls",
 					RetryDelay: Duration{time.Minute}, MaxAttempts: 3}
@@ -699,6 +699,7 @@ func TestConfigEnvNames(t *testing.T) {
 		{"auth.cookie_domain", "INVITED_AUTH_COOKIE_DOMAIN"},
 		{"auth.verify_email", "INVITED_AUTH_VERIFY_EMAIL"},
 		{"auth.require_second_factor", "INVITED_AUTH_REQUIRE_SECOND_FACTOR"},
+		{"mail.notify_inviter", "INVITED_MAIL_NOTIFY_INVITER"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.key, func(t *testing.T) {
@@ -707,8 +708,8 @@ func TestConfigEnvNames(t *testing.T) {
 			}
 		})
 	}
-	if len(seen) != 35 {
-		t.Errorf("%d keys, want 35 (update the example file and this count together)", len(seen))
+	if len(seen) != 36 {
+		t.Errorf("%d keys, want 36 (update the example file and this count together)", len(seen))
 	}
 }
 

@@ -1,0 +1,115 @@
+package server
+
+import (
+	"encoding/json"
+	"net/http"
+
+	"github.com/julienschmidt/httprouter"
+
+	"invited/db"
+)
+
+// Batch invitations (DESIGN §12): many addresses in one call, a result for
+// each.
+
+type batchRowRequest struct {
+	Email          string          `json:"email"`
+	RoleID         json.RawMessage `json:"roleId"`
+	Groups         []string        `json:"groups"`
+	OrganizationID string          `json:"organizationId"`
+}
+
+type createBatchRequest struct {
+	Invitations            []batchRowRequest `json:"invitations"`
+	Inviter                *string           `json:"inviter"`
+	TTL                    *string           `json:"ttl"`
+	DisableInvitationEmail bool              `json:"disableInvitationEmail"`
+	// AppID is accepted so that a batch reads like a single invitation.
+	// TODO(issue 15, appId): pass it on as NewInvitationBatch.AppID once
+	// invitations carry an app (NewInvitation.AppID); until then it must
+	// be empty.
+	AppID *string `json:"appId"`
+}
+
+type batchResultResponse struct {
+	Email      string              `json:"email"`
+	Status     string              `json:"status"`
+	Invitation *invitationResponse `json:"invitation,omitempty"`
+	Error      string              `json:"error,omitempty"`
+}
+
+type createBatchResponse struct {
+	Results []batchResultResponse `json:"results"`
+}
+
+// maxEchoedEmail caps an address a result repeats back: a refused one may
+// be anything the caller sent.
+const maxEchoedEmail = 2 * db.MaxEmailLength
+
+func (s *Server) handleCreateInvitationBatch(w http.ResponseWriter, r *http.Request, _ httprouter.Params, actor db.Actor) {
+	var req createBatchRequest
+	if err := decode(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if req.AppID != nil && *req.AppID != "" {
+		s.writeError(w, r, db.FieldErrorf("appId", "is not supported by this build yet; leave it out"))
+		return
+	}
+	in := db.NewInvitationBatch{DefaultTTL: s.inviteTTL, DisableEmail: req.DisableInvitationEmail}
+	if req.TTL != nil {
+		d, ok := db.ParseDuration(*req.TTL)
+		if !ok {
+			s.writeError(w, r, db.FieldErrorf("ttl", "%q is not a duration; give seconds such as \"604800s\"", clip(*req.TTL, 64)))
+			return
+		}
+		in.TTL = &d
+	}
+	var err error
+	if in.Inviter, err = s.inviterName(actor, req.Inviter); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	// A roleId that is no role makes its row invalid, not the batch: the
+	// store sees only the rows it can read, and the results are put back
+	// in the order of the request.
+	results := make([]batchResultResponse, len(req.Invitations))
+	var index []int
+	for i, row := range req.Invitations {
+		role, err := parseRole("roleId", row.RoleID)
+		if err != nil {
+			results[i] = batchResultResponse{Email: clip(row.Email, maxEchoedEmail), Status: db.BatchInvalid, Error: db.ErrorMessage(err)}
+			continue
+		}
+		index = append(index, i)
+		in.Rows = append(in.Rows, db.BatchRow{Email: row.Email, Role: role, Groups: row.Groups, OrgID: row.OrganizationID})
+	}
+	switch n := len(req.Invitations); {
+	case n == 0:
+		s.writeError(w, r, db.FieldErrorf("invitations", "is empty: give at least one address"))
+		return
+	case n > db.MaxBatchInvitations:
+		s.writeError(w, r, db.FieldErrorf("invitations", "holds %d addresses; at most %d may be invited at once, so split the list", n, db.MaxBatchInvitations))
+		return
+	}
+	if len(in.Rows) > 0 {
+		done, err := s.store.CreateInvitationBatch(actor, in)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		for j, res := range done {
+			out := batchResultResponse{Email: clip(res.Email, maxEchoedEmail), Status: res.Status}
+			if res.Invitation != nil {
+				inv := newInvitationResponse(s.baseURL, *res.Invitation)
+				out.Invitation = &inv
+			}
+			if res.Err != nil {
+				out.Error = res.Err.Message
+			}
+			results[index[j]] = out
+		}
+		s.pokeOutbox()
+	}
+	writeJSON(w, http.StatusOK, createBatchResponse{Results: results})
+}
