@@ -5,6 +5,7 @@ package main
 // the invitation is accepted, and none with mail.notify_inviter = false.
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -104,4 +105,51 @@ func TestE2EInviterNotToldWhenOff(t *testing.T) {
 			t.Errorf("with notify_inviter = false Edith was told: %q", pm.Subject)
 		}
 	}
+}
+
+// TestE2EBatchFromTheTUI: with the server running, the TUI sends a pasted
+// CSV through the admin socket, shows a result per address, and the
+// server emails the people it invited.
+func TestE2EBatchFromTheTUI(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	smtpSrv := smtptest.Start(t, smtptest.Config{})
+	p := startServer(t, dir, mailEnv(smtpSrv.Port())...)
+	status, _, body := do(t, "POST", p.URL+"/v1/userInvitations", e2eAdminKey, map[string]any{"invitedEmail": "grace@example.com", "inviter": "Root", "disableInvitationEmail": true})
+	wantStatus(t, "invite grace", status, http.StatusOK, body)
+
+	var env []string
+	for _, kv := range serverEnv(dir, mailEnv(smtpSrv.Port())...) {
+		if strings.HasPrefix(kv, "INVITED_") {
+			env = append(env, fmt.Sprintf("%q", kv))
+		}
+	}
+	tm := newTmux(t, fmt.Sprintf("env TERM=xterm-256color %s %s admin", strings.Join(env, " "), e2eBinary))
+	tm.waitFor("start in server mode", 15*time.Second, "server", "Signup links")
+	tm.keys(false, "2")
+	tm.waitFor("invitations tab", 5*time.Second, "grace@example.com", "b batch")
+	tm.keys(false, "b")
+	tm.waitFor("batch form", 5*time.Second, "Invite many people")
+	// Typed as a terminal pastes without bracketed paste: each line
+	// ends with enter, which makes a new line in the list.
+	for _, line := range []string{"email,role", "kay@example.com,Editor", "grace@example.com,", "lin@example.com,"} {
+		tm.keys(true, line)
+		tm.keys(false, "Enter")
+	}
+	tm.keys(false, "C-s")
+	tm.waitFor("batch results", 15*time.Second, "Batch results", "2 invited, 1 already-invited", "kay@example.com", "lin@example.com")
+	for _, to := range []string{"kay@example.com", "lin@example.com"} {
+		pm := smtptest.MustParse(t, smtpSrv.WaitMessagesTo(t, to, 1, 10*time.Second)[0].Data)
+		if !strings.Contains(pm.Subject, "invited you to join") {
+			t.Errorf("email to %s: subject %q", to, pm.Subject)
+		}
+	}
+	status, _, body = do(t, "GET", p.URL+"/v1/userInvitations?state=PENDING", e2eAdminKey, nil)
+	wantStatus(t, "list", status, http.StatusOK, body)
+	if !strings.Contains(string(body), `"invitedEmail":"kay@example.com"`) || !strings.Contains(string(body), `"roleId":"2"`) {
+		t.Errorf("kay's Editor invitation is not listed: %s", body)
+	}
+	tm.keys(false, "Escape")
+	tm.keys(false, "q")
+	tm.waitExit()
 }
