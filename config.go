@@ -87,6 +87,7 @@ type Config struct {
 	Invitations InvitationsConfig `toml:"invitations"`
 	Mail        MailConfig        `toml:"mail"`
 	Limits      LimitsConfig      `toml:"limits"`
+	Retention   RetentionConfig   `toml:"retention"`
 	Site        SiteConfig        `toml:"site"`
 	Log         LogConfig         `toml:"log"`
 }
@@ -214,6 +215,25 @@ type LimitsConfig struct {
 	PublicPerMinute int `toml:"public_per_minute"`
 }
 
+// RetentionConfig is the [retention] section: how long records without an
+// expiry of their own are kept. (Sessions, sign-in requests, codes and
+// one-time tokens are deleted once they expire, every hour; users, links,
+// invitations and the other records admins manage are never deleted by
+// age.)
+type RetentionConfig struct {
+	// Events is how long an audit event is kept; 0 keeps events for ever.
+	Events Duration `toml:"events"`
+	// Emails is how long an email that was sent, failed for good or was
+	// cancelled is kept in the outbox; 0 keeps them for ever. Pending
+	// emails are never deleted.
+	Emails Duration `toml:"emails"`
+}
+
+// retention is the [retention] section as the store takes it.
+func (r RetentionConfig) retention() db.Retention {
+	return db.Retention{Events: r.Events.Duration, Emails: r.Emails.Duration}
+}
+
 // SiteConfig is the [site] section.
 type SiteConfig struct {
 	// Name is the product name shown in pages and emails. Left at its
@@ -265,8 +285,12 @@ func DefaultConfig() Config {
 			MaxAttempts:   8,
 		},
 		Limits: LimitsConfig{AuthPerMinute: 10, PublicPerMinute: 60},
-		Site:   SiteConfig{Name: "invited"},
-		Log:    LogConfig{Format: "text", Level: "info"},
+		Retention: RetentionConfig{
+			Events: Duration{8760 * time.Hour},
+			Emails: Duration{720 * time.Hour},
+		},
+		Site: SiteConfig{Name: "invited"},
+		Log:  LogConfig{Format: "text", Level: "info"},
 	}
 }
 
@@ -979,6 +1003,14 @@ func (c Config) Validate() error {
 	}
 	if c.Limits.PublicPerMinute < 0 {
 		bad("limits.public_per_minute", "%d is negative; use 0 (off) or more", c.Limits.PublicPerMinute)
+	}
+
+	// [retention]
+	if c.Retention.Events.Duration < 0 {
+		bad("retention.events", "%s is negative; use a duration such as \"8760h\" (a year), or 0 to keep events for ever", formatDuration(c.Retention.Events.Duration))
+	}
+	if c.Retention.Emails.Duration < 0 {
+		bad("retention.emails", "%s is negative; use a duration such as \"720h\" (30 days), or 0 to keep sent emails for ever", formatDuration(c.Retention.Emails.Duration))
 	}
 
 	// [site]

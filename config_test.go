@@ -86,6 +86,8 @@ func TestConfigDefaults(t *testing.T) {
 		{"mail.tls", cfg.Mail.TLS, "starttls"},
 		{"limits.auth_per_minute", cfg.Limits.AuthPerMinute, 10},
 		{"limits.public_per_minute", cfg.Limits.PublicPerMinute, 60},
+		{"retention.events", cfg.Retention.Events.Duration, 8760 * time.Hour},
+		{"retention.emails", cfg.Retention.Emails.Duration, 720 * time.Hour},
 		{"site.name", cfg.Site.Name, "invited"},
 		{"log.format", cfg.Log.Format, "text"},
 		{"log.level", cfg.Log.Level, "info"},
@@ -557,6 +559,9 @@ func TestConfigValidate(t *testing.T) {
 		{"verify_email with a newline", func(c *Config) { c.Auth.VerifyEmail = "never\n" }, "auth.verify_email", `"never\n" is not known`},
 		{"require_second_factor unknown role", func(c *Config) { c.Auth.RequireSecondFactor = []string{"Admin", "Owner"} }, "auth.require_second_factor", `"Owner" is not a role`},
 		{"default_ttl negative", func(c *Config) { c.Invitations.DefaultTTL = Duration{-time.Hour} }, "invitations.default_ttl", "not positive"},
+		{"retention.events negative", func(c *Config) { c.Retention.Events = Duration{-time.Hour} }, "retention.events", "-1h is negative"},
+		{"retention.events most negative", func(c *Config) { c.Retention.Events = Duration{time.Duration(-1 << 63)} }, "retention.events", "is negative"},
+		{"retention.emails negative", func(c *Config) { c.Retention.Emails = Duration{-time.Nanosecond} }, "retention.emails", "is negative"},
 		{"mail driver unknown", func(c *Config) { c.Mail.Driver = "sendmail" }, "mail.driver", `use "log" or "smtp"`},
 		{"smtp without host", func(c *Config) { c.Mail.Driver, c.Mail.From = "smtp", "a@example.com" }, "mail.host", "empty"},
 		{"smtp without from", func(c *Config) { c.Mail.Driver, c.Mail.Host = "smtp", "smtp.example.com" }, "mail.from", "empty"},
@@ -695,6 +700,8 @@ func TestConfigEnvNames(t *testing.T) {
 		{"auth.lockout_max", "INVITED_AUTH_LOCKOUT_MAX"},
 		{"limits.auth_per_minute", "INVITED_LIMITS_AUTH_PER_MINUTE"},
 		{"invitations.default_ttl", "INVITED_INVITATIONS_DEFAULT_TTL"},
+		{"retention.events", "INVITED_RETENTION_EVENTS"},
+		{"retention.emails", "INVITED_RETENTION_EMAILS"},
 		{"log.level", "INVITED_LOG_LEVEL"},
 		{"auth.cookie_domain", "INVITED_AUTH_COOKIE_DOMAIN"},
 		{"auth.verify_email", "INVITED_AUTH_VERIFY_EMAIL"},
@@ -708,8 +715,8 @@ func TestConfigEnvNames(t *testing.T) {
 			}
 		})
 	}
-	if len(seen) != 36 {
-		t.Errorf("%d keys, want 36 (update the example file and this count together)", len(seen))
+	if len(seen) != 38 {
+		t.Errorf("%d keys, want 38 (update the example file and this count together)", len(seen))
 	}
 }
 
@@ -771,5 +778,51 @@ func TestConfigRequireSecondFactorFromEnv(t *testing.T) {
 	}
 	if _, _, err := LoadConfig("", []string{"INVITED_AUTH_REQUIRE_SECOND_FACTOR=Admin,root"}); err == nil || !strings.Contains(err.Error(), "auth.require_second_factor") {
 		t.Fatalf("an unknown role: %v", err)
+	}
+}
+
+// TestConfigRetention: retention.events and retention.emails from the file
+// and the environment, 0 for ever, and clear refusals of nonsense.
+func TestConfigRetention(t *testing.T) {
+	path := writeConfigFile(t, "[retention]\nevents = \"0\"\nemails = \"48h\"\n")
+	cfg, _ := mustLoadConfig(t, path, nil)
+	if cfg.Retention.Events.Duration != 0 || cfg.Retention.Emails.Duration != 48*time.Hour {
+		t.Errorf("from the file: %+v", cfg.Retention)
+	}
+	if r := cfg.Retention.retention(); r.Events != 0 || r.Emails != 48*time.Hour || r.Batch != 0 {
+		t.Errorf("as the store takes it: %+v", r)
+	}
+	cfg, _ = mustLoadConfig(t, path, []string{"INVITED_RETENTION_EVENTS=2160h", "INVITED_RETENTION_EMAILS=0s"})
+	if cfg.Retention.Events.Duration != 2160*time.Hour || cfg.Retention.Emails.Duration != 0 {
+		t.Errorf("env over the file: %+v", cfg.Retention)
+	}
+
+	bad := []struct {
+		name string
+		file string
+		env  string
+		want []string
+	}{
+		{"negative in the file", "[retention]\nevents = \"-1h\"\n", "", []string{"retention.events", "-1h is negative", "0 to keep events for ever"}},
+		{"negative in the env", "", "INVITED_RETENTION_EMAILS=-720h", []string{"retention.emails", "is negative"}},
+		{"days are not a unit", "", "INVITED_RETENTION_EVENTS=365d", []string{"INVITED_RETENTION_EVENTS", `"365d" is not a duration`}},
+		{"a word", "", "INVITED_RETENTION_EMAILS=forever", []string{"INVITED_RETENTION_EMAILS", "not a duration"}},
+		{"empty", "", "INVITED_RETENTION_EVENTS=", []string{"INVITED_RETENTION_EVENTS", "not a duration"}},
+		{"a bare number in the file", "[retention]\nemails = 720\n", "", []string{"retention.emails"}},
+		{"overflowing", "", "INVITED_RETENTION_EVENTS=999999999999h", []string{"INVITED_RETENTION_EVENTS", "not a duration"}},
+	}
+	for _, tt := range bad {
+		t.Run(tt.name, func(t *testing.T) {
+			p := ""
+			if tt.file != "" {
+				p = writeConfigFile(t, tt.file)
+			}
+			var env []string
+			if tt.env != "" {
+				env = []string{tt.env}
+			}
+			_, _, err := LoadConfig(p, env)
+			wantErrorContaining(t, err, tt.want...)
+		})
 	}
 }

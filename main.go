@@ -257,16 +257,17 @@ func runServe(ctx context.Context, args, environ []string, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	if n, err := store.PruneSessions(); err != nil {
-		return fmt.Errorf("prune expired sessions: %w", err)
-	} else if n > 0 {
-		log.Info("pruned expired sessions", "count", n)
-	}
-	if n, err := store.PruneOIDCGrants(); err != nil {
-		return fmt.Errorf("prune expired OpenID Connect grants: %w", err)
-	} else if n > 0 {
-		log.Info("pruned expired OpenID Connect grants", "count", n)
-	}
+	// Expired sessions, codes and tokens, and events and emails past
+	// their retention, are deleted at once and then every hour, in short
+	// transactions beside the requests'. The loop stops before the store
+	// closes.
+	pruneCtx, stopPruner := context.WithCancel(context.Background())
+	prunerDone := make(chan struct{})
+	go func() {
+		server.RunPruner(pruneCtx, store, server.PrunerOptions{Retention: cfg.Retention.retention(), Logger: log})
+		close(prunerDone)
+	}()
+	defer func() { stopPruner(); <-prunerDone }()
 	// The OpenID Connect provider signs with the current key; the first
 	// one is made here rather than by the first sign-in.
 	if _, err := store.EnsureSigningKey(); err != nil {

@@ -61,6 +61,8 @@ var exportedTypes = map[string]reflect.Type{
 	"PasswordCheck":      reflect.TypeFor[PasswordCheck](),
 	"Passkey":            reflect.TypeFor[Passkey](),
 	"PasskeyUse":         reflect.TypeFor[PasskeyUse](),
+	"Retention":          reflect.TypeFor[Retention](),
+	"PruneCounts":        reflect.TypeFor[PruneCounts](),
 	"PasswordPolicy":     reflect.TypeFor[PasswordPolicy](),
 	"Role":               reflect.TypeFor[Role](),
 	"SigningKey":         reflect.TypeFor[SigningKey](),

@@ -3,7 +3,8 @@
 // sessions, passkeys (the WebAuthn credentials; the ceremonies are the
 // server's), TOTP second factors with their recovery codes and the login
 // step that asks for them, the OpenID Connect signing keys, the audit log and the email
-// outbox, kept in one bbolt file by Store.
+// outbox, kept in one bbolt file by Store. Prune deletes what has expired
+// and what has outlived its Retention.
 //
 // It knows nothing of HTTP, URLs or rendering: the server and the TUI turn
 // its values into answers and screens. Its rules hold whoever calls it:

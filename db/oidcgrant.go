@@ -159,7 +159,7 @@ func (s *Store) CreateOIDCAuthRequest(in OIDCAuthRequest) (OIDCAuthRequest, erro
 		rec.MaxAgeSeconds = &secs
 	}
 	err = s.update(func(tx *bolt.Tx) error {
-		if _, err := s.pruneOIDCAuthRequestsTx(tx, oidcPruneBatch); err != nil {
+		if _, err := pruneOIDCAuthRequestsTx(tx, s.now(), oidcPruneBatch); err != nil {
 			return err
 		}
 		if err := tx.Bucket(bucketOIDCAuthByTime).Put(oidcAuthTimeKey(rec.CreatedAt, id), nil); err != nil {
@@ -182,10 +182,10 @@ func oidcAuthTimeKey(at time.Time, id string) []byte {
 	return append(itob(uint64(at.UnixNano())), id...)
 }
 
-// pruneOIDCAuthRequestsTx deletes up to max auth requests older than
-// OIDCAuthRequestTTL, oldest first, with their codes.
-func (s *Store) pruneOIDCAuthRequestsTx(tx *bolt.Tx, max int) (int, error) {
-	cutoff := uint64(s.now().Add(-OIDCAuthRequestTTL).UnixNano())
+// pruneOIDCAuthRequestsTx deletes up to max auth requests that are
+// OIDCAuthRequestTTL old or older at now, oldest first, with their codes.
+func pruneOIDCAuthRequestsTx(tx *bolt.Tx, now time.Time, max int) (int, error) {
+	cutoff := uint64(now.Add(-OIDCAuthRequestTTL).UnixNano())
 	idx := tx.Bucket(bucketOIDCAuthByTime)
 	var dead [][]byte
 	c := idx.Cursor()
@@ -310,44 +310,21 @@ func (s *Store) DeleteOIDCAuthRequest(id string) error {
 	return s.update(func(tx *bolt.Tx) error { return deleteOIDCAuthRequestTx(tx, id) })
 }
 
-// PruneOIDCGrants deletes expired auth requests (with their codes) and
-// expired refresh tokens, and returns how many records it deleted. New
-// auth requests prune old ones as they come; refresh tokens wait for
-// this, which `invited serve` runs at start.
+// PruneOIDCGrants deletes expired auth requests (with their codes),
+// expired codes and expired refresh tokens, in transactions of at most
+// DefaultPruneBatch records, and returns how many records it deleted. New
+// auth requests prune old ones as they come; the rest waits for this,
+// which the server's pruning pass (Prune) runs every hour.
 func (s *Store) PruneOIDCGrants() (int, error) {
-	n := 0
-	err := s.update(func(tx *bolt.Tx) error {
-		requests, err := s.pruneOIDCAuthRequestsTx(tx, int(^uint(0)>>1))
+	now, total := s.now(), 0
+	for _, prune := range []pruneFunc{pruneOIDCCodesTx, pruneOIDCAuthRequestsTx, pruneOIDCRefreshTx} {
+		n, err := s.pruneInBatches(now, DefaultPruneBatch, prune)
+		total += n
 		if err != nil {
-			return err
+			return total, err
 		}
-		type dead struct {
-			hash string
-			user uint64
-		}
-		var gone []dead
-		err = tx.Bucket(bucketOIDCRefresh).ForEach(func(k, v []byte) error {
-			var rec oidcRefreshRecord
-			if ok, err := getJSON(tx.Bucket(bucketOIDCRefresh), k, &rec); err != nil || !ok {
-				return err
-			}
-			if !s.now().Before(rec.ExpiresAt) {
-				gone = append(gone, dead{string(k), rec.UserID})
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		for _, d := range gone {
-			if err := deleteOIDCRefreshTx(tx, d.hash, d.user); err != nil {
-				return err
-			}
-		}
-		n = requests + len(gone)
-		return nil
-	})
-	return n, err
+	}
+	return total, nil
 }
 
 // SaveOIDCCode stores (a hash of) the authorization code issued for the

@@ -280,36 +280,8 @@ func deleteUserSessionsTx(tx *bolt.Tx, userID uint64) error {
 	return nil
 }
 
-// PruneSessions deletes expired sessions and returns how many.
+// PruneSessions deletes expired sessions, in transactions of at most
+// DefaultPruneBatch, and returns how many.
 func (s *Store) PruneSessions() (int, error) {
-	n := 0
-	err := s.update(func(tx *bolt.Tx) error {
-		var dead [][]byte
-		var owners []uint64
-		err := tx.Bucket(bucketSessions).ForEach(func(k, v []byte) error {
-			var sess sessionRecord
-			if ok, err := getJSON(tx.Bucket(bucketSessions), k, &sess); err != nil || !ok {
-				return err
-			}
-			if !s.now().Before(sess.ExpiresAt) {
-				dead = append(dead, append([]byte(nil), k...))
-				owners = append(owners, sess.UserID)
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		for i, k := range dead {
-			if err := tx.Bucket(bucketSessions).Delete(k); err != nil {
-				return err
-			}
-			if err := tx.Bucket(bucketSessionsByUser).Delete(sessionUserKey(owners[i], string(k))); err != nil {
-				return err
-			}
-		}
-		n = len(dead)
-		return nil
-	})
-	return n, err
+	return s.pruneInBatches(s.now(), DefaultPruneBatch, pruneSessionsTx)
 }

@@ -109,6 +109,9 @@ type migration func(s *Store, tx *bolt.Tx, report *MigrationReport) error
 // raw credential id, so a user's passkeys are one prefix (passkey.go).
 // The meta bucket holds the schema version and the provider's 32-byte
 // secret (oidc_crypto_key).
+// Prune (prune.go) deletes expired sessions, grants and tokens, and old
+// events and finished emails, each with its index entries in the same
+// transaction; records that only admins delete are never pruned.
 //
 // Every exported method runs in one transaction. Writes are fsynced before
 // they return, so a nil error means the change is on disk.

@@ -1,6 +1,7 @@
 // Package server is invited's HTTP side: the JSON API, the middleware
 // around it, and the route table of the whole URL space, which mounts the
-// HTML pages of package web.
+// HTML pages of package web; and RunPruner, the hourly pass of `invited
+// serve` that deletes expired and old records.
 package server
 
 import (
