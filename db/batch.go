@@ -28,7 +28,9 @@ const (
 )
 
 // BatchRow is one address of a batch, with what it gets: a role (0 means
-// Viewer), groups and an organization ("" means the default one).
+// Viewer; one that is not Valid makes the row BatchInvalid, for a role the
+// caller named that is no role), groups and an organization ("" means
+// the default one).
 type BatchRow struct {
 	Email  string
 	Role   Role

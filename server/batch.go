@@ -70,46 +70,33 @@ func (s *Server) handleCreateInvitationBatch(w http.ResponseWriter, r *http.Requ
 		s.writeError(w, r, err)
 		return
 	}
-	// A roleId that is no role makes its row invalid, not the batch: the
-	// store sees only the rows it can read, and the results are put back
-	// in the order of the request.
-	results := make([]batchResultResponse, len(req.Invitations))
-	var index []int
-	for i, row := range req.Invitations {
+	// A roleId that is no role makes its row invalid, not the batch: it
+	// goes to the store as a role that is not Valid, which refuses it
+	// with the message parseRole gives.
+	for _, row := range req.Invitations {
 		role, err := parseRole("roleId", row.RoleID)
 		if err != nil {
-			results[i] = batchResultResponse{Email: clip(row.Email, maxEchoedEmail), Status: db.BatchInvalid, Error: db.ErrorMessage(err)}
-			continue
+			role = -1
 		}
-		index = append(index, i)
 		in.Rows = append(in.Rows, db.BatchRow{Email: row.Email, Role: role, Groups: row.Groups, OrgID: row.OrganizationID})
 	}
-	switch n := len(req.Invitations); {
-	case n == 0:
-		s.writeError(w, r, db.FieldErrorf("invitations", "is empty: give at least one address"))
-		return
-	case n > db.MaxBatchInvitations:
-		s.writeError(w, r, db.FieldErrorf("invitations", "holds %d addresses; at most %d may be invited at once, so split the list", n, db.MaxBatchInvitations))
+	done, err := s.store.CreateInvitationBatch(actor, in)
+	if err != nil {
+		s.writeError(w, r, err)
 		return
 	}
-	if len(in.Rows) > 0 {
-		done, err := s.store.CreateInvitationBatch(actor, in)
-		if err != nil {
-			s.writeError(w, r, err)
-			return
+	results := make([]batchResultResponse, len(done))
+	for i, res := range done {
+		out := batchResultResponse{Email: clip(res.Email, maxEchoedEmail), Status: res.Status}
+		if res.Invitation != nil {
+			inv := newInvitationResponse(s.baseURL, *res.Invitation)
+			out.Invitation = &inv
 		}
-		for j, res := range done {
-			out := batchResultResponse{Email: clip(res.Email, maxEchoedEmail), Status: res.Status}
-			if res.Invitation != nil {
-				inv := newInvitationResponse(s.baseURL, *res.Invitation)
-				out.Invitation = &inv
-			}
-			if res.Err != nil {
-				out.Error = res.Err.Message
-			}
-			results[index[j]] = out
+		if res.Err != nil {
+			out.Error = res.Err.Message
 		}
-		s.pokeOutbox()
+		results[i] = out
 	}
+	s.pokeOutbox()
 	writeJSON(w, http.StatusOK, createBatchResponse{Results: results})
 }

@@ -125,6 +125,7 @@ func TestInvitationBatchRefusedWhole(t *testing.T) {
 		{"a key names no inviter", `{"invitations":[{"email":"a@example.com"}]}`, "inviter"},
 		{"bad ttl", `{"inviter":"A","ttl":"soon","invitations":[{"email":"a@example.com"}]}`, "ttl"},
 		{"zero ttl", `{"inviter":"A","ttl":"0s","invitations":[{"email":"a@example.com"}]}`, "ttl"},
+		{"zero ttl, every row unreadable", `{"inviter":"A","ttl":"0s","invitations":[{"email":"a@example.com","roleId":99}]}`, "ttl"},
 		{"huge inviter", `{"inviter":"` + strings.Repeat("x", 100000) + `","invitations":[{"email":"a@example.com"}]}`, "inviter"},
 		{"list of the wrong type", `{"inviter":"A","invitations":{"email":"a@example.com"}}`, "invitations"},
 		{"email of the wrong type", `{"inviter":"A","invitations":[{"email":42}]}`, "email"},

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -117,7 +118,7 @@ func TestBatchParseErrors(t *testing.T) {
 				t.Fatalf("%v, want an error that says %q", err, c.says)
 			}
 			var e *db.Error
-			if !asDBError(err, &e) || len(e.Details) != 1 || e.Details[0].Path != "invitations" {
+			if !errors.As(err, &e) || len(e.Details) != 1 || e.Details[0].Path != "invitations" {
 				t.Fatalf("%#v: want a field error on invitations", err)
 			}
 		})
@@ -132,13 +133,4 @@ func TestBatchParseErrors(t *testing.T) {
 	if n := len(pendingOf(t, h.store)); n != before {
 		t.Fatalf("a refused list made %d invitations", n-before)
 	}
-}
-
-func asDBError(err error, e **db.Error) bool {
-	var de *db.Error
-	if d, ok := err.(*db.Error); ok {
-		de = d
-	}
-	*e = de
-	return de != nil
 }
