@@ -196,6 +196,9 @@ type MailConfig struct {
 	TLS string `toml:"tls"`
 	// Welcome sends a welcome email after every signup.
 	Welcome bool `toml:"welcome"`
+	// NotifyInviter emails the user who made an invitation when it is
+	// accepted (DESIGN §12).
+	NotifyInviter bool `toml:"notify_inviter"`
 	// RetryDelay is the wait before the first retry of a failed email;
 	// it doubles with each attempt, up to an hour.
 	RetryDelay Duration `toml:"retry_delay"`
@@ -289,12 +292,13 @@ func DefaultConfig() Config {
 		},
 		Invitations: InvitationsConfig{DefaultTTL: Duration{168 * time.Hour}},
 		Mail: MailConfig{
-			Driver:      "log",
-			Port:        587,
-			TLS:         "starttls",
-			Welcome:     true,
-			RetryDelay:  Duration{10 * time.Second},
-			MaxAttempts: 8,
+			Driver:        "log",
+			Port:          587,
+			TLS:           "starttls",
+			Welcome:       true,
+			NotifyInviter: true,
+			RetryDelay:    Duration{10 * time.Second},
+			MaxAttempts:   8,
 		},
 		Webhooks: WebhooksConfig{RetryDelay: Duration{10 * time.Second}, MaxAttempts: 10},
 		Limits:   LimitsConfig{AuthPerMinute: 10, PublicPerMinute: 60},

@@ -152,7 +152,7 @@ func TestConfigFileOverrides(t *testing.T) {
 		},
 		{
 			name: "smtp mail",
-			file: "[mail]\ndriver = \"smtp\"\nhost = \"smtp.example.com\"\nport = 465\nusername = \"u\"\npassword = \"p\"\nfrom = \"Invited <invited@example.com>\"\ntls = \"tls\"\nwelcome = false\nretry_delay = \"1m\"\nmax_attempts = 3\n",
+			file: "[mail]\ndriver = \"smtp\"\nhost = \"smtp.example.com\"\nport = 465\nusername = \"u\"\npassword = \"p\"\nfrom = \"Invited <invited@example.com>\"\ntls = \"tls\"\nwelcome = false\nnotify_inviter = false\nretry_delay = \"1m\"\nmax_attempts = 3\n",
 			check: func(t *testing.T, c Config) {
 				want := MailConfig{Driver: "smtp", Host: "smtp.example.com", Port: 465, Username: "u", Password: "p", From: "Invited <invited@example.com>", TLS: "tls",
 					RetryDelay: Duration{time.Minute}, MaxAttempts: 3}
@@ -721,6 +721,7 @@ func TestConfigEnvNames(t *testing.T) {
 		{"webhooks.allow_private", "INVITED_WEBHOOKS_ALLOW_PRIVATE"},
 		{"webhooks.retry_delay", "INVITED_WEBHOOKS_RETRY_DELAY"},
 		{"webhooks.max_attempts", "INVITED_WEBHOOKS_MAX_ATTEMPTS"},
+		{"mail.notify_inviter", "INVITED_MAIL_NOTIFY_INVITER"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.key, func(t *testing.T) {
@@ -729,8 +730,8 @@ func TestConfigEnvNames(t *testing.T) {
 			}
 		})
 	}
-	if len(seen) != 40 {
-		t.Errorf("%d keys, want 40 (update the example file and this count together)", len(seen))
+	if len(seen) != 41 {
+		t.Errorf("%d keys, want 41 (update the example file and this count together)", len(seen))
 	}
 }
 

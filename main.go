@@ -178,7 +178,7 @@ func openStore(cfg Config) (*db.Store, error) {
 // worker renders them with its own configuration when it sends them.
 func openStoreTimeout(cfg Config, wait time.Duration) (*db.Store, error) {
 	return db.Open(cfg.DatabasePath(), db.Options{
-		WelcomeEmails: cfg.Mail.Welcome, LockTimeout: wait,
+		WelcomeEmails: cfg.Mail.Welcome, NotifyInviter: cfg.Mail.NotifyInviter, LockTimeout: wait,
 		OwnHost: ownHost(cfg), VerifyEmail: db.VerifyEmailMode(cfg.Auth.VerifyEmail),
 	})
 }

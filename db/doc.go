@@ -1,5 +1,5 @@
 // Package db is invited's domain and its storage: users and their roles,
-// signup links, invitations, organizations, groups, apps, API keys,
+// signup links, invitations (one at a time or in batches), organizations, groups, apps, API keys,
 // sessions, passkeys (the WebAuthn credentials; the ceremonies are the
 // server's), TOTP second factors with their recovery codes and the login
 // step that asks for them, the OpenID Connect signing keys, the audit log, the email

@@ -107,6 +107,10 @@ type invitationRecord struct {
 	UserID       uint64        `json:"user_id,omitempty"`
 	Groups       []string      `json:"groups,omitempty"`
 	AppID        string        `json:"app_id,omitempty"`
+	// CreatorUserID is the user who made the invitation, when a user did
+	// (not an API key, the CLI or the TUI on the file): the one told when
+	// it is accepted. Zero in records written before it was kept.
+	CreatorUserID uint64 `json:"creator_user_id,omitempty"`
 }
 
 func (s *Store) invitation(rec invitationRecord) Invitation {
@@ -226,6 +230,21 @@ func (s *Store) CreateInvitation(actor Actor, in NewInvitation) (Invitation, err
 	}
 	var inv Invitation
 	err = s.update(func(tx *bolt.Tx) error {
+		var err error
+		inv, err = s.createInvitationTx(tx, actor, in, token)
+		return err
+	})
+	return inv, err
+}
+
+// createInvitationTx is the write of CreateInvitation, for in as
+// validateInvitation left it, in the caller's transaction: it checks the
+// organization, the groups, an account or a pending invitation for the
+// address, and only then writes anything (the invitation, its index, its
+// event and its email), so an error leaves nothing of it behind.
+func (s *Store) createInvitationTx(tx *bolt.Tx, actor Actor, in NewInvitation, token string) (Invitation, error) {
+	var inv Invitation
+	err := func() error {
 		if !orgExistsTx(tx, in.OrgID) {
 			return FieldErrorf("organizationId", "%q is not an organization; create it first or leave it out for %q", in.OrgID, DefaultOrganization)
 		}
@@ -269,6 +288,9 @@ func (s *Store) CreateInvitation(actor Actor, in NewInvitation) (Invitation, err
 			Groups: nonEmpty(cleanGroups(new(fieldErrors), "groups", in.Groups)),
 			AppID:  in.AppID,
 		}
+		if actor.Kind == "user" {
+			rec.CreatorUserID = actor.ID
+		}
 		if !in.ExpiresAt.IsZero() {
 			rec.ExpiresAt = in.ExpiresAt.UTC()
 		}
@@ -290,7 +312,7 @@ func (s *Store) CreateInvitation(actor Actor, in NewInvitation) (Invitation, err
 			return nil
 		}
 		return s.sendInvitationTx(tx, inv)
-	})
+	}()
 	return inv, err
 }
 
@@ -588,10 +610,31 @@ func (s *Store) acceptInvitation(token string, in NewUser, si *joinSignIn) (Join
 		if err := s.welcomeTx(tx, urec); err != nil {
 			return err
 		}
+		if err := s.notifyInviterTx(tx, rec); err != nil {
+			return err
+		}
 		j, err = s.joinTx(tx, &urec, rec.AppID, si)
 		return err
 	})
 	return j, err
+}
+
+// notifyInviterTx queues the email that tells the user who made an
+// invitation that it was accepted (DESIGN §12), when Options.NotifyInviter
+// is on and a user made it: an API key, the CLI or the TUI on the file
+// have nobody to tell. Whether the inviter still exists and is active is
+// judged when the email is sent, not here.
+func (s *Store) notifyInviterTx(tx *bolt.Tx, rec invitationRecord) error {
+	if !s.notifyInviter || rec.CreatorUserID == 0 {
+		return nil
+	}
+	inviter, err := getUserTx(tx, rec.CreatorUserID)
+	if ErrorCode(err) == ENOTFOUND {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	return s.enqueueEmailTx(tx, emailRecord{Kind: EmailInviteAccepted, To: inviter.Email, UserID: inviter.ID, InvitationID: rec.ID})
 }
 
 // CountInvitations counts invitations by state (EXPIRED as read now).

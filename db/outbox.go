@@ -19,6 +19,9 @@ type Email struct {
 const (
 	EmailInvitation = "invitation"
 	EmailWelcome    = "welcome"
+	// EmailInviteAccepted tells an invitation's creator (UserID) that
+	// the invitation (InvitationID) was accepted.
+	EmailInviteAccepted = "invitation-accepted"
 	// EmailResetPassword (reset.go) carries a forgot-password link.
 )
 
@@ -55,10 +58,11 @@ type OutboxEmail struct {
 	CreatedAt     time.Time
 	NextAttemptAt time.Time
 	SentAt        *time.Time
-	// UserID is the user a welcome, reset-password or verification email
-	// is for; sending a welcome email sets the user's emailSent.
+	// UserID is the user a welcome, reset-password, verification or
+	// invitation-accepted email is for; sending a welcome email sets the user's emailSent.
 	UserID uint64
-	// InvitationID is the invitation an invitation email is for.
+	// InvitationID is the invitation an invitation email is for, or the
+	// one an invitation-accepted email tells about.
 	InvitationID uint64
 	// Inviter is the name an invitation email is signed with.
 	Inviter string
@@ -279,7 +283,7 @@ func capReason(reason string) string {
 func (s *Store) RetryEmail(id uint64) error {
 	return s.update(func(tx *bolt.Tx) error {
 		return updateEmailTx(tx, id, func(rec *emailRecord) error {
-			canMake := rec.Text != "" || rec.Token != "" || (rec.V >= 2 && (rec.Kind == EmailWelcome || rec.Kind == EmailVerify) && rec.UserID != 0)
+			canMake := rec.Text != "" || rec.Token != "" || (rec.V >= 2 && (rec.Kind == EmailWelcome || rec.Kind == EmailVerify || rec.Kind == EmailInviteAccepted) && rec.UserID != 0)
 			if !canMake {
 				return Errorf(EINVALID, "This email can no longer be sent again; resend the invitation instead.")
 			}

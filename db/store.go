@@ -127,6 +127,7 @@ type Store struct {
 	now            func() time.Time
 	rand           io.Reader
 	welcomeEnabled bool
+	notifyInviter  bool
 	// verifyEmail is Options.VerifyEmail, checked.
 	verifyEmail VerifyEmailMode
 	// ownHost is Options.OwnHost, normalised; apps may not claim it.
@@ -170,6 +171,9 @@ type Options struct {
 	// before they may log in (auth.verify_email); "" means
 	// VerifyEmailDomains.
 	VerifyEmail VerifyEmailMode
+	// NotifyInviter emails the user who made an invitation when it is
+	// accepted (mail.notify_inviter).
+	NotifyInviter bool
 }
 
 // ErrLocked is returned by Open when another process holds the file.
@@ -207,7 +211,7 @@ func Open(path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{db: bdb, now: opts.Now, rand: opts.Rand, welcomeEnabled: opts.WelcomeEmails, verifyEmail: opts.VerifyEmail}
+	s := &Store{db: bdb, now: opts.Now, rand: opts.Rand, welcomeEnabled: opts.WelcomeEmails, notifyInviter: opts.NotifyInviter, verifyEmail: opts.VerifyEmail}
 	if opts.OwnHost != "" {
 		// A host that is not a valid domain (an IP address, say) can
 		// never match an app's domain, so it needs no guard.

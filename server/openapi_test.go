@@ -663,6 +663,11 @@ func TestOpenAPIWalk(t *testing.T) {
 	w.do(409, "POST", "/v1/userInvitations", admin(`{"invitedEmail":"ed@example.com","inviter":"Ada"}`))
 	w.do(400, "POST", "/v1/userInvitations", admin(`{"invitedEmail":"x@example.com","inviter":"Ada","organizationId":"nope"}`))
 	w.do(400, "POST", "/v1/userInvitations", admin(`{"invitedEmail":"x@example.com","inviter":"Ada","ttl":"soon"}`))
+	// A batch: every status, and the whole-batch refusals.
+	w.do(200, "POST", "/api/admin/invitation-batches", admin(
+		`{"inviter":"Ada","ttl":"86400s","invitations":[{"email":"batch1@example.com","roleId":"2"},{"email":"grace@example.com"},{"email":"ed@example.com"},{"email":"nope"}]}`))
+	w.do(400, "POST", "/api/admin/invitation-batches", admin(`{"inviter":"Ada","invitations":[]}`))
+	w.do(400, "POST", "/api/admin/invitation-batches", admin(`{"inviter":"Ada","invitations":[{"email":"x@example.com"}],"ttl":"soon"}`))
 	_, _, inv2 := w.do(200, "POST", "/v1/userInvitations", walkReq{cookie: edCookie,
 		body: `{"invitedEmail":"linus@example.com","expirationTime":"` + time.Now().Add(30*24*time.Hour).UTC().Format(time.RFC3339) + `","disableInvitationEmail":true}`})
 	inv2ID := strings.TrimPrefix(str(inv2, "name"), "userInvitations/")

@@ -105,6 +105,7 @@ func (s *Server) apiRoutes() []route {
 		authed("DELETE", "/v1/userInvitations/:id", permManageInvitations, s.handleRevokeInvitation),
 		authed("POST", "/v1/userInvitations/:id/resend", permManageInvitations, s.handleResendInvitation),
 		doit(authed("POST", doitInvitePath, permManageInvitations, s.handleDoitInvite)),
+		authed("POST", "/api/admin/invitation-batches", permManageInvitations, s.handleCreateInvitationBatch),
 		public("POST", "/invitations/:token/accept", s.publicLimit, s.handleAcceptInvitation),
 		authed("GET", "/api/admin/organizations", permReadOrgs, s.handleListOrgs),
 		authed("POST", "/api/admin/organizations", permManageOrgs, s.handleCreateOrg),

@@ -195,6 +195,9 @@ func TestPermissionTable(t *testing.T) {
 		"GET /v1/userInvitations":        func() (string, string) { return "/v1/userInvitations", "" },
 		"GET /v1/userInvitations/:id":    func() (string, string) { return fmt.Sprintf("/v1/userInvitations/%d", ts.mustInvitation(t).ID), "" },
 		"DELETE /v1/userInvitations/:id": func() (string, string) { return fmt.Sprintf("/v1/userInvitations/%d", ts.mustInvitation(t).ID), "" },
+		"POST /api/admin/invitation-batches": func() (string, string) {
+			return "/api/admin/invitation-batches", fmt.Sprintf(`{"invitations":[{"email":"batch%d@example.com"}],"inviter":"T"}`, userSeq.Add(1))
+		},
 		"POST /v1/userInvitations/:id/resend": func() (string, string) {
 			return fmt.Sprintf("/v1/userInvitations/%d/resend", ts.mustInvitation(t).ID), ""
 		},
@@ -299,6 +302,7 @@ func TestPermissionTable(t *testing.T) {
 		"GET /v1/userInvitations/:id":                 staff,
 		"DELETE /v1/userInvitations/:id":              staff,
 		"POST /v1/userInvitations/:id/resend":         staff,
+		"POST /api/admin/invitation-batches":          staff,
 		"POST /api/admin/users/invite":                staff,
 		"GET /api/admin/organizations":                staff,
 		"POST /api/admin/organizations":               admins,

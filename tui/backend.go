@@ -32,6 +32,9 @@ type Backend interface {
 	// now (0: the invitation's own ttl).
 	ResendInvitationWithTTL(ctx context.Context, actor db.Actor, id uint64, ttl time.Duration) (db.Invitation, error)
 	RevokeInvitation(ctx context.Context, actor db.Actor, id uint64) (db.Invitation, error)
+	// CreateInvitationBatch is Store.CreateInvitationBatch: a result per
+	// row, in order.
+	CreateInvitationBatch(ctx context.Context, actor db.Actor, in db.NewInvitationBatch) ([]db.BatchResult, error)
 
 	ListUsers(ctx context.Context, offset, limit int) ([]db.User, int, error)
 	UpdateUser(ctx context.Context, actor db.Actor, id uint64, in db.UserUpdate) (db.User, error)
@@ -110,6 +113,13 @@ func (d direct) ResendInvitationWithTTL(ctx context.Context, actor db.Actor, id 
 		return db.Invitation{}, err
 	}
 	return d.s.ResendInvitationWithTTL(actor, id, ttl)
+}
+
+func (d direct) CreateInvitationBatch(ctx context.Context, actor db.Actor, in db.NewInvitationBatch) ([]db.BatchResult, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return d.s.CreateInvitationBatch(actor, in)
 }
 
 func (d direct) ListInvitations(ctx context.Context, actor db.Actor, state string, after uint64, limit int) ([]db.Invitation, uint64, error) {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/charmbracelet/bubbles/cursor"
 	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/textarea"
 	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
@@ -25,7 +26,10 @@ type field struct {
 	input   textinput.Model
 	choices []string // a choice field when not nil
 	choice  int
-	err     string
+	// area, when not nil, makes the field a text of many lines (a pasted
+	// list): enter and the arrows edit it, tab leaves it.
+	area *textarea.Model
+	err  string
 	// hidden, when set, hides the field while it reports true, such as
 	// the fields of the other kind of app; a hidden field is skipped and
 	// its value is not sent.
@@ -41,6 +45,9 @@ func (f *field) value() string {
 			return f.choices[f.choice]
 		}
 		return ""
+	}
+	if f.area != nil {
+		return f.area.Value()
 	}
 	return f.input.Value()
 }
@@ -101,6 +108,29 @@ func (f *form) text(label, value, placeholder, hint string, paths ...string) *fi
 	return fl
 }
 
+// area adds a text of many lines, height rows tall on the screen, holding
+// at most maxLines lines of at most limit characters in all.
+func (f *form) area(label, placeholder, hint string, height, maxLines, limit int, paths ...string) *field {
+	ta := textarea.New()
+	ta.Prompt = ""
+	ta.ShowLineNumbers = true
+	ta.Placeholder = placeholder
+	ta.CharLimit = limit
+	ta.MaxHeight = maxLines
+	ta.SetHeight(height)
+	s := f.app.styles
+	ta.FocusedStyle.Text, ta.BlurredStyle.Text = s.Value, s.Value
+	ta.FocusedStyle.Placeholder, ta.BlurredStyle.Placeholder = s.Faint, s.Faint
+	ta.FocusedStyle.LineNumber, ta.BlurredStyle.LineNumber = s.Faint, s.Faint
+	ta.FocusedStyle.CursorLine = lipgloss.NewStyle()
+	ta.Cursor.SetMode(cursor.CursorStatic)
+	ta.Cursor.Style = s.Cursor
+	fl := &field{label: label, hint: hint, area: &ta, paths: paths}
+	f.fields = append(f.fields, fl)
+	f.focusField(f.focus)
+	return fl
+}
+
 // choose adds a choice among values, the one at index chosen selected.
 func (f *form) choose(label string, values []string, chosen int, hint string, paths ...string) *field {
 	fl := &field{label: label, hint: hint, choices: values, choice: chosen, paths: paths}
@@ -125,6 +155,14 @@ func (f *form) focusField(i int) {
 	f.focus = i
 	for j, fl := range f.fields {
 		if fl.choices != nil {
+			continue
+		}
+		if fl.area != nil {
+			if j == i {
+				fl.area.Focus()
+			} else {
+				fl.area.Blur()
+			}
 			continue
 		}
 		if j == i {
@@ -209,6 +247,25 @@ func (f *form) update(msg tea.Msg) (closed bool, cmd tea.Cmd) {
 	}
 	keys := f.app.keys
 	cur := f.fields[f.focus]
+	if cur.area != nil {
+		// A text of many lines keeps enter and the arrows; tab and
+		// shift+tab leave it, ctrl+s saves, esc cancels.
+		switch {
+		case key.Matches(k, keys.Cancel):
+			f.app.setInfo("Cancelled.")
+			return true, nil
+		case key.Matches(k, keys.Submit):
+			return false, f.send()
+		case k.String() == "tab":
+			f.focusField(f.step(1))
+			return false, nil
+		case k.String() == "shift+tab":
+			f.focusField(f.step(-1))
+			return false, nil
+		}
+		*cur.area, cmd = cur.area.Update(msg)
+		return false, cmd
+	}
 	switch {
 	case key.Matches(k, keys.Cancel):
 		f.app.setInfo("Cancelled.")
@@ -310,6 +367,10 @@ func (f *form) view(w, h int) string {
 				}
 			}
 			val = strings.Join(parts, " ")
+		} else if fl.area != nil {
+			// The text goes below its label, the whole width.
+			fl.area.SetWidth(max(20, w-4))
+			val = "\n" + indentLines(fl.area.View(), "  ")
 		} else {
 			fl.input.Width = inputW - 1
 			val = fl.input.View()
@@ -333,9 +394,22 @@ func (f *form) view(w, h int) string {
 	return lipgloss.NewStyle().PaddingLeft(1).Render(strings.TrimRight(b.String(), "\n"))
 }
 
+// indentLines puts prefix before every line of text.
+func indentLines(text, prefix string) string {
+	lines := strings.Split(text, "\n")
+	for i, l := range lines {
+		lines[i] = prefix + l
+	}
+	return strings.Join(lines, "\n")
+}
+
 func (f *form) help() helpKeys {
 	k := f.app.keys
 	short := []key.Binding{k.NextField, k.Enter, k.Submit, k.Cancel}
+	if f.fields[f.focus].area != nil {
+		tab := key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next field"))
+		short = []key.Binding{tab, k.Submit, k.Cancel}
+	}
 	if f.fields[f.focus].choices != nil {
 		short = []key.Binding{k.Choose, k.NextField, k.Enter, k.Submit, k.Cancel}
 	}

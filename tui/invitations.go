@@ -14,7 +14,8 @@ import (
 	"invited/weburl"
 )
 
-// invitationsScreen lists personal invitations: create, resend, revoke.
+// invitationsScreen lists personal invitations: create (one, or a batch,
+// batch.go), resend, revoke.
 // An invitation's link exists only in the answer of create and resend,
 // so it is shown then, in a result box that can copy it and draw its QR
 // code.
@@ -93,6 +94,10 @@ func (s *invitationsScreen) key(k tea.KeyMsg) tea.Cmd {
 	keys := a.keys
 	if key.Matches(k, keys.New) {
 		a.push(s.createForm())
+		return nil
+	}
+	if key.Matches(k, keys.Batch) {
+		a.push(s.batchForm())
 		return nil
 	}
 	inv, ok := s.selected()
@@ -336,7 +341,7 @@ func (s *invitationsScreen) help() helpKeys {
 	k := s.app.keys
 	// Resend and revoke are offered only where they can do something.
 	if inv, ok := s.selected(); ok && !resendable(inv) {
-		return s.listHelp(k.New)
+		return s.listHelp(k.New, k.Batch)
 	}
-	return s.listHelp(k.New, k.Resend, k.Revoke)
+	return s.listHelp(k.New, k.Batch, k.Resend, k.Revoke)
 }

@@ -36,6 +36,7 @@ type KeyMap struct {
 	Copy   key.Binding
 	QR     key.Binding
 	Resend key.Binding // invitations
+	Batch  key.Binding // invitations: many at once
 	Revoke key.Binding // invitations, API keys
 	Role   key.Binding // users
 	Unlock key.Binding // users
@@ -104,6 +105,7 @@ func DefaultKeyMap() KeyMap {
 		Copy:    b([]string{"c"}, "c", "copy"),
 		QR:      b([]string{"Q"}, "Q", "QR"),
 		Resend:  b([]string{"r"}, "r", "resend"),
+		Batch:   b([]string{"b"}, "b", "batch"),
 		Revoke:  b([]string{"x"}, "x", "revoke"),
 		Role:    b([]string{"r"}, "r", "change role"),
 		Unlock:  b([]string{"u"}, "u", "unlock"),

@@ -272,6 +272,15 @@ func (s *SwitchingBackend) RevokeInvitation(ctx context.Context, actor db.Actor,
 	return out, err
 }
 
+// CreateInvitationBatch invites a batch where the data is now.
+func (s *SwitchingBackend) CreateInvitationBatch(ctx context.Context, actor db.Actor, in db.NewInvitationBatch) (out []db.BatchResult, err error) {
+	err = s.run(ctx, true, func(ctx context.Context, b Backend) (err error) {
+		out, err = b.CreateInvitationBatch(ctx, actor, in)
+		return err
+	})
+	return out, err
+}
+
 // ListUsers lists users where the data is now.
 func (s *SwitchingBackend) ListUsers(ctx context.Context, offset, limit int) (out []db.User, total int, err error) {
 	err = s.run(ctx, false, func(ctx context.Context, b Backend) (err error) {

@@ -187,6 +187,18 @@ func (c *Client) CreateInvitation(ctx context.Context, actor db.Actor, in db.New
 	return r, err
 }
 
+// CreateInvitationBatch is Store.CreateInvitationBatch over the socket;
+// the server's mail worker is woken for the emails.
+func (c *Client) CreateInvitationBatch(ctx context.Context, actor db.Actor, in db.NewInvitationBatch) ([]db.BatchResult, error) {
+	raw, err := json.Marshal(in)
+	if err != nil {
+		return nil, err
+	}
+	var r createBatchResponse
+	err = c.call(ctx, "CreateInvitationBatch", createBatchRequest{actor, raw}, &r)
+	return r.Results, err
+}
+
 // ResendInvitation is Store.ResendInvitation over the socket.
 func (c *Client) ResendInvitation(ctx context.Context, actor db.Actor, id uint64) (db.Invitation, error) {
 	var r db.Invitation

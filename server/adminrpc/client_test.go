@@ -195,6 +195,27 @@ func backendSuite(t *testing.T, open func(*testing.T) (tui.Backend, *db.Store)) 
 		t.Fatal(err)
 	}
 
+	// A batch: a result per row, in order, with the same codes either way.
+	results, err := b.CreateInvitationBatch(ctx, admin, db.NewInvitationBatch{DefaultTTL: time.Hour, Inviter: "Root", Rows: []db.BatchRow{
+		{Email: "ada@example.com"}, {Email: "linus@example.com", Role: db.RoleEditor}, {Email: "LINUS@example.com"}, {Email: "nobody"},
+	}})
+	if err != nil || len(results) != 4 {
+		t.Fatalf("batch: %+v %v", results, err)
+	}
+	for i, want := range []string{db.BatchHasAccount, db.BatchInvited, db.BatchAlreadyInvited, db.BatchInvalid} {
+		if results[i].Status != want || (want == db.BatchInvited) != (results[i].Invitation != nil) || (want == db.BatchInvited) == (results[i].Err != nil) {
+			t.Fatalf("batch row %d: %+v, want %s", i+1, results[i], want)
+		}
+	}
+	if results[1].Invitation.Token == "" || results[1].Invitation.Role != db.RoleEditor || results[3].Err.Code != db.EINVALID {
+		t.Fatalf("batch: %+v", results)
+	}
+	zero := time.Duration(0)
+	_, err = b.CreateInvitationBatch(ctx, admin, db.NewInvitationBatch{TTL: &zero, Rows: []db.BatchRow{{Email: "x@example.com"}}})
+	wantCode(t, "batch with a ttl of zero", err, db.EINVALID)
+	_, err = b.CreateInvitationBatch(ctx, admin, db.NewInvitationBatch{DefaultTTL: time.Hour})
+	wantCode(t, "empty batch", err, db.EINVALID)
+
 	// API keys.
 	key, raw, err := b.CreateAPIKey(ctx, admin, "deploy", db.RoleEditor)
 	if err != nil || raw == "" || key.Role != db.RoleEditor {

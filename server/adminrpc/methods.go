@@ -95,6 +95,15 @@ type (
 		Actor db.Actor
 		In    db.NewInvitation
 	}
+	// A batch travels as JSON, like updates: its TTL is a pointer that
+	// gob would drop when it points to zero.
+	createBatchRequest struct {
+		Actor db.Actor
+		In    []byte
+	}
+	createBatchResponse struct {
+		Results []db.BatchResult
+	}
 	listUsersResponse struct {
 		Users []db.User
 		Total int
@@ -218,6 +227,15 @@ var methods = map[string]handler{
 	"CreateInvitation": method(func(_ context.Context, s *Server, r createInvitationRequest) (db.Invitation, error) {
 		defer s.poke()
 		return s.store.CreateInvitation(r.Actor, r.In)
+	}),
+	"CreateInvitationBatch": method(func(_ context.Context, s *Server, r createBatchRequest) (createBatchResponse, error) {
+		var in db.NewInvitationBatch
+		if err := json.Unmarshal(r.In, &in); err != nil {
+			return createBatchResponse{}, errUnreadable{err}
+		}
+		defer s.poke()
+		results, err := s.store.CreateInvitationBatch(r.Actor, in)
+		return createBatchResponse{results}, err
 	}),
 	"ResendInvitation": method(func(_ context.Context, s *Server, r idRequest) (db.Invitation, error) {
 		defer s.poke()

@@ -255,6 +255,18 @@ type WelcomeMail struct {
 	LoginURL string // {base_url}/login
 }
 
+// InviteAcceptedMail is what the email to an inviter says when their
+// invitation is accepted (DESIGN §12, "Telling people").
+type InviteAcceptedMail struct {
+	SiteName string // how the site is named: a Site's Label
+	To       string // the inviter's address
+	Name     string // the inviter's name
+	Invitee  string // who accepted: their name, else their address
+	Email    string // the address the invitation was for
+	RoleName string
+	UsersURL string // where the inviter goes next: {base_url}/
+}
+
 // ResetPasswordMail is what a forgot-password email says.
 type ResetPasswordMail struct {
 	SiteName  string // how the site is named: a Site's Label
@@ -288,6 +300,10 @@ func invitationSubject(inviter, site string) string {
 }
 
 func welcomeSubject(site string) string { return "Welcome to " + site }
+
+func inviteAcceptedSubject(invitee, site string) string {
+	return invitee + " accepted your invitation to " + site
+}
 
 func resetPasswordSubject(site string) string { return "Reset your password at " + site }
 
@@ -329,6 +345,26 @@ func RenderWelcomeEmail(m WelcomeMail) (db.Email, error) {
 		LoginURL: headerValue(m.LoginURL),
 	}
 	return renderEmail("welcome", headerValue(m.To), data.Subject, data)
+}
+
+// RenderInviteAcceptedEmail renders the email that tells an inviter their
+// invitation was accepted, with the same guarantees as
+// RenderInvitationEmail.
+func RenderInviteAcceptedEmail(m InviteAcceptedMail) (db.Email, error) {
+	site := headerValue(m.SiteName)
+	invitee := headerValue(m.Invitee)
+	data := struct {
+		Subject, SiteName, Name, Invitee, Email, RoleName, UsersURL string
+	}{
+		Subject:  inviteAcceptedSubject(invitee, site),
+		SiteName: site,
+		Name:     headerValue(m.Name),
+		Invitee:  invitee,
+		Email:    headerValue(m.Email),
+		RoleName: headerValue(m.RoleName),
+		UsersURL: headerValue(m.UsersURL),
+	}
+	return renderEmail("invitation-accepted", headerValue(m.To), data.Subject, data)
 }
 
 // RenderResetPasswordEmail renders the forgot-password email for m, with
@@ -433,6 +469,32 @@ func Render(store *db.Store, site Site, e db.OutboxEmail) (db.Email, error) {
 			return db.Email{}, err
 		}
 		return RenderWelcomeEmail(WelcomeMail{SiteName: site.Label(), To: u.Email, Name: u.Name, LoginURL: weburl.Login(site.BaseURL)})
+	case db.EmailInviteAccepted:
+		// The inviter must still be there, and still able to sign in,
+		// when the email goes out.
+		inviter, err := store.FindUserByID(e.UserID)
+		if db.ErrorCode(err) == db.ENOTFOUND {
+			return db.Email{}, &StaleError{"not sent: the inviter was deleted before this email went out"}
+		} else if err != nil {
+			return db.Email{}, err
+		}
+		if inviter.Disabled {
+			return db.Email{}, &StaleError{"not sent: the inviter was disabled before this email went out"}
+		}
+		inv, err := store.GetInvitation(db.SystemActor, e.InvitationID)
+		if db.ErrorCode(err) == db.ENOTFOUND {
+			return db.Email{}, &StaleError{"not sent: the invitation is gone"}
+		} else if err != nil {
+			return db.Email{}, err
+		}
+		invitee := inv.Email
+		if u, err := store.FindUserByID(inv.UserID); err == nil && u.Name != "" {
+			invitee = u.Name
+		} else if err != nil && db.ErrorCode(err) != db.ENOTFOUND {
+			return db.Email{}, err
+		}
+		return RenderInviteAcceptedEmail(InviteAcceptedMail{SiteName: site.Label(), To: inviter.Email, Name: inviter.Name,
+			Invitee: invitee, Email: inv.Email, RoleName: inv.Role.Name(), UsersURL: strings.TrimSuffix(site.BaseURL, "/") + "/"})
 	case db.EmailResetPassword:
 		// The link must still work, and still be the user's, when the
 		// email goes out: a newer request, a use, or the hour passing
@@ -492,6 +554,9 @@ func Subject(site Site, e db.OutboxEmail) string {
 		return invitationSubject(headerValue(e.Inviter), site.Label())
 	case db.EmailWelcome:
 		return welcomeSubject(site.Label())
+	case db.EmailInviteAccepted:
+		// Who accepted is read when the email is rendered.
+		return "Your invitation to " + site.Label() + " was accepted"
 	case db.EmailResetPassword:
 		return resetPasswordSubject(site.Label())
 	case db.EmailVerify:
