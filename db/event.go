@@ -70,6 +70,7 @@ var EventTypes = []string{
 	EventPasskeyAdded, EventPasskeyRemoved,
 	EventEmailVerified,
 	EventTOTPEnabled, EventTOTPRemoved, EventRecoveryCodeUsed, EventSecondFactorsCleared,
+	EventUserApproved, EventUserRejected,
 }
 
 // Event is one entry of the audit log: who changed what, and when. It
