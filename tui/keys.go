@@ -49,6 +49,11 @@ type KeyMap struct {
 	// word.
 	Verify key.Binding // users
 	Groups key.Binding // users: their groups
+	// Approve lets in a user who waits for approval; on any other user
+	// the same key opens their groups. Reject turns a waiting user away
+	// (deletes them).
+	Approve key.Binding // users
+	Reject  key.Binding // users
 	Delete key.Binding // links, users, organizations, groups, apps
 	Edit   key.Binding // links: name, role, max uses, domains, groups; groups: name, description; apps: name, url, domains or redirect URIs, groups
 	Secret key.Binding // apps: a new client secret for an oidc app
@@ -110,6 +115,8 @@ func DefaultKeyMap() KeyMap {
 		Disable: b([]string{"x"}, "x", "disable/enable"),
 		Verify:  b([]string{"v"}, "v", "verify email"),
 		Groups:  b([]string{"a"}, "a", "groups"),
+		Approve: b([]string{"a"}, "a", "approve"),
+		Reject:  b([]string{"R"}, "R", "reject"),
 		Factors: b([]string{"f"}, "f", "clear 2FA"),
 		Delete:  b([]string{"d"}, "d", "delete"),
 		Edit:    b([]string{"m"}, "m", "edit"),
