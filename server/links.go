@@ -19,6 +19,8 @@ type createTokenRequest struct {
 	MaxUses        *int            `json:"maxUses"`
 	AllowedDomains []string        `json:"allowedDomains"`
 	Groups         []string        `json:"groups"`
+	// RequireApproval (ours): whoever signs up waits for an Admin.
+	RequireApproval bool `json:"requireApproval"`
 }
 
 type updateTokenRequest struct {
@@ -32,6 +34,8 @@ type updateTokenRequest struct {
 	MaxUses        json.RawMessage `json:"maxUses"`
 	AllowedDomains *[]string       `json:"allowedDomains"`
 	Groups         *[]string       `json:"groups"`
+	// RequireApproval turns approval on or off for the next signups.
+	RequireApproval *bool `json:"requireApproval"`
 }
 
 type listTokensResponse struct {
@@ -92,7 +96,8 @@ func (s *Server) handleCreateToken(w http.ResponseWriter, r *http.Request, _ htt
 		s.writeError(w, r, err)
 		return
 	}
-	in := db.NewSignupToken{Name: req.Name, Description: req.Description, AllowedDomains: req.AllowedDomains, Groups: req.Groups}
+	in := db.NewSignupToken{Name: req.Name, Description: req.Description, AllowedDomains: req.AllowedDomains, Groups: req.Groups,
+		RequireApproval: req.RequireApproval}
 	var err error
 	if req.ExpiresAt != nil {
 		if in.ExpiresAt, err = parseFutureTime("expiresAt", *req.ExpiresAt); err != nil {
@@ -154,6 +159,7 @@ func (s *Server) handleUpdateToken(w http.ResponseWriter, r *http.Request, ps ht
 	in.Name = req.Name
 	in.AllowedDomains = req.AllowedDomains
 	in.Groups = req.Groups
+	in.RequireApproval = req.RequireApproval
 	role, err := parseRole("role", req.Role)
 	if err != nil {
 		s.writeError(w, r, err)
