@@ -141,11 +141,12 @@ func TestCheckSignupTokenDuringChanges(t *testing.T) {
 // record goes through putLinkTx or deleteLinkTx, which keep the link cache
 // exact; migrations run in Open, before anything is cached. DeleteGroup
 // reads the bucket to find the links that hold a group and writes them
-// back through putLinkTx.
+// back through putLinkTx. PendingSignup reads a link's name for the email
+// to the Admins.
 var linkBucketReaders = map[string]bool{
 	"putLinkTx": true, "deleteLinkTx": true,
 	"getLinkTx": true, "ListSignupTokens": true, "CreateSignupToken": true,
-	"DeleteGroup": true,
+	"DeleteGroup": true, "PendingSignup": true,
 }
 
 func TestLinkWritesGoThroughTheCache(t *testing.T) {
