@@ -49,17 +49,18 @@ type KeyMap struct {
 	// word.
 	Verify key.Binding // users
 	Groups key.Binding // users: their groups
-	// Approve lets in a user who waits for approval; on any other user
-	// the same key opens their groups. Reject turns a waiting user away
-	// (deletes them).
-	Approve key.Binding // users
-	Reject  key.Binding // users
 	Delete key.Binding // links, users, organizations, groups, apps
 	Edit   key.Binding // links: name, role, max uses, domains, groups; groups: name, description; apps: name, url, domains or redirect URIs, groups
 	Secret key.Binding // apps: a new client secret for an oidc app
 	Type   key.Binding // audit: pick the event type
 	Older  key.Binding // audit: next page
 	Newer  key.Binding // audit: previous page
+
+	// Approve lets in a user who waits for approval; on any other user
+	// the same key opens their groups. Reject turns a waiting user away
+	// (deletes them).
+	Approve key.Binding // users
+	Reject  key.Binding // users
 
 	// Forms.
 	NextField key.Binding

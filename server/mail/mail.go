@@ -751,7 +751,9 @@ type ApprovedMail struct {
 	Verify bool
 }
 
-func approvalRequestSubject(site string) string { return "A new signup waits for your approval at " + site }
+func approvalRequestSubject(site string) string {
+	return "A new signup waits for your approval at " + site
+}
 
 func approvedSubject(site string) string { return "Your account at " + site + " is approved" }
 
