@@ -134,7 +134,8 @@ type linkResponse struct {
 }
 
 // linkUserBrief is a joiner as a caller without MANAGE_USERS sees them:
-// userSchema's required id, and who they are, with which role, since when.
+// userSchema's required id, and who they are, with which role, since when,
+// and whether they wait for an Admin's approval.
 type linkUserBrief struct {
 	ID        uint64  `json:"id"`
 	Name      *string `json:"name"`
