@@ -100,6 +100,18 @@ func TestApprovalFlow(t *testing.T) {
 	if e := ah.emailsOf(t, EmailApproved, u.ID); len(e) != 1 || e[0].To != "kay@example.com" {
 		t.Fatalf("approved emails %+v", e)
 	}
+	// Sending it counts as the welcome email (emailSent), and a failed
+	// one may be retried: it is made from the user.
+	approvedEmail := ah.emailsOf(t, EmailApproved, u.ID)[0]
+	if err := ah.s.RetryEmail(approvedEmail.ID); err != nil {
+		t.Fatalf("retry the approved email: %v", err)
+	}
+	if err := ah.s.MarkEmailSent(approvedEmail.ID, "Your account is approved"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := ah.s.FindUserByID(u.ID); !got.EmailSent {
+		t.Fatal("sending the approved email did not set emailSent")
+	}
 	events, _, _ := ah.s.ListEvents(EventUserApproved, 0, 10)
 	if len(events) != 1 || events[0].ObjectID != strconv.FormatUint(u.ID, 10) || !strings.Contains(events[0].CreatedBy, "test-admin") {
 		t.Fatalf("events %+v", events)
