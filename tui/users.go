@@ -209,6 +209,10 @@ func (s *usersScreen) key(k tea.KeyMsg) tea.Cmd {
 			a.do("Could not verify", func(ctx context.Context) (any, error) {
 				return a.backend.MarkEmailVerified(ctx, a.actor, u.ID)
 			}, func(any) tea.Cmd {
+				if u.PendingApproval {
+					a.setOK("Verified " + u.Email + ": they still wait for approval (a approves).")
+					return s.load()
+				}
 				a.setOK("Verified " + u.Email + ": they may log in now.")
 				return s.load()
 			}))
