@@ -15,7 +15,7 @@ import (
 )
 
 // usersScreen lists the users: change role, unlock, make a password reset
-// link, disable or enable, delete.
+// link, disable or enable, delete, and approve or reject those who wait.
 type usersScreen struct {
 	records[db.User]
 	total int
@@ -390,12 +390,11 @@ func (s *usersScreen) view(w, h int) string {
 
 func (s *usersScreen) help() helpKeys {
 	k := s.app.keys
-	groups := k.Groups
 	if u, ok := s.selected(); ok && u.PendingApproval {
-		// The same key approves a waiting user.
+		// On a waiting user the groups' key approves.
 		return s.listHelp(k.Approve, k.Reject, k.Role, k.Unlock, k.Disable, k.Verify, k.Delete)
 	}
-	return s.listHelp(k.Role, groups, k.Unlock, k.ResetLink, k.Disable, k.Verify, k.Factors, k.Delete)
+	return s.listHelp(k.Role, k.Groups, k.Unlock, k.ResetLink, k.Disable, k.Verify, k.Factors, k.Delete)
 }
 
 // approveNote says what approving u does.
