@@ -78,8 +78,8 @@ func TestE2ERoleCeiling(t *testing.T) {
 			keys = append(keys, k)
 		}
 		sort.Strings(keys)
-		if got := strings.Join(keys, " "); got != "createdAt id name rootRole username" || joiner["username"] != "edith" {
-			t.Errorf("%s: a joiner reads %v; want only createdAt id name rootRole username", caller.name, joiner)
+		if got := strings.Join(keys, " "); got != "createdAt id name pendingApproval rootRole username" || joiner["username"] != "edith" {
+			t.Errorf("%s: a joiner reads %v; want only createdAt id name pendingApproval rootRole username", caller.name, joiner)
 		}
 
 		// The Admin link answers like an unknown one, and stays off.

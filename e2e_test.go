@@ -509,10 +509,10 @@ func emailsOf(t *testing.T, link map[string]any) []string {
 
 var (
 	tokenFields = []string{"secret", "url", "name", "description", "enabled", "expiresAt", "createdAt", "createdBy", "users", "role",
-		"maxUses", "uses", "allowedDomains", "groups"}
+		"maxUses", "uses", "allowedDomains", "groups", "requireApproval"} // the seed's, plus ours
 	userFields = []string{"id", "isAPI", "name", "email", "username", "imageUrl", "inviteLink", "loginAttempts",
 		"emailSent", "rootRole", "seenAt", "createdAt", "accountType", "permissions", "scimId",
-		"organizationId", "disabled", "emailVerified", "groups"} // the seed's userSchema, plus the organization a user belongs to, whether it is disabled, whether its address is verified, and its groups
+		"organizationId", "disabled", "emailVerified", "pendingApproval", "groups"} // the seed's userSchema, plus the organization a user belongs to, whether it is disabled, whether its address is verified, whether it waits for approval, and its groups
 	roleFields = []string{"id", "type", "name", "description", "project"}
 )
 

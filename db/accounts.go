@@ -210,10 +210,11 @@ func (a *Accounts) checkAccept(ctx context.Context, token string, in NewAccount)
 // unknown login, a wrong password, and any password while the account is
 // throttled cost the same hash and get the same answer, so answers never
 // tell whether an account exists nor whether it is being slowed down. The
-// exceptions are ErrAccountDisabled and ErrEmailUnverified (EFORBIDDEN),
-// for a right password of a disabled account or of one whose address is
-// not verified yet (then the result names the user): only someone who
-// knows the password learns either.
+// exceptions are ErrAccountDisabled, ErrEmailUnverified and
+// ErrPendingApproval (EFORBIDDEN), for a right password of a disabled
+// account, of one whose address is not verified yet or of one that waits
+// for an Admin's approval (the last two name the user in the result):
+// only someone who knows the password learns any of them.
 //
 // A right password of a user who has a second factor, or whose role is in
 // RequireSecondFactor, opens no session: Login returns

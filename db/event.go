@@ -71,6 +71,7 @@ var EventTypes = []string{
 	EventEmailVerified,
 	EventTOTPEnabled, EventTOTPRemoved, EventRecoveryCodeUsed, EventSecondFactorsCleared,
 	EventWebhookCreated, EventWebhookDeleted,
+	EventUserApproved, EventUserRejected,
 }
 
 // Event is one entry of the audit log: who changed what, and when. It

@@ -40,7 +40,10 @@ type SignupToken struct {
 	Groups []string
 	// AppID is the app whoever signs up is sent on to ("" for none).
 	AppID string
-	Users []User
+	// RequireApproval says whoever signs up through the link waits for
+	// an Admin's approval before they may log in (approval.go).
+	RequireApproval bool
+	Users           []User
 }
 
 type linkRecord struct {
@@ -58,6 +61,8 @@ type linkRecord struct {
 	AllowedDomains []string  `json:"allowed_domains,omitempty"`
 	Groups         []string  `json:"groups,omitempty"`
 	AppID          string    `json:"app_id,omitempty"`
+	// RequireApproval is SignupToken.RequireApproval.
+	RequireApproval bool `json:"require_approval,omitempty"`
 	// Uses counts signups ever made through the link; deleting a user
 	// does not give a use back. Who joined is in bucketLinkUsers, so the
 	// record stays small however often the link is used.
@@ -97,6 +102,8 @@ type NewSignupToken struct {
 	// AppID is the app whoever signs up is sent on to, signed in; "" for
 	// none. The app must exist.
 	AppID string
+	// RequireApproval makes whoever signs up wait for an Admin's approval.
+	RequireApproval bool
 }
 
 // SignupTokenUpdate changes a link; nil fields stay as they are.
@@ -121,13 +128,16 @@ type SignupTokenUpdate struct {
 	// AppID replaces the app people who sign up are sent on to; ""
 	// removes it.
 	AppID *string
+	// RequireApproval turns approval on or off for signups from now on;
+	// people already waiting keep waiting until an Admin decides.
+	RequireApproval *bool
 }
 
 // empty reports whether the update changes nothing.
 func (in SignupTokenUpdate) empty() bool {
 	return in.ExpiresAt == nil && in.Enabled == nil && in.Description == nil && in.Name == nil &&
 		in.Role == nil && in.MaxUses == nil && in.AllowedDomains == nil && in.Groups == nil &&
-		in.AppID == nil
+		in.AppID == nil && in.RequireApproval == nil
 }
 
 // SecretLength is the length of a link secret: 32 lowercase hex characters.
@@ -162,7 +172,7 @@ func (s *Store) token(tx *bolt.Tx, rec linkRecord, withUsers bool) (SignupToken,
 		Name: rec.Name, Description: rec.Description, Switched: rec.Enabled, Expired: !now.Before(rec.ExpiresAt),
 		ExpiresAt: rec.ExpiresAt, CreatedAt: rec.CreatedAt, CreatedBy: rec.CreatedBy,
 		Role: rec.Role, MaxUses: rec.MaxUses, Uses: rec.Uses, AllowedDomains: rec.AllowedDomains,
-		Groups: rec.Groups, AppID: rec.AppID,
+		Groups: rec.Groups, AppID: rec.AppID, RequireApproval: rec.RequireApproval,
 	}
 	t.Enabled = t.Switched && !t.Expired
 	if withUsers {
@@ -259,7 +269,8 @@ func (s *Store) CreateSignupToken(actor Actor, in NewSignupToken) (SignupToken, 
 			V: 1, ID: id, Secret: secret, Name: in.Name, Description: in.Description, Enabled: true,
 			ExpiresAt: in.ExpiresAt.UTC(), CreatedAt: s.clock(), CreatedBy: actor.Name,
 			Role: in.Role, AllowedDomains: in.AllowedDomains, Groups: nonEmpty(cleanGroups(new(fieldErrors), "groups", in.Groups)),
-			AppID: in.AppID,
+			AppID:           in.AppID,
+			RequireApproval: in.RequireApproval,
 		}
 		if in.MaxUses != nil {
 			rec.MaxUses = *in.MaxUses
@@ -273,6 +284,7 @@ func (s *Store) CreateSignupToken(actor Actor, in NewSignupToken) (SignupToken, 
 		if err := s.addEventTx(tx, actor, EventLinkCreated, "signup-link", id, map[string]any{
 			"name": rec.Name, "description": rec.Description, "expiresAt": FormatTime(rec.ExpiresAt), "role": rec.Role,
 			"maxUses": rec.MaxUses, "allowedDomains": rec.AllowedDomains, "groups": rec.Groups, "appId": rec.AppID,
+			"requireApproval": rec.RequireApproval,
 		}); err != nil {
 			return err
 		}
@@ -363,8 +375,8 @@ func (s *Store) ListSignupTokens(actor Actor) ([]SignupToken, error) {
 func (s *Store) UpdateSignupToken(actor Actor, secret string, in SignupTokenUpdate) (SignupToken, error) {
 	if in.empty() {
 		return SignupToken{}, &Error{Code: EINVALID,
-			Message: "Nothing to change: give expiresAt, enabled, description, name, role, maxUses, allowedDomains, groups or appId.",
-			Details: []FieldError{{Path: "", Message: "give expiresAt, enabled, description, name, role, maxUses, allowedDomains, groups or appId"}}}
+			Message: "Nothing to change: give expiresAt, enabled, description, name, role, maxUses, allowedDomains, groups, appId or requireApproval.",
+			Details: []FieldError{{Path: "", Message: "give expiresAt, enabled, description, name, role, maxUses, allowedDomains, groups, appId or requireApproval"}}}
 	}
 	var errs fieldErrors
 	if in.Description != nil {
@@ -461,6 +473,10 @@ func (s *Store) UpdateSignupToken(actor Actor, secret string, in SignupTokenUpda
 		if in.AppID != nil {
 			rec.AppID = *in.AppID
 			data["appId"] = rec.AppID
+		}
+		if in.RequireApproval != nil {
+			rec.RequireApproval = *in.RequireApproval
+			data["requireApproval"] = rec.RequireApproval
 		}
 		if err := s.putLinkTx(tx, rec); err != nil {
 			return err
@@ -571,12 +587,15 @@ func (s *Store) redeemSignupToken(secret string, in NewUser, si *joinSignIn) (Jo
 		actor := Actor{Kind: "signup-link", ID: rec.ID, Name: rec.Name, Role: rec.Role}
 		verify := s.needsVerification(rec)
 		urec, err := s.createUserTx(tx, actor, in, placement{role: rec.Role, orgID: DefaultOrganization, linkID: rec.ID,
-			groups: rec.Groups, unverified: verify})
+			groups: rec.Groups, unverified: verify, pending: rec.RequireApproval})
 		if err != nil {
 			return err
 		}
 		// An address still to verify gets the verification email now and
-		// the welcome email once it is verified (VerifyEmail).
+		// the welcome email once it is verified (VerifyEmail). A user who
+		// waits for approval gets no welcome email: the email that says
+		// they were approved takes its place (ApproveUser), and the Admins
+		// are told now, whatever the state of the address.
 		if verify {
 			_, err = s.startVerificationTx(tx, &urec)
 		} else {
@@ -584,6 +603,11 @@ func (s *Store) redeemSignupToken(secret string, in NewUser, si *joinSignIn) (Jo
 		}
 		if err != nil {
 			return err
+		}
+		if urec.Pending {
+			if err := s.askApprovalTx(tx, urec); err != nil {
+				return err
+			}
 		}
 		if err := tx.Bucket(bucketLinkUsers).Put(linkUserKey(rec.ID, urec.ID), nil); err != nil {
 			return err
@@ -606,7 +630,7 @@ func (s *Store) redeemSignupToken(secret string, in NewUser, si *joinSignIn) (Jo
 // welcomeTx queues the welcome email of a new user, when welcome emails
 // are on; the mail worker renders it from the user when it sends it.
 func (s *Store) welcomeTx(tx *bolt.Tx, urec userRecord) error {
-	if !s.welcomeEnabled {
+	if !s.welcomeEnabled || urec.Pending {
 		return nil
 	}
 	return s.enqueueEmailTx(tx, emailRecord{Kind: EmailWelcome, To: urec.Email, UserID: urec.ID})

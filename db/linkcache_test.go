@@ -142,11 +142,12 @@ func TestCheckSignupTokenDuringChanges(t *testing.T) {
 // exact; migrations run in Open, before anything is cached. DeleteGroup
 // reads the bucket to find the links that hold a group and writes them
 // back through putLinkTx, and dropAppTx (DeleteApp) does the same for an
-// app; JoinedApp only reads.
+// app; JoinedApp only reads, and PendingSignup reads a link's name for the
+// email to the Admins.
 var linkBucketReaders = map[string]bool{
 	"putLinkTx": true, "deleteLinkTx": true,
 	"getLinkTx": true, "ListSignupTokens": true, "CreateSignupToken": true,
-	"DeleteGroup": true, "dropAppTx": true, "JoinedApp": true,
+	"DeleteGroup": true, "dropAppTx": true, "JoinedApp": true, "PendingSignup": true,
 }
 
 func TestLinkWritesGoThroughTheCache(t *testing.T) {

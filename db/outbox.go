@@ -202,7 +202,8 @@ func updateEmailTx(tx *bolt.Tx, id uint64, edit func(*emailRecord) error) error 
 
 // MarkEmailSent records a delivery with the subject it went out with:
 // the email becomes sent, its bodies and token are dropped, and a welcome
-// email sets its user's emailSent. An empty subject keeps the stored one.
+// email (or the approval email that takes its place) sets its user's
+// emailSent. An empty subject keeps the stored one.
 func (s *Store) MarkEmailSent(id uint64, subject string) error {
 	return s.update(func(tx *bolt.Tx) error {
 		var userID uint64
@@ -214,7 +215,7 @@ func (s *Store) MarkEmailSent(id uint64, subject string) error {
 			if subject != "" {
 				rec.Subject = subject
 			}
-			if rec.Kind == EmailWelcome {
+			if rec.Kind == EmailWelcome || rec.Kind == EmailApproved {
 				userID = rec.UserID
 			}
 			return nil
@@ -279,11 +280,13 @@ func capReason(reason string) string {
 // that can still be made can be retried: those with their bodies, and
 // welcome emails (rendered from the user); an invitation email lost its
 // token when it failed, and the invitation's resend makes a new one.
-// Verification emails can be retried too: their link is made when sent.
+// Verification and approval emails can be retried too: they are made
+// from their user when sent.
 func (s *Store) RetryEmail(id uint64) error {
 	return s.update(func(tx *bolt.Tx) error {
 		return updateEmailTx(tx, id, func(rec *emailRecord) error {
-			canMake := rec.Text != "" || rec.Token != "" || (rec.V >= 2 && (rec.Kind == EmailWelcome || rec.Kind == EmailVerify || rec.Kind == EmailInviteAccepted) && rec.UserID != 0)
+			canMake := rec.Text != "" || rec.Token != "" || (rec.V >= 2 && (rec.Kind == EmailWelcome || rec.Kind == EmailVerify ||
+				rec.Kind == EmailInviteAccepted || rec.Kind == EmailApprovalRequest || rec.Kind == EmailApproved) && rec.UserID != 0)
 			if !canMake {
 				return Errorf(EINVALID, "This email can no longer be sent again; resend the invitation instead.")
 			}

@@ -63,8 +63,10 @@ var ErrAccountDisabled = Errorf(EFORBIDDEN, "This account is disabled, so it can
 // wait) leaves the wait as it is, so hammering an account never makes its
 // owner wait longer than th.Max. A right password outside a wait for a
 // disabled user returns ErrAccountDisabled, and for a user whose address
-// is not verified yet ErrEmailUnverified with the user in the result;
-// neither changes anything.
+// is not verified yet ErrEmailUnverified with the user in the result,
+// and for a user waiting for an Admin's approval (verified, or needing
+// no verification) ErrPendingApproval with the user; none changes
+// anything.
 func (s *Store) RecordLogin(userID uint64, check PasswordCheck, th Throttle, ttl time.Duration) (LoginResult, error) {
 	return s.recordLogin(userID, check, "", th, ttl, nil)
 }
@@ -109,9 +111,14 @@ func (s *Store) recordLogin(userID uint64, check PasswordCheck, checkedHash stri
 			// failure to count: the password was right, so the answer
 			// may say why (and name the user, for a page that offers to
 			// send the verification email again).
+			// An address to verify comes first: that the user can do
+			// now, while the approval is not theirs to hasten.
 			outcome = ErrAccountDisabled
 			if !rec.Disabled && rec.Unverified {
 				outcome = ErrEmailUnverified
+				res.User = rec.user()
+			} else if !rec.Disabled && rec.Pending {
+				outcome = ErrPendingApproval
 				res.User = rec.user()
 			}
 			return nil

@@ -44,13 +44,20 @@ type User struct {
 	// emailed after a signup that needed it (Options.VerifyEmail), or
 	// because they joined before verification existed or without it.
 	EmailVerified bool
+
+	// PendingApproval says the user signed up through a link that asks
+	// for an Admin's approval (requireApproval) and no Admin approved them
+	// yet (Store.ApproveUser): like an unverified user, they are let in
+	// nowhere.
+	PendingApproval bool
 }
 
 // Active says whether the user may be let in at all: by a login, a
 // session, the gate and single sign-on. It is the one place that decides;
 // every check that lets someone in calls it. A disabled user is not let
-// in, nor is one whose address is still unverified.
-func (u User) Active() bool { return !u.Disabled && u.EmailVerified }
+// in, nor is one whose address is still unverified, nor one who waits
+// for an Admin's approval.
+func (u User) Active() bool { return !u.Disabled && u.EmailVerified && !u.PendingApproval }
 
 // userRecord is how a user is stored.
 type userRecord struct {
@@ -84,6 +91,9 @@ type userRecord struct {
 	// most VerifyEmailsPerHour, within the last hour), for the cap on
 	// resending; dropped once the address is verified.
 	VerifyMails []time.Time `json:"verify_mails,omitempty"`
+	// Pending is User.PendingApproval (its zero value, in every record
+	// written before approval existed, means approved).
+	Pending bool `json:"pending_approval,omitempty"`
 	// TOTPSecret is the authenticator app's shared secret (base32), or
 	// "" when TOTP is off. It is stored as it is, not hashed: the server
 	// must read it to compute the codes it checks. TOTPPending is a
@@ -116,7 +126,7 @@ func (r userRecord) user() User {
 		LoginAttempts: r.LoginAttempts, EmailSent: r.EmailSent, SeenAt: r.SeenAt,
 		CreatedAt: r.CreatedAt, LinkID: r.LinkID, InvitationID: r.InvitationID, OrganizationID: r.orgID(),
 		Groups: r.Groups, ThrottledUntil: r.ThrottledUntil, Disabled: r.Disabled,
-		EmailVerified: !r.Unverified,
+		EmailVerified: !r.Unverified, PendingApproval: r.Pending,
 	}
 }
 
@@ -168,6 +178,8 @@ type placement struct {
 	groups       []string // of the link or invitation
 	// unverified creates the user with an address still to verify.
 	unverified bool
+	// pending creates the user waiting for an Admin's approval.
+	pending bool
 }
 
 // createUserTx stores a new user with its indexes and audit event.
@@ -191,7 +203,7 @@ func (s *Store) createUserTx(tx *bolt.Tx, actor Actor, in NewUser, at placement)
 		V: 1, ID: id, Name: in.Name, Email: in.Email, Username: in.Username,
 		PasswordHash: in.PasswordHash, RootRole: at.role, CreatedAt: s.clock(), LinkID: at.linkID,
 		InvitationID: at.invitationID, OrgID: at.orgID, Groups: liveGroupsTx(tx, at.groups),
-		Unverified: at.unverified,
+		Unverified: at.unverified, Pending: at.pending,
 	}
 	if err := putJSON(b, itob(id), rec); err != nil {
 		return userRecord{}, err
@@ -206,7 +218,7 @@ func (s *Store) createUserTx(tx *bolt.Tx, actor Actor, in NewUser, at placement)
 	}
 	err = s.addEventTx(tx, actor, EventUserCreated, "user", id, map[string]any{
 		"email": rec.Email, "username": rec.Username, "name": rec.Name, "rootRole": at.role, "organizationId": rec.orgID(),
-		"groups": rec.Groups, "emailVerified": !rec.Unverified,
+		"groups": rec.Groups, "emailVerified": !rec.Unverified, "pendingApproval": rec.Pending,
 	})
 	return rec, err
 }

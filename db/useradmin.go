@@ -197,33 +197,41 @@ func (s *Store) DeleteUser(actor Actor, id uint64) error {
 		if err := s.addEventTx(tx, actor, EventUserDeleted, "user", id, map[string]any{"email": rec.Email, "username": rec.Username}); err != nil {
 			return err
 		}
-		if err := tx.Bucket(bucketUsers).Delete(itob(id)); err != nil {
-			return err
-		}
-		if err := dropEmailKeyTx(tx, rec.Email, id); err != nil {
-			return err
-		}
-		if rec.Username != "" {
-			if err := tx.Bucket(bucketUsersByUsername).Delete([]byte(usernameKey(rec.Username))); err != nil {
-				return err
-			}
-		}
-		if rec.LinkID != 0 {
-			if err := tx.Bucket(bucketLinkUsers).Delete(linkUserKey(rec.LinkID, id)); err != nil {
-				return err
-			}
-		}
-		if err := deleteUserSessionsTx(tx, id); err != nil {
-			return err
-		}
-		if _, err := revokeUserOIDCRefreshTx(tx, id); err != nil {
-			return err
-		}
-		if err := deleteUserTokensTx(tx, id); err != nil {
-			return err
-		}
-		return deleteUserPasskeysTx(tx, id)
+		return deleteUserTx(tx, rec)
 	})
+}
+
+// deleteUserTx removes the user rec with everything DeleteUser lists.
+func deleteUserTx(tx *bolt.Tx, rec userRecord) error {
+	if err := tx.Bucket(bucketUsers).Delete(itob(rec.ID)); err != nil {
+		return err
+	}
+	if err := dropEmailKeyTx(tx, rec.Email, rec.ID); err != nil {
+		return err
+	}
+	if rec.Username != "" {
+		if err := tx.Bucket(bucketUsersByUsername).Delete([]byte(usernameKey(rec.Username))); err != nil {
+			return err
+		}
+	}
+	if rec.LinkID != 0 {
+		if err := tx.Bucket(bucketLinkUsers).Delete(linkUserKey(rec.LinkID, rec.ID)); err != nil {
+			return err
+		}
+	}
+	if err := deleteUserSessionsTx(tx, rec.ID); err != nil {
+		return err
+	}
+	if _, err := revokeUserOIDCRefreshTx(tx, rec.ID); err != nil {
+		return err
+	}
+	if err := deleteUserTokensTx(tx, rec.ID); err != nil {
+		return err
+	}
+	if err := deleteUserPasskeysTx(tx, rec.ID); err != nil {
+		return err
+	}
+	return nil
 }
 
 // UnlockUser clears a user's failed-login count and ends its wait, so that

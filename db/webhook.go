@@ -38,12 +38,19 @@ var WebhookEvents = []string{
 // it exists exactly when the change does. user-created covers a link
 // signup, an accepted invitation and a user made by an admin (all go
 // through createUserTx); user-updated is recorded only when the role,
-// groups, name or email changed.
+// groups, name or email changed. Enabling a user, verifying an address
+// and approving a waiting user change what the user shape says
+// (disabled, emailVerified, pendingApproval), so they are user.updated
+// too; rejecting a waiting user deletes it, so it is user.deleted.
 var webhookEventOf = map[string]string{
 	EventUserCreated:   WebhookUserCreated,
 	EventUserUpdated:   WebhookUserUpdated,
+	EventUserEnabled:   WebhookUserUpdated,
+	EventEmailVerified: WebhookUserUpdated,
+	EventUserApproved:  WebhookUserUpdated,
 	EventUserDisabled:  WebhookUserDisabled,
 	EventUserDeleted:   WebhookUserDeleted,
+	EventUserRejected:  WebhookUserDeleted,
 	EventInviteCreated: WebhookInvitationCreated,
 	EventInviteAccept:  WebhookInvitationAccepted,
 	EventInviteRevoked: WebhookInvitationRevoked,

@@ -130,11 +130,45 @@ func TestWebhookEveryEventIsQueued(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// Enabling, approving and verifying change the user's shape; a
+	// rejection deletes the waiting user.
+	cy := mustMember(t, s, clock, "cy@example.com", "cy", RoleViewer)
+	if _, err := s.DisableUser(admin, cy.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.EnableUser(admin, cy.ID); err != nil {
+		t.Fatal(err)
+	}
+	waiting := func(email, username string) User {
+		t.Helper()
+		link := mustLink(t, s, clock, NewSignupToken{Name: "needs approval " + email, Role: RoleViewer, RequireApproval: true})
+		u, err := s.RedeemSignupToken(link.Secret, newUser(email, username))
+		if err != nil || !u.PendingApproval {
+			t.Fatalf("waiting user: %+v, %v", u, err)
+		}
+		return u
+	}
+	dee, eve := waiting("dee@example.com", "dee"), waiting("eve@example.com", "eve")
+	if _, err := s.ApproveUser(admin, dee.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.RejectUser(admin, eve.ID); err != nil {
+		t.Fatal(err)
+	}
+	s.verifyEmail = VerifyEmailAlways
+	fay := mustMember(t, s, clock, "fay@example.com", "fay", RoleViewer)
+	if _, err := s.MarkEmailVerified(admin, fay.ID); err != nil {
+		t.Fatal(err)
+	}
+
 	got, list := deliveryEvents(t, s, all.ID)
 	want := []string{
 		WebhookUserCreated, WebhookUserCreated, WebhookUserUpdated, WebhookUserDisabled, WebhookUserDeleted,
 		WebhookInvitationCreated, WebhookUserCreated, WebhookInvitationAccepted,
 		WebhookInvitationCreated, WebhookInvitationRevoked,
+		WebhookUserCreated, WebhookUserDisabled, WebhookUserUpdated, // cy: made, disabled, enabled
+		WebhookUserCreated, WebhookUserCreated, WebhookUserUpdated, WebhookUserDeleted, // dee and eve wait; dee approved, eve rejected
+		WebhookUserCreated, WebhookUserUpdated, // fay: made unverified, verified
 	}
 	if !slices.Equal(got, want) {
 		t.Fatalf("events %v, want %v", got, want)
@@ -167,7 +201,12 @@ func TestWebhookEveryEventIsQueued(t *testing.T) {
 		return d.Invitation.ID == inv2.ID && d.Invitation.State == InvitationRevoked
 	})
 
-	if got, _ := deliveryEvents(t, s, onlyDeleted.ID); !slices.Equal(got, []string{WebhookUserDeleted}) {
+	check(12, cy.ID, func(d WebhookDelivery) bool { return !d.User.Disabled })
+	check(15, dee.ID, func(d WebhookDelivery) bool { return !d.User.PendingApproval })
+	check(16, eve.ID, func(d WebhookDelivery) bool { return d.User.Email == "eve@example.com" })
+	check(18, fay.ID, func(d WebhookDelivery) bool { return d.User.EmailVerified })
+
+	if got, _ := deliveryEvents(t, s, onlyDeleted.ID); !slices.Equal(got, []string{WebhookUserDeleted, WebhookUserDeleted}) {
 		t.Errorf("the user.deleted webhook got %v", got)
 	}
 	// Message ids are distinct across webhooks and deliveries.

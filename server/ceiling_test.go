@@ -188,7 +188,7 @@ func TestRoleCeilingHTTP(t *testing.T) {
 }
 
 // wantBriefUsers checks that a link shows one joiner, with username, as an
-// Editor should see them: only id, name, username, rootRole, createdAt.
+// Editor should see them: only id, name, username, rootRole, createdAt and pendingApproval.
 func wantBriefUsers(t *testing.T, what string, link map[string]any, username string) {
 	t.Helper()
 	users, _ := link["users"].([]any)
@@ -201,7 +201,7 @@ func wantBriefUsers(t *testing.T, what string, link map[string]any, username str
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	if strings.Join(keys, " ") != "createdAt id name rootRole username" || u["username"] != username {
-		t.Errorf("%s: an Editor sees the joiner as %v, want only createdAt id name rootRole username", what, u)
+	if strings.Join(keys, " ") != "createdAt id name pendingApproval rootRole username" || u["username"] != username {
+		t.Errorf("%s: an Editor sees the joiner as %v, want only createdAt id name pendingApproval rootRole username", what, u)
 	}
 }

@@ -21,6 +21,8 @@ type createTokenRequest struct {
 	Groups         []string        `json:"groups"`
 	// AppID is our addition: the app whoever signs up is sent on to.
 	AppID string `json:"appId"`
+	// RequireApproval (ours): whoever signs up waits for an Admin.
+	RequireApproval bool `json:"requireApproval"`
 }
 
 type updateTokenRequest struct {
@@ -36,6 +38,8 @@ type updateTokenRequest struct {
 	Groups         *[]string       `json:"groups"`
 	// AppID replaces the link's app; "" removes it.
 	AppID *string `json:"appId"`
+	// RequireApproval turns approval on or off for the next signups.
+	RequireApproval *bool `json:"requireApproval"`
 }
 
 type listTokensResponse struct {
@@ -97,7 +101,7 @@ func (s *Server) handleCreateToken(w http.ResponseWriter, r *http.Request, _ htt
 		return
 	}
 	in := db.NewSignupToken{Name: req.Name, Description: req.Description, AllowedDomains: req.AllowedDomains, Groups: req.Groups,
-		AppID: req.AppID}
+		AppID: req.AppID, RequireApproval: req.RequireApproval}
 	var err error
 	if req.ExpiresAt != nil {
 		if in.ExpiresAt, err = parseFutureTime("expiresAt", *req.ExpiresAt); err != nil {
@@ -160,6 +164,7 @@ func (s *Server) handleUpdateToken(w http.ResponseWriter, r *http.Request, ps ht
 	in.AllowedDomains = req.AllowedDomains
 	in.Groups = req.Groups
 	in.AppID = req.AppID
+	in.RequireApproval = req.RequireApproval
 	role, err := parseRole("role", req.Role)
 	if err != nil {
 		s.writeError(w, r, err)

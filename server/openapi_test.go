@@ -452,6 +452,26 @@ func TestOpenAPIWalk(t *testing.T) {
 	w.do(404, "POST", "/api/admin/user-admin/999/verify-email", admin(""))
 	w.do(404, "GET", "/verify-email/"+edSecret, walkReq{})
 
+	// A link that requires approval: the signup is a 200 with
+	// pendingApproval, the right password a 403 until an Admin approves;
+	// reject only takes a waiting user.
+	_, _, approval := w.do(201, "POST", "/api/admin/invite-link/tokens", admin(`{"name":"approval","expiresAt":"2099-01-01T00:00:00Z","requireApproval":true}`))
+	_, _, waiting := w.do(200, "POST", "/invite/"+str(approval, "secret")+"/signup", walkReq{body: signup("wait@example.org", "wait")})
+	if waiting["pendingApproval"] != true {
+		t.Errorf("pendingApproval after an approval link's signup: %v", waiting["pendingApproval"])
+	}
+	w.do(403, "POST", "/auth/simple/login", walkReq{body: `{"username":"wait","password":"` + walkPassword + `"}`})
+	w.do(403, "POST", "/login", walkReq{contentType: "application/x-www-form-urlencoded", body: "username=wait&password=" + walkPassword})
+	w.do(400, "POST", "/api/admin/user-admin/"+num(waiting, "id")+"/approve", admin(`{"x":1}`))
+	w.do(404, "POST", "/api/admin/user-admin/999/approve", admin(""))
+	w.do(200, "POST", "/api/admin/user-admin/"+num(waiting, "id")+"/approve", admin(""))
+	w.do(400, "POST", "/api/admin/user-admin/"+num(waiting, "id")+"/approve", admin(""))
+	w.do(400, "POST", "/api/admin/user-admin/"+num(waiting, "id")+"/reject", admin(""))
+	_, _, turned := w.do(200, "POST", "/invite/"+str(approval, "secret")+"/signup", walkReq{body: signup("away@example.org", "away")})
+	w.do(404, "POST", "/api/admin/user-admin/999/reject", admin(""))
+	w.do(200, "POST", "/api/admin/user-admin/"+num(turned, "id")+"/reject", admin("{}"))
+	w.do(404, "POST", "/api/admin/user-admin/"+num(turned, "id")+"/reject", admin(""))
+
 	// Sessions.
 	w.do(400, "POST", "/auth/simple/login", walkReq{body: `{"username":"ed"}`})
 	w.do(401, "POST", "/auth/simple/login", walkReq{body: `{"username":"ed","password":"wrong-Password-123"}`})

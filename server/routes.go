@@ -90,6 +90,8 @@ func (s *Server) apiRoutes() []route {
 		authed("POST", "/api/admin/user-admin/:id/enable", permManageUsers, s.handleEnableUser),
 		authed("POST", "/api/admin/user-admin/:id/reset-link", permManageUsers, s.handleCreateResetLink),
 		authed("POST", "/api/admin/user-admin/:id/verify-email", permManageUsers, s.handleMarkEmailVerified),
+		authed("POST", "/api/admin/user-admin/:id/approve", permManageUsers, s.handleApproveUser),
+		authed("POST", "/api/admin/user-admin/:id/reject", permManageUsers, s.handleRejectUser),
 		authed("DELETE", "/api/admin/user-admin/:id/second-factors", permManageUsers, s.handleClearSecondFactors),
 		authed("GET", "/api/admin/roles", permReadRoles, s.handleListRoles),
 		authed("GET", "/api/admin/api-tokens", permManageKeys, s.handleListAPIKeys),

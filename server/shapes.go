@@ -56,6 +56,9 @@ type userResponse struct {
 	// EmailVerified is our addition too: false for a link signup whose
 	// address is still to be verified (DESIGN §11).
 	EmailVerified bool `json:"emailVerified"`
+	// PendingApproval is ours as well: true while a user who signed up
+	// through a link with requireApproval waits for an Admin (DESIGN §12).
+	PendingApproval bool `json:"pendingApproval"`
 	// Groups is our addition to userSchema: the ids of the user's groups.
 	Groups []string `json:"groups"`
 }
@@ -66,7 +69,7 @@ func newUserResponse(u db.User) userResponse {
 		ImageURL: gravatarURL(u.Email), LoginAttempts: u.LoginAttempts, EmailSent: u.EmailSent,
 		RootRole: u.RootRole, SeenAt: nullableTime(u.SeenAt), CreatedAt: db.FormatTime(u.CreatedAt),
 		AccountType: "User", Permissions: []string{}, OrganizationID: u.OrganizationID, Disabled: u.Disabled,
-		EmailVerified: u.EmailVerified, Groups: groupIDs(u.Groups),
+		EmailVerified: u.EmailVerified, PendingApproval: u.PendingApproval, Groups: groupIDs(u.Groups),
 	}
 }
 
@@ -129,16 +132,21 @@ type linkResponse struct {
 	// AppID is our addition: the app whoever signs up is sent on to,
 	// signed in. Left out when there is none.
 	AppID string `json:"appId,omitempty"`
+	// RequireApproval is ours too: whoever signs up waits for an Admin.
+	RequireApproval bool `json:"requireApproval"`
 }
 
 // linkUserBrief is a joiner as a caller without MANAGE_USERS sees them:
-// userSchema's required id, and who they are, with which role, since when.
+// userSchema's required id, and who they are, with which role, since when,
+// and whether they wait for an Admin's approval.
 type linkUserBrief struct {
 	ID        uint64  `json:"id"`
 	Name      *string `json:"name"`
 	Username  *string `json:"username"`
 	RootRole  db.Role `json:"rootRole"`
 	CreatedAt string  `json:"createdAt"`
+	// PendingApproval: the joiner waits for an Admin's approval.
+	PendingApproval bool `json:"pendingApproval"`
 }
 
 // newLinkResponse is t as a caller may read it, its url built on baseURL.
@@ -151,7 +159,7 @@ func newLinkResponse(baseURL string, t db.SignupToken, wholeUsers bool) linkResp
 		Secret: t.Secret, URL: weburl.SignupLink(baseURL, t.Secret), Name: t.Name, Description: t.Description,
 		Enabled: t.Enabled, ExpiresAt: db.FormatTime(t.ExpiresAt), CreatedAt: db.FormatTime(t.CreatedAt),
 		CreatedBy: nullable(t.CreatedBy), Role: newRoleResponse(t.Role), Uses: t.Uses,
-		AllowedDomains: t.AllowedDomains, Groups: groupIDs(t.Groups), AppID: t.AppID,
+		AllowedDomains: t.AllowedDomains, Groups: groupIDs(t.Groups), AppID: t.AppID, RequireApproval: t.RequireApproval,
 	}
 	if wholeUsers {
 		resp.Users = newUserResponses(t.Users)
@@ -159,7 +167,7 @@ func newLinkResponse(baseURL string, t db.SignupToken, wholeUsers bool) linkResp
 		brief := make([]linkUserBrief, len(t.Users))
 		for i, u := range t.Users {
 			brief[i] = linkUserBrief{ID: u.ID, Name: nullable(u.Name), Username: nullable(u.Username),
-				RootRole: u.RootRole, CreatedAt: db.FormatTime(u.CreatedAt)}
+				RootRole: u.RootRole, CreatedAt: db.FormatTime(u.CreatedAt), PendingApproval: u.PendingApproval}
 		}
 		resp.Users = brief
 	}

@@ -175,6 +175,12 @@ func TestPermissionTable(t *testing.T) {
 		"POST /api/admin/user-admin/:id/verify-email": func() (string, string) {
 			return fmt.Sprintf("/api/admin/user-admin/%d/verify-email", ts.mustUnverifiedUser(t, db.RoleViewer).ID), ""
 		},
+		"POST /api/admin/user-admin/:id/approve": func() (string, string) {
+			return fmt.Sprintf("/api/admin/user-admin/%d/approve", ts.mustPendingUser(t, db.RoleViewer).ID), ""
+		},
+		"POST /api/admin/user-admin/:id/reject": func() (string, string) {
+			return fmt.Sprintf("/api/admin/user-admin/%d/reject", ts.mustPendingUser(t, db.RoleViewer).ID), ""
+		},
 		"GET /api/admin/roles":      func() (string, string) { return "/api/admin/roles", "" },
 		"GET /api/admin/api-tokens": func() (string, string) { return "/api/admin/api-tokens", "" },
 		"POST /api/admin/api-tokens": func() (string, string) {
@@ -291,6 +297,8 @@ func TestPermissionTable(t *testing.T) {
 		"POST /api/admin/user-admin/:id/enable":       admins,
 		"POST /api/admin/user-admin/:id/reset-link":   admins,
 		"POST /api/admin/user-admin/:id/verify-email": admins,
+		"POST /api/admin/user-admin/:id/approve":      admins,
+		"POST /api/admin/user-admin/:id/reject":       admins,
 		"GET /api/admin/roles":                        staff,
 		"GET /api/admin/api-tokens":                   admins,
 		"POST /api/admin/api-tokens":                  admins,

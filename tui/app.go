@@ -52,6 +52,8 @@ type app struct {
 	// inviter is the name the last invitation was signed with, offered
 	// again for the next one; "" until the first (then opts.Inviter).
 	inviter string
+	// pending is how many users wait for approval, for the header.
+	pending int
 }
 
 // mode is where the backend works now: ModeDirect or ModeServer. A

@@ -44,6 +44,11 @@ type Backend interface {
 	EnableUser(ctx context.Context, actor db.Actor, id uint64) (db.User, error)
 	// MarkEmailVerified is Store.MarkEmailVerified.
 	MarkEmailVerified(ctx context.Context, actor db.Actor, id uint64) (db.User, error)
+	// ApproveUser, RejectUser and CountPendingUsers are the Store's:
+	// approval of signups through links that require it.
+	ApproveUser(ctx context.Context, actor db.Actor, id uint64) (db.User, error)
+	RejectUser(ctx context.Context, actor db.Actor, id uint64) (db.User, error)
+	CountPendingUsers(ctx context.Context) (int, error)
 	DeleteUser(ctx context.Context, actor db.Actor, id uint64) error
 	// ClearSecondFactors is Store.ClearSecondFactors.
 	ClearSecondFactors(ctx context.Context, actor db.Actor, id uint64) (db.User, error)
@@ -197,6 +202,27 @@ func (d direct) MarkEmailVerified(ctx context.Context, actor db.Actor, id uint64
 		return db.User{}, err
 	}
 	return d.s.MarkEmailVerified(actor, id)
+}
+
+func (d direct) ApproveUser(ctx context.Context, actor db.Actor, id uint64) (db.User, error) {
+	if err := ctx.Err(); err != nil {
+		return db.User{}, err
+	}
+	return d.s.ApproveUser(actor, id)
+}
+
+func (d direct) RejectUser(ctx context.Context, actor db.Actor, id uint64) (db.User, error) {
+	if err := ctx.Err(); err != nil {
+		return db.User{}, err
+	}
+	return d.s.RejectUser(actor, id)
+}
+
+func (d direct) CountPendingUsers(ctx context.Context) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	return d.s.CountPendingUsers()
 }
 
 func (d direct) EnableUser(ctx context.Context, actor db.Actor, id uint64) (db.User, error) {

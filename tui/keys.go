@@ -57,6 +57,12 @@ type KeyMap struct {
 	Older  key.Binding // audit: next page
 	Newer  key.Binding // audit: previous page
 
+	// Approve lets in a user who waits for approval; on any other user
+	// the same key opens their groups. Reject turns a waiting user away
+	// (deletes them).
+	Approve key.Binding // users
+	Reject  key.Binding // users
+
 	// Forms.
 	NextField key.Binding
 	PrevField key.Binding
@@ -112,6 +118,8 @@ func DefaultKeyMap() KeyMap {
 		Disable: b([]string{"x"}, "x", "disable/enable"),
 		Verify:  b([]string{"v"}, "v", "verify email"),
 		Groups:  b([]string{"a"}, "a", "groups"),
+		Approve: b([]string{"a"}, "a", "approve"),
+		Reject:  b([]string{"R"}, "R", "reject"),
 		Factors: b([]string{"f"}, "f", "clear 2FA"),
 		Delete:  b([]string{"d"}, "d", "delete"),
 		Edit:    b([]string{"m"}, "m", "edit"),

@@ -172,9 +172,11 @@ func (s *linksScreen) createForm() *form {
 		f.text("Groups", "", "none", "Whoever signs up gets these. "+a.groupsHint(), "groups")
 	}
 	a.appField(f, "", "Optional: whoever signs up on the page is signed in and sent on to this app")
+	approvalField(f, false)
 	f.submit = func(f *form) (func(ctx context.Context) (any, error), error) {
 		var c checks
-		in := db.NewSignupToken{Groups: parseGroupList(f.valueOf("Groups")), AppID: appOf(f)}
+		in := db.NewSignupToken{Groups: parseGroupList(f.valueOf("Groups")), AppID: appOf(f),
+			RequireApproval: f.valueOf("Approval") == approvalChoices[1]}
 		var maxUses int
 		in.Name, in.Description, in.Role, maxUses, in.AllowedDomains = linkFields(f, &c)
 		if maxUses > 0 {
@@ -198,6 +200,18 @@ func (s *linksScreen) createForm() *form {
 		return s.load()
 	}
 	return f
+}
+
+// approvalChoices are the values of the forms' Approval field.
+var approvalChoices = []string{"not required", "required"}
+
+// approvalField adds the Approval choice (requireApproval) to a link form.
+func approvalField(f *form, required bool) {
+	chosen := 0
+	if required {
+		chosen = 1
+	}
+	f.choose("Approval", approvalChoices, chosen, "Required: whoever signs up waits until an Admin approves them (Users tab, a).", "requireApproval")
 }
 
 // linkFields reads the fields the create and edit forms share: name,
@@ -247,6 +261,7 @@ func (s *linksScreen) editForm(t db.SignupToken) *form {
 		f.text("Groups", strings.Join(t.Groups, ", "), "none", "Whoever signs up from now on gets these. "+a.groupsHint(), "groups")
 	}
 	a.appField(f, t.AppID, "Where people who sign up from now on are sent, signed in")
+	approvalField(f, t.RequireApproval)
 	f.submit = func(f *form) (func(ctx context.Context) (any, error), error) {
 		var c checks
 		name, description, role, maxUses, domains := linkFields(f, &c)
@@ -277,6 +292,9 @@ func (s *linksScreen) editForm(t db.SignupToken) *form {
 		}
 		if appID := appOf(f); appID != t.AppID {
 			in.AppID = &appID
+		}
+		if required := f.valueOf("Approval") == approvalChoices[1]; required != t.RequireApproval {
+			in.RequireApproval = &required
 		}
 		if in == (db.SignupTokenUpdate{}) {
 			return nil, db.Errorf(db.EINVALID, "Nothing changed: edit a field, or press esc to cancel.")
@@ -337,6 +355,9 @@ func (s *linksScreen) detailText() string {
 		{label: "Expires", value: fmtFull(t.ExpiresAt, a.now())},
 		{label: "Allowed domains", value: domains},
 	}...)
+	if t.RequireApproval {
+		lines = append(lines, resultLine{label: "Approval", value: "required: whoever signs up waits for an Admin (Users tab, a)"})
+	}
 	if len(t.Groups) > 0 {
 		lines = append(lines, resultLine{label: "Groups", value: groupsText(t.Groups)})
 	}

@@ -338,6 +338,25 @@ func (s *SwitchingBackend) MarkEmailVerified(ctx context.Context, actor db.Actor
 	return out, err
 }
 
+// ApproveUser approves a waiting user where the data is now.
+func (s *SwitchingBackend) ApproveUser(ctx context.Context, actor db.Actor, id uint64) (out db.User, err error) {
+	err = s.run(ctx, true, func(ctx context.Context, b Backend) (err error) { out, err = b.ApproveUser(ctx, actor, id); return err })
+	return out, err
+}
+
+// RejectUser rejects a waiting user where the data is now.
+func (s *SwitchingBackend) RejectUser(ctx context.Context, actor db.Actor, id uint64) (out db.User, err error) {
+	err = s.run(ctx, true, func(ctx context.Context, b Backend) (err error) { out, err = b.RejectUser(ctx, actor, id); return err })
+	return out, err
+}
+
+// CountPendingUsers counts the users waiting for approval where the data
+// is now.
+func (s *SwitchingBackend) CountPendingUsers(ctx context.Context) (n int, err error) {
+	err = s.run(ctx, false, func(ctx context.Context, b Backend) (err error) { n, err = b.CountPendingUsers(ctx); return err })
+	return n, err
+}
+
 // EnableUser enables a user where the data is now.
 func (s *SwitchingBackend) EnableUser(ctx context.Context, actor db.Actor, id uint64) (out db.User, err error) {
 	err = s.run(ctx, true, func(ctx context.Context, b Backend) (err error) { out, err = b.EnableUser(ctx, actor, id); return err })

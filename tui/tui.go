@@ -259,8 +259,20 @@ func (m *model) update(msg tea.Msg) tea.Cmd {
 		return nil
 	case tea.KeyMsg:
 		return m.handleKey(msg)
+	case pendingMsg:
+		// A count that could not be read leaves the last one shown: the
+		// screen's own load reports the trouble.
+		if msg.err == nil {
+			m.pending = msg.n
+		}
+		return nil
 	}
 	var cmds []tea.Cmd
+	if _, ok := msg.(loadedMsg); ok {
+		// Whatever was loaded (a tick, a tab, the end of an action), the
+		// header's count of users waiting for approval is read again.
+		cmds = append(cmds, m.countPending())
+	}
 	for _, s := range m.screens {
 		cmds = append(cmds, s.receive(msg))
 	}
@@ -402,9 +414,29 @@ func (m *model) View() string {
 	return fit(b.String(), w, m.height)
 }
 
+// pendingMsg is the number of users waiting for approval.
+type pendingMsg struct {
+	n   int
+	err error
+}
+
+// countPending reads the number of users waiting for approval.
+func (m *model) countPending() tea.Cmd {
+	b := m.backend
+	return func() tea.Msg {
+		res, err := protect(func(ctx context.Context) (any, error) { return b.CountPendingUsers(ctx) })
+		n, _ := res.(int)
+		return pendingMsg{n: n, err: err}
+	}
+}
+
 func (m *model) header() string {
 	s := m.styles
 	left := s.Header.Render(m.opts.SiteName+" admin") + " · " + m.screens[m.active].name()
+	if m.pending > 0 {
+		// Users waiting for approval (Users tab, a approves).
+		left += " · " + s.HeaderMode.Render(fmt.Sprintf("%d waiting", m.pending))
+	}
 	var mode string
 	switch current := m.mode(); {
 	case current == ModeDirect && m.switching():

@@ -79,6 +79,7 @@ func TestCreateLinkByKeystrokes(t *testing.T) {
 	h.typeText("5")
 	h.keys("tab")
 	h.typeText("Example.com, example.org")
+	h.keys("tab") // Approval: not required
 	h.golden("form")
 	h.keys("enter") // enter on the last field submits
 	h.golden("created")
@@ -696,7 +697,7 @@ func TestUserGroupsByKeystrokes(t *testing.T) {
 	h.typeText("Grouped")
 	h.keys("tab", "tab", "tab", "tab", "tab", "tab")
 	h.typeText("ops")
-	h.keys("enter")
+	h.keys("enter", "enter") // past Approval, then submit
 	h.contains(`Created the signup link "Grouped"`)
 	tokens, _ := h.store.ListSignupTokens(testAdmin)
 	found := false

@@ -15,7 +15,7 @@ import (
 )
 
 // usersScreen lists the users: change role, unlock, make a password reset
-// link, disable or enable, delete.
+// link, disable or enable, delete, and approve or reject those who wait.
 type usersScreen struct {
 	records[db.User]
 	total int
@@ -86,6 +86,9 @@ func newUsersScreen(a *app) *usersScreen {
 		if !u.EmailVerified {
 			status = "unverified"
 		}
+		if u.PendingApproval {
+			status = "waiting"
+		}
 		if u.Disabled {
 			status = "disabled"
 		}
@@ -119,6 +122,26 @@ func (s *usersScreen) key(k tea.KeyMsg) tea.Cmd {
 		return nil
 	}
 	switch {
+	case key.Matches(k, keys.Approve) && u.PendingApproval:
+		a.ask(fmt.Sprintf("Approve %s? %s", u.Email, approveNote(u)),
+			a.do("Could not approve", func(ctx context.Context) (any, error) {
+				return a.backend.ApproveUser(ctx, a.actor, u.ID)
+			}, func(any) tea.Cmd {
+				a.setOK("Approved " + u.Email + ": they are emailed that they may log in.")
+				return s.load()
+			}))
+	case key.Matches(k, keys.Reject):
+		if !u.PendingApproval {
+			a.setInfo(u.Email + " is not waiting for approval; there is nothing to reject (d deletes a user).")
+			return nil
+		}
+		a.ask(fmt.Sprintf("Reject %s? Their account is deleted and they cannot log in; they are not emailed.", u.Email),
+			a.do("Could not reject", func(ctx context.Context) (any, error) {
+				return a.backend.RejectUser(ctx, a.actor, u.ID)
+			}, func(any) tea.Cmd {
+				a.setOK("Rejected " + u.Email + ": the account is deleted.")
+				return s.load()
+			}))
 	case key.Matches(k, keys.Role):
 		a.push(s.roleForm(u))
 	case key.Matches(k, keys.Groups):
@@ -186,6 +209,10 @@ func (s *usersScreen) key(k tea.KeyMsg) tea.Cmd {
 			a.do("Could not verify", func(ctx context.Context) (any, error) {
 				return a.backend.MarkEmailVerified(ctx, a.actor, u.ID)
 			}, func(any) tea.Cmd {
+				if u.PendingApproval {
+					a.setOK("Verified " + u.Email + ": they still wait for approval (a approves).")
+					return s.load()
+				}
 				a.setOK("Verified " + u.Email + ": they may log in now.")
 				return s.load()
 			}))
@@ -282,6 +309,12 @@ func (s *usersScreen) detailText() string {
 	if !u.EmailVerified {
 		status = "address not verified: cannot log in until the emailed link is opened; v verifies"
 	}
+	if u.PendingApproval {
+		status = "waiting for approval: cannot log in until an Admin approves; a approves, R rejects"
+		if !u.EmailVerified {
+			status += " (the address must be verified too)"
+		}
+	}
 	if u.Disabled {
 		status = "disabled: cannot log in; x enables"
 	}
@@ -357,5 +390,17 @@ func (s *usersScreen) view(w, h int) string {
 
 func (s *usersScreen) help() helpKeys {
 	k := s.app.keys
+	if u, ok := s.selected(); ok && u.PendingApproval {
+		// On a waiting user the groups' key approves.
+		return s.listHelp(k.Approve, k.Reject, k.Role, k.Unlock, k.Disable, k.Verify, k.Delete)
+	}
 	return s.listHelp(k.Role, k.Groups, k.Unlock, k.ResetLink, k.Disable, k.Verify, k.Factors, k.Delete)
+}
+
+// approveNote says what approving u does.
+func approveNote(u db.User) string {
+	if !u.EmailVerified {
+		return "They may log in once they have also verified their address through the emailed link."
+	}
+	return "They may log in at once, and are emailed so."
 }

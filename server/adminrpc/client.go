@@ -274,6 +274,27 @@ func (c *Client) MarkEmailVerified(ctx context.Context, actor db.Actor, id uint6
 	return r, err
 }
 
+// ApproveUser is Store.ApproveUser over the socket.
+func (c *Client) ApproveUser(ctx context.Context, actor db.Actor, id uint64) (db.User, error) {
+	var r db.User
+	err := c.call(ctx, "ApproveUser", idRequest{actor, id}, &r)
+	return r, err
+}
+
+// RejectUser is Store.RejectUser over the socket.
+func (c *Client) RejectUser(ctx context.Context, actor db.Actor, id uint64) (db.User, error) {
+	var r db.User
+	err := c.call(ctx, "RejectUser", idRequest{actor, id}, &r)
+	return r, err
+}
+
+// CountPendingUsers is Store.CountPendingUsers over the socket.
+func (c *Client) CountPendingUsers(ctx context.Context) (int, error) {
+	var n int
+	err := c.call(ctx, "CountPendingUsers", none{}, &n)
+	return n, err
+}
+
 // EnableUser is Store.EnableUser over the socket.
 func (c *Client) EnableUser(ctx context.Context, actor db.Actor, id uint64) (db.User, error) {
 	var r db.User

@@ -154,6 +154,45 @@ func backendSuite(t *testing.T, open func(*testing.T) (tui.Backend, *db.Store)) 
 	_, err = b.DisableUser(ctx, admin, 999)
 	wantCode(t, "disable unknown", err, db.ENOTFOUND)
 
+	// Approval: the link's field crosses the socket, and so do the count,
+	// approve and reject with their errors.
+	requireIt := true
+	approval, err := b.CreateSignupToken(ctx, admin, db.NewSignupToken{Name: "Waiting room", ExpiresAt: expires, Role: db.RoleEditor})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if approval, err = b.UpdateSignupToken(ctx, admin, approval.Secret, db.SignupTokenUpdate{RequireApproval: &requireIt}); err != nil || !approval.RequireApproval {
+		t.Fatalf("require approval: %+v %v", approval, err)
+	}
+	var waiting []db.User
+	for _, email := range []string{"w1@example.org", "w2@example.org"} {
+		w, err := store.RedeemSignupToken(approval.Secret, db.NewUser{Email: email, Name: "W", PasswordHash: "x"})
+		if err != nil || !w.PendingApproval {
+			t.Fatalf("waiting signup: %+v %v", w, err)
+		}
+		waiting = append(waiting, w)
+	}
+	if n, err := b.CountPendingUsers(ctx); err != nil || n != 2 {
+		t.Fatalf("pending count %d %v", n, err)
+	}
+	if got, err = b.ApproveUser(ctx, admin, waiting[0].ID); err != nil || got.PendingApproval {
+		t.Fatalf("approve: %+v %v", got, err)
+	}
+	_, err = b.ApproveUser(ctx, admin, waiting[0].ID)
+	wantCode(t, "approve twice", err, db.EINVALID)
+	_, err = b.RejectUser(ctx, admin, u.ID)
+	wantCode(t, "reject an active user", err, db.EINVALID)
+	_, err = b.RejectUser(ctx, db.Actor{Kind: "user", ID: 77, Name: "vi", Role: db.RoleViewer}, waiting[1].ID)
+	wantCode(t, "reject above the ceiling", err, db.EFORBIDDEN)
+	if got, err = b.RejectUser(ctx, admin, waiting[1].ID); err != nil || got.Email != "w2@example.org" {
+		t.Fatalf("reject: %+v %v", got, err)
+	}
+	_, err = b.ApproveUser(ctx, admin, 999)
+	wantCode(t, "approve unknown", err, db.ENOTFOUND)
+	if n, err := b.CountPendingUsers(ctx); err != nil || n != 0 {
+		t.Fatalf("pending count after %d %v", n, err)
+	}
+
 	// Organizations.
 	org, err := b.CreateOrganization(ctx, admin, "", "Night Shift")
 	if err != nil || org.ID != "night-shift" {

@@ -276,6 +276,15 @@ var methods = map[string]handler{
 	"MarkEmailVerified": method(func(_ context.Context, s *Server, r idRequest) (db.User, error) {
 		return s.store.MarkEmailVerified(r.Actor, r.ID)
 	}),
+	"ApproveUser": method(func(_ context.Context, s *Server, r idRequest) (db.User, error) {
+		return s.store.ApproveUser(r.Actor, r.ID)
+	}),
+	"RejectUser": method(func(_ context.Context, s *Server, r idRequest) (db.User, error) {
+		return s.store.RejectUser(r.Actor, r.ID)
+	}),
+	"CountPendingUsers": method(func(_ context.Context, s *Server, _ none) (int, error) {
+		return s.store.CountPendingUsers()
+	}),
 	"EnableUser": method(func(_ context.Context, s *Server, r idRequest) (db.User, error) {
 		return s.store.EnableUser(r.Actor, r.ID)
 	}),

@@ -20,6 +20,7 @@ import (
 	mathrand "math/rand/v2"
 	netmail "net/mail"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	texttemplate "text/template"
@@ -539,6 +540,32 @@ func Render(store *db.Store, site Site, e db.OutboxEmail) (db.Email, error) {
 			m.AppName, m.AppURL = app.Name, app.URL
 		}
 		return RenderVerifyEmail(m)
+	case db.EmailApprovalRequest:
+		// Told only while there is still something to decide.
+		u, linkName, err := store.PendingSignup(e.UserID)
+		switch db.ErrorCode(err) {
+		case "":
+		case db.ENOTFOUND:
+			return db.Email{}, &StaleError{"not sent: the user was rejected or deleted before this email went out"}
+		case db.EINVALID:
+			return db.Email{}, &StaleError{"not sent: the user was approved before this email went out"}
+		default:
+			return db.Email{}, err
+		}
+		return RenderApprovalRequestEmail(ApprovalRequestMail{SiteName: site.Label(), To: e.To, Name: u.Name, Email: u.Email,
+			Username: u.Username, LinkName: linkName, UserID: u.ID, BaseURL: site.BaseURL})
+	case db.EmailApproved:
+		u, err := store.FindUserByID(e.UserID)
+		if db.ErrorCode(err) == db.ENOTFOUND {
+			return db.Email{}, &StaleError{"not sent: the user was deleted before this email went out"}
+		} else if err != nil {
+			return db.Email{}, err
+		}
+		if u.Disabled {
+			return db.Email{}, &StaleError{"not sent: the user was disabled before this email went out"}
+		}
+		return RenderApprovedEmail(ApprovedMail{SiteName: site.Label(), To: u.Email, Name: u.Name,
+			LoginURL: weburl.Login(site.BaseURL), Verify: !u.EmailVerified})
 	}
 	return db.Email{}, &StaleError{fmt.Sprintf("not sent: this build of invited does not know emails of the kind %q", e.Kind)}
 }
@@ -561,6 +588,10 @@ func Subject(site Site, e db.OutboxEmail) string {
 		return resetPasswordSubject(site.Label())
 	case db.EmailVerify:
 		return verifySubject(site.Label())
+	case db.EmailApprovalRequest:
+		return approvalRequestSubject(site.Label())
+	case db.EmailApproved:
+		return approvedSubject(site.Label())
 	}
 	return ""
 }
@@ -783,4 +814,78 @@ func (o *Outbox) backoff(attempts int) time.Duration {
 	}
 	d = min(d, o.opts.MaxDelay)
 	return d + mathrand.N(d/10+1)
+}
+
+// ---- Approval (DESIGN §12) ----
+
+// ApprovalRequestMail is what the email to an Admin about a signup that
+// waits for approval says.
+type ApprovalRequestMail struct {
+	SiteName string // how the site is named: a Site's Label
+	To       string // the Admin
+	// Name, Email and Username are the user's who waits.
+	Name, Email, Username string
+	LinkName              string // the link they signed up through; "" when it is gone
+	UserID                uint64
+	BaseURL               string // server.base_url, for the API's address
+}
+
+// ApprovedMail is what the email to a user whose account was approved
+// says.
+type ApprovedMail struct {
+	SiteName string // how the site is named: a Site's Label
+	To       string
+	Name     string
+	LoginURL string // {base_url}/login
+	// Verify says the address is still to be verified: the email says
+	// that comes first.
+	Verify bool
+}
+
+func approvalRequestSubject(site string) string {
+	return "A new signup waits for your approval at " + site
+}
+
+func approvedSubject(site string) string { return "Your account at " + site + " is approved" }
+
+// RenderApprovalRequestEmail renders the email that asks an Admin to
+// approve or reject a signup, with the same guarantees as
+// RenderInvitationEmail. It says where: the admin TUI's Users tab, or the
+// API's approve and reject routes.
+func RenderApprovalRequestEmail(m ApprovalRequestMail) (db.Email, error) {
+	site := headerValue(m.SiteName)
+	id := strconv.FormatUint(m.UserID, 10)
+	api := strings.TrimRight(headerValue(m.BaseURL), "/") + "/api/admin/user-admin/" + id
+	data := struct {
+		Subject, SiteName, Name, Email, Username, LinkName, ID, ApproveURL, RejectURL string
+	}{
+		Subject:    approvalRequestSubject(site),
+		SiteName:   site,
+		Name:       headerValue(m.Name),
+		Email:      headerValue(m.Email),
+		Username:   headerValue(m.Username),
+		LinkName:   headerValue(m.LinkName),
+		ID:         id,
+		ApproveURL: api + "/approve",
+		RejectURL:  api + "/reject",
+	}
+	return renderEmail("approval-request", headerValue(m.To), data.Subject, data)
+}
+
+// RenderApprovedEmail renders the email that tells a user an Admin
+// approved their account, with the same guarantees as
+// RenderInvitationEmail.
+func RenderApprovedEmail(m ApprovedMail) (db.Email, error) {
+	site := headerValue(m.SiteName)
+	data := struct {
+		Subject, SiteName, Name, LoginURL string
+		Verify                            bool
+	}{
+		Subject:  approvedSubject(site),
+		SiteName: site,
+		Name:     headerValue(m.Name),
+		LoginURL: headerValue(m.LoginURL),
+		Verify:   m.Verify,
+	}
+	return renderEmail("account-approved", headerValue(m.To), data.Subject, data)
 }

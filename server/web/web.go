@@ -286,6 +286,10 @@ type pageWelcome struct {
 	// Verify says the address must be verified before logging in: a
 	// verification email is on its way instead.
 	Verify bool
+	// Pending says the account waits for an admin's approval (a link
+	// with requireApproval): the admins are told, and so is the user
+	// once approved.
+	Pending bool
 }
 
 type pageAccount struct{ Name, Email, Username, Role string }
@@ -827,9 +831,12 @@ func (p *Pages) renderWelcome(w http.ResponseWriter, r *http.Request, u db.User,
 	if !u.EmailVerified {
 		title = "Check your mailbox"
 	}
+	if u.PendingApproval {
+		title = "Your account waits for approval"
+	}
 	p.renderPage(w, r, http.StatusOK, "welcome", &pageData{Title: title, Welcome: &pageWelcome{
 		Name: u.Name, Email: u.Email, Username: u.Username, LoginURL: p.baseURL + "/login",
-		Mailed: p.store.SendsWelcomeEmails(), Verify: !u.EmailVerified,
+		Mailed: p.store.SendsWelcomeEmails(), Verify: !u.EmailVerified, Pending: u.PendingApproval,
 	}, JoinApp: pageAppOf(app)})
 }
 
@@ -986,6 +993,16 @@ func (p *Pages) LoginForm(w http.ResponseWriter, r *http.Request, _ httprouter.P
 			show = func(status int) {
 				p.renderPage(w, r, status, "login", &pageData{Title: "Log in", Form: form, Resend: resendForm(res.User.Email)})
 			}
+		}
+		if errors.Is(err, db.ErrPendingApproval) {
+			// The waiting page, in place of the form: there is nothing
+			// to type until an admin decides.
+			p.renderPage(w, r, http.StatusForbidden, "gone", &pageData{
+				Title: "Waiting for approval", Heading: "Your account waits for an admin's approval",
+				Message: "Your password is right, but an admin of " + p.site + " has not approved your account yet, so you cannot log in.",
+				Next:    "We email you at " + res.User.Email + " as soon as an admin approves it; then log in again. If it takes long, ask an admin of " + p.site + ".",
+			})
+			return
 		}
 		p.showFormError(w, r, form, err, show, db.EINVALID, db.EUNAUTHORIZED, db.EFORBIDDEN)
 		return
