@@ -261,6 +261,7 @@ func TestE2EWebhooksSignedAndRetried(t *testing.T) {
 	rcv.down()
 	grace := ""
 	status, _, body = do(t, "GET", p.URL+"/api/admin/user-admin", e2eAdminKey, nil)
+	wantStatus(t, "list users", status, 200, body)
 	for _, u := range object(t, "users", body)["users"].([]any) {
 		if u.(map[string]any)["email"] == "grace@example.com" {
 			grace = strconv.FormatFloat(u.(map[string]any)["id"].(float64), 'f', -1, 64)
@@ -317,7 +318,7 @@ func TestE2EWebhooksSurviveSIGKILL(t *testing.T) {
 	}
 	p.Kill()
 
-	p = startServer(t, dir, env...)
+	startServer(t, dir, env...)
 	rcv.up()
 	events := rcv.waitTypes("invitation.created", "invitation.created", "invitation.created")
 	emails := map[any]bool{}

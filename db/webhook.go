@@ -199,7 +199,7 @@ func (s *Store) webhookDelivery(id uint64, r webhookDeliveryRecord) WebhookDeliv
 		Attempts: make([]WebhookAttempt, len(r.Attempts)),
 	}
 	for i, a := range r.Attempts {
-		d.Attempts[i] = WebhookAttempt{At: a.At, Duration: a.Duration, StatusCode: a.StatusCode, Error: a.Error}
+		d.Attempts[i] = WebhookAttempt(a)
 	}
 	if u := r.User; u != nil {
 		user := userRecord{

@@ -343,9 +343,7 @@ func (b *batchResults) view(w, h int) string {
 		r := b.results[b.sel]
 		foot = append(foot, s.Faint.Render(fmt.Sprintf("row %d of %d", b.sel+1, len(b.results))))
 		if r.Err != nil {
-			for _, l := range wrap(r.Email+": "+r.Err.Message, inner) {
-				foot = append(foot, l)
-			}
+			foot = append(foot, wrap(r.Email+": "+r.Err.Message, inner)...)
 		}
 	}
 	b.height = max(1, h-len(head)-len(foot)-1)

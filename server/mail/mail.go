@@ -30,6 +30,7 @@ import (
 	gomail "github.com/wneessen/go-mail"
 
 	"invited/db"
+	"invited/internal/wake"
 	"invited/weburl"
 )
 
@@ -621,11 +622,10 @@ type Outbox struct {
 	site   Site
 	log    *slog.Logger
 	opts   OutboxOptions
-	poke   chan struct{}
+	loop   *wake.Loop
 
-	running atomic.Bool
-	sent    atomic.Int64
-	failed  atomic.Int64
+	sent   atomic.Int64
+	failed atomic.Int64
 
 	// unrecorded holds emails that went out but could not be marked sent,
 	// with their subjects. They are not sent again while the process
@@ -660,7 +660,7 @@ func NewOutbox(store *db.Store, sender Sender, site Site, log *slog.Logger, opts
 	}
 	return &Outbox{
 		store: store, sender: sender, site: site, log: log, opts: opts,
-		poke:       make(chan struct{}, 1),
+		loop:       wake.New("outbox", log),
 		unrecorded: map[uint64]string{},
 	}
 }
@@ -673,12 +673,7 @@ func (o *Outbox) Failed() int64 { return o.failed.Load() }
 
 // Poke wakes the worker now, after a change enqueued an email. It never
 // blocks; pokes while the worker is busy fold into one.
-func (o *Outbox) Poke() {
-	select {
-	case o.poke <- struct{}{}:
-	default:
-	}
-}
+func (o *Outbox) Poke() { o.loop.Poke() }
 
 // Run delivers due emails until ctx ends; call it once (a second call logs
 // an error and returns at once).
@@ -687,27 +682,7 @@ func (o *Outbox) Poke() {
 // (typically because dialling was cut short) the attempt is abandoned, not
 // counted, and the email stays due for the next start; if it succeeds it
 // is recorded as sent. Run returns right after.
-func (o *Outbox) Run(ctx context.Context) {
-	if !o.running.CompareAndSwap(false, true) {
-		o.log.Error("outbox: Run called twice; the second call does nothing")
-		return
-	}
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-o.poke:
-		case <-timer.C:
-		}
-		wait := o.pass(ctx)
-		if ctx.Err() != nil {
-			return
-		}
-		timer.Reset(wait)
-	}
-}
+func (o *Outbox) Run(ctx context.Context) { o.loop.Run(ctx, o.pass) }
 
 // pass sends every due email and returns how long to sleep before the
 // next pass. A store error ends the pass early; the next one, a poll

@@ -24,11 +24,11 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"time"
 
 	"invited/db"
+	"invited/internal/wake"
 )
 
 // Sign returns the value of the webhook-signature header for a message:
@@ -152,12 +152,11 @@ const batch = 50
 
 // Worker posts the store's due webhook deliveries.
 type Worker struct {
-	store   *db.Store
-	log     *slog.Logger
-	opts    Options
-	client  *http.Client
-	poke    chan struct{}
-	running atomic.Bool
+	store  *db.Store
+	log    *slog.Logger
+	opts   Options
+	client *http.Client
+	loop   *wake.Loop
 }
 
 // New returns a worker; nothing runs until Run.
@@ -186,41 +185,16 @@ func New(store *db.Store, log *slog.Logger, opts Options) *Worker {
 	if opts.UserAgent == "" {
 		opts.UserAgent = "invited-webhooks"
 	}
-	return &Worker{store: store, log: log, opts: opts, client: NewClient(opts.AllowPrivate, opts.Timeout), poke: make(chan struct{}, 1)}
+	return &Worker{store: store, log: log, opts: opts, client: NewClient(opts.AllowPrivate, opts.Timeout), loop: wake.New("webhooks", log)}
 }
 
 // Poke wakes the worker now, after a change may have queued a delivery.
 // It never blocks.
-func (w *Worker) Poke() {
-	select {
-	case w.poke <- struct{}{}:
-	default:
-	}
-}
+func (w *Worker) Poke() { w.loop.Poke() }
 
 // Run delivers due deliveries until ctx ends; call it once. A delivery in
 // flight when ctx ends is not recorded and stays due for the next start.
-func (w *Worker) Run(ctx context.Context) {
-	if !w.running.CompareAndSwap(false, true) {
-		w.log.Error("webhooks: Run called twice; the second call does nothing")
-		return
-	}
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-w.poke:
-		case <-timer.C:
-		}
-		wait := w.pass(ctx)
-		if ctx.Err() != nil {
-			return
-		}
-		timer.Reset(wait)
-	}
-}
+func (w *Worker) Run(ctx context.Context) { w.loop.Run(ctx, w.pass) }
 
 // pass posts every due delivery and returns how long to wait before the
 // next pass.
