@@ -109,6 +109,10 @@ type ServerConfig struct {
 	// HTTPS itself instead of leaving TLS to a reverse proxy.
 	TLSCert string `toml:"tls_cert"`
 	TLSKey  string `toml:"tls_key"`
+	// SSHListen is the host:port of the SSH server that opens the admin
+	// TUI for Admins and Editors with a registered key (DESIGN §13); empty
+	// (the default) means no SSH server.
+	SSHListen string `toml:"ssh_listen"`
 }
 
 // StorageConfig is the [storage] section.
@@ -314,6 +318,12 @@ func DefaultConfig() Config {
 // DatabasePath is the bbolt database file inside the data directory.
 func (c Config) DatabasePath() string {
 	return filepath.Join(c.Storage.DataDir, "invited.db")
+}
+
+// SSHHostKeyPath is the SSH server's private host key inside the data
+// directory, made on the first start with server.ssh_listen set.
+func (c Config) SSHHostKeyPath() string {
+	return filepath.Join(c.Storage.DataDir, "ssh_host_ed25519_key")
 }
 
 // SocketPath is the local admin socket inside the data directory.
@@ -895,6 +905,15 @@ func (c Config) Validate() error {
 		bad("server.listen", "port %q in %q is not a number from 0 to 65535", port, c.Server.Listen)
 	} else if strings.ContainsAny(host, " /") {
 		bad("server.listen", "host %q in %q is not a host name or IP address", host, c.Server.Listen)
+	}
+	if c.Server.SSHListen != "" {
+		if host, port, err := net.SplitHostPort(c.Server.SSHListen); err != nil {
+			bad("server.ssh_listen", "%q is not host:port (%v); use e.g. \":2222\", or leave it empty for no SSH server", c.Server.SSHListen, errReason(err))
+		} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+			bad("server.ssh_listen", "port %q in %q is not a number from 0 to 65535", port, c.Server.SSHListen)
+		} else if strings.ContainsAny(host, " /") {
+			bad("server.ssh_listen", "host %q in %q is not a host name or IP address", host, c.Server.SSHListen)
+		}
 	}
 	if msg := checkBaseURL(c.Server.BaseURL); msg != "" {
 		bad("server.base_url", "%q %s; use an absolute URL such as \"https://invite.example.com\"", c.Server.BaseURL, msg)

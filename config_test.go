@@ -730,8 +730,8 @@ func TestConfigEnvNames(t *testing.T) {
 			}
 		})
 	}
-	if len(seen) != 41 {
-		t.Errorf("%d keys, want 41 (update the example file and this count together)", len(seen))
+	if len(seen) != 42 {
+		t.Errorf("%d keys, want 42 (update the example file and this count together)", len(seen))
 	}
 }
 

@@ -31,6 +31,7 @@ import (
 	"invited/server"
 	"invited/server/adminrpc"
 	"invited/server/mail"
+	"invited/server/sshadmin"
 	"invited/server/webhook"
 	"invited/tui"
 )
@@ -337,6 +338,34 @@ func runServe(ctx context.Context, args, environ []string, stderr io.Writer) err
 	go func() { sock.Serve(sockCtx); close(sockDone) }()
 	defer func() { stopSock(); <-sockDone }()
 	log.Info("admin socket", "path", cfg.SocketPath(), "hint", "run `invited admin` on this machine to manage everything")
+
+	// The admin TUI over SSH (DESIGN §13), on this process's store. It
+	// stops before the store closes: its sessions are told and closed
+	// when ctx ends, before the HTTP server's shutdown returns.
+	if cfg.Server.SSHListen != "" {
+		sshSrv, err := sshadmin.New(sshadmin.Options{
+			Addr: cfg.Server.SSHListen, HostKeyPath: cfg.SSHHostKeyPath(), Store: store, Logger: log,
+			PerMinute: cfg.Limits.AuthPerMinute,
+			TUI: tui.Options{
+				Mode: "server", DataPath: cfg.DatabasePath(), SiteName: cfg.Site.Name, BaseURL: cfg.Server.BaseURL,
+				Inviter:          siteOf(cfg).Team(),
+				MaxLoginAttempts: cfg.Auth.MaxLoginAttempts,
+				InvitationTTL:    cfg.Invitations.DefaultTTL.Duration,
+			},
+		})
+		if err != nil {
+			return err
+		}
+		sshCtx, stopSSH := context.WithCancel(ctx)
+		sshDone := make(chan error, 1)
+		go func() { sshDone <- sshSrv.Serve(sshCtx) }()
+		defer func() {
+			stopSSH()
+			if err := <-sshDone; err != nil {
+				log.Error("ssh server", "err", err)
+			}
+		}()
+	}
 
 	err = server.Serve(ctx, httpServer, serve, 15*time.Second)
 	log.Info("invited stopped")

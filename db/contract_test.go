@@ -22,6 +22,7 @@ import (
 // type is missing here.
 var exportedTypes = map[string]reflect.Type{
 	"Accounts":           reflect.TypeFor[Accounts](),
+	"SSHKey":             reflect.TypeFor[SSHKey](),
 	"Joined":             reflect.TypeFor[Joined](),
 	"TokenPurpose":       reflect.TypeFor[TokenPurpose](),
 	"UserToken":          reflect.TypeFor[UserToken](),

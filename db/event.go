@@ -47,6 +47,10 @@ const (
 	// (by its name) added or removed.
 	EventPasskeyAdded   = "passkey-added"
 	EventPasskeyRemoved = "passkey-removed"
+	// EventSSHKeyAdded and EventSSHKeyRemoved record an SSH key of a user
+	// (by its name and fingerprint) added or removed.
+	EventSSHKeyAdded   = "ssh-key-added"
+	EventSSHKeyRemoved = "ssh-key-removed"
 	// EventSchemaMigrated records a migration of the file's schema, with
 	// the warnings of its MigrationReport.
 	EventSchemaMigrated = "schema-migrated"
@@ -67,7 +71,7 @@ var EventTypes = []string{
 	EventPasswordChanged, EventSchemaMigrated, EventGroupCreated, EventGroupUpdated, EventGroupDeleted,
 	EventAppCreated, EventAppUpdated, EventAppDeleted, EventAppSecretRotated, EventSigningKeyCreated, EventSigningKeysRotated,
 	EventPasswordReset, EventResetLinkCreated,
-	EventPasskeyAdded, EventPasskeyRemoved,
+	EventPasskeyAdded, EventPasskeyRemoved, EventSSHKeyAdded, EventSSHKeyRemoved,
 	EventEmailVerified,
 	EventTOTPEnabled, EventTOTPRemoved, EventRecoveryCodeUsed, EventSecondFactorsCleared,
 	EventWebhookCreated, EventWebhookDeleted,

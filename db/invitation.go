@@ -288,9 +288,7 @@ func (s *Store) createInvitationTx(tx *bolt.Tx, actor Actor, in NewInvitation, t
 			Groups: nonEmpty(cleanGroups(new(fieldErrors), "groups", in.Groups)),
 			AppID:  in.AppID,
 		}
-		if actor.Kind == "user" {
-			rec.CreatorUserID = actor.ID
-		}
+		rec.CreatorUserID = actor.PersonID()
 		if !in.ExpiresAt.IsZero() {
 			rec.ExpiresAt = in.ExpiresAt.UTC()
 		}

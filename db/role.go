@@ -115,6 +115,16 @@ func (a Actor) CanHandOut(role Role, groups []string) bool {
 	return a.CanGrant(role) && a.CanGrantGroups(groups)
 }
 
+// PersonID is the id of the user behind the actor: a logged-in user, or
+// a user in the admin TUI over SSH (Kind "ssh"); 0 for API keys, the local
+// TUI and the system.
+func (a Actor) PersonID() uint64 {
+	if a.Kind == "user" || a.Kind == "ssh" {
+		return a.ID
+	}
+	return 0
+}
+
 // String renders the actor for audit events, e.g. "apikey:ci-bot".
 func (a Actor) String() string {
 	if a.Kind == "user" {

@@ -61,6 +61,8 @@ var (
 	bucketWebhookDeliveries = []byte("webhook_deliveries")   // id → webhookDeliveryRecord
 	bucketWebhookDue        = []byte("webhook_due")          // next attempt (unix ns) + id → empty, for pending deliveries only
 	bucketWebhookByHook     = []byte("webhook_by_hook")      // webhook id + delivery id → empty
+	bucketSSHKeys           = []byte("ssh_keys")             // user id + key id → sshKeyRecord
+	bucketSSHKeysByFP       = []byte("ssh_keys_by_fp")       // SHA256 fingerprint → user id + key id
 
 	allBuckets = [][]byte{
 		bucketMeta, bucketUsers, bucketUsersByEmail, bucketUsersByUsername,
@@ -72,6 +74,7 @@ var (
 		bucketUserTokens, bucketUserTokensByUser,
 		bucketPasskeys,
 		bucketWebhooks, bucketWebhookDeliveries, bucketWebhookDue, bucketWebhookByHook,
+		bucketSSHKeys, bucketSSHKeysByFP,
 	}
 
 	keySchemaVersion = []byte("schema_version")
@@ -112,6 +115,10 @@ type migration func(s *Store, tx *bolt.Tx, report *MigrationReport) error
 // the token itself), with oidc_refresh_by_user to revoke a user's tokens.
 // passkeys holds WebAuthn credentials under the user's id followed by the
 // raw credential id, so a user's passkeys are one prefix (passkey.go).
+// ssh_keys holds the public keys that open the admin TUI over SSH under
+// the user's id and the key's own id, so a user's keys are one prefix;
+// ssh_keys_by_fp maps each key's fingerprint to that record, so that a key
+// belongs to one user at most (sshkey.go).
 // The meta bucket holds the schema version and the provider's 32-byte
 // secret (oidc_crypto_key).
 // Prune (prune.go) deletes expired sessions, grants and tokens, and old

@@ -231,7 +231,7 @@ func deleteUserTx(tx *bolt.Tx, rec userRecord) error {
 	if err := deleteUserPasskeysTx(tx, rec.ID); err != nil {
 		return err
 	}
-	return nil
+	return deleteUserSSHKeysTx(tx, rec.ID)
 }
 
 // UnlockUser clears a user's failed-login count and ends its wait, so that
@@ -269,7 +269,7 @@ func (s *Store) DisableUser(actor Actor, id uint64) (User, error) {
 		if err != nil {
 			return err
 		}
-		if actor.Kind == "user" && actor.ID == id {
+		if actor.PersonID() == id {
 			return errDisableSelf
 		}
 		u = rec.user()

@@ -535,6 +535,20 @@ func TestOpenAPIWalk(t *testing.T) {
 	w.do(200, "GET", "/api/admin/roles", admin(""))
 	w.do(200, "GET", "/api/admin/roles", walkReq{cookie: edCookie})
 
+	// SSH keys (DESIGN §13): an Editor's own, by the Editor and an Admin.
+	sshKeys := "/api/admin/user-admin/" + edID + "/ssh-keys"
+	sshLine := newSSHKeyLine(t)
+	_, _, sshKey := w.do(201, "POST", sshKeys, walkReq{cookie: edCookie, body: fmt.Sprintf(`{"name":"laptop","key":%q}`, sshLine)})
+	w.do(409, "POST", sshKeys, admin(fmt.Sprintf(`{"name":"again","key":%q}`, sshLine)))
+	w.do(400, "POST", sshKeys, admin(`{"name":"bad","key":"ssh-ed25519 AAAA"}`))
+	w.do(403, "POST", "/api/admin/user-admin/"+viID+"/ssh-keys", walkReq{cookie: edCookie, body: fmt.Sprintf(`{"key":%q}`, newSSHKeyLine(t))})
+	w.do(404, "POST", "/api/admin/user-admin/999/ssh-keys", admin(fmt.Sprintf(`{"key":%q}`, newSSHKeyLine(t))))
+	w.do(200, "GET", sshKeys, walkReq{cookie: edCookie})
+	w.do(200, "GET", sshKeys, admin(""))
+	w.do(404, "GET", "/api/admin/user-admin/999/ssh-keys", admin(""))
+	w.do(404, "DELETE", sshKeys+"/999", admin(""))
+	w.do(204, "DELETE", sshKeys+"/"+num(sshKey, "id"), admin(""))
+
 	// API keys.
 	w.do(200, "GET", "/api/admin/api-tokens", admin(""))
 	_, _, key := w.do(201, "POST", "/api/admin/api-tokens", admin(`{"name":"deploy","role":"editor"}`))

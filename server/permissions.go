@@ -22,14 +22,18 @@ const (
 	// permOwnAccount is a person's own sign-in methods (passkeys): every
 	// role has it, for its own account only.
 	permOwnAccount permission = "MANAGE_OWN_ACCOUNT"
+	// permManageSSHKeys is the SSH keys that open the admin TUI: an
+	// Admin's on anyone's account, an Editor's on their own only (the
+	// store checks whose).
+	permManageSSHKeys permission = "MANAGE_SSH_KEYS"
 )
 
 // rolePermissions is the one table that decides what each root role may
 // do; every authenticated route names the permission it needs.
 var rolePermissions = map[db.Role][]permission{
 	db.RoleAdmin: {permReadSelf, permManageLinks, permManageUsers, permManageKeys, permReadEvents, permReadRoles,
-		permManageInvitations, permReadOrgs, permManageOrgs, permManageGroups, permManageApps, permManageWebhooks, permOwnAccount},
-	db.RoleEditor: {permReadSelf, permManageLinks, permReadRoles, permManageInvitations, permReadOrgs, permOwnAccount},
+		permManageInvitations, permReadOrgs, permManageOrgs, permManageGroups, permManageApps, permManageWebhooks, permOwnAccount, permManageSSHKeys},
+	db.RoleEditor: {permReadSelf, permManageLinks, permReadRoles, permManageInvitations, permReadOrgs, permOwnAccount, permManageSSHKeys},
 	db.RoleViewer: {permReadSelf, permOwnAccount},
 }
 

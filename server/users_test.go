@@ -175,6 +175,21 @@ func TestPermissionTable(t *testing.T) {
 		"POST /api/admin/user-admin/:id/verify-email": func() (string, string) {
 			return fmt.Sprintf("/api/admin/user-admin/%d/verify-email", ts.mustUnverifiedUser(t, db.RoleViewer).ID), ""
 		},
+		// The SSH key routes act on the Editor's own account, the one
+		// account both an Admin and that Editor may manage keys of.
+		"GET /api/admin/user-admin/:id/ssh-keys": func() (string, string) {
+			return fmt.Sprintf("/api/admin/user-admin/%d/ssh-keys", editor.ID), ""
+		},
+		"POST /api/admin/user-admin/:id/ssh-keys": func() (string, string) {
+			return fmt.Sprintf("/api/admin/user-admin/%d/ssh-keys", editor.ID), fmt.Sprintf(`{"name":"laptop","key":%q}`, newSSHKeyLine(t))
+		},
+		"DELETE /api/admin/user-admin/:id/ssh-keys/:keyId": func() (string, string) {
+			k, err := ts.store.AddSSHKey(db.SystemActor, editor.ID, "doomed", newSSHKeyLine(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return fmt.Sprintf("/api/admin/user-admin/%d/ssh-keys/%d", editor.ID, k.ID), ""
+		},
 		"POST /api/admin/user-admin/:id/approve": func() (string, string) {
 			return fmt.Sprintf("/api/admin/user-admin/%d/approve", ts.mustPendingUser(t, db.RoleViewer).ID), ""
 		},
@@ -334,6 +349,10 @@ func TestPermissionTable(t *testing.T) {
 		"POST /account/passkeys/finish":               all,
 
 		"DELETE /api/admin/user-admin/:id/second-factors": admins,
+
+		"GET /api/admin/user-admin/:id/ssh-keys":           staff,
+		"POST /api/admin/user-admin/:id/ssh-keys":          staff,
+		"DELETE /api/admin/user-admin/:id/ssh-keys/:keyId": staff,
 	}
 	for _, rt := range ts.srv.routes() {
 		if rt.authed == nil {
@@ -360,6 +379,8 @@ func TestPermissionTable(t *testing.T) {
 					want = "404" // a key is not a user
 				case c.isKey && strings.HasPrefix(key, "POST /account/passkeys/"):
 					want = "403" // a passkey is a person's
+				case c.isKey && c.role != db.RoleAdmin && strings.Contains(key, "/ssh-keys"):
+					want = "403" // an Editor key has no account of its own to hold keys
 				case key == "POST /account/passkeys/finish":
 					want = "401" // allowed, but the sample's ceremony is unknown
 				}

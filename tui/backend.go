@@ -56,6 +56,12 @@ type Backend interface {
 	// link for the user (shown once) and its token.
 	CreateResetLink(ctx context.Context, actor db.Actor, id uint64) (string, db.UserToken, error)
 
+	// ListSSHKeys, AddSSHKey and DeleteSSHKey are the Store's SSHKeys,
+	// AddSSHKey and DeleteSSHKey: the keys that open the TUI over SSH.
+	ListSSHKeys(ctx context.Context, actor db.Actor, userID uint64) ([]db.SSHKey, error)
+	AddSSHKey(ctx context.Context, actor db.Actor, userID uint64, name, key string) (db.SSHKey, error)
+	DeleteSSHKey(ctx context.Context, actor db.Actor, userID, keyID uint64) error
+
 	ListAPIKeys(ctx context.Context) ([]db.APIKey, error)
 	CreateAPIKey(ctx context.Context, actor db.Actor, name string, role db.Role) (db.APIKey, string, error)
 	DeleteAPIKey(ctx context.Context, actor db.Actor, id uint64) error
@@ -349,4 +355,25 @@ func (d direct) ListEvents(ctx context.Context, typ string, offset, limit int) (
 		return nil, 0, err
 	}
 	return d.s.ListEvents(typ, offset, limit)
+}
+
+func (d direct) ListSSHKeys(ctx context.Context, actor db.Actor, userID uint64) ([]db.SSHKey, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return d.s.SSHKeys(actor, userID)
+}
+
+func (d direct) AddSSHKey(ctx context.Context, actor db.Actor, userID uint64, name, key string) (db.SSHKey, error) {
+	if err := ctx.Err(); err != nil {
+		return db.SSHKey{}, err
+	}
+	return d.s.AddSSHKey(actor, userID, name, key)
+}
+
+func (d direct) DeleteSSHKey(ctx context.Context, actor db.Actor, userID, keyID uint64) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return d.s.DeleteSSHKey(actor, userID, keyID)
 }

@@ -50,12 +50,15 @@ type KeyMap struct {
 	// word.
 	Verify key.Binding // users
 	Groups key.Binding // users: their groups
-	Delete key.Binding // links, users, organizations, groups, apps
-	Edit   key.Binding // links: name, role, max uses, domains, groups; groups: name, description; apps: name, url, domains or redirect URIs, groups
-	Secret key.Binding // apps: a new client secret for an oidc app
-	Type   key.Binding // audit: pick the event type
-	Older  key.Binding // audit: next page
-	Newer  key.Binding // audit: previous page
+	// SSHKeys lists, adds and removes the keys that open the TUI over SSH
+	// (users).
+	SSHKeys key.Binding
+	Delete  key.Binding // links, users, organizations, groups, apps
+	Edit    key.Binding // links: name, role, max uses, domains, groups; groups: name, description; apps: name, url, domains or redirect URIs, groups
+	Secret  key.Binding // apps: a new client secret for an oidc app
+	Type    key.Binding // audit: pick the event type
+	Older   key.Binding // audit: next page
+	Newer   key.Binding // audit: previous page
 
 	// Approve lets in a user who waits for approval; on any other user
 	// the same key opens their groups. Reject turns a waiting user away
@@ -129,6 +132,7 @@ func DefaultKeyMap() KeyMap {
 		Newer:   b([]string{"[", "left"}, "[/←", "newer"),
 
 		ResetLink: b([]string{"p"}, "p", "reset link"),
+		SSHKeys:   b([]string{"S"}, "S", "ssh keys"),
 
 		NextField: b([]string{"tab", "down"}, "tab/↓", "next field"),
 		PrevField: b([]string{"shift+tab", "up"}, "shift+tab/↑", "previous field"),

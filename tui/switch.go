@@ -490,3 +490,28 @@ var _ interface {
 	Backend
 	ModeReporter
 } = (*SwitchingBackend)(nil)
+
+// ListSSHKeys lists a user's SSH keys where the data is now.
+func (s *SwitchingBackend) ListSSHKeys(ctx context.Context, actor db.Actor, userID uint64) (out []db.SSHKey, err error) {
+	err = s.run(ctx, false, func(ctx context.Context, b Backend) (err error) {
+		out, err = b.ListSSHKeys(ctx, actor, userID)
+		return err
+	})
+	return
+}
+
+// AddSSHKey registers an SSH key to a user where the data is now.
+func (s *SwitchingBackend) AddSSHKey(ctx context.Context, actor db.Actor, userID uint64, name, key string) (out db.SSHKey, err error) {
+	err = s.run(ctx, true, func(ctx context.Context, b Backend) (err error) {
+		out, err = b.AddSSHKey(ctx, actor, userID, name, key)
+		return err
+	})
+	return
+}
+
+// DeleteSSHKey removes a user's SSH key where the data is now.
+func (s *SwitchingBackend) DeleteSSHKey(ctx context.Context, actor db.Actor, userID, keyID uint64) error {
+	return s.run(ctx, true, func(ctx context.Context, b Backend) error {
+		return b.DeleteSSHKey(ctx, actor, userID, keyID)
+	})
+}

@@ -33,6 +33,10 @@ type Options struct {
 	Input            io.Reader     // nil → stdin
 	Output           io.Writer     // nil → stdout
 	NoColor          bool          // true when NO_COLOR is set (main decides)
+	// Renderer, when set, decides the colour profile instead of Output:
+	// over SSH it is the client's terminal (its TERM and environment),
+	// which Output, a network session, cannot tell.
+	Renderer *lipgloss.Renderer
 }
 
 // DefaultRefresh is the auto refresh interval when Options.Refresh is 0.
@@ -96,7 +100,10 @@ func NewModel(b Backend, opts Options) tea.Model {
 // refresh off, for tests that step through Update by hand.
 func newModel(b Backend, opts Options, now func() time.Time, tick bool) *model {
 	opts = opts.withDefaults()
-	r := lipgloss.NewRenderer(opts.Output)
+	r := opts.Renderer
+	if r == nil {
+		r = lipgloss.NewRenderer(opts.Output)
+	}
 	if opts.NoColor {
 		// NO_COLOR is about colours: on a real terminal bold and reverse
 		// video stay (the styles then name no colour), so that the cursor

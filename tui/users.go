@@ -146,6 +146,18 @@ func (s *usersScreen) key(k tea.KeyMsg) tea.Cmd {
 		a.push(s.roleForm(u))
 	case key.Matches(k, keys.Groups):
 		a.push(s.groupsForm(u))
+	case key.Matches(k, keys.SSHKeys):
+		if !u.RootRole.AtLeast(db.RoleEditor) {
+			a.setInfo(u.Email + " is a " + u.RootRole.Name() + ": only Admins and Editors may hold SSH keys (r changes the role).")
+			return nil
+		}
+		return a.do("Could not read the SSH keys", func(ctx context.Context) (any, error) {
+			return a.backend.ListSSHKeys(ctx, a.actor, u.ID)
+		}, func(res any) tea.Cmd {
+			keys, _ := res.([]db.SSHKey)
+			a.push(s.sshKeysForm(u, keys))
+			return nil
+		})
 	case key.Matches(k, keys.Unlock):
 		if u.LoginAttempts == 0 {
 			a.setInfo(u.Email + " has no failed logins; there is nothing to unlock.")
@@ -296,6 +308,62 @@ func (s *usersScreen) groupsForm(u db.User) *form {
 	return f
 }
 
+// sshKeysForm shows a user's SSH keys by fingerprint and adds one (an
+// authorized_keys line) or removes one (by its id).
+func (s *usersScreen) sshKeysForm(u db.User, keys []db.SSHKey) *form {
+	a := s.app
+	f := newForm(a, "SSH keys of "+u.Email, nil, nil)
+	var b strings.Builder
+	if len(keys) == 0 {
+		b.WriteString("No SSH keys yet.")
+	}
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteString("\n")
+		}
+		last := "never used"
+		if k.LastUsedAt != nil {
+			last = "used " + relative(*k.LastUsedAt, a.now())
+		}
+		fmt.Fprintf(&b, "#%d %s  %s  %s", k.ID, k.Name, k.Fingerprint, last)
+	}
+	f.intro = b.String()
+	f.text("Add key", "", "ssh-ed25519 AAAA… you@host", "One line of a .pub file; empty to add none.", "key")
+	f.text("Name", "", "the key's comment", "Where its private half lives, such as laptop.", "name")
+	f.text("Remove #", "", "none", "The number of a key above to remove it instead.")
+	f.submit = func(f *form) (func(ctx context.Context) (any, error), error) {
+		line, name := strings.TrimSpace(f.valueOf("Add key")), f.valueOf("Name")
+		remove := strings.TrimPrefix(strings.TrimSpace(f.valueOf("Remove #")), "#")
+		switch {
+		case line != "" && remove != "":
+			return nil, db.Errorf(db.EINVALID, "Add a key or remove one, not both at once.")
+		case line != "":
+			return func(ctx context.Context) (any, error) {
+				return a.backend.AddSSHKey(ctx, a.actor, u.ID, name, line)
+			}, nil
+		case remove != "":
+			id, err := strconv.ParseUint(remove, 10, 64)
+			if err != nil || id == 0 {
+				return nil, db.FieldErrorf("Remove #", "must be the number of a key above, such as 1")
+			}
+			return func(ctx context.Context) (any, error) {
+				return id, a.backend.DeleteSSHKey(ctx, a.actor, u.ID, id)
+			}, nil
+		}
+		return nil, db.Errorf(db.EINVALID, "Paste a public key to add, or give the number of a key to remove.")
+	}
+	f.done = func(res any) tea.Cmd {
+		switch r := res.(type) {
+		case db.SSHKey:
+			a.setOK(fmt.Sprintf("Added the SSH key %s (%s) to %s.", r.Name, r.Fingerprint, u.Email))
+		case uint64:
+			a.setOK(fmt.Sprintf("Removed SSH key #%d of %s.", r, u.Email))
+		}
+		return nil
+	}
+	return f
+}
+
 func (s *usersScreen) detailText() string {
 	u, ok := s.selected()
 	if !ok {
@@ -394,7 +462,7 @@ func (s *usersScreen) help() helpKeys {
 		// On a waiting user the groups' key approves.
 		return s.listHelp(k.Approve, k.Reject, k.Role, k.Unlock, k.Disable, k.Verify, k.Delete)
 	}
-	return s.listHelp(k.Role, k.Groups, k.Unlock, k.ResetLink, k.Disable, k.Verify, k.Factors, k.Delete)
+	return s.listHelp(k.Role, k.Groups, k.Unlock, k.ResetLink, k.Disable, k.Verify, k.Factors, k.Delete, k.SSHKeys)
 }
 
 // approveNote says what approving u does.

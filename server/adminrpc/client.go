@@ -253,6 +253,25 @@ func (c *Client) UnlockUser(ctx context.Context, actor db.Actor, id uint64) (db.
 	return r, err
 }
 
+// ListSSHKeys is Store.SSHKeys over the socket.
+func (c *Client) ListSSHKeys(ctx context.Context, actor db.Actor, userID uint64) ([]db.SSHKey, error) {
+	var r sshKeysResponse
+	err := c.call(ctx, "ListSSHKeys", idRequest{actor, userID}, &r)
+	return r.Keys, err
+}
+
+// AddSSHKey is Store.AddSSHKey over the socket.
+func (c *Client) AddSSHKey(ctx context.Context, actor db.Actor, userID uint64, name, key string) (db.SSHKey, error) {
+	var r db.SSHKey
+	err := c.call(ctx, "AddSSHKey", addSSHKeyRequest{actor, userID, name, key}, &r)
+	return r, err
+}
+
+// DeleteSSHKey is Store.DeleteSSHKey over the socket.
+func (c *Client) DeleteSSHKey(ctx context.Context, actor db.Actor, userID, keyID uint64) error {
+	return c.call(ctx, "DeleteSSHKey", sshKeyRequest{actor, userID, keyID}, nil)
+}
+
 // ClearSecondFactors is Store.ClearSecondFactors over the socket.
 func (c *Client) ClearSecondFactors(ctx context.Context, actor db.Actor, id uint64) (db.User, error) {
 	var r db.User

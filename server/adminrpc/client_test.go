@@ -3,13 +3,17 @@ package adminrpc
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"log/slog"
 	"maps"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/ssh"
 
 	"invited/db"
 	"invited/tui"
@@ -133,6 +137,35 @@ func backendSuite(t *testing.T, open func(*testing.T) (tui.Backend, *db.Store)) 
 	if err != nil || got.RootRole != db.RoleEditor {
 		t.Fatalf("change role: %+v %v", got, err)
 	}
+
+	// SSH keys of the Editor: added, listed, refused when bad or taken,
+	// removed, with the same codes both ways.
+	sshPub, _, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sshPK, err := ssh.NewPublicKey(sshPub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sshLine := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(sshPK))) + " ada@laptop"
+	sk, err := b.AddSSHKey(ctx, admin, u.ID, "", sshLine)
+	if err != nil || sk.Name != "ada@laptop" || !strings.HasPrefix(sk.Fingerprint, "SHA256:") {
+		t.Fatalf("add ssh key: %+v %v", sk, err)
+	}
+	_, err = b.AddSSHKey(ctx, admin, u.ID, "again", sshLine)
+	wantCode(t, "the same ssh key twice", err, db.ECONFLICT)
+	_, err = b.AddSSHKey(ctx, admin, u.ID, "bad", "ssh-ed25519 nope")
+	wantCode(t, "a bad ssh key", err, db.EINVALID)
+	if keys, err := b.ListSSHKeys(ctx, admin, u.ID); err != nil || len(keys) != 1 || keys[0].ID != sk.ID {
+		t.Fatalf("list ssh keys: %+v %v", keys, err)
+	}
+	_, err = b.ListSSHKeys(ctx, db.Actor{Kind: "user", ID: 77, Name: "ed", Role: db.RoleEditor}, u.ID)
+	wantCode(t, "another Editor's ssh keys", err, db.EFORBIDDEN)
+	if err := b.DeleteSSHKey(ctx, admin, u.ID, sk.ID); err != nil {
+		t.Fatalf("delete ssh key: %v", err)
+	}
+	wantCode(t, "delete a deleted ssh key", b.DeleteSSHKey(ctx, admin, u.ID, sk.ID), db.ENOTFOUND)
 	if got, err = b.UnlockUser(ctx, admin, u.ID); err != nil || got.LoginAttempts != 0 {
 		t.Fatalf("unlock: %+v %v", got, err)
 	}

@@ -54,8 +54,18 @@ func isEmpty(v any) bool {
 type (
 	none struct{}
 
-	actorRequest struct{ Actor db.Actor }
-	idRequest    struct {
+	actorRequest     struct{ Actor db.Actor }
+	addSSHKeyRequest struct {
+		Actor     db.Actor
+		UserID    uint64
+		Name, Key string
+	}
+	sshKeysResponse struct{ Keys []db.SSHKey }
+	sshKeyRequest   struct {
+		Actor         db.Actor
+		UserID, KeyID uint64
+	}
+	idRequest struct {
 		Actor db.Actor
 		ID    uint64
 	}
@@ -266,6 +276,16 @@ var methods = map[string]handler{
 	}),
 	"UnlockUser": method(func(_ context.Context, s *Server, r idRequest) (db.User, error) {
 		return s.store.UnlockUser(r.Actor, r.ID)
+	}),
+	"ListSSHKeys": method(func(_ context.Context, s *Server, r idRequest) (sshKeysResponse, error) {
+		out, err := s.store.SSHKeys(r.Actor, r.ID)
+		return sshKeysResponse{out}, err
+	}),
+	"AddSSHKey": method(func(_ context.Context, s *Server, r addSSHKeyRequest) (db.SSHKey, error) {
+		return s.store.AddSSHKey(r.Actor, r.UserID, r.Name, r.Key)
+	}),
+	"DeleteSSHKey": method(func(_ context.Context, s *Server, r sshKeyRequest) (none, error) {
+		return none{}, s.store.DeleteSSHKey(r.Actor, r.UserID, r.KeyID)
 	}),
 	"ClearSecondFactors": method(func(_ context.Context, s *Server, r idRequest) (db.User, error) {
 		return s.store.ClearSecondFactors(r.Actor, r.ID)

@@ -1,0 +1,112 @@
+package db
+
+import (
+	"crypto/ed25519"
+	"strings"
+	"testing"
+
+	"golang.org/x/crypto/ssh"
+)
+
+// testSSHKey makes a fresh ed25519 public key and its authorized_keys line.
+func testSSHKey(t *testing.T, comment string) (ssh.PublicKey, string) {
+	t.Helper()
+	pub, _, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pk, err := ssh.NewPublicKey(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pk, strings.TrimSpace(string(ssh.MarshalAuthorizedKey(pk))) + " " + comment
+}
+
+// Keys are added by the rules of who may (an Admin for any Admin or
+// Editor, an Editor for themselves), unique across users, refused to
+// Viewers, checked at login against the user's state now, and gone with
+// their user.
+func TestSSHKeys(t *testing.T) {
+	s, clock := mustOpen(t)
+	admin := mustMember(t, s, clock, "ada@example.com", "ada", RoleAdmin)
+	ed := mustMember(t, s, clock, "ed@example.com", "ed", RoleEditor)
+	ed2 := mustMember(t, s, clock, "eve@example.com", "eve", RoleEditor)
+	viewer := mustMember(t, s, clock, "vic@example.com", "vic", RoleViewer)
+	asAdmin, asEd := UserActor(admin), UserActor(ed)
+
+	edPK, edLine := testSSHKey(t, "ed@laptop")
+	k, err := s.AddSSHKey(asEd, ed.ID, "", edLine)
+	if err != nil || k.Name != "ed@laptop" || k.Type != "ssh-ed25519" || k.Fingerprint != ssh.FingerprintSHA256(edPK) || k.UserID != ed.ID {
+		t.Fatalf("add own key: %+v, %v", k, err)
+	}
+	if _, err := s.AddSSHKey(asAdmin, admin.ID, "again", edLine); ErrorCode(err) != ECONFLICT {
+		t.Fatalf("one key on two users: %v", err)
+	}
+	_, other := testSSHKey(t, "x")
+	wantCode(t, func() error { _, err := s.AddSSHKey(asEd, ed2.ID, "n", other); return err }(), EFORBIDDEN)
+	wantCode(t, func() error { _, err := s.AddSSHKey(asEd, admin.ID, "n", other); return err }(), EFORBIDDEN)
+	wantCode(t, func() error { _, err := s.AddSSHKey(UserActor(viewer), viewer.ID, "n", other); return err }(), EFORBIDDEN)
+	wantCode(t, func() error { _, err := s.AddSSHKey(asAdmin, viewer.ID, "n", other); return err }(), EINVALID)
+	wantCode(t, func() error { _, err := s.AddSSHKey(asAdmin, ed2.ID, "n", "ssh-rsa notakey"); return err }(), EINVALID)
+	wantCode(t, func() error {
+		_, err := s.AddSSHKey(asAdmin, ed2.ID, "", strings.Fields(other)[0]+" "+strings.Fields(other)[1])
+		return err
+	}(), EINVALID)
+	wantCode(t, func() error { _, err := s.SSHKeys(asEd, ed2.ID); return err }(), EFORBIDDEN)
+	if list, err := s.SSHKeys(asAdmin, ed.ID); err != nil || len(list) != 1 || list[0].ID != k.ID {
+		t.Fatalf("list: %+v, %v", list, err)
+	}
+
+	// Over SSH Ed is still Ed: his own keys, and no disabling himself.
+	asEdSSH := Actor{Kind: "ssh", ID: ed.ID, Name: "ed", Role: RoleEditor}
+	if list, err := s.SSHKeys(asEdSSH, ed.ID); err != nil || len(list) != 1 {
+		t.Fatalf("Ed's keys over SSH: %+v, %v", list, err)
+	}
+	asAdminSSH := Actor{Kind: "ssh", ID: admin.ID, Name: "ada", Role: RoleAdmin}
+	if _, err := s.DisableUser(asAdminSSH, admin.ID); err == nil {
+		t.Fatal("an Admin over SSH disabled herself")
+	}
+
+	u, used, err := s.SSHLogin(edPK)
+	if err != nil || u.ID != ed.ID || used.LastUsedAt == nil {
+		t.Fatalf("login: %+v %+v %v", u, used, err)
+	}
+	unknown, _ := testSSHKey(t, "u")
+	wantCode(t, func() error { _, _, err := s.SSHLogin(unknown); return err }(), EUNAUTHORIZED)
+
+	// Demoted to Viewer: the key stays, but opens nothing.
+	viewerRole := RoleViewer
+	if _, err := s.UpdateUser(asAdmin, ed.ID, UserUpdate{RootRole: &viewerRole}); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, func() error { _, _, err := s.SSHLogin(edPK); return err }(), EUNAUTHORIZED)
+	editorRole := RoleEditor
+	if _, err := s.UpdateUser(asAdmin, ed.ID, UserUpdate{RootRole: &editorRole}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.DisableUser(asAdmin, ed.ID); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, func() error { _, _, err := s.SSHLogin(edPK); return err }(), EUNAUTHORIZED)
+
+	// Deleting the user frees the key for someone else.
+	if err := s.DeleteUser(asAdmin, ed.ID); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, func() error { _, _, err := s.SSHLogin(edPK); return err }(), EUNAUTHORIZED)
+	k2, err := s.AddSSHKey(asAdmin, admin.ID, "moved", edLine)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteSSHKey(asEd, admin.ID, k2.ID); ErrorCode(err) != EFORBIDDEN {
+		t.Fatalf("an Editor removed an Admin's key: %v", err)
+	}
+	if err := s.DeleteSSHKey(asAdmin, admin.ID, k2.ID); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, s.DeleteSSHKey(asAdmin, admin.ID, k2.ID), ENOTFOUND)
+	events, _, err := s.ListEvents(EventSSHKeyAdded, 0, 10)
+	if err != nil || len(events) != 2 || events[0].CreatedBy == "" {
+		t.Fatalf("events: %+v, %v", events, err)
+	}
+}
