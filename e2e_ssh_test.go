@@ -372,7 +372,7 @@ func TestE2ESSHSystemClient(t *testing.T) {
 		"-o KbdInteractiveAuthentication=no -o StrictHostKeyChecking=yes -o UserKnownHostsFile=%s -o GlobalKnownHostsFile=/dev/null ada@%s",
 		sshPath, port, keyFile, knownHosts, host)
 	tm := newTmux(t, command)
-	tm.waitFor("the TUI over ssh", 15*time.Second, "Signup links", "Seen through ssh")
+	tm.waitFor("the TUI over ssh", 15*time.Second, "Signup links", "Seen through ssh", "server: over SSH as ada")
 
 	// A wider window reaches the server as a window change, and the TUI
 	// draws its header across the new width.

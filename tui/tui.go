@@ -451,6 +451,9 @@ func (m *model) header() string {
 		mode = "direct: " + m.opts.DataPath
 	case current == ModeDirect:
 		mode = "direct: holding " + m.opts.DataPath
+	case current == ModeServer && m.opts.Actor.Kind == "ssh":
+		// In the server's own process, reached over SSH.
+		mode = "server: over SSH as " + m.opts.Actor.Name
 	case current == ModeServer:
 		mode = "server: via admin socket"
 	default:
