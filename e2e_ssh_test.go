@@ -415,3 +415,104 @@ func signerKey(t *testing.T, s ssh.Signer) ed25519.PrivateKey {
 	}
 	return k.(ed25519.PrivateKey)
 }
+
+// sshTUI is one admin's TUI session over x/crypto/ssh.
+type sshTUI struct {
+	client *ssh.Client
+	sess   *ssh.Session
+	stdin  io.Writer
+	out    *termStream
+}
+
+// openSSHTUI connects with signer and opens the TUI on a rows×cols pty.
+func openSSHTUI(t *testing.T, addr, fingerprint string, signer ssh.Signer, rows, cols int) *sshTUI {
+	t.Helper()
+	client, err := dialSSH(addr, fingerprint, "whoever", ssh.PublicKeys(signer))
+	if err != nil {
+		t.Fatalf("ssh: %v", err)
+	}
+	t.Cleanup(func() { client.Close() })
+	sess, err := client.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &sshTUI{client: client, sess: sess, out: &termStream{}}
+	sess.Stdout, sess.Stderr = s.out, s.out
+	if s.stdin, err = sess.StdinPipe(); err != nil {
+		t.Fatal(err)
+	}
+	if err := sess.RequestPty("xterm-256color", rows, cols, ssh.TerminalModes{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := sess.Shell(); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func (s *sshTUI) typeKeys(t *testing.T, text string) {
+	t.Helper()
+	if _, err := io.WriteString(s.stdin, text); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestE2ESSHTwoAdmins: two admins in the TUI over SSH at once, on
+// terminals of different sizes. One is halfway through a form while the
+// other makes a link; Bob never sees Ada's keystrokes, each change is
+// audited under its own name, and when one leaves the other works on.
+func TestE2ESSHTwoAdmins(t *testing.T) {
+	t.Parallel()
+	p, addr, fingerprint := startSSHServer(t, t.TempDir())
+	adaID := member(t, p, "ada@example.com", "ada", "Admin")
+	bobID := member(t, p, "bob@example.com", "bob", "Admin")
+	adaKey, adaLine := newSSHKey(t, "ada@laptop")
+	bobKey, bobLine := newSSHKey(t, "bob@laptop")
+	addSSHKey(t, p, e2eAdminKey, adaID, "", adaLine)
+	addSSHKey(t, p, e2eAdminKey, bobID, "", bobLine)
+
+	ada := openSSHTUI(t, addr, fingerprint, adaKey, 24, 80)
+	bob := openSSHTUI(t, addr, fingerprint, bobKey, 40, 120)
+	ada.out.waitText(t, "Ada's TUI", 15*time.Second, "Signup links", "over SSH as ada")
+	bob.out.waitText(t, "Bob's TUI", 15*time.Second, "Signup links", "over SSH as bob")
+
+	// Ada opens the link form and types half a name.
+	ada.typeKeys(t, "n")
+	ada.out.waitText(t, "Ada's link form", 5*time.Second, "New signup link")
+	ada.typeKeys(t, "Half typed by Ada")
+	ada.out.waitText(t, "Ada's typing", 5*time.Second, "Half typed by Ada")
+
+	// Bob makes a link meanwhile.
+	bob.typeKeys(t, "n")
+	bob.out.waitText(t, "Bob's link form", 5*time.Second, "New signup link")
+	bob.typeKeys(t, "Made by Bob")
+	bob.out.waitText(t, "Bob's typing", 5*time.Second, "Made by Bob")
+	bob.typeKeys(t, "\x13") // ctrl+s
+	bob.out.waitText(t, "Bob's link created", 10*time.Second, "Created the signup link")
+	if strings.Contains(bob.out.text(), "Half typed by Ada") {
+		t.Fatal("Bob's screen shows what Ada typed")
+	}
+	ada.out.waitText(t, "Ada's form as she left it", 5*time.Second, "New signup link", "Half typed by Ada")
+
+	// Bob leaves; Ada's session goes on and finishes her link.
+	bob.client.Close()
+	ada.typeKeys(t, " finished\x13")
+	ada.out.waitText(t, "Ada's link created", 10*time.Second, "Created the signup link")
+	names := map[string]bool{}
+	for _, l := range listLinks(t, p) {
+		names[l.(map[string]any)["name"].(string)] = true
+	}
+	if !names["Made by Bob"] || !names["Half typed by Ada finished"] {
+		t.Fatalf("links after both sessions: %v", names)
+	}
+	status, _, body := do(t, "GET", p.URL+"/api/admin/events?type=signup-link-created", e2eAdminKey, nil)
+	wantStatus(t, "events", status, 200, body)
+	for _, who := range []string{`"createdBy":"ssh:ada"`, `"createdBy":"ssh:bob"`} {
+		if !strings.Contains(string(body), who) {
+			t.Errorf("no link event with %s: %s", who, body)
+		}
+	}
+	// Ada's TUI still answers after Bob left: a refresh shows his link.
+	ada.typeKeys(t, "\x12") // ctrl+r
+	ada.out.waitText(t, "Bob's link in Ada's list", 10*time.Second, "Made by Bob")
+}
