@@ -2,6 +2,7 @@ package db
 
 import (
 	"crypto/ed25519"
+	"encoding/pem"
 	"strings"
 	"testing"
 
@@ -108,5 +109,41 @@ func TestSSHKeys(t *testing.T) {
 	events, _, err := s.ListEvents(EventSSHKeyAdded, 0, 10)
 	if err != nil || len(events) != 2 || events[0].CreatedBy == "" {
 		t.Fatalf("events: %+v, %v", events, err)
+	}
+}
+
+// Hostile and mistaken key lines are refused on "key", and a good one is
+// read whatever whitespace surrounds it.
+func TestParseSSHKeyHostile(t *testing.T) {
+	pk, line := testSSHKey(t, "ada@laptop")
+	_, other := testSSHKey(t, "ada@desk")
+	_, priv, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, err := ssh.MarshalPrivateKey(priv, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fields := strings.Fields(line)
+	for name, bad := range map[string]string{
+		"empty":             "  ",
+		"a private key":     string(pem.EncodeToMemory(block)),
+		"options":           `command="/bin/sh",no-pty ` + line,
+		"two lines":         line + "\n" + other,
+		"a carriage return": line + "" + other,
+		"garbage base64":    "ssh-ed25519 AAAA!!!! x",
+		"the type alone":    "ssh-ed25519",
+		"a wrong type":      "ssh-rsa " + fields[1],
+		"too long":          line + " " + strings.Repeat("x", 17<<10),
+		"a NUL":             "ssh-ed25519 \x00" + fields[1],
+	} {
+		if _, _, err := ParseSSHKey(bad); ErrorCode(err) != EINVALID || !strings.Contains(err.Error(), "key") {
+			t.Errorf("%s: %v; want EINVALID on key", name, err)
+		}
+	}
+	got, comment, err := ParseSSHKey("\t " + line + " \n")
+	if err != nil || comment != "ada@laptop" || SSHFingerprint(got) != SSHFingerprint(pk) {
+		t.Fatalf("a good line with whitespace: %v %q %v", got, comment, err)
 	}
 }
