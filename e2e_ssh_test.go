@@ -156,27 +156,8 @@ func TestE2ESSHTUI(t *testing.T) {
 	wantField(t, "key", key, "fingerprint", ssh.FingerprintSHA256(signer.PublicKey()))
 	createLink(t, p, map[string]any{"name": "Made by the API", "expiresAt": e2eFuture})
 
-	client, err := dialSSH(addr, fingerprint, "whoever", ssh.PublicKeys(signer))
-	if err != nil {
-		t.Fatalf("ssh with Ada's key: %v", err)
-	}
-	defer client.Close()
-	sess, err := client.NewSession()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := &termStream{}
-	sess.Stdout, sess.Stderr = out, out
-	stdin, err := sess.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sess.RequestPty("xterm-256color", 24, 80, ssh.TerminalModes{}); err != nil {
-		t.Fatal(err)
-	}
-	if err := sess.Shell(); err != nil {
-		t.Fatal(err)
-	}
+	tuiSess := openSSHTUI(t, addr, fingerprint, signer, 24, 80)
+	sess, stdin, out := tuiSess.sess, tuiSess.stdin, tuiSess.out
 	out.waitText(t, "the links tab with the API's link", 15*time.Second, "Signup links", "Made by the API")
 
 	// A resize is taken: the TUI draws again at the new size.
@@ -259,24 +240,12 @@ func TestE2ESSHRefusals(t *testing.T) {
 		t.Errorf("a command without a pty: %v, %q; want a refusal that says a terminal is needed", err, got)
 	}
 
+	c.Close()
+
 	// With a terminal, an Editor's TUI shows links but refuses the Users
 	// tab as the API refuses it.
-	sess, err = c.NewSession()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := &termStream{}
-	sess.Stdout, sess.Stderr = out, out
-	stdin, err := sess.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sess.RequestPty("xterm", 24, 80, ssh.TerminalModes{}); err != nil {
-		t.Fatal(err)
-	}
-	if err := sess.Shell(); err != nil {
-		t.Fatal(err)
-	}
+	edTUI := openSSHTUI(t, addr, fingerprint, edSigner, 24, 80)
+	stdin, out := edTUI.stdin, edTUI.out
 	out.waitText(t, "an Editor's TUI", 15*time.Second, "Signup links")
 	if _, err := io.WriteString(stdin, "3"); err != nil {
 		t.Fatal(err)
@@ -288,10 +257,10 @@ func TestE2ESSHRefusals(t *testing.T) {
 	if _, err := io.WriteString(stdin, "q"); err != nil {
 		t.Fatal(err)
 	}
-	if err := sess.Wait(); err != nil {
+	if err := edTUI.sess.Wait(); err != nil {
 		t.Errorf("the session after q: %v", err)
 	}
-	c.Close()
+	edTUI.client.Close()
 
 	// A Viewer now: the stored key opens nothing.
 	status, _, body := do(t, "PUT", p.URL+"/api/admin/user-admin/"+edID, e2eAdminKey, map[string]any{"rootRole": "Viewer"})
