@@ -126,8 +126,13 @@ func (s *webhooksScreen) showSecret(w db.Webhook) {
 	})
 }
 
+// deliveryLineWidth is what one delivery's line is cut to: the inside of
+// the result box on an 80-column terminal.
+const deliveryLineWidth = 76
+
 // showDeliveries shows a webhook's newest deliveries, one line each:
-// when, the event, the state and the attempts.
+// when, the event, the state, the attempts, and the last answer or when
+// the next attempt is due.
 func (s *webhooksScreen) showDeliveries(w db.Webhook, ds []db.WebhookDelivery) {
 	a := s.app
 	now := a.now()
@@ -139,30 +144,40 @@ func (s *webhooksScreen) showDeliveries(w db.Webhook, ds []db.WebhookDelivery) {
 		note = "Its deliveries, newest first."
 	}
 	lines := []resultLine{{label: "URL", value: w.URL, wrapAnywhere: true}, {}}
+	if len(ds) > 0 {
+		lines = append(lines, resultLine{value: deliveryRow("When", "Event", "State", "Tries", "Last answer; next")})
+	}
 	for _, d := range ds {
-		lines = append(lines, resultLine{label: fmtTime(d.Timestamp), value: deliveryText(d, now)})
+		lines = append(lines, resultLine{value: deliveryRow(fmtTime(d.Timestamp), d.Event, d.State, strconv.Itoa(len(d.Attempts)), deliveryOutcome(d, now))})
 	}
 	a.push(&result{app: a, title: fmt.Sprintf("Deliveries of webhook %d", w.ID), note: note, lines: lines})
 }
 
-// deliveryText is one delivery in a line: "user.created · pending ·
-// 1 attempt, last 500 · next in 5 minutes".
-func deliveryText(d db.WebhookDelivery, now time.Time) string {
-	parts := []string{d.Event, d.State}
+// deliveryRow lays out one line of the deliveries box in columns.
+func deliveryRow(when, event, state, tries, outcome string) string {
+	return truncate(padRight(when, 16)+" "+padRight(event, 19)+" "+padRight(state, 9)+" "+padRight(tries, 5)+" "+outcome, deliveryLineWidth)
+}
+
+// deliveryOutcome is the receiver's last answer (its status code, or the
+// error when there was none) and, while the delivery is pending, when
+// the next attempt is due: "503; next in 5 minutes".
+func deliveryOutcome(d db.WebhookDelivery, now time.Time) string {
+	var parts []string
 	if n := len(d.Attempts); n > 0 {
 		last := d.Attempts[n-1]
-		what := "status " + strconv.Itoa(last.StatusCode)
 		if last.Error != "" {
-			what = last.Error
+			parts = append(parts, last.Error)
+		} else {
+			parts = append(parts, strconv.Itoa(last.StatusCode))
 		}
-		parts = append(parts, plural(n, "attempt", "attempts")+", last "+what)
-	} else {
-		parts = append(parts, "no attempt yet")
 	}
 	if d.State == db.WebhookPending && !d.NextAttemptAt.IsZero() {
 		parts = append(parts, "next "+relative(d.NextAttemptAt, now))
 	}
-	return strings.Join(parts, " · ")
+	if len(parts) == 0 {
+		return "—"
+	}
+	return strings.Join(parts, "; ")
 }
 
 func (s *webhooksScreen) detailText() string {
