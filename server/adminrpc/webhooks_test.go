@@ -23,8 +23,21 @@ func TestBackendWebhooks(t *testing.T) {
 			b, store := open(t)
 			ctx := context.Background()
 			admin := db.Actor{Kind: "tui", Name: "root", Role: db.RoleAdmin}
-			_, err := b.CreateWebhook(ctx, admin, db.NewWebhook{URL: "ftp://x.example.com", Events: []string{db.WebhookInvitationCreated}})
-			wantCode(t, "a bad URL", err, db.EINVALID)
+			ev := []string{db.WebhookInvitationCreated}
+			for what, in := range map[string]db.NewWebhook{
+				"a bad scheme":            {URL: "ftp://x.example.com", Events: ev},
+				"a newline in the URL":    {URL: "https://x.example.com/\nX-Evil: 1", Events: ev},
+				"a user in the URL":       {URL: "https://u:p@x.example.com/", Events: ev},
+				"an oversize URL":         {URL: "https://x.example.com/" + strings.Repeat("a", db.MaxWebhookURLLength), Events: ev},
+				"no events":               {URL: "https://x.example.com/"},
+				"an unknown event":        {URL: "https://x.example.com/", Events: []string{"user.created", "all"}},
+				"a NUL in the events":     {URL: "https://x.example.com/", Events: []string{"user.created\x00"}},
+				"a control character":     {URL: "https://x.example.com/", Events: ev, Description: "a\x1b[2Jb"},
+				"an oversize description": {URL: "https://x.example.com/", Events: ev, Description: strings.Repeat("d", 10000)},
+			} {
+				_, err := b.CreateWebhook(ctx, admin, in)
+				wantCode(t, what, err, db.EINVALID)
+			}
 			w, err := b.CreateWebhook(ctx, admin, db.NewWebhook{URL: "https://hooks.example.com/in", Events: []string{db.WebhookInvitationCreated}, Description: "CRM"})
 			if err != nil || w.ID == 0 || !strings.HasPrefix(w.Secret, "whsec_") || w.Description != "CRM" {
 				t.Fatalf("create: %+v %v", w, err)
