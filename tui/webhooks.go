@@ -74,7 +74,7 @@ func (s *webhooksScreen) key(k tea.KeyMsg) tea.Cmd {
 			return nil
 		})
 	case key.Matches(k, a.keys.Delete):
-		a.ask(fmt.Sprintf("Delete the webhook %d (%s)? Its queued deliveries are dropped and it is sent nothing more.", w.ID, w.URL),
+		a.ask(fmt.Sprintf("Delete the webhook %d (%s)? Its deliveries, queued or logged, go with it.", w.ID, w.URL),
 			a.do("Could not delete", func(ctx context.Context) (any, error) {
 				return nil, a.backend.DeleteWebhook(ctx, a.actor, w.ID)
 			}, func(any) tea.Cmd {
