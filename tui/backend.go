@@ -80,6 +80,15 @@ type Backend interface {
 	UpdateApp(ctx context.Context, actor db.Actor, id string, in db.AppUpdate) (db.App, error)
 	DeleteApp(ctx context.Context, actor db.Actor, id string) error
 
+	// ListWebhooks, CreateWebhook, DeleteWebhook and
+	// ListWebhookDeliveries are the Store's Webhooks, CreateWebhook,
+	// DeleteWebhook and WebhookDeliveries. Only CreateWebhook's answer
+	// holds the signing secret.
+	ListWebhooks(ctx context.Context) ([]db.Webhook, error)
+	CreateWebhook(ctx context.Context, actor db.Actor, in db.NewWebhook) (db.Webhook, error)
+	DeleteWebhook(ctx context.Context, actor db.Actor, id uint64) error
+	ListWebhookDeliveries(ctx context.Context, webhookID uint64, limit int) ([]db.WebhookDelivery, error)
+
 	ListEvents(ctx context.Context, typ string, offset, limit int) ([]db.Event, int, error)
 }
 
@@ -376,4 +385,32 @@ func (d direct) DeleteSSHKey(ctx context.Context, actor db.Actor, userID, keyID 
 		return err
 	}
 	return d.s.DeleteSSHKey(actor, userID, keyID)
+}
+
+func (d direct) ListWebhooks(ctx context.Context) ([]db.Webhook, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return d.s.Webhooks()
+}
+
+func (d direct) CreateWebhook(ctx context.Context, actor db.Actor, in db.NewWebhook) (db.Webhook, error) {
+	if err := ctx.Err(); err != nil {
+		return db.Webhook{}, err
+	}
+	return d.s.CreateWebhook(actor, in)
+}
+
+func (d direct) DeleteWebhook(ctx context.Context, actor db.Actor, id uint64) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return d.s.DeleteWebhook(actor, id)
+}
+
+func (d direct) ListWebhookDeliveries(ctx context.Context, webhookID uint64, limit int) ([]db.WebhookDelivery, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return d.s.WebhookDeliveries(webhookID, limit)
 }

@@ -84,7 +84,7 @@ func newInvitationsScreen(a *app) *invitationsScreen {
 }
 
 func (s *invitationsScreen) name() string    { return "Invitations" }
-func (s *invitationsScreen) tabName() string { return "Invitations" }
+func (s *invitationsScreen) tabName() string { return "Invites" }
 
 func (s *invitationsScreen) key(k tea.KeyMsg) tea.Cmd {
 	if ok, cmd := s.listKey(k, s.detailText); ok {

@@ -10,7 +10,7 @@ import (
 // thing per screen.
 type KeyMap struct {
 	// Anywhere outside a form or dialog.
-	Tabs      key.Binding // 1–8
+	Tabs      key.Binding // 1–9
 	NextTab   key.Binding
 	PrevTab   key.Binding
 	Refresh   key.Binding
@@ -53,12 +53,14 @@ type KeyMap struct {
 	// SSHKeys lists, adds and removes the keys that open the TUI over SSH
 	// (users).
 	SSHKeys key.Binding
-	Delete  key.Binding // links, users, organizations, groups, apps
+	Delete  key.Binding // links, users, organizations, groups, apps, webhooks
 	Edit    key.Binding // links: name, role, max uses, domains, groups; groups: name, description; apps: name, url, domains or redirect URIs, groups
 	Secret  key.Binding // apps: a new client secret for an oidc app
-	Type    key.Binding // audit: pick the event type
-	Older   key.Binding // audit: next page
-	Newer   key.Binding // audit: previous page
+	// Deliveries shows the selected webhook's recent deliveries.
+	Deliveries key.Binding // webhooks
+	Type       key.Binding // audit: pick the event type
+	Older      key.Binding // audit: next page
+	Newer      key.Binding // audit: previous page
 
 	// Approve lets in a user who waits for approval; on any other user
 	// the same key opens their groups. Reject turns a waiting user away
@@ -90,7 +92,7 @@ func DefaultKeyMap() KeyMap {
 		return key.NewBinding(key.WithKeys(keys...), key.WithHelp(k, desc))
 	}
 	return KeyMap{
-		Tabs:      b([]string{"1", "2", "3", "4", "5", "6", "7", "8"}, "1-8", "tab"),
+		Tabs:      b([]string{"1", "2", "3", "4", "5", "6", "7", "8", "9"}, "1-9", "tab"),
 		NextTab:   b([]string{"tab"}, "tab", "next tab"),
 		PrevTab:   b([]string{"shift+tab"}, "shift+tab", "previous tab"),
 		Refresh:   b([]string{"ctrl+r"}, "ctrl+r", "refresh"),
@@ -108,28 +110,29 @@ func DefaultKeyMap() KeyMap {
 		Back:     b([]string{"esc"}, "esc", "back/clear"),
 		Filter:   b([]string{"/"}, "/", "filter"),
 
-		New:     b([]string{"n"}, "n", "new"),
-		Toggle:  b([]string{"t"}, "t", "on/off"),
-		Extend:  b([]string{"e"}, "e", "extend"),
-		Copy:    b([]string{"c"}, "c", "copy"),
-		QR:      b([]string{"Q"}, "Q", "QR"),
-		Resend:  b([]string{"r"}, "r", "resend"),
-		Batch:   b([]string{"b"}, "b", "batch"),
-		Revoke:  b([]string{"x"}, "x", "revoke"),
-		Role:    b([]string{"r"}, "r", "change role"),
-		Unlock:  b([]string{"u"}, "u", "unlock"),
-		Disable: b([]string{"x"}, "x", "disable/enable"),
-		Verify:  b([]string{"v"}, "v", "verify email"),
-		Groups:  b([]string{"a"}, "a", "groups"),
-		Approve: b([]string{"a"}, "a", "approve"),
-		Reject:  b([]string{"R"}, "R", "reject"),
-		Factors: b([]string{"f"}, "f", "clear 2FA"),
-		Delete:  b([]string{"d"}, "d", "delete"),
-		Edit:    b([]string{"m"}, "m", "edit"),
-		Secret:  b([]string{"s"}, "s", "secret"),
-		Type:    b([]string{"t"}, "t", "event type"),
-		Older:   b([]string{"]", "right"}, "]/→", "older"),
-		Newer:   b([]string{"[", "left"}, "[/←", "newer"),
+		New:        b([]string{"n"}, "n", "new"),
+		Toggle:     b([]string{"t"}, "t", "on/off"),
+		Extend:     b([]string{"e"}, "e", "extend"),
+		Copy:       b([]string{"c"}, "c", "copy"),
+		QR:         b([]string{"Q"}, "Q", "QR"),
+		Resend:     b([]string{"r"}, "r", "resend"),
+		Batch:      b([]string{"b"}, "b", "batch"),
+		Revoke:     b([]string{"x"}, "x", "revoke"),
+		Role:       b([]string{"r"}, "r", "change role"),
+		Unlock:     b([]string{"u"}, "u", "unlock"),
+		Disable:    b([]string{"x"}, "x", "disable/enable"),
+		Verify:     b([]string{"v"}, "v", "verify email"),
+		Groups:     b([]string{"a"}, "a", "groups"),
+		Approve:    b([]string{"a"}, "a", "approve"),
+		Reject:     b([]string{"R"}, "R", "reject"),
+		Factors:    b([]string{"f"}, "f", "clear 2FA"),
+		Delete:     b([]string{"d"}, "d", "delete"),
+		Edit:       b([]string{"m"}, "m", "edit"),
+		Secret:     b([]string{"s"}, "s", "secret"),
+		Deliveries: b([]string{"l"}, "l", "deliveries"),
+		Type:       b([]string{"t"}, "t", "event type"),
+		Older:      b([]string{"]", "right"}, "]/→", "older"),
+		Newer:      b([]string{"[", "left"}, "[/←", "newer"),
 
 		ResetLink: b([]string{"p"}, "p", "reset link"),
 		SSHKeys:   b([]string{"S"}, "S", "ssh keys"),

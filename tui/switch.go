@@ -476,6 +476,36 @@ func (s *SwitchingBackend) DeleteApp(ctx context.Context, actor db.Actor, id str
 	return s.run(ctx, true, func(ctx context.Context, b Backend) error { return b.DeleteApp(ctx, actor, id) })
 }
 
+// ListWebhooks lists the webhooks where the data is now.
+func (s *SwitchingBackend) ListWebhooks(ctx context.Context) (out []db.Webhook, err error) {
+	err = s.run(ctx, false, func(ctx context.Context, b Backend) (err error) { out, err = b.ListWebhooks(ctx); return err })
+	return out, err
+}
+
+// CreateWebhook creates a webhook where the data is now.
+func (s *SwitchingBackend) CreateWebhook(ctx context.Context, actor db.Actor, in db.NewWebhook) (out db.Webhook, err error) {
+	err = s.run(ctx, true, func(ctx context.Context, b Backend) (err error) {
+		out, err = b.CreateWebhook(ctx, actor, in)
+		return err
+	})
+	return out, err
+}
+
+// DeleteWebhook deletes a webhook where the data is now.
+func (s *SwitchingBackend) DeleteWebhook(ctx context.Context, actor db.Actor, id uint64) error {
+	return s.run(ctx, true, func(ctx context.Context, b Backend) error { return b.DeleteWebhook(ctx, actor, id) })
+}
+
+// ListWebhookDeliveries lists a webhook's recent deliveries where the
+// data is now.
+func (s *SwitchingBackend) ListWebhookDeliveries(ctx context.Context, webhookID uint64, limit int) (out []db.WebhookDelivery, err error) {
+	err = s.run(ctx, false, func(ctx context.Context, b Backend) (err error) {
+		out, err = b.ListWebhookDeliveries(ctx, webhookID, limit)
+		return err
+	})
+	return out, err
+}
+
 // ListEvents lists audit events where the data is now.
 func (s *SwitchingBackend) ListEvents(ctx context.Context, typ string, offset, limit int) (out []db.Event, total int, err error) {
 	err = s.run(ctx, false, func(ctx context.Context, b Backend) (err error) {

@@ -124,7 +124,7 @@ func newModel(b Backend, opts Options, now func() time.Time, tick bool) *model {
 	m.help = help.New()
 	m.help.Styles = a.styles.Help
 	m.help.FullSeparator = "  "
-	m.screens = make([]screen, screenApps+1)
+	m.screens = make([]screen, screenWebhooks+1)
 	m.screens[screenLinks] = newLinksScreen(a)
 	m.screens[screenInvitations] = newInvitationsScreen(a)
 	m.screens[screenUsers] = newUsersScreen(a)
@@ -133,6 +133,7 @@ func newModel(b Backend, opts Options, now func() time.Time, tick bool) *model {
 	m.screens[screenAudit] = newAuditScreen(a)
 	m.screens[screenGroups] = newGroupsScreen(a)
 	m.screens[screenApps] = newAppsScreen(a)
+	m.screens[screenWebhooks] = newWebhooksScreen(a)
 	m.layout()
 	return m
 }
@@ -151,6 +152,7 @@ const (
 	// screenGroups came after the others, so that their numbers stay.
 	screenGroups
 	screenApps
+	screenWebhooks
 )
 
 // screen is one tab.
@@ -467,9 +469,12 @@ func (m *model) header() string {
 	return left + strings.Repeat(" ", m.width-lipgloss.Width(left)-ansi.StringWidth(mode)) + s.HeaderMode.Render(mode)
 }
 
+// tabs renders the tab bar in the widest form that fits: full names,
+// then short names, then short names one space apart (which fits nine
+// tabs in 80 columns).
 func (m *model) tabs() string {
 	s := m.styles
-	render := func(short bool) string {
+	render := func(short, tight bool) string {
 		var parts []string
 		for i, sc := range m.screens {
 			name := sc.name()
@@ -477,18 +482,26 @@ func (m *model) tabs() string {
 				name = sc.tabName()
 			}
 			label := fmt.Sprintf("%d %s", i+1, name)
-			if screenID(i) == m.active {
+			switch {
+			case screenID(i) == m.active:
 				parts = append(parts, s.ActiveTab.Render("["+label+"]"))
-			} else {
+			case tight:
+				parts = append(parts, s.Tab.Render(label))
+			default:
 				parts = append(parts, s.Tab.Render(" "+label+" "))
 			}
 		}
+		if tight {
+			return strings.Join(parts, " ")
+		}
 		return strings.Join(parts, "")
 	}
-	if t := render(false); lipgloss.Width(t) <= m.width {
-		return t
+	for _, t := range []string{render(false, false), render(true, false)} {
+		if lipgloss.Width(t) <= m.width {
+			return t
+		}
 	}
-	return render(true)
+	return render(true, true)
 }
 
 // statusLines renders the status line: one line, or two for a long

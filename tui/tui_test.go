@@ -25,7 +25,7 @@ func TestTabsRenderAt80x24(t *testing.T) {
 	h := newHarness(t, true)
 	for _, tc := range []struct{ key, name string }{
 		{"1", "links"}, {"2", "invitations"}, {"3", "users"},
-		{"4", "apikeys"}, {"5", "orgs"}, {"6", "audit"}, {"7", "groups"}, {"8", "apps"},
+		{"4", "apikeys"}, {"5", "orgs"}, {"6", "audit"}, {"7", "groups"}, {"8", "apps"}, {"9", "webhooks"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h.t = t
@@ -37,13 +37,13 @@ func TestTabsRenderAt80x24(t *testing.T) {
 
 func TestTabKeysCycle(t *testing.T) {
 	h := newHarness(t, true)
-	want := []string{"Invitations", "Users", "API keys", "Organizations", "Audit log", "Groups", "Apps", "Signup links"}
+	want := []string{"Invitations", "Users", "API keys", "Organizations", "Audit log", "Groups", "Apps", "Webhooks", "Signup links"}
 	for _, name := range want {
 		h.keys("tab")
 		h.contains("invited admin · " + name)
 	}
 	h.keys("shift+tab")
-	h.contains("invited admin · Apps")
+	h.contains("invited admin · Webhooks")
 }
 
 func TestKeysArrivingTogether(t *testing.T) {

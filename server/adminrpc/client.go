@@ -431,6 +431,33 @@ func (c *Client) DeleteApp(ctx context.Context, actor db.Actor, id string) error
 	return c.call(ctx, "DeleteApp", orgIDRequest{actor, id}, nil)
 }
 
+// ListWebhooks is Store.Webhooks over the socket.
+func (c *Client) ListWebhooks(ctx context.Context) ([]db.Webhook, error) {
+	var r webhooksResponse
+	err := c.call(ctx, "ListWebhooks", none{}, &r)
+	return r.Webhooks, err
+}
+
+// CreateWebhook is Store.CreateWebhook over the socket; the answer holds
+// the signing secret.
+func (c *Client) CreateWebhook(ctx context.Context, actor db.Actor, in db.NewWebhook) (db.Webhook, error) {
+	var r db.Webhook
+	err := c.call(ctx, "CreateWebhook", createWebhookRequest{actor, in}, &r)
+	return r, err
+}
+
+// DeleteWebhook is Store.DeleteWebhook over the socket.
+func (c *Client) DeleteWebhook(ctx context.Context, actor db.Actor, id uint64) error {
+	return c.call(ctx, "DeleteWebhook", idRequest{actor, id}, nil)
+}
+
+// ListWebhookDeliveries is Store.WebhookDeliveries over the socket.
+func (c *Client) ListWebhookDeliveries(ctx context.Context, webhookID uint64, limit int) ([]db.WebhookDelivery, error) {
+	var r deliveriesResponse
+	err := c.call(ctx, "ListWebhookDeliveries", deliveriesRequest{webhookID, limit}, &r)
+	return r.Deliveries, err
+}
+
 // ListEvents is Store.ListEvents over the socket.
 func (c *Client) ListEvents(ctx context.Context, typ string, offset, limit int) ([]db.Event, int, error) {
 	var r listEventsResponse

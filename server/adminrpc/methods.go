@@ -170,6 +170,14 @@ type (
 		ID    string
 		In    []byte // a db.AppUpdate in JSON: gob would drop an empty list of groups
 	}
+	createWebhookRequest struct {
+		Actor db.Actor
+		In    db.NewWebhook
+	}
+	deliveriesRequest struct {
+		WebhookID uint64
+		Limit     int
+	}
 	listEventsRequest struct {
 		Type          string
 		Offset, Limit int
@@ -190,6 +198,9 @@ type (
 	orgsResponse   struct{ Orgs []db.Organization }
 	groupsResponse struct{ Groups []db.Group }
 	appsResponse   struct{ Apps []db.App }
+	// webhooksResponse never holds a secret: the store's listing has none.
+	webhooksResponse   struct{ Webhooks []db.Webhook }
+	deliveriesResponse struct{ Deliveries []db.WebhookDelivery }
 )
 
 // methods is every method of the admin socket, by name: Ping, the
@@ -373,6 +384,23 @@ var methods = map[string]handler{
 	}),
 	"DeleteApp": method(func(_ context.Context, s *Server, r orgIDRequest) (none, error) {
 		return none{}, s.store.DeleteApp(r.Actor, r.ID)
+	}),
+
+	"ListWebhooks": method(func(_ context.Context, s *Server, _ none) (webhooksResponse, error) {
+		out, err := s.store.Webhooks()
+		return webhooksResponse{out}, err
+	}),
+	// CreateWebhook's answer carries the signing secret, the one time it
+	// leaves the store.
+	"CreateWebhook": method(func(_ context.Context, s *Server, r createWebhookRequest) (db.Webhook, error) {
+		return s.store.CreateWebhook(r.Actor, r.In)
+	}),
+	"DeleteWebhook": method(func(_ context.Context, s *Server, r idRequest) (none, error) {
+		return none{}, s.store.DeleteWebhook(r.Actor, r.ID)
+	}),
+	"ListWebhookDeliveries": method(func(_ context.Context, s *Server, r deliveriesRequest) (deliveriesResponse, error) {
+		out, err := s.store.WebhookDeliveries(r.WebhookID, r.Limit)
+		return deliveriesResponse{out}, err
 	}),
 
 	// RotateSigningKeys (`invited rotate-keys`) uses the program's keep,

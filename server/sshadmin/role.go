@@ -87,7 +87,15 @@ func (editorBackend) RotateAppSecret(context.Context, db.Actor, string) (db.App,
 func (editorBackend) UpdateApp(context.Context, db.Actor, string, db.AppUpdate) (db.App, error) {
 	return db.App{}, errEditor
 }
-func (editorBackend) DeleteApp(context.Context, db.Actor, string) error { return errEditor }
+func (editorBackend) DeleteApp(context.Context, db.Actor, string) error  { return errEditor }
+func (editorBackend) ListWebhooks(context.Context) ([]db.Webhook, error) { return nil, errEditor }
+func (editorBackend) CreateWebhook(context.Context, db.Actor, db.NewWebhook) (db.Webhook, error) {
+	return db.Webhook{}, errEditor
+}
+func (editorBackend) DeleteWebhook(context.Context, db.Actor, uint64) error { return errEditor }
+func (editorBackend) ListWebhookDeliveries(context.Context, uint64, int) ([]db.WebhookDelivery, error) {
+	return nil, errEditor
+}
 func (editorBackend) ListEvents(context.Context, string, int, int) ([]db.Event, int, error) {
 	return nil, 0, errEditor
 }

@@ -38,10 +38,20 @@ func TestForRole(t *testing.T) {
 		"apps":     func() error { _, err := b.ListApps(ctx); return err },
 		"events":   func() error { _, _, err := b.ListEvents(ctx, "", 0, 10); return err },
 		"delete":   func() error { return b.DeleteUser(ctx, editor, 1) },
+		"webhooks": func() error { _, err := b.ListWebhooks(ctx); return err },
+		"new webhook": func() error {
+			_, err := b.CreateWebhook(ctx, editor, db.NewWebhook{URL: "https://h.example.com", Events: db.WebhookEvents})
+			return err
+		},
+		"delete webhook": func() error { return b.DeleteWebhook(ctx, editor, 1) },
+		"deliveries":     func() error { _, err := b.ListWebhookDeliveries(ctx, 1, 10); return err },
 	} {
 		if db.ErrorCode(call()) != db.EFORBIDDEN {
 			t.Errorf("%s: an Editor was not refused", name)
 		}
+	}
+	if list, _ := store.Webhooks(); len(list) != 0 {
+		t.Errorf("an Editor made a webhook: %+v", list)
 	}
 	if n, err := b.CountPendingUsers(ctx); n != 0 || err != nil {
 		t.Errorf("pending count for an Editor: %d, %v", n, err)
