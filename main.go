@@ -215,6 +215,11 @@ func runServe(ctx context.Context, args, environ []string, stderr io.Writer) err
 	logOut := newFlushWriter(stderr, 100*time.Millisecond)
 	defer logOut.Close()
 	log := newLogger(cfg.Log, logOut)
+	stopDebug, err := startDebugListener(environ, log)
+	if err != nil {
+		return err
+	}
+	defer stopDebug()
 
 	store, err := openStore(cfg)
 	if err != nil {
