@@ -118,17 +118,17 @@ func main() {
 
 // report collects every figure for the summary.
 type report struct {
-	started   time.Time
-	machine   machineInfo
-	opts      options
-	hashes    []hashResult // before the server starts, and after the signups
-	signups   []loadResult // one per signup run
-	rssIdle   int64        // server VmRSS before the signups, KiB
-	logins    *loadResult
-	flood     *loadResult
-	floodLog  string
-	slots     int // auth.max_concurrent_hashes of the server
-	users     int // users on the signup link when validate was run on it
+	started  time.Time
+	machine  machineInfo
+	opts     options
+	hashes   []hashResult // before the server starts, and after the signups
+	signups  []loadResult // one per signup run
+	rssIdle  int64        // server VmRSS before the signups, KiB
+	logins   *loadResult
+	flood    *loadResult
+	floodLog string
+	slots    int // auth.max_concurrent_hashes of the server
+	users    int // users on the signup link when validate was run on it
 
 	debugBase       string          // the server's debug listener, with -profile
 	profiles        []profileShares // cpu, then alloc_space
@@ -136,8 +136,8 @@ type report struct {
 	profileErr      string
 	signupsProfiled float64 // signups inside the CPU profile
 	signupsAll      int     // signups before the allocation profile
-	tool      string
-	bare      []validateResult
+	tool            string
+	bare            []validateResult
 	// bareGate is the bare handler sent the forward-auth target's request
 	// headers (cookie, X-Forwarded-*): what net/http alone costs on the
 	// request a proxy sends. Reported, not judged.
