@@ -135,6 +135,11 @@ func analyseProfile(ctx context.Context, bin, file, sampleIndex string) (profile
 					break
 				}
 			}
+			// An allocation inside argon2 is its matrix, whichever
+			// function made it.
+			if ps.kind != "cpu" && part == profileParts[1].name {
+				part = profileParts[2].name
+			}
 			ps.byPart[part] += value
 			ps.total += value
 		}
