@@ -86,7 +86,7 @@ func writeReport(w io.Writer, r *report) {
 	if len(r.opts.serverEnv) > 0 {
 		p("Extra server environment: `%s`.", strings.Join(r.opts.serverEnv, " "))
 	}
-	p("\"Other CPU\" is what the rest of the machine (other processes, kernel threads) used during a phase, in cores: a high value means a noisy neighbour.")
+	p("\"Other CPU\" is what the rest of the machine (other processes, kernel threads) used during a phase, in cores: a high value means a noisy neighbour. \"Stolen\" is time the hypervisor gave the virtual CPUs to someone else (steal in /proc/stat), invisible to every process here.")
 	p("")
 
 	if len(r.hashes) > 0 {
@@ -145,15 +145,15 @@ func writeSignupReport(w io.Writer, r *report) {
 
 	p("### argon2id ceiling (in-process, same run)")
 	p("")
-	p("| run | one hash alone (mean of %d; fastest) | %d goroutines | hashes/s | other CPU |", r.hashes[0].singleRuns, r.hashes[0].workers)
-	p("|---|---|---|---|---|")
+	p("| run | one hash alone (mean of %d; fastest) | %d goroutines | hashes/s | other CPU | stolen CPU |", r.hashes[0].singleRuns, r.hashes[0].workers)
+	p("|---|---|---|---|---|---|")
 	for i, h := range r.hashes {
 		when := "before the signups"
 		if i > 0 {
 			when = "after the signups and logins"
 		}
-		p("| %s | %s; %s | %d hashes in %s | %.1f | %.2f |", when, ms(h.single), ms(h.singleMin),
-			h.hashes, h.elapsed.Round(10*time.Millisecond), h.perSecond, h.cpu.others(0))
+		p("| %s | %s; %s | %d hashes in %s | %.1f | %.2f | %.2f |", when, ms(h.single), ms(h.singleMin),
+			h.hashes, h.elapsed.Round(10*time.Millisecond), h.perSecond, h.cpu.others(0), h.cpu.steal)
 	}
 	p("")
 	p("Counted: ceiling **%.1f hashes/s** and one hash **%s** (the better run of each, which makes the targets stricter).", ceiling, ms(oneHash))
@@ -164,13 +164,13 @@ func writeSignupReport(w io.Writer, r *report) {
 		s0 := r.signups[0]
 		p("### Signups: %d clients, %s measured after %s warm-up, %d runs on one server", s0.clients, fmtSeconds(s0.window), fmtSeconds(s0.warmup), len(r.signups))
 		p("")
-		p("| run | signups/s | of the ceiling | latency p50 / p90 / p99 / max | answers to requests sent in the window | CPU, cores: server / load / other / idle | server CPU a signup | server VmHWM after |")
+		p("| run | signups/s | of the ceiling | latency p50 / p90 / p99 / max | answers to requests sent in the window | CPU, cores: server / load / other / idle / stolen | server CPU a signup | server VmHWM after |")
 		p("|---|---|---|---|---|---|---|---|")
 		for i, s := range r.signups {
 			c := s.cpu
-			p("| %d | **%.1f** (%d) | %.3f | %s / %s / %s / %s | %s | %.2f / %.2f / %.2f / %.2f | %s | %.1f MB |", i+1, s.perSecond, s.completed, s.perSecond/ceiling,
+			p("| %d | **%.1f** (%d) | %.3f | %s / %s / %s / %s | %s | %.2f / %.2f / %.2f / %.2f / %.2f | %s | %.1f MB |", i+1, s.perSecond, s.completed, s.perSecond/ceiling,
 				ms(percentile(s.latencies, 50)), ms(percentile(s.latencies, 90)), ms(percentile(s.latencies, 99)), ms(percentile(s.latencies, 100)),
-				statusSummary(s), c.procs, c.self, c.others(0), c.idle, perAnswer(c.procs, s.perSecond), mb(s.peakRSS))
+				statusSummary(s), c.procs, c.self, c.others(0), c.idle, c.steal, perAnswer(c.procs, s.perSecond), mb(s.peakRSS))
 		}
 		p("")
 		p("Server RSS before the first run %.1f MB, after the last %.1f MB.", mb(s0.rssIdle), mb(r.signups[len(r.signups)-1].rssEnd))
@@ -191,21 +191,21 @@ func writeSignupReport(w io.Writer, r *report) {
 	if l := r.logins; l != nil {
 		p("### Logins: %d clients, POST /auth/simple/login as one user, %s measured after %s warm-up", l.clients, fmtSeconds(l.window), fmtSeconds(l.warmup))
 		p("")
-		p("| logins/s | of the ceiling | latency p50 / p99 | answers | CPU, cores: server / load / other / idle | server CPU a login |")
+		p("| logins/s | of the ceiling | latency p50 / p99 | answers | CPU, cores: server / load / other / idle / stolen | server CPU a login |")
 		p("|---|---|---|---|---|---|")
 		c := l.cpu
 		p("| **%.1f** (%d) | %.3f | %s / %s | %s | %.2f / %.2f / %.2f / %.2f | %s |", l.perSecond, l.completed, l.perSecond/ceiling,
-			ms(percentile(l.latencies, 50)), ms(percentile(l.latencies, 99)), statusSummary(*l), c.procs, c.self, c.others(0), c.idle, perAnswer(c.procs, l.perSecond))
+			ms(percentile(l.latencies, 50)), ms(percentile(l.latencies, 99)), statusSummary(*l), c.procs, c.self, c.others(0), c.idle, c.steal, perAnswer(c.procs, l.perSecond))
 		p("")
 	}
 	if f := r.flood; f != nil {
 		p("### Flood: %d clients for %s on a fresh server", f.clients, fmtSeconds(f.window))
 		p("")
-		p("| answers | 200/s | p50 / p99 of the 200s | CPU, cores: server / load / other / idle | server RSS idle before / peak (VmHWM) / after |")
+		p("| answers | 200/s | p50 / p99 of the 200s | CPU, cores: server / load / other / idle / stolen | server RSS idle before / peak (VmHWM) / after |")
 		p("|---|---|---|---|---|")
 		c := f.cpu
-		p("| %s | %.1f | %s / %s | %.2f / %.2f / %.2f / %.2f | %.1f / **%.1f** / %.1f MB |", statusSummary(*f), f.perSecond,
-			ms(percentile(f.latencies, 50)), ms(percentile(f.latencies, 99)), c.procs, c.self, c.others(0), c.idle, mb(f.rssIdle), mb(f.peakRSS), mb(f.rssEnd))
+		p("| %s | %.1f | %s / %s | %.2f / %.2f / %.2f / %.2f / %.2f | %.1f / **%.1f** / %.1f MB |", statusSummary(*f), f.perSecond,
+			ms(percentile(f.latencies, 50)), ms(percentile(f.latencies, 99)), c.procs, c.self, c.others(0), c.idle, c.steal, mb(f.rssIdle), mb(f.peakRSS), mb(f.rssEnd))
 		p("")
 		if f.firstErr != "" {
 			p("First request without an answer: `%s`", f.firstErr)
