@@ -12,29 +12,40 @@ import (
 //
 // Every argon2id hash allocates a fresh matrix of argon2_memory_kib
 // (19 MiB by default; golang.org/x/crypto/argon2 offers no way to reuse
-// one), so under signups and logins the heap is mostly matrices: at most
-// one per hash slot in use, plus the ones whose hash has ended and that the
-// next cycle frees. With Go's default (GOGC=100) the heap may grow to twice
-// what was live at the last cycle, and a cycle that happened to find every
-// slot's matrix live let the process reach 150 to 175 MB on two slots. A
-// memory limit sized for the pool does better: it lets the heap hold the
-// live matrices, one being allocated and the server's own few megabytes, and
-// collects when that is full; a high GC percent keeps the collector from
-// starting earlier than the limit asks while the live heap is small.
+// one), so under signups and logins the heap is mostly matrices: one per
+// hash slot in use, and the ones whose hash has ended until a cycle frees
+// them. With Go's default (GOGC=100) the heap may grow to twice what was
+// live at the last cycle, and a cycle that found every slot's matrix live
+// let two slots take the process to 150 to 175 MB.
+//
+// So the GC percent is set so that the heap may grow by about one matrix
+// over what is live while every slot hashes: a cycle runs about once per
+// hash, which is as often as a program that only hashes collects, and the
+// heap holds at most the slots' matrices and one more. The server's own
+// live heap is a few MiB (the password dictionaries hold no pointers for
+// the collector to follow), so such a cycle is cheap. A memory limit with
+// room for one matrix more is the backstop for when the collector falls
+// behind; it is not what paces it, since a limit that binds makes the
+// runtime hand freed matrix pages back to the kernel, and every page of the
+// next matrix then costs a page fault (measured: 12% of the server's CPU
+// with GOMEMLIMIT at three matrices, against 5% without).
 const (
-	// gcPercent is the GC percent set with the memory limit. The limit
-	// decides when a cycle starts while hashes run; the percent only
-	// matters while the heap is far below it.
-	gcPercent = 400
+	// gcLiveBase is what the percent counts as the server's own live
+	// heap beside the matrices.
+	gcLiveBase = 16 << 20
 	// gcBaseBytes is the memory limit's share for everything but the
-	// matrices: the server's live heap (the password dictionaries, caches,
-	// connections, about 10 MiB), goroutine stacks and the runtime's own
+	// matrices: the live heap, goroutine stacks, the runtime's own
 	// structures.
 	gcBaseBytes = 24 << 20
 	// gcSpareMatrices is how many matrices the limit holds beyond one per
-	// slot: the one a new hash allocates while the ended ones wait for the
-	// next cycle.
-	gcSpareMatrices = 1
+	// slot: the one a new hash allocates while ended ones wait for a
+	// cycle, and one for a cycle that runs late.
+	gcSpareMatrices = 2
+	// gcMinPercent and gcMaxPercent bound the percent: large pools of
+	// small matrices would otherwise collect far too often for the rest
+	// of the server's work.
+	gcMinPercent = 25
+	gcMaxPercent = 100
 )
 
 // gcChoice is what serve does with the garbage collector.
@@ -58,14 +69,13 @@ func chooseGC(environ []string, slots int, memKiB uint32) gcChoice {
 	matrix := int64(memKiB) << 10
 	n := int64(max(slots, 1))
 	limit := int64(math.MaxInt64) // no limit: the product would overflow
-	if n < math.MaxInt32 {
-		n += gcSpareMatrices
-		if matrix == 0 || n <= (math.MaxInt64-gcBaseBytes)/matrix {
-			limit = gcBaseBytes + n*matrix
-		}
+	percent := gcMinPercent
+	if n < math.MaxInt32 && (matrix == 0 || n+gcSpareMatrices <= (math.MaxInt64-gcBaseBytes)/matrix) {
+		limit = gcBaseBytes + (n+gcSpareMatrices)*matrix
+		percent = int(min(max(100*matrix/(gcLiveBase+n*matrix), gcMinPercent), gcMaxPercent))
 	}
-	return gcChoice{set: true, percent: gcPercent, limit: limit,
-		why: fmt.Sprintf("%d MiB for the server and %d hash slots of %d KiB and %d spare", gcBaseBytes>>20, max(slots, 1), memKiB, gcSpareMatrices)}
+	return gcChoice{set: true, percent: percent, limit: limit,
+		why: fmt.Sprintf("%d hash slots of %d KiB", max(slots, 1), memKiB)}
 }
 
 // applyGC sets c and logs what the collector runs with.
