@@ -194,7 +194,7 @@ func writeSignupReport(w io.Writer, r *report) {
 		p("| logins/s | of the ceiling | latency p50 / p99 | answers | CPU, cores: server / load / other / idle / stolen | server CPU a login |")
 		p("|---|---|---|---|---|---|")
 		c := l.cpu
-		p("| **%.1f** (%d) | %.3f | %s / %s | %s | %.2f / %.2f / %.2f / %.2f | %s |", l.perSecond, l.completed, l.perSecond/ceiling,
+		p("| **%.1f** (%d) | %.3f | %s / %s | %s | %.2f / %.2f / %.2f / %.2f / %.2f | %s |", l.perSecond, l.completed, l.perSecond/ceiling,
 			ms(percentile(l.latencies, 50)), ms(percentile(l.latencies, 99)), statusSummary(*l), c.procs, c.self, c.others(0), c.idle, c.steal, perAnswer(c.procs, l.perSecond))
 		p("")
 	}
