@@ -19,28 +19,30 @@ import (
 // let two slots take the process to 150 to 175 MB.
 //
 // So the GC percent is set so that the heap may grow by about one matrix
-// over what is live while every slot hashes: a cycle runs about once per
+// over what is live while every slot hashes: a cycle starts about once per
 // hash, which is as often as a program that only hashes collects, and the
-// heap holds at most the slots' matrices and one more. The server's own
-// live heap is a few MiB (the password dictionaries hold no pointers for
-// the collector to follow), so such a cycle is cheap. A memory limit with
-// room for one matrix more is the backstop for when the collector falls
-// behind; it is not what paces it, since a limit that binds makes the
-// runtime hand freed matrix pages back to the kernel, and every page of the
-// next matrix then costs a page fault (measured: 12% of the server's CPU
-// with GOMEMLIMIT at three matrices, against 5% without).
+// server's own live heap is a few MiB (the password dictionaries hold no
+// pointers for the collector to follow), so such a cycle is cheap. The
+// memory limit holds the slots' matrices, one more and a fixed share for
+// the rest: when a cycle runs late (a busy machine), the next matrix makes
+// the allocating request help the collector finish first, instead of
+// taking a fourth matrix's worth of new memory. A limit much lower than
+// that makes the runtime hand freed matrix pages back to the kernel, and
+// every page of the next matrix then costs a page fault (measured: 12% of
+// the server's CPU against 5%); a much higher one, or none, lets a late
+// cycle add a matrix to the peak.
 const (
 	// gcLiveBase is what the percent counts as the server's own live
 	// heap beside the matrices.
 	gcLiveBase = 16 << 20
 	// gcBaseBytes is the memory limit's share for everything but the
-	// matrices: the live heap, goroutine stacks, the runtime's own
-	// structures.
-	gcBaseBytes = 24 << 20
+	// matrices: the live heap, goroutine stacks (a few MiB with hundreds
+	// of waiting requests), the runtime's own structures.
+	gcBaseBytes = 20 << 20
 	// gcSpareMatrices is how many matrices the limit holds beyond one per
-	// slot: the one a new hash allocates while ended ones wait for a
-	// cycle, and one for a cycle that runs late.
-	gcSpareMatrices = 2
+	// slot: the one a new hash allocates while the ended one waits for
+	// its cycle.
+	gcSpareMatrices = 1
 	// gcMinPercent and gcMaxPercent bound the percent: large pools of
 	// small matrices would otherwise collect far too often for the rest
 	// of the server's work.

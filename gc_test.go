@@ -7,7 +7,7 @@ import (
 )
 
 // TestChooseGC: the GC percent lets the heap grow by about one matrix over
-// the pool's, the memory limit holds one matrix per slot and two spare
+// the pool's, the memory limit holds one matrix per slot and one spare
 // plus a fixed share for the server, and an operator's GOGC or GOMEMLIMIT
 // is left alone.
 func TestChooseGC(t *testing.T) {
@@ -18,12 +18,12 @@ func TestChooseGC(t *testing.T) {
 		limit   int64
 		percent int
 	}{
-		{2, 19456, 24*mib + 4*19*mib, 35}, // the defaults on two cores: 19 MiB of 16 + 38
-		{1, 19456, 24*mib + 3*19*mib, 54},
-		{8, 65536, 24*mib + 10*64*mib, 25}, // 12, bounded below
-		{1, 262144, 24*mib + 3*256*mib, 94},
-		{1, 1 << 22, 24*mib + 3*4096*mib, 99},
-		{0, 64, 24*mib + 3*64<<10, 25}, // a pool has at least one slot
+		{2, 19456, 20*mib + 3*19*mib, 35}, // the defaults on two cores: 19 MiB of 16 + 38
+		{1, 19456, 20*mib + 2*19*mib, 54},
+		{8, 65536, 20*mib + 9*64*mib, 25}, // 12, bounded below
+		{1, 262144, 20*mib + 2*256*mib, 94},
+		{1, 1 << 22, 20*mib + 2*4096*mib, 99},
+		{0, 64, 20*mib + 2*64<<10, 25}, // a pool has at least one slot
 		{math.MaxInt, math.MaxUint32, math.MaxInt64, 25},
 		{1 << 40, math.MaxUint32, math.MaxInt64, 25},
 	} {

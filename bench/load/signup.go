@@ -301,9 +301,36 @@ func runFloodPhase(ctx context.Context, o options, rep *report, serverBin, tmpDi
 		return err
 	}
 	apiKey := randomHex(24)
-	server, base, err := startInvited(ctx, serverBin, dir, apiKey, "warn", "server-flood.log", o.serverEnv, false)
+	server, base, err := startInvited(ctx, serverBin, dir, apiKey, "warn", "server-flood.log", o.serverEnv, o.profileDir != "")
 	if err != nil {
 		return err
+	}
+	// With -profile, the heap (and the runtime's memory statistics, in
+	// the text form) halfway through the flood.
+	var inWindow func()
+	profDone := make(chan error, 1)
+	if o.profileDir != "" {
+		debugBase, err := server.waitForLine(ctx, debugAddrRE, 5*time.Second)
+		if err != nil {
+			return fmt.Errorf("-profile: %w", err)
+		}
+		inWindow = func() {
+			go func() {
+				select {
+				case <-ctx.Done():
+					profDone <- ctx.Err()
+					return
+				case <-time.After(o.floodDuration / 2):
+				}
+				err := fetchProfile(ctx, debugBase, "/debug/pprof/heap", filepath.Join(o.profileDir, "flood-heap.pprof"))
+				if err == nil {
+					err = fetchProfile(ctx, debugBase, "/debug/pprof/heap?debug=1", filepath.Join(o.profileDir, "flood-heap.txt"))
+				}
+				profDone <- err
+			}()
+		}
+	} else {
+		profDone <- nil
 	}
 	defer server.stop(20 * time.Second)
 	api := &apiClient{base: base, apiKey: apiKey, http: newHTTPClient(o.floodClients + 2)}
@@ -313,9 +340,12 @@ func runFloodPhase(ctx context.Context, o options, rep *report, serverBin, tmpDi
 	}
 	say("flood: %d clients for %s on a fresh server (pid %d)", o.floodClients, o.floodDuration, server.pid())
 	res := runMeasured(ctx, api, server, base+"/invite/"+link+"/signup", o.floodClients, 0, o.floodDuration,
-		signupBody(time.Now().UnixNano()), nil)
+		signupBody(time.Now().UnixNano()), inWindow)
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	if err := <-profDone; err != nil {
+		return fmt.Errorf("-profile: the flood's heap: %w", err)
 	}
 	rep.flood = &res
 	rep.floodLog = server.logPath
