@@ -173,7 +173,9 @@ func writeSignupReport(w io.Writer, r *report) {
 				statusSummary(s), c.procs, c.self, c.others(0), c.idle, c.steal, perAnswer(c.procs, s.perSecond), mb(s.peakRSS))
 		}
 		p("")
-		p("Server RSS before the first run %.1f MB, after the last %.1f MB.", mb(s0.rssIdle), mb(r.signups[len(r.signups)-1].rssEnd))
+		last := r.signups[len(r.signups)-1]
+		p("Server RSS before the first run %.1f MB, after the last %.1f MB (%.1f MB anonymous: heap, stacks; %.1f MB file-backed: the binary, the mapped database).",
+			mb(s0.rssIdle), mb(last.rssEnd), mb(last.rssAnon), mb(last.rssFile))
 		p("")
 		for _, s := range r.signups {
 			if s.firstBad != "" {
@@ -206,6 +208,8 @@ func writeSignupReport(w io.Writer, r *report) {
 		c := f.cpu
 		p("| %s | %.1f | %s / %s | %.2f / %.2f / %.2f / %.2f / %.2f | %.1f / **%.1f** / %.1f MB |", statusSummary(*f), f.perSecond,
 			ms(percentile(f.latencies, 50)), ms(percentile(f.latencies, 99)), c.procs, c.self, c.others(0), c.idle, c.steal, mb(f.rssIdle), mb(f.peakRSS), mb(f.rssEnd))
+		p("")
+		p("After the flood: %.1f MB anonymous, %.1f MB file-backed.", mb(f.rssAnon), mb(f.rssFile))
 		p("")
 		if f.firstErr != "" {
 			p("First request without an answer: `%s`", f.firstErr)

@@ -87,6 +87,9 @@ type loadResult struct {
 	peakRSS int64    // server VmHWM after the run, KiB
 	rssIdle int64    // server VmRSS before the run, KiB
 	rssEnd  int64    // server VmRSS after the run, KiB
+	// The server's resident memory after the run, anonymous (the heap,
+	// stacks) and file-backed (the binary's pages, the mapped database).
+	rssAnon, rssFile int64
 }
 
 type sample struct {
@@ -221,6 +224,8 @@ func runMeasured(ctx context.Context, api *apiClient, server *proc, url string, 
 	res.rssIdle = rssIdle
 	res.peakRSS, _ = memoryKiB(server.pid(), "VmHWM")
 	res.rssEnd, _ = memoryKiB(server.pid(), "VmRSS")
+	res.rssAnon, _ = memoryKiB(server.pid(), "RssAnon")
+	res.rssFile, _ = memoryKiB(server.pid(), "RssFile")
 	api.http.CloseIdleConnections()
 	return res
 }
