@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"math"
 	"runtime/debug"
+
+	"invited/db"
 )
 
 // The garbage collector's settings for `invited serve`, chosen from the
@@ -18,11 +20,15 @@ import (
 // live at the last cycle, and a cycle that found every slot's matrix live
 // let two slots take the process to 150 to 175 MB.
 //
-// So the GC percent is set so that the heap may grow by about one matrix
-// over what is live while every slot hashes: a cycle starts about once per
-// hash, which is as often as a program that only hashes collects, and the
-// server's own live heap is a few MiB (the password dictionaries hold no
-// pointers for the collector to follow), so such a cycle is cheap. The
+// So while any hash runs, the GC percent is set so that the heap may grow
+// by about one matrix over what is live while every slot hashes: a cycle
+// starts about once per hash, which is as often as a program that only
+// hashes collects, and the server's own live heap is a few MiB (the
+// password dictionaries hold no pointers for the collector to follow), so
+// such a cycle is cheap. When the last hash ends the percent goes back to
+// Go's default (100): with a heap of a few MiB, a percent of 35 would run
+// a cycle every few hundred validate or forward-auth requests and cost
+// them about a third more CPU (measured). The
 // memory limit holds the slots' matrices, one more and a fixed share for
 // the rest: when a cycle runs late (a busy machine), the next matrix makes
 // the allocating request help the collector finish first, instead of
@@ -53,10 +59,14 @@ const (
 // gcChoice is what serve does with the garbage collector.
 type gcChoice struct {
 	set     bool  // false: the operator's GOGC or GOMEMLIMIT stand
-	percent int   // GC percent to set
+	percent int   // GC percent while any hash runs
+	idle    int   // GC percent while none does
 	limit   int64 // memory limit in bytes to set
 	why     string
 }
+
+// gcIdlePercent is the GC percent while no hash runs: Go's default.
+const gcIdlePercent = 100
 
 // chooseGC returns the GC settings for slots hash slots of memKiB each,
 // or nothing to set when environ names GOGC or GOMEMLIMIT (the runtime
@@ -76,17 +86,25 @@ func chooseGC(environ []string, slots int, memKiB uint32) gcChoice {
 		limit = gcBaseBytes + (n+gcSpareMatrices)*matrix
 		percent = int(min(max(100*matrix/(gcLiveBase+n*matrix), gcMinPercent), gcMaxPercent))
 	}
-	return gcChoice{set: true, percent: percent, limit: limit,
+	return gcChoice{set: true, percent: percent, idle: gcIdlePercent, limit: limit,
 		why: fmt.Sprintf("%d hash slots of %d KiB", max(slots, 1), memKiB)}
 }
 
-// applyGC sets c and logs what the collector runs with.
-func applyGC(c gcChoice, log *slog.Logger) {
+// applyGC sets c, switching the GC percent whenever h starts and stops
+// hashing, and logs what the collector runs with.
+func applyGC(c gcChoice, h *db.Hasher, log *slog.Logger) {
 	if !c.set {
 		log.Info("garbage collector: " + c.why)
 		return
 	}
-	debug.SetGCPercent(c.percent)
+	debug.SetGCPercent(c.idle)
 	debug.SetMemoryLimit(c.limit)
-	log.Info("garbage collector", "gc_percent", c.percent, "memory_limit_mib", c.limit>>20, "from", c.why)
+	h.OnBusy(func(busy bool) {
+		if busy {
+			debug.SetGCPercent(c.percent)
+		} else {
+			debug.SetGCPercent(c.idle)
+		}
+	})
+	log.Info("garbage collector", "gc_percent_hashing", c.percent, "gc_percent_idle", c.idle, "memory_limit_mib", c.limit>>20, "from", c.why)
 }

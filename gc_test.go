@@ -28,7 +28,7 @@ func TestChooseGC(t *testing.T) {
 		{1 << 40, math.MaxUint32, math.MaxInt64, 25},
 	} {
 		c := chooseGC([]string{"PATH=/bin", "GOGCX=1"}, tc.slots, tc.memKiB)
-		if !c.set || c.limit != tc.limit || c.percent != tc.percent {
+		if !c.set || c.limit != tc.limit || c.percent != tc.percent || c.idle != 100 {
 			t.Errorf("%d slots of %d KiB: %+v, want limit %d and percent %d", tc.slots, tc.memKiB, c, tc.limit, tc.percent)
 		}
 	}
