@@ -9,13 +9,20 @@
 //   - the argon2id ceiling: hashes/s with invited's default parameters on
 //     all cores, in this process, and the time of one hash alone;
 //   - signups/s and their latency with -clients concurrent clients against
-//     the running server;
+//     the running server, -signup-runs times (the median is judged), and
+//     the server's peak RSS;
+//   - logins/s with as many clients, beside the ceiling;
+//   - a flood of -flood-clients signup clients on a fresh server: only
+//     200 and 503 may come back, and its peak RSS has a bound;
 //   - the gate targets: requests a stranger's browser or a proxy sends on
 //     every page (today GET /invite/{secret}/validate), req/s and p99 on
 //     invited against the bare baseline, alternating (with wrk when it is
 //     installed);
 //
 // and prints a Markdown summary with the targets of docs/PERFORMANCE.md,
+// (with -profile DIR, also the CPU and allocation profiles of the first
+// signup run, fetched from the server's loopback debug listener, and
+// where they say the server's time goes)
 // PASS or MISS for each. Every process it starts is stopped by its pid at
 // the end; all traffic goes to 127.0.0.1, and every phase is bounded in
 // time. A quick smoke run:
