@@ -757,11 +757,11 @@ func applyEnv(cfg *Config, env map[string]envValue) envResult {
 		byEnv[k.env] = k
 		candidates = append(candidates, k.env)
 	}
-	candidates = append(candidates, envConfigPath)
+	candidates = append(candidates, envConfigPath, envDebugListen)
 
 	var res envResult
 	for _, name := range names {
-		if name == envConfigPath {
+		if name == envConfigPath || name == envDebugListen {
 			continue
 		}
 		k, ok := byEnv[name]

@@ -216,6 +216,11 @@ func runServe(ctx context.Context, args, environ []string, stderr io.Writer) err
 	logOut := newFlushWriter(stderr, 100*time.Millisecond)
 	defer logOut.Close()
 	log := newLogger(cfg.Log, logOut)
+	stopDebug, err := startDebugListener(environ, log)
+	if err != nil {
+		return err
+	}
+	defer stopDebug()
 
 	store, err := openStore(cfg)
 	if err != nil {
@@ -238,6 +243,7 @@ func runServe(ctx context.Context, args, environ []string, stderr io.Writer) err
 	if err != nil {
 		return fmt.Errorf("set up password hashing: %w", err)
 	}
+	applyGC(chooseGC(environ, cfg.Auth.MaxConcurrentHashes, cfg.Auth.Argon2MemoryKiB), hasher, log)
 	sender, err := mail.NewSender(mail.SenderOptions{
 		Driver: cfg.Mail.Driver, Host: cfg.Mail.Host, Port: cfg.Mail.Port, Username: cfg.Mail.Username,
 		Password: cfg.Mail.Password, From: cfg.Mail.From, TLS: cfg.Mail.TLS,

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
@@ -43,6 +44,47 @@ type Hasher struct {
 	// told how long each caller waited.
 	waiting atomic.Int64
 	observe func(time.Duration)
+	// inUse counts the slots taken, under busyMu; onBusy, when set, is
+	// told when it leaves and when it comes back to zero.
+	busyMu sync.Mutex
+	inUse  int
+	onBusy func(busy bool)
+}
+
+// OnBusy makes the hasher call f(true) when a slot is taken while none
+// was, and f(false) when the last taken slot is given back; the calls
+// come in that order, one at a time. serve uses it to run the garbage
+// collector harder only while hashes allocate their memory. Call it
+// before the hasher is used.
+func (h *Hasher) OnBusy(f func(busy bool)) { h.onBusy = f }
+
+// took and gave count a slot taken and given back.
+func (h *Hasher) took() {
+	if h.onBusy == nil {
+		return
+	}
+	h.busyMu.Lock()
+	defer h.busyMu.Unlock()
+	if h.inUse++; h.inUse == 1 {
+		h.onBusy(true)
+	}
+}
+
+func (h *Hasher) gave() {
+	if h.onBusy == nil {
+		return
+	}
+	h.busyMu.Lock()
+	defer h.busyMu.Unlock()
+	if h.inUse--; h.inUse == 0 {
+		h.onBusy(false)
+	}
+}
+
+// release gives a slot back.
+func (h *Hasher) release() {
+	<-h.slots
+	h.gave()
 }
 
 // ObserveWait makes the hasher report how long each caller waited for a
@@ -91,6 +133,7 @@ func (h *Hasher) InUse() int { return len(h.slots) }
 func (h *Hasher) acquire(ctx context.Context) error {
 	select {
 	case h.slots <- struct{}{}:
+		h.took()
 		if h.observe != nil {
 			h.observe(0)
 		}
@@ -107,6 +150,7 @@ func (h *Hasher) acquire(ctx context.Context) error {
 	defer timer.Stop()
 	select {
 	case h.slots <- struct{}{}:
+		h.took()
 		return nil
 	case <-timer.C:
 		return ErrBusy
@@ -124,7 +168,7 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 	if err := h.acquire(ctx); err != nil {
 		return "", err
 	}
-	defer func() { <-h.slots }()
+	defer h.release()
 	return argon2id.CreateHash(password, h.params)
 }
 
@@ -135,7 +179,7 @@ func (h *Hasher) Verify(ctx context.Context, password, hash string) (bool, error
 	if err := h.acquire(ctx); err != nil {
 		return false, err
 	}
-	defer func() { <-h.slots }()
+	defer h.release()
 	if hash == "" {
 		_, _ = argon2id.ComparePasswordAndHash(password, h.dummy)
 		return false, nil
@@ -152,7 +196,7 @@ func (h *Hasher) Simulate(ctx context.Context, password, hash string) error {
 	if err := h.acquire(ctx); err != nil {
 		return err
 	}
-	defer func() { <-h.slots }()
+	defer h.release()
 	p, salt, _, err := argon2id.DecodeHash(hash)
 	if err != nil {
 		p, salt, _, _ = argon2id.DecodeHash(h.dummy)
@@ -218,5 +262,5 @@ func (h *Hasher) Hold(ctx context.Context) (release func(), err error) {
 	if err := h.acquire(ctx); err != nil {
 		return nil, err
 	}
-	return func() { <-h.slots }, nil
+	return h.release, nil
 }

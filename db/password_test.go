@@ -163,3 +163,70 @@ func TestPasswordCheckFirstUseIsConcurrent(t *testing.T) {
 		t.Errorf("a strong password after loading: %v", err)
 	}
 }
+
+// TestHasherOnBusy: the hasher says busy when the first slot is taken and
+// idle when the last is given back, and nothing in between, whether slots
+// are held, hashed with, checked with or refused; under concurrent
+// hashes the calls alternate and end idle.
+func TestHasherOnBusy(t *testing.T) {
+	h, err := NewHasher(HashParams{MemoryKiB: 64, Iterations: 1, Parallelism: 1}, 2, 50*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var calls []bool
+	h.OnBusy(func(busy bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		calls = append(calls, busy)
+	})
+	got := func() []bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]bool(nil), calls...)
+	}
+	ctx := context.Background()
+	r1, err := h.Hold(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2, err := h.Hold(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Hold(ctx); err != ErrBusy {
+		t.Fatalf("a third hold on two slots: %v, want ErrBusy", err)
+	}
+	r1()
+	if c := got(); len(c) != 1 || !c[0] {
+		t.Fatalf("after two holds, a refusal and one release: %v, want [true]", c)
+	}
+	r2()
+	if c := got(); len(c) != 2 || c[1] {
+		t.Fatalf("after both releases: %v, want [true false]", c)
+	}
+
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			hash, err := h.Hash(ctx, "correct horse battery staple")
+			if err != nil && err != ErrBusy {
+				t.Error(err)
+				return
+			}
+			if err == nil {
+				_, _ = h.Verify(ctx, "correct horse battery staple", hash)
+			}
+		})
+	}
+	wg.Wait()
+	c := got()
+	for i, busy := range c {
+		if busy != (i%2 == 0) {
+			t.Fatalf("calls %v do not alternate busy, idle", c)
+		}
+	}
+	if len(c)%2 != 0 {
+		t.Fatalf("calls %v: the hasher did not end idle", c)
+	}
+}

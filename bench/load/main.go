@@ -9,13 +9,20 @@
 //   - the argon2id ceiling: hashes/s with invited's default parameters on
 //     all cores, in this process, and the time of one hash alone;
 //   - signups/s and their latency with -clients concurrent clients against
-//     the running server;
+//     the running server, -signup-runs times (the median is judged), and
+//     the server's peak RSS;
+//   - logins/s with as many clients, beside the ceiling;
+//   - a flood of -flood-clients signup clients on a fresh server: only
+//     200 and 503 may come back, and its peak RSS has a bound;
 //   - the gate targets: requests a stranger's browser or a proxy sends on
 //     every page (today GET /invite/{secret}/validate), req/s and p99 on
 //     invited against the bare baseline, alternating (with wrk when it is
 //     installed);
 //
 // and prints a Markdown summary with the targets of docs/PERFORMANCE.md,
+// (with -profile DIR, also the CPU and allocation profiles of the first
+// signup run, fetched from the server's loopback debug listener, and
+// where they say the server's time goes)
 // PASS or MISS for each. Every process it starts is stopped by its pid at
 // the end; all traffic goes to 127.0.0.1, and every phase is bounded in
 // time. A quick smoke run:
@@ -64,6 +71,11 @@ type options struct {
 	serverEnv        []string
 	only             string // "" for everything, "gate" or "oidc"
 	serverBin        string // a prebuilt invited to measure instead of building one
+	signupRuns       int    // signup runs; the median is judged
+	loginDuration    time.Duration
+	floodClients     int
+	floodDuration    time.Duration // 0: no flood
+	profileDir       string        // "": no profiles
 }
 
 func main() {
@@ -72,7 +84,12 @@ func main() {
 	flag.DurationVar(&o.warmup, "warmup", 2*time.Second, "signup load before the measurement starts")
 	flag.DurationVar(&o.validateDuration, "validate-duration", 10*time.Second, "length of each validate load run")
 	flag.DurationVar(&o.hashDuration, "hash-duration", 5*time.Second, "how long the argon2id ceiling is measured")
-	flag.IntVar(&o.clients, "clients", 8, "concurrent signup clients")
+	flag.IntVar(&o.clients, "clients", 8, "concurrent signup (and login) clients")
+	flag.IntVar(&o.signupRuns, "signup-runs", 3, "signup runs, one after the other on the same server; the median is judged")
+	flag.DurationVar(&o.loginDuration, "login-duration", 10*time.Second, "how long the login load is measured (0: no logins)")
+	flag.IntVar(&o.floodClients, "flood-clients", 256, "concurrent signup clients of the flood")
+	flag.DurationVar(&o.floodDuration, "flood-duration", 20*time.Second, "how long the flood runs, on a server of its own (0: no flood)")
+	flag.StringVar(&o.profileDir, "profile", "", "write CPU, allocation and heap profiles of the first signup run to this `folder` (the server's debug listener is turned on for them) and sort them into the parts of a signup")
 	flag.IntVar(&o.conns, "connections", 32, "connections of the validate load")
 	flag.IntVar(&o.rounds, "rounds", 2, "validate runs per server, alternating between them; the best counts")
 	flag.StringVar(&o.tool, "tool", "auto", "validate load generator: auto (wrk if installed), wrk or go")
@@ -92,8 +109,8 @@ func main() {
 		fmt.Fprintf(os.Stderr, "load: -only %q: the parts are gate and oidc\n", o.only)
 		os.Exit(2)
 	}
-	if o.clients < 1 || o.conns < 1 || o.rounds < 1 || o.signupDuration <= 0 || o.validateDuration < time.Second || o.hashDuration <= 0 || o.warmup < 0 {
-		fmt.Fprintln(os.Stderr, "load: -clients, -connections and -rounds must be at least 1, durations positive, -validate-duration at least 1s")
+	if o.clients < 1 || o.conns < 1 || o.rounds < 1 || o.signupRuns < 1 || o.floodClients < 1 || o.signupDuration <= 0 || o.validateDuration < time.Second || o.hashDuration <= 0 || o.warmup < 0 || o.loginDuration < 0 || o.floodDuration < 0 {
+		fmt.Fprintln(os.Stderr, "load: -clients, -connections, -rounds, -signup-runs and -flood-clients must be at least 1, durations positive (-login-duration and -flood-duration may be 0 to skip), -validate-duration at least 1s")
 		os.Exit(2)
 	}
 
@@ -108,19 +125,26 @@ func main() {
 
 // report collects every figure for the summary.
 type report struct {
-	started   time.Time
-	machine   machineInfo
-	opts      options
-	hashes    []hashResult // before the server starts, and after the signups
-	signup    signupResult
-	signupCPU phaseCPU // during the measured signup window
-	rssIdle   int64    // server VmRSS before the signups, KiB
-	peakRSS   int64    // server VmHWM after the signup run, KiB
-	rssAfter  int64    // server VmRSS after the signup run, KiB
-	slots     int      // auth.max_concurrent_hashes of the server
-	users     int      // users on the signup link when validate was run on it
-	tool      string
-	bare      []validateResult
+	started  time.Time
+	machine  machineInfo
+	opts     options
+	hashes   []hashResult // before the server starts, and after the signups
+	signups  []loadResult // one per signup run
+	rssIdle  int64        // server VmRSS before the signups, KiB
+	logins   *loadResult
+	flood    *loadResult
+	floodLog string
+	slots    int // auth.max_concurrent_hashes of the server
+	users    int // users on the signup link when validate was run on it
+
+	debugBase       string          // the server's debug listener, with -profile
+	profiles        []profileShares // cpu, then alloc_space
+	profileTop      []string
+	profileErr      string
+	signupsProfiled float64 // signups inside the CPU profile
+	signupsAll      int     // signups before the allocation profile
+	tool            string
+	bare            []validateResult
 	// bareGate is the bare handler sent the forward-auth target's request
 	// headers (cookie, X-Forwarded-*): what net/http alone costs on the
 	// request a proxy sends. Reported, not judged.
@@ -210,12 +234,21 @@ func run(ctx context.Context, o options, stdout, progress io.Writer) error {
 	}()
 
 	apiKey := randomHex(24)
-	server, base, err := startInvited(ctx, serverBin, tmpDir, apiKey, "warn", "server.log", o.serverEnv)
+	server, base, err := startInvited(ctx, serverBin, tmpDir, apiKey, "warn", "server.log", o.serverEnv, o.profileDir != "")
 	if err != nil {
 		return err
 	}
 	procs = append(procs, server)
 	say("invited is up at %s (pid %d)", base, server.pid())
+	if o.profileDir != "" {
+		if err := os.MkdirAll(o.profileDir, 0o755); err != nil {
+			return fmt.Errorf("-profile: %w", err)
+		}
+		if rep.debugBase, err = server.waitForLine(ctx, debugAddrRE, 5*time.Second); err != nil {
+			return fmt.Errorf("-profile: the server named no debug listener (a build older than INVITED_DEBUG_LISTEN?): %w", err)
+		}
+		say("profiles from %s", rep.debugBase)
+	}
 
 	api := &apiClient{base: base, apiKey: apiKey, http: newHTTPClient(o.clients + 2)}
 	signupLink, err := api.createLink(ctx, "bench signups")
@@ -229,13 +262,27 @@ func run(ctx context.Context, o options, stdout, progress io.Writer) error {
 
 	rep.rssIdle, _ = memoryKiB(server.pid(), "VmRSS")
 
-	// 3. Signups.
+	// 3. Signups, logins, the ceiling again, and the flood on a server of
+	// its own.
 	if signups {
 		if err := runSignupPhase(ctx, o, rep, api, server, signupLink, say); err != nil {
 			return err
 		}
+		if o.profileDir != "" {
+			analyseProfiles(ctx, o, rep, serverBin, say)
+		}
+		if o.loginDuration > 0 {
+			if err := runLoginPhase(ctx, o, rep, api, server, say); err != nil {
+				return err
+			}
+		}
 		if err := ceiling(); err != nil {
 			return err
+		}
+		if o.floodDuration > 0 {
+			if err := runFloodPhase(ctx, o, rep, serverBin, tmpDir, say); err != nil {
+				return err
+			}
 		}
 	}
 
@@ -298,7 +345,9 @@ func run(ctx context.Context, o options, stdout, progress io.Writer) error {
 
 	// The link that took every signup has a use count and users.
 	if signups {
-		rep.users = rep.signup.total
+		for _, s := range rep.signups {
+			rep.users += s.total
+		}
 		say("validate on the link with %d users", rep.users)
 		crowded, err := runner.run(ctx, fmt.Sprintf("invited: validate, link with %d users", rep.users),
 			base+"/invite/"+signupLink+"/validate", nil, o.validateDuration, server.pid())
@@ -313,7 +362,7 @@ func run(ctx context.Context, o options, stdout, progress io.Writer) error {
 		if err := server.stop(20 * time.Second); err != nil {
 			return err
 		}
-		logged, base2, err := startInvited(ctx, serverBin, tmpDir, apiKey, "info", "server-info.log", o.serverEnv)
+		logged, base2, err := startInvited(ctx, serverBin, tmpDir, apiKey, "info", "server-info.log", o.serverEnv, false)
 		if err != nil {
 			return err
 		}
@@ -339,7 +388,7 @@ func finish(stdout, progress io.Writer, rep *report, procs []*proc) error {
 		if strings.HasPrefix(p.name, "invited") {
 			if data, err := os.ReadFile(p.logPath); err == nil {
 				for line := range strings.SplitSeq(string(data), "\n") {
-					if strings.Contains(line, "level=ERROR") || (strings.Contains(line, "level=WARN") && !strings.Contains(line, "no API keys")) {
+					if strings.Contains(line, "level=ERROR") || (strings.Contains(line, "level=WARN") && !strings.Contains(line, "no API keys") && !strings.Contains(line, "debug listener is on")) {
 						say("server log: %s", line)
 					}
 				}
@@ -357,8 +406,10 @@ func finish(stdout, progress io.Writer, rep *report, procs []*proc) error {
 }
 
 // startInvited starts the server binary on a free loopback port with the
-// benchmark's settings, and returns it with its base URL.
-func startInvited(ctx context.Context, bin, dataDir, apiKey, logLevel, logName string, extraEnv []string) (*proc, string, error) {
+// benchmark's settings, and returns it with its base URL. With debug, its
+// debug listener is on too (on another free loopback port, named in its
+// log).
+func startInvited(ctx context.Context, bin, dataDir, apiKey, logLevel, logName string, extraEnv []string, debug bool) (*proc, string, error) {
 	env := append(cleanEnv(),
 		"INVITED_STORAGE_DATA_DIR="+dataDir,
 		"INVITED_SERVER_LISTEN=127.0.0.1:0",
@@ -371,6 +422,9 @@ func startInvited(ctx context.Context, bin, dataDir, apiKey, logLevel, logName s
 		"INVITED_LOG_LEVEL="+logLevel,
 		"INVITED_LOG_FORMAT=text",
 	)
+	if debug {
+		env = append(env, "INVITED_DEBUG_LISTEN=127.0.0.1:0")
+	}
 	env = append(env, extraEnv...)
 	p, err := startProc("invited", bin, []string{"serve"}, env, dataDir, filepath.Join(dataDir, logName))
 	if err != nil {
@@ -382,7 +436,17 @@ func startInvited(ctx context.Context, bin, dataDir, apiKey, logLevel, logName s
 		if m := listeningRE.FindSubmatch(output); m != nil {
 			return string(m[1]), true
 		}
-		return listeningAddr(p.pid())
+		// The debug listener is named in the log before the main one
+		// listens; it is the socket that is not the main listener.
+		skip := ""
+		if debug {
+			m := debugAddrRE.FindSubmatch(output)
+			if m == nil {
+				return "", false
+			}
+			skip = strings.TrimPrefix(string(m[1]), "http://")
+		}
+		return listeningAddr(p.pid(), skip)
 	})
 	if err != nil {
 		_ = p.stop(5 * time.Second)
@@ -457,4 +521,29 @@ func readMachineInfo() machineInfo {
 		}
 	}
 	return m
+}
+
+// analyseProfiles sorts the profiles of the first signup run into the
+// parts of a signup. A failure here is reported, not fatal: the figures
+// stand without it.
+func analyseProfiles(ctx context.Context, o options, rep *report, serverBin string, say func(string, ...any)) {
+	cpuFile, allocFile := filepath.Join(o.profileDir, "cpu.pprof"), filepath.Join(o.profileDir, "allocs.pprof")
+	cpu, err := analyseProfile(ctx, serverBin, cpuFile, "")
+	if err != nil {
+		rep.profileErr = err.Error()
+		return
+	}
+	alloc, err := analyseProfile(ctx, serverBin, allocFile, "alloc_space")
+	if err != nil {
+		rep.profileErr = err.Error()
+		return
+	}
+	rep.profiles = []profileShares{cpu, alloc}
+	rep.profileTop = topOutsideArgon2(ctx, serverBin, cpuFile, 25)
+	first := rep.signups[0]
+	secs := max(int(o.signupDuration.Seconds())-1, 1)
+	rep.signupsProfiled = first.perSecond * float64(secs)
+	rep.signupsAll = first.total
+	say("profiles in %s: %s of server CPU, %.0f%% of it argon2's computation", o.profileDir,
+		time.Duration(cpu.total*float64(time.Millisecond)).Round(10*time.Millisecond), 100*cpu.byPart[profileParts[1].name]/cpu.total)
 }

@@ -143,9 +143,9 @@ func (p *proc) waitFor(ctx context.Context, timeout time.Duration, ready func(ou
 }
 
 // listeningAddr finds the IPv4 TCP socket that process pid listens on,
-// from /proc: its open socket inodes against the LISTEN entries of
-// /proc/<pid>/net/tcp.
-func listeningAddr(pid int) (string, bool) {
+// other than skip ("" or host:port), from /proc: its open socket inodes
+// against the LISTEN entries of /proc/<pid>/net/tcp.
+func listeningAddr(pid int, skip string) (string, bool) {
 	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
 	if err != nil {
 		return "", false
@@ -175,7 +175,10 @@ func listeningAddr(pid int) (string, bool) {
 		}
 		// The address is the kernel's 32-bit word, printed in host
 		// (little-endian) order.
-		return fmt.Sprintf("%d.%d.%d.%d:%d", byte(ip), byte(ip>>8), byte(ip>>16), byte(ip>>24), port), true
+		addr := fmt.Sprintf("%d.%d.%d.%d:%d", byte(ip), byte(ip>>8), byte(ip>>16), byte(ip>>24), port)
+		if addr != skip {
+			return addr, true
+		}
 	}
 	return "", false
 }

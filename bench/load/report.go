@@ -11,9 +11,11 @@ import (
 
 // The targets of the benchmark issue, restated in docs/PERFORMANCE.md.
 const (
-	signupShareTarget   = 0.85 // signups/s ≥ 85% of the argon2id ceiling
+	signupShareTarget   = 0.90 // signups/s ≥ 90% of the argon2id ceiling (the median of -signup-runs)
 	validateShareTarget = 0.80 // validate req/s ≥ 80% of the bare handler's
 	p99Factor           = 3.0  // p99 ≤ 3 × (clients ÷ cores × one hash)
+	signupRSSGoalMB     = 100  // server peak RSS during the 8-client signup runs, in MB (10^6 bytes)
+	floodRSSGoalMB      = 120  // server peak RSS during the flood, in MB
 
 	// noisyNeighbour is the CPU, in cores, that the rest of the machine
 	// may use during a measured phase before the report warns.
@@ -84,7 +86,7 @@ func writeReport(w io.Writer, r *report) {
 	if len(r.opts.serverEnv) > 0 {
 		p("Extra server environment: `%s`.", strings.Join(r.opts.serverEnv, " "))
 	}
-	p("\"Other CPU\" is what the rest of the machine (other processes, kernel threads) used during a phase, in cores: a high value means a noisy neighbour.")
+	p("\"Other CPU\" is what the rest of the machine (other processes, kernel threads) used during a phase, in cores: a high value means a noisy neighbour. \"Stolen\" is time the hypervisor gave the virtual CPUs to someone else (steal in /proc/stat), invisible to every process here.")
 	p("")
 
 	if len(r.hashes) > 0 {
@@ -97,51 +99,131 @@ func writeReport(w io.Writer, r *report) {
 	writeGateReport(w, r)
 }
 
-// writeSignupReport writes the ceiling and signup sections.
+// mb is KiB as MB (10^6 bytes), the unit of the memory goals.
+func mb(kib int64) float64 { return float64(kib) * 1024 / 1e6 }
+
+// medianSignup returns the signup run with the median rate (the lower
+// middle one of an even count).
+func medianSignup(runs []loadResult) loadResult {
+	sorted := slices.Clone(runs)
+	slices.SortFunc(sorted, func(a, b loadResult) int {
+		switch {
+		case a.perSecond < b.perSecond:
+			return -1
+		case a.perSecond > b.perSecond:
+			return 1
+		}
+		return 0
+	})
+	return sorted[(len(sorted)-1)/2]
+}
+
+// peakOf is the highest VmHWM after any of runs, KiB.
+func peakOf(runs []loadResult) int64 {
+	var peak int64
+	for _, r := range runs {
+		peak = max(peak, r.peakRSS)
+	}
+	return peak
+}
+
+// clean reports whether every answer of r was one of ok, and every
+// request got one.
+func clean(r loadResult, ok ...int) bool {
+	for c := range r.statuses {
+		if !slices.Contains(ok, c) {
+			return false
+		}
+	}
+	return r.errors == 0 && r.statuses[200] > 0
+}
+
+// writeSignupReport writes the ceiling, signup, login and flood sections.
 func writeSignupReport(w io.Writer, r *report) {
 	p := func(format string, args ...any) { fmt.Fprintf(w, format+"\n", args...) }
-	s := r.signup
 	ceiling, oneHash := ceilingOf(r.hashes)
 
 	p("### argon2id ceiling (in-process, same run)")
 	p("")
-	p("| run | one hash alone (mean of %d; fastest) | %d goroutines | hashes/s | other CPU |", r.hashes[0].singleRuns, r.hashes[0].workers)
-	p("|---|---|---|---|---|")
+	p("| run | one hash alone (mean of %d; fastest) | %d goroutines | hashes/s | CPU a hash | other CPU | stolen CPU |", r.hashes[0].singleRuns, r.hashes[0].workers)
+	p("|---|---|---|---|---|---|---|")
 	for i, h := range r.hashes {
 		when := "before the signups"
 		if i > 0 {
-			when = "after the signups"
+			when = "after the signups and logins"
 		}
-		p("| %s | %s; %s | %d hashes in %s | %.1f | %.2f |", when, ms(h.single), ms(h.singleMin),
-			h.hashes, h.elapsed.Round(10*time.Millisecond), h.perSecond, h.cpu.others(0))
+		p("| %s | %s; %s | %d hashes in %s | %.1f | %s | %.2f | %.2f |", when, ms(h.single), ms(h.singleMin),
+			h.hashes, h.elapsed.Round(10*time.Millisecond), h.perSecond, perAnswer(h.cpu.self, h.perSecond), h.cpu.others(0), h.cpu.steal)
 	}
 	p("")
 	p("Counted: ceiling **%.1f hashes/s** and one hash **%s** (the better run of each, which makes the targets stricter).", ceiling, ms(oneHash))
 	p("A signup's input checks (email, name, zxcvbn) cost %s of one core (mean of %d).", latency(r.hashes[0].check), r.hashes[0].checkRuns)
 	p("")
 
-	p("### Signups: %d clients, %s measured after %s warm-up", s.clients, fmtSeconds(s.window), fmtSeconds(s.warmup))
-	p("")
-	p("| measure | value |")
-	p("|---|---|")
-	p("| signups/s | **%.1f** (%d in the window) |", s.perSecond, s.completed)
-	p("| latency p50 / p90 / p99 / max | %s / %s / %s / %s |",
-		ms(percentile(s.latencies, 50)), ms(percentile(s.latencies, 90)), ms(percentile(s.latencies, 99)), ms(percentile(s.latencies, 100)))
-	p("| answers to requests sent in the window | %s |", statusSummary(s))
-	c := r.signupCPU
-	p("| CPU in the window, cores: server / load generator / other / idle | %.2f / %.2f / %.2f / %.2f |", c.procs, c.self, c.others(0), c.idle)
-	p("| server RSS: idle before / peak (VmHWM) / after the run | %.1f / **%.1f** / %.1f MiB |",
-		float64(r.rssIdle)/1024, float64(r.peakRSS)/1024, float64(r.rssAfter)/1024)
-	p("")
-	if s.firstBad != "" {
-		p("First non-200 answer: `%s`", strings.ReplaceAll(s.firstBad, "`", "'"))
+	if len(r.signups) > 0 {
+		s0 := r.signups[0]
+		p("### Signups: %d clients, %s measured after %s warm-up, %d runs on one server", s0.clients, fmtSeconds(s0.window), fmtSeconds(s0.warmup), len(r.signups))
 		p("")
-	}
-	if s.firstErr != "" {
-		p("First request without an answer: `%s`", s.firstErr)
+		p("| run | signups/s | of the ceiling | latency p50 / p90 / p99 / max | answers to requests sent in the window | CPU, cores: server / load / other / idle / stolen | server CPU a signup | server VmHWM after |")
+		p("|---|---|---|---|---|---|---|---|")
+		for i, s := range r.signups {
+			c := s.cpu
+			p("| %d | **%.1f** (%d) | %.3f | %s / %s / %s / %s | %s | %.2f / %.2f / %.2f / %.2f / %.2f | %s | %.1f MB |", i+1, s.perSecond, s.completed, s.perSecond/ceiling,
+				ms(percentile(s.latencies, 50)), ms(percentile(s.latencies, 90)), ms(percentile(s.latencies, 99)), ms(percentile(s.latencies, 100)),
+				statusSummary(s), c.procs, c.self, c.others(0), c.idle, c.steal, perAnswer(c.procs, s.perSecond), mb(s.peakRSS))
+		}
 		p("")
+		last := r.signups[len(r.signups)-1]
+		p("Server RSS before the first run %.1f MB, after the last %.1f MB (%.1f MB anonymous: heap, stacks; %.1f MB file-backed: the binary, the mapped database).",
+			mb(s0.rssIdle), mb(last.rssEnd), mb(last.rssAnon), mb(last.rssFile))
+		p("")
+		for _, s := range r.signups {
+			if s.firstBad != "" {
+				p("First non-200 answer: `%s`", strings.ReplaceAll(s.firstBad, "`", "'"))
+				p("")
+			}
+			if s.firstErr != "" {
+				p("First request without an answer: `%s`", s.firstErr)
+				p("")
+			}
+		}
 	}
+	writeProfileReport(w, r)
 
+	if l := r.logins; l != nil {
+		p("### Logins: %d clients, POST /auth/simple/login as one user, %s measured after %s warm-up", l.clients, fmtSeconds(l.window), fmtSeconds(l.warmup))
+		p("")
+		p("| logins/s | of the ceiling | latency p50 / p99 | answers | CPU, cores: server / load / other / idle / stolen | server CPU a login |")
+		p("|---|---|---|---|---|---|")
+		c := l.cpu
+		p("| **%.1f** (%d) | %.3f | %s / %s | %s | %.2f / %.2f / %.2f / %.2f / %.2f | %s |", l.perSecond, l.completed, l.perSecond/ceiling,
+			ms(percentile(l.latencies, 50)), ms(percentile(l.latencies, 99)), statusSummary(*l), c.procs, c.self, c.others(0), c.idle, c.steal, perAnswer(c.procs, l.perSecond))
+		p("")
+	}
+	if f := r.flood; f != nil {
+		p("### Flood: %d clients for %s on a fresh server", f.clients, fmtSeconds(f.window))
+		p("")
+		p("| answers | 200/s | p50 / p99 of the 200s | CPU, cores: server / load / other / idle / stolen | server RSS idle before / peak (VmHWM) / after |")
+		p("|---|---|---|---|---|")
+		c := f.cpu
+		p("| %s | %.1f | %s / %s | %.2f / %.2f / %.2f / %.2f / %.2f | %.1f / **%.1f** / %.1f MB |", statusSummary(*f), f.perSecond,
+			ms(percentile(f.latencies, 50)), ms(percentile(f.latencies, 99)), c.procs, c.self, c.others(0), c.idle, c.steal, mb(f.rssIdle), mb(f.peakRSS), mb(f.rssEnd))
+		p("")
+		p("After the flood: %.1f MB anonymous, %.1f MB file-backed.", mb(f.rssAnon), mb(f.rssFile))
+		p("")
+		if f.firstErr != "" {
+			p("First request without an answer: `%s`", f.firstErr)
+			p("")
+		}
+	}
+}
+
+// perAnswer is the server's CPU time per answer.
+func perAnswer(serverCores, perSecond float64) string {
+	if perSecond <= 0 {
+		return "?"
+	}
+	return fmt.Sprintf("%.1f ms", 1000*serverCores/perSecond)
 }
 
 // writeGateReport writes the gate targets' runs and every verdict.
@@ -180,7 +262,10 @@ func writeGateReport(w io.Writer, r *report) {
 	}
 
 	// A busy neighbour skews the comparisons; say so next to the verdicts.
-	worst := r.signupCPU.others(0)
+	var worst float64
+	for _, s := range r.signups {
+		worst = max(worst, s.cpu.others(0))
+	}
 	for _, h := range r.hashes {
 		worst = max(worst, h.cpu.others(0))
 	}
@@ -231,18 +316,45 @@ func writeGateReport(w io.Writer, r *report) {
 
 // writeSignupTargets writes the rows of the signup targets.
 func writeSignupTargets(p func(string, ...any), r *report) {
-	m, s := r.machine, r.signup
+	if len(r.signups) == 0 {
+		return
+	}
+	m, s := r.machine, medianSignup(r.signups)
 	ceiling, oneHash := ceilingOf(r.hashes)
 	signupGoal := signupShareTarget * ceiling
 	p99 := percentile(s.latencies, 99)
 	p99Goal := time.Duration(p99Factor * float64(s.clients) / float64(m.numCPU) * float64(oneHash))
-	clean := s.statuses[200] > 0 && len(s.statuses) == 1 && s.errors == 0
-	p("| signups/s ≥ 85%% of the argon2id ceiling | %.1f/s = %.0f%% of %.1f | ≥ %.1f/s | %s |",
-		s.perSecond, 100*s.perSecond/ceiling, ceiling, signupGoal, passMiss(s.perSecond >= signupGoal && clean))
-	p("| p99 signup latency ≤ 3 × (%d ÷ %d cores × one hash) | %s | ≤ %s (3 × %d/%d × %s) | %s |",
-		s.clients, m.numCPU, ms(p99), ms(p99Goal), s.clients, m.numCPU, ms(oneHash), passMiss(p99 <= p99Goal && clean))
-	if !clean {
+	allClean := true
+	for _, run := range r.signups {
+		allClean = allClean && clean(run, 200)
+	}
+	var rates []string
+	for _, run := range r.signups {
+		rates = append(rates, fmt.Sprintf("%.3f", run.perSecond/ceiling))
+	}
+	p("| signups/s ≥ %.0f%% of the argon2id ceiling (median of %d runs; other CPU %.2f) | %.1f/s = %.3f of %.1f (runs: %s) | ≥ %.1f/s | %s |",
+		100*signupShareTarget, len(r.signups), s.cpu.others(0), s.perSecond, s.perSecond/ceiling, ceiling, strings.Join(rates, ", "), signupGoal,
+		passMiss(s.perSecond >= signupGoal && allClean))
+	p("| p99 signup latency ≤ 3 × (%d ÷ %d cores × one hash) (median run) | %s | ≤ %s (3 × %d/%d × %s) | %s |",
+		s.clients, m.numCPU, ms(p99), ms(p99Goal), s.clients, m.numCPU, ms(oneHash), passMiss(p99 <= p99Goal && allClean))
+	// Reported, not judged: the same comparison in CPU time, which a
+	// neighbour or the hypervisor taking cores away moves far less.
+	if hashCPU := cheapestHashCPU(r.hashes); hashCPU > 0 && s.perSecond > 0 {
+		signupCPU := s.cpu.procs / s.perSecond
+		p("| (reported, not judged) the ceiling's CPU a hash ÷ the server's CPU a signup (median run) | %.1f ms ÷ %.1f ms = %.3f | | |",
+			1000*hashCPU, 1000*signupCPU, hashCPU/signupCPU)
+	}
+	peak := peakOf(r.signups)
+	p("| server peak RSS during the %d-client signups ≤ %d MB | %.1f MB (%.1f MiB) | ≤ %d MB | %s |", s.clients, signupRSSGoalMB,
+		mb(peak), float64(peak)/1024, signupRSSGoalMB, passMiss(mb(peak) <= signupRSSGoalMB))
+	if !allClean {
 		p("| (signup answers other than 200 make the signup targets a MISS whatever the figures) | | | |")
+	}
+	if f := r.flood; f != nil {
+		p("| flood of %d clients for %s: only 200 and 503 answers | %s | only 200 and 503 | %s |", f.clients, fmtSeconds(f.window),
+			statusSummary(*f), passMiss(clean(*f, 200, 503)))
+		p("| server peak RSS during the flood ≤ %d MB (other CPU %.2f) | %.1f MB (%.1f MiB) | ≤ %d MB | %s |", floodRSSGoalMB, f.cpu.others(0),
+			mb(f.peakRSS), float64(f.peakRSS)/1024, floodRSSGoalMB, passMiss(mb(f.peakRSS) <= floodRSSGoalMB))
 	}
 }
 
@@ -258,7 +370,7 @@ func ceilingOf(runs []hashResult) (perSecond float64, oneHash time.Duration) {
 	return perSecond, oneHash
 }
 
-func statusSummary(s signupResult) string {
+func statusSummary(s loadResult) string {
 	if len(s.statuses) == 0 && s.errors == 0 {
 		return "none"
 	}
@@ -284,4 +396,19 @@ func statusSummary(s signupResult) string {
 		return strings.Join(parts, ", ") + " (no other answer)"
 	}
 	return strings.Join(parts, ", ") + fmt.Sprintf(" (**%d not 200**; 503 means the hash queue overflowed)", nonOK)
+}
+
+// cheapestHashCPU is the lowest CPU time a hash took in the ceiling runs,
+// in seconds.
+func cheapestHashCPU(runs []hashResult) float64 {
+	var best float64
+	for _, h := range runs {
+		if h.perSecond <= 0 {
+			continue
+		}
+		if c := h.cpu.self / h.perSecond; best == 0 || c < best {
+			best = c
+		}
+	}
+	return best
 }

@@ -15,8 +15,19 @@ type List struct {
 }
 
 // Lists holds all the frequency list in a map. It is empty until Load has
-// been called.
+// been called, and again after Release.
 var Lists = make(map[string]List)
+
+// Release empties Lists for good (Load does not fill it again), so that
+// the garbage collector no longer has to mark its strings.
+//
+// invited's patch: matching calls it once it has built its dictionaries.
+func Release() {
+	Load()
+	for name := range Lists {
+		delete(Lists, name)
+	}
+}
 
 var loadOnce sync.Once
 

@@ -52,6 +52,10 @@ func loadFrequencyList() {
 	for n, list := range frequency.Lists {
 		dictionaryMatchers = append(dictionaryMatchers, match.Matcher{MatchingFunc: buildDictMatcher(n, buildRankedDict(list.List)), ID: n})
 	}
+	// invited's patch: the lists are not needed once their dictionaries
+	// are built, and their 100,000 strings would be marked on every
+	// garbage collection for the rest of the process.
+	frequency.Release()
 
 	l33tTable = adjacency.GraphMap["l33t"]
 
