@@ -285,39 +285,63 @@ func deleteUserSSHKeysTx(tx *bolt.Tx, userID uint64) error {
 // does not say which, so that nobody learns whose keys are registered.
 var ErrSSHLogin = Errorf(EUNAUTHORIZED, "This SSH key may not open invited: it is not registered to an active Admin or Editor.")
 
-// SSHLogin finds the user that public key pk is registered to and records
-// the use. It returns ErrSSHLogin unless that user exists, is Active and
-// is an Editor or Admin now: the role and the account are checked at each
-// connection, never only when the key was added.
+// sshKeyOwnerTx finds the record of public key pk and its user, or
+// returns ErrSSHLogin unless that user exists, is Active and is an Editor
+// or Admin now: the role and the account are checked at each connection,
+// never only when the key was added.
+func sshKeyOwnerTx(tx *bolt.Tx, pk ssh.PublicKey) ([]byte, sshKeyRecord, User, error) {
+	var rec sshKeyRecord
+	key := tx.Bucket(bucketSSHKeysByFP).Get([]byte(SSHFingerprint(pk)))
+	if len(key) != 16 {
+		return nil, rec, User{}, ErrSSHLogin
+	}
+	key = append([]byte(nil), key...)
+	ok, err := getJSON(tx.Bucket(bucketSSHKeys), key, &rec)
+	if err != nil {
+		return nil, rec, User{}, err
+	}
+	// The fingerprint is a hash: compare the keys themselves too.
+	if !ok || rec.Key != base64.StdEncoding.EncodeToString(pk.Marshal()) {
+		return nil, rec, User{}, ErrSSHLogin
+	}
+	ur, err := getUserTx(tx, btoi(key[:8]))
+	if ErrorCode(err) == ENOTFOUND {
+		return nil, rec, User{}, ErrSSHLogin
+	} else if err != nil {
+		return nil, rec, User{}, err
+	}
+	u := ur.user()
+	if !u.Active() || !u.RootRole.AtLeast(RoleEditor) {
+		return nil, rec, User{}, ErrSSHLogin
+	}
+	return key, rec, u, nil
+}
+
+// SSHKeyUser returns the user that public key pk may open the TUI as, or
+// ErrSSHLogin, and records nothing: it is for the SSH server's
+// authentication callback, which is asked about keys a client offers
+// before the client has proven it holds the private half.
+func (s *Store) SSHKeyUser(pk ssh.PublicKey) (User, error) {
+	var u User
+	err := s.db.View(func(tx *bolt.Tx) error {
+		var err error
+		_, _, u, err = sshKeyOwnerTx(tx, pk)
+		return err
+	})
+	return u, err
+}
+
+// SSHLogin is SSHKeyUser for a key the client has proven it holds (a
+// session authenticated with it): it also records the key's use.
 func (s *Store) SSHLogin(pk ssh.PublicKey) (User, SSHKey, error) {
-	fp := SSHFingerprint(pk)
 	var u User
 	var k SSHKey
 	err := s.update(func(tx *bolt.Tx) error {
-		key := tx.Bucket(bucketSSHKeysByFP).Get([]byte(fp))
-		if len(key) != 16 {
-			return ErrSSHLogin
-		}
-		key = append([]byte(nil), key...)
-		var rec sshKeyRecord
-		ok, err := getJSON(tx.Bucket(bucketSSHKeys), key, &rec)
+		key, rec, owner, err := sshKeyOwnerTx(tx, pk)
 		if err != nil {
 			return err
 		}
-		// The fingerprint is a hash: compare the keys themselves too.
-		if !ok || rec.Key != base64.StdEncoding.EncodeToString(pk.Marshal()) {
-			return ErrSSHLogin
-		}
-		ur, err := getUserTx(tx, btoi(key[:8]))
-		if ErrorCode(err) == ENOTFOUND {
-			return ErrSSHLogin
-		} else if err != nil {
-			return err
-		}
-		u = ur.user()
-		if !u.Active() || !u.RootRole.AtLeast(RoleEditor) {
-			return ErrSSHLogin
-		}
+		u = owner
 		now := s.clock()
 		rec.LastUsedAt = &now
 		if err := putJSON(tx.Bucket(bucketSSHKeys), key, rec); err != nil {

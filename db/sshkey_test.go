@@ -68,12 +68,24 @@ func TestSSHKeys(t *testing.T) {
 		t.Fatal("an Admin over SSH disabled herself")
 	}
 
+	// The authentication callback's check records nothing: anyone may
+	// offer a public key without holding its private half.
+	if u, err := s.SSHKeyUser(edPK); err != nil || u.ID != ed.ID {
+		t.Fatalf("key check: %+v %v", u, err)
+	}
+	if list, _ := s.SSHKeys(asAdmin, ed.ID); len(list) != 1 || list[0].LastUsedAt != nil {
+		t.Fatalf("after a key check the key reads as used: %+v", list)
+	}
 	u, used, err := s.SSHLogin(edPK)
 	if err != nil || u.ID != ed.ID || used.LastUsedAt == nil {
 		t.Fatalf("login: %+v %+v %v", u, used, err)
 	}
+	if list, _ := s.SSHKeys(asAdmin, ed.ID); len(list) != 1 || list[0].LastUsedAt == nil {
+		t.Fatalf("after a login the key reads as unused: %+v", list)
+	}
 	unknown, _ := testSSHKey(t, "u")
 	wantCode(t, func() error { _, _, err := s.SSHLogin(unknown); return err }(), EUNAUTHORIZED)
+	wantCode(t, func() error { _, err := s.SSHKeyUser(unknown); return err }(), EUNAUTHORIZED)
 
 	// Demoted to Viewer: the key stays, but opens nothing.
 	viewerRole := RoleViewer
@@ -81,6 +93,7 @@ func TestSSHKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantCode(t, func() error { _, _, err := s.SSHLogin(edPK); return err }(), EUNAUTHORIZED)
+	wantCode(t, func() error { _, err := s.SSHKeyUser(edPK); return err }(), EUNAUTHORIZED)
 	editorRole := RoleEditor
 	if _, err := s.UpdateUser(asAdmin, ed.ID, UserUpdate{RootRole: &editorRole}); err != nil {
 		t.Fatal(err)
@@ -131,7 +144,7 @@ func TestParseSSHKeyHostile(t *testing.T) {
 		"a private key":     string(pem.EncodeToMemory(block)),
 		"options":           `command="/bin/sh",no-pty ` + line,
 		"two lines":         line + "\n" + other,
-		"a carriage return": line + "" + other,
+		"a carriage return": line + "\r" + other,
 		"garbage base64":    "ssh-ed25519 AAAA!!!! x",
 		"the type alone":    "ssh-ed25519",
 		"a wrong type":      "ssh-rsa " + fields[1],

@@ -8,6 +8,7 @@ import (
 
 	"invited/db"
 	"invited/server/oidc"
+	"invited/server/ratelimit"
 )
 
 // oidcProvider is made on first use, so that a server that never serves
@@ -49,7 +50,7 @@ func (s *Server) provider() (*oidc.Provider, error) {
 // request is stored, shares the public one.
 func (s *Server) registerOIDC() {
 	for _, rt := range oidcRoutes {
-		var limiter *ipLimiter
+		var limiter *ratelimit.PerIP
 		switch rt.path {
 		case oidc.PathToken, oidc.PathRevoke, oidc.PathIntrospect:
 			limiter = s.authLimit

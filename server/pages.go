@@ -9,12 +9,13 @@ import (
 
 	"invited/db"
 	"invited/server/oidc"
+	"invited/server/ratelimit"
 	"invited/server/web"
 )
 
 // pageLimit applies a per-IP limiter to a page and answers over the limit
 // with a page; a nil limiter lets everything through.
-func (s *Server) pageLimit(l *ipLimiter, h httprouter.Handle) httprouter.Handle {
+func (s *Server) pageLimit(l *ratelimit.PerIP, h httprouter.Handle) httprouter.Handle {
 	if l == nil {
 		return h
 	}

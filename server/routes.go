@@ -7,6 +7,7 @@ import (
 
 	"invited/db"
 	"invited/server/oidc"
+	"invited/server/ratelimit"
 )
 
 // doitInvitePath is DoiT's invite-user endpoint, whose errors have their
@@ -21,14 +22,14 @@ type authedHandle func(http.ResponseWriter, *http.Request, httprouter.Params, db
 type route struct {
 	method, path string
 	perm         permission
-	limiter      *ipLimiter
+	limiter      *ratelimit.PerIP
 	public       httprouter.Handle
 	authed       authedHandle
 	// doit answers errors, authentication ones too, in DoiT's shape.
 	doit bool
 }
 
-func public(method, path string, limiter *ipLimiter, h httprouter.Handle) route {
+func public(method, path string, limiter *ratelimit.PerIP, h httprouter.Handle) route {
 	return route{method: method, path: path, limiter: limiter, public: h}
 }
 
@@ -37,7 +38,7 @@ func authed(method, path string, perm permission, h authedHandle) route {
 }
 
 // limited gives a route a per-IP limit, checked before anything else.
-func limited(rt route, l *ipLimiter) route {
+func limited(rt route, l *ratelimit.PerIP) route {
 	rt.limiter = l
 	return rt
 }

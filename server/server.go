@@ -17,6 +17,7 @@ import (
 
 	"invited/db"
 	"invited/server/oidc"
+	"invited/server/ratelimit"
 	"invited/server/web"
 )
 
@@ -74,8 +75,8 @@ type Server struct {
 	throttle      db.Throttle
 	sessionTTL    time.Duration
 	trusted       []netip.Prefix
-	authLimit     *ipLimiter
-	publicLimit   *ipLimiter
+	authLimit     *ratelimit.PerIP
+	publicLimit   *ratelimit.PerIP
 	baseURL       string
 	inviteTTL     time.Duration
 	outbox        interface{ Poke() }
@@ -109,8 +110,8 @@ func New(opts Options) *Server {
 		throttle:      db.Throttle{MaxAttempts: opts.MaxLoginAttempts, Max: opts.LockoutMax},
 		sessionTTL:    opts.SessionTTL,
 		trusted:       opts.TrustedProxies,
-		authLimit:     newIPLimiter(opts.AuthPerMinute),
-		publicLimit:   newIPLimiter(opts.PublicPerMinute),
+		authLimit:     ratelimit.New(opts.AuthPerMinute),
+		publicLimit:   ratelimit.New(opts.PublicPerMinute),
 		baseURL:       strings.TrimRight(opts.BaseURL, "/"),
 		inviteTTL:     opts.InvitationTTL,
 		outbox:        opts.Outbox,

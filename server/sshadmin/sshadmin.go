@@ -34,9 +34,9 @@ import (
 	bm "github.com/charmbracelet/wish/bubbletea"
 	"github.com/muesli/termenv"
 	gossh "golang.org/x/crypto/ssh"
-	"golang.org/x/time/rate"
 
 	"invited/db"
+	"invited/server/ratelimit"
 	"invited/tui"
 )
 
@@ -69,7 +69,7 @@ type Server struct {
 	srv      *ssh.Server
 	ln       net.Listener
 	hostKey  gossh.Signer
-	limiter  *connLimiter
+	limiter  *ratelimit.PerIP
 	mu       sync.Mutex
 	programs map[*tea.Program]struct{}
 	closing  bool
@@ -94,9 +94,7 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{opts: opts, hostKey: signer, programs: map[*tea.Program]struct{}{}}
-	if opts.PerMinute > 0 {
-		s.limiter = newConnLimiter(opts.PerMinute)
-	}
+	s.limiter = ratelimit.New(opts.PerMinute)
 	srv, err := wish.NewServer(
 		// The host key goes in as an option: wish.NewServer writes a key
 		// of its own to the working directory when it is given none.
@@ -233,7 +231,9 @@ func requirePty(next ssh.Handler) ssh.Handler {
 
 // allowKey accepts a key registered to an active Admin or Editor.
 func (s *Server) allowKey(ctx ssh.Context, key ssh.PublicKey) bool {
-	u, _, err := s.opts.Store.SSHLogin(key)
+	// Read only: the client may not yet have proven it holds the key;
+	// its use is recorded when the session starts (program).
+	u, err := s.opts.Store.SSHKeyUser(key)
 	if err != nil {
 		if db.ErrorCode(err) == db.EINTERNAL {
 			s.opts.Logger.Error("ssh login", "err", err)
@@ -368,62 +368,14 @@ func loadOrCreateHostKey(path string) (gossh.Signer, bool, error) {
 // limitConn drops a connection from an address past its per-minute
 // allowance before any SSH is spoken.
 func (s *Server) limitConn(_ ssh.Context, conn net.Conn) net.Conn {
-	if s.limiter == nil {
+	ap, err := netip.ParseAddrPort(conn.RemoteAddr().String())
+	if err != nil {
 		return conn
 	}
-	ap, err := netip.ParseAddrPort(conn.RemoteAddr().String())
-	if err == nil && !s.limiter.allow(ap.Addr()) {
+	if ok, _ := s.limiter.Allow(ap.Addr()); !ok {
 		s.opts.Logger.Warn("ssh connection refused: too many from this address", "remote", conn.RemoteAddr().String())
 		_ = conn.Close()
 		return nil
 	}
 	return conn
-}
-
-// connLimiter is a token bucket per client address (IPv6 by /64), with
-// idle buckets dropped so that the table stays small.
-type connLimiter struct {
-	perMinute int
-	mu        sync.Mutex
-	buckets   map[netip.Addr]*connBucket
-	lastSweep time.Time
-}
-
-type connBucket struct {
-	lim  *rate.Limiter
-	seen time.Time
-}
-
-// maxConnBuckets bounds the limiter's table; past it, the table is reset.
-const maxConnBuckets = 100_000
-
-func newConnLimiter(perMinute int) *connLimiter {
-	return &connLimiter{perMinute: perMinute, buckets: map[netip.Addr]*connBucket{}}
-}
-
-func (l *connLimiter) allow(ip netip.Addr) bool {
-	ip = ip.Unmap()
-	if ip.Is6() {
-		if p, err := ip.Prefix(64); err == nil {
-			ip = p.Addr()
-		}
-	}
-	now := time.Now()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if now.Sub(l.lastSweep) > time.Minute || len(l.buckets) >= maxConnBuckets {
-		for k, b := range l.buckets {
-			if now.Sub(b.seen) > 2*time.Minute || len(l.buckets) >= maxConnBuckets {
-				delete(l.buckets, k)
-			}
-		}
-		l.lastSweep = now
-	}
-	b := l.buckets[ip]
-	if b == nil {
-		b = &connBucket{lim: rate.NewLimiter(rate.Limit(float64(l.perMinute)/60), l.perMinute)}
-		l.buckets[ip] = b
-	}
-	b.seen = now
-	return b.lim.AllowN(now, 1)
 }
