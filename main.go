@@ -243,7 +243,8 @@ func runServe(ctx context.Context, args, environ []string, stderr io.Writer) err
 	if err != nil {
 		return fmt.Errorf("set up password hashing: %w", err)
 	}
-	applyGC(chooseGC(environ, cfg.Auth.MaxConcurrentHashes, cfg.Auth.Argon2MemoryKiB), hasher, log)
+	log.Info("password hashing", "slots", hasher.Slots(), "argon2_memory_kib", cfg.Auth.Argon2MemoryKiB,
+		"at_most_mib", int64(hasher.Slots())*int64(cfg.Auth.Argon2MemoryKiB)>>10)
 	sender, err := mail.NewSender(mail.SenderOptions{
 		Driver: cfg.Mail.Driver, Host: cfg.Mail.Host, Port: cfg.Mail.Port, Username: cfg.Mail.Username,
 		Password: cfg.Mail.Password, From: cfg.Mail.From, TLS: cfg.Mail.TLS,

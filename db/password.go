@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/base64"
 	"fmt"
 	"strings"
@@ -13,7 +14,8 @@ import (
 
 	"github.com/alexedwards/argon2id"
 	"github.com/ccojocar/zxcvbn-go"
-	"golang.org/x/crypto/argon2"
+
+	"invited/third_party/argon2"
 )
 
 // MaxPasswordBytes bounds a password's length; longer ones are refused
@@ -28,12 +30,19 @@ type HashParams struct {
 }
 
 // Hasher computes and checks argon2id password hashes with at most a fixed
-// number running at once. Each hash holds MemoryKiB of memory while it
-// runs, so the memory the hasher can use is bounded by
-// slots × MemoryKiB; callers beyond the slots wait up to the queue timeout
-// and then get EUNAVAILABLE.
+// number running at once; callers beyond the slots wait up to the queue
+// timeout and then get EUNAVAILABLE.
+//
+// Each running hash works in a matrix of MemoryKiB. The hasher keeps the
+// matrices and hands each slot one that an earlier hash left, instead of
+// allocating 19 MiB (by default) per hash as golang.org/x/crypto/argon2
+// does: so hashing needs at most slots × MemoryKiB, allocated once, and
+// leaves the garbage collector nothing to do. Where the system allows,
+// the matrices are mapped outside Go's heap, so they do not count in the
+// collector's pacing either; once no hash has run for a while
+// (matrixIdle) they are handed back to the system.
 type Hasher struct {
-	params *argon2id.Params
+	params HashParams
 	slots  chan struct{}
 	wait   time.Duration
 	// dummy is an argon2id hash with the hasher's parameters and a random
@@ -44,48 +53,28 @@ type Hasher struct {
 	// told how long each caller waited.
 	waiting atomic.Int64
 	observe func(time.Duration)
-	// inUse counts the slots taken, under busyMu; onBusy, when set, is
-	// told when it leaves and when it comes back to zero.
-	busyMu sync.Mutex
-	inUse  int
-	onBusy func(busy bool)
+
+	// Under mu: the slots taken, the matrices not in use (at most one per
+	// slot ever exists), and the idle countdown that frees them: idleGen
+	// changes whenever a hash starts, so a countdown armed before it
+	// finds it stale.
+	mu         sync.Mutex
+	inUse      int
+	spare      []*matrix
+	held       int
+	idleGen    uint64
+	idleStop   func() bool
+	matrixIdle time.Duration
+	afterFunc  func(time.Duration, func()) func() bool
 }
 
-// OnBusy makes the hasher call f(true) when a slot is taken while none
-// was, and f(false) when the last taken slot is given back; the calls
-// come in that order, one at a time. serve uses it to run the garbage
-// collector harder only while hashes allocate their memory. Call it
-// before the hasher is used.
-func (h *Hasher) OnBusy(f func(busy bool)) { h.onBusy = f }
+// matrixIdle is how long the hasher keeps its matrices after the last
+// hash ends: long enough that a steady trickle of logins reuses them,
+// short enough that a server between bursts holds only its own heap.
+const matrixIdle = 30 * time.Second
 
-// took and gave count a slot taken and given back.
-func (h *Hasher) took() {
-	if h.onBusy == nil {
-		return
-	}
-	h.busyMu.Lock()
-	defer h.busyMu.Unlock()
-	if h.inUse++; h.inUse == 1 {
-		h.onBusy(true)
-	}
-}
-
-func (h *Hasher) gave() {
-	if h.onBusy == nil {
-		return
-	}
-	h.busyMu.Lock()
-	defer h.busyMu.Unlock()
-	if h.inUse--; h.inUse == 0 {
-		h.onBusy(false)
-	}
-}
-
-// release gives a slot back.
-func (h *Hasher) release() {
-	<-h.slots
-	h.gave()
-}
+// Slots is how many hashes may run at once.
+func (h *Hasher) Slots() int { return cap(h.slots) }
 
 // ObserveWait makes the hasher report how long each caller waited for a
 // slot. Call it before the hasher is used.
@@ -94,8 +83,16 @@ func (h *Hasher) ObserveWait(f func(time.Duration)) { h.observe = f }
 // Waiting reports how many callers wait for a slot now.
 func (h *Hasher) Waiting() int { return int(h.waiting.Load()) }
 
-// Slots is how many hashes may run at once.
-func (h *Hasher) Slots() int { return cap(h.slots) }
+// InUse reports how many hashes are running now.
+func (h *Hasher) InUse() int { return len(h.slots) }
+
+// MatrixBytes reports how much memory the hasher's matrices hold now,
+// in use or kept for the next hash.
+func (h *Hasher) MatrixBytes() int64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return int64(h.held) * int64(argon2.WorkLen(h.params.MemoryKiB, h.params.Parallelism)) * 8
+}
 
 // NewHasher returns a hasher that runs at most slots hashes at once and lets
 // a caller wait at most wait for a slot.
@@ -104,40 +101,53 @@ func NewHasher(p HashParams, slots int, wait time.Duration) (*Hasher, error) {
 		slots = 1
 	}
 	h := &Hasher{
-		params: &argon2id.Params{Memory: p.MemoryKiB, Iterations: p.Iterations, Parallelism: p.Parallelism, SaltLength: 16, KeyLength: 32},
-		slots:  make(chan struct{}, slots),
-		wait:   wait,
+		params:     p,
+		slots:      make(chan struct{}, slots),
+		wait:       wait,
+		matrixIdle: matrixIdle,
+		afterFunc: func(d time.Duration, f func()) func() bool {
+			return time.AfterFunc(d, f).Stop
+		},
 	}
 	// The dummy only has to cost what a real check costs, and a check's
 	// cost is set by the parameters in the hash, not by its key: random
 	// salt and key bytes make one without running argon2id at start (a
 	// hash with the default parameters is 19 MiB and tens of
 	// milliseconds that every `invited serve` would pay).
-	salt, key := make([]byte, h.params.SaltLength), make([]byte, h.params.KeyLength)
+	salt, key := make([]byte, saltBytes), make([]byte, keyBytes)
 	if _, err := rand.Read(salt); err != nil {
 		return nil, err
 	}
 	if _, err := rand.Read(key); err != nil {
 		return nil, err
 	}
-	h.dummy = fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.MemoryKiB, p.Iterations, p.Parallelism,
-		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key))
+	h.dummy = encodeHash(p, salt, key)
 	return h, nil
 }
 
-// InUse reports how many hashes are running now.
-func (h *Hasher) InUse() int { return len(h.slots) }
+// The salt and key lengths of every hash the hasher makes.
+const (
+	saltBytes = 16
+	keyBytes  = 32
+)
 
-// acquire takes a slot, waiting at most h.wait; it fails with EUNAVAILABLE
-// when the server is too busy, or with the context's error.
-func (h *Hasher) acquire(ctx context.Context) error {
+// encodeHash writes a hash in the PHC string format that
+// github.com/alexedwards/argon2id reads and writes.
+func encodeHash(p HashParams, salt, key []byte) string {
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.MemoryKiB, p.Iterations, p.Parallelism,
+		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key))
+}
+
+// acquire takes a slot, waiting at most h.wait, and returns the matrix the
+// slot's hash works in; it fails with EUNAVAILABLE when the server is too
+// busy, or with the context's error.
+func (h *Hasher) acquire(ctx context.Context) (*matrix, error) {
 	select {
 	case h.slots <- struct{}{}:
-		h.took()
 		if h.observe != nil {
 			h.observe(0)
 		}
-		return nil
+		return h.took(), nil
 	default:
 	}
 	start := time.Now()
@@ -150,13 +160,69 @@ func (h *Hasher) acquire(ctx context.Context) error {
 	defer timer.Stop()
 	select {
 	case h.slots <- struct{}{}:
-		h.took()
-		return nil
+		return h.took(), nil
 	case <-timer.C:
-		return ErrBusy
+		return nil, ErrBusy
 	case <-ctx.Done():
-		return ctx.Err()
+		return nil, ctx.Err()
 	}
+}
+
+// took counts a slot taken and gives it a matrix: a spare one, or a new
+// one when every matrix made so far is in use.
+func (h *Hasher) took() *matrix {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.inUse++; h.inUse == 1 {
+		h.idleGen++
+		if h.idleStop != nil {
+			h.idleStop()
+			h.idleStop = nil
+		}
+	}
+	if n := len(h.spare); n > 0 {
+		m := h.spare[n-1]
+		h.spare = h.spare[:n-1]
+		return m
+	}
+	h.held++
+	return newMatrix(argon2.WorkLen(h.params.MemoryKiB, h.params.Parallelism))
+}
+
+// release gives a slot and its matrix back; the last one back starts the
+// countdown after which the matrices are freed.
+func (h *Hasher) release(m *matrix) {
+	h.mu.Lock()
+	h.spare = append(h.spare, m)
+	if h.inUse--; h.inUse == 0 {
+		gen := h.idleGen
+		if h.matrixIdle <= 0 {
+			h.freeSpareLocked()
+		} else {
+			h.idleStop = h.afterFunc(h.matrixIdle, func() { h.freeIfIdle(gen) })
+		}
+	}
+	h.mu.Unlock()
+	<-h.slots
+}
+
+// freeIfIdle frees the matrices if no hash has started since the
+// countdown of generation gen began.
+func (h *Hasher) freeIfIdle(gen uint64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.inUse == 0 && h.idleGen == gen {
+		h.freeSpareLocked()
+	}
+}
+
+func (h *Hasher) freeSpareLocked() {
+	for _, m := range h.spare {
+		m.free()
+	}
+	h.held -= len(h.spare)
+	h.spare = h.spare[:0]
+	h.idleStop = nil
 }
 
 // ErrBusy is returned when every hashing slot stayed taken for the whole
@@ -165,26 +231,48 @@ var ErrBusy = &Error{Code: EUNAVAILABLE, Message: "The server is busy checking o
 
 // Hash returns the PHC-encoded argon2id hash of password.
 func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
-	if err := h.acquire(ctx); err != nil {
+	m, err := h.acquire(ctx)
+	if err != nil {
 		return "", err
 	}
-	defer h.release()
-	return argon2id.CreateHash(password, h.params)
+	defer h.release(m)
+	salt := make([]byte, saltBytes)
+	if _, err := rand.Read(salt); err != nil {
+		return "", err
+	}
+	key := argon2.IDKeyIn(m.words, []byte(password), salt, h.params.Iterations, h.params.MemoryKiB, h.params.Parallelism, keyBytes)
+	return encodeHash(h.params, salt, key), nil
 }
 
 // Verify reports whether password matches hash. An empty hash stands for
 // "no such account": the dummy hash is checked instead so the time taken
 // does not reveal it, and the answer is false.
 func (h *Hasher) Verify(ctx context.Context, password, hash string) (bool, error) {
-	if err := h.acquire(ctx); err != nil {
+	m, err := h.acquire(ctx)
+	if err != nil {
 		return false, err
 	}
-	defer h.release()
+	defer h.release(m)
 	if hash == "" {
-		_, _ = argon2id.ComparePasswordAndHash(password, h.dummy)
+		_, _ = h.check(m, password, h.dummy)
 		return false, nil
 	}
-	return argon2id.ComparePasswordAndHash(password, hash)
+	return h.check(m, password, hash)
+}
+
+// check recomputes the key of hash for password in m (a hash made with
+// other parameters than the hasher's may need more memory than m holds;
+// the run then allocates its own) and compares the keys in constant time.
+func (h *Hasher) check(m *matrix, password, hash string) (bool, error) {
+	p, salt, key, err := argon2id.DecodeHash(hash)
+	if err != nil {
+		return false, err
+	}
+	other := argon2.IDKeyIn(m.words, []byte(password), salt, p.Iterations, p.Memory, p.Parallelism, p.KeyLength)
+	if subtle.ConstantTimeEq(int32(len(key)), int32(len(other))) == 0 {
+		return false, nil
+	}
+	return subtle.ConstantTimeCompare(key, other) == 1, nil
 }
 
 // Simulate costs what Verify(password, hash) costs, a slot and an argon2id
@@ -193,17 +281,18 @@ func (h *Hasher) Verify(ctx context.Context, password, hash string) (bool, error
 // throttled account pays it, so its answer takes as long as a real check
 // yet the password is never checked. Its only errors are the slot's.
 func (h *Hasher) Simulate(ctx context.Context, password, hash string) error {
-	if err := h.acquire(ctx); err != nil {
+	m, err := h.acquire(ctx)
+	if err != nil {
 		return err
 	}
-	defer h.release()
+	defer h.release(m)
 	p, salt, _, err := argon2id.DecodeHash(hash)
 	if err != nil {
 		p, salt, _, _ = argon2id.DecodeHash(h.dummy)
 	}
 	// A salt of zeros: the run costs the same whatever the salt is, and
 	// keeping the stored one out makes sure nothing here checks anything.
-	_ = argon2.IDKey([]byte(password), make([]byte, len(salt)), p.Iterations, p.Memory, p.Parallelism, p.KeyLength)
+	_ = argon2.IDKeyIn(m.words, []byte(password), make([]byte, len(salt)), p.Iterations, p.Memory, p.Parallelism, p.KeyLength)
 	return nil
 }
 
@@ -259,8 +348,9 @@ func (p PasswordPolicy) Check(field, password string, userInputs ...string) erro
 // Hold takes one hashing slot, as a hash would, and returns the function
 // that gives it back. It lets tests and tools fill the queue on purpose.
 func (h *Hasher) Hold(ctx context.Context) (release func(), err error) {
-	if err := h.acquire(ctx); err != nil {
+	m, err := h.acquire(ctx)
+	if err != nil {
 		return nil, err
 	}
-	return h.release, nil
+	return func() { h.release(m) }, nil
 }

@@ -2,6 +2,7 @@ package db
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"os"
 	"os/exec"
@@ -120,16 +121,43 @@ func TestNewHasherRunsNoHash(t *testing.T) {
 	if err != nil || p.Memory != kib || p.Iterations != 1 || p.Parallelism != 1 || p.SaltLength != 16 || p.KeyLength != 32 {
 		t.Fatalf("dummy %q decodes to %+v, %v", h.dummy, p, err)
 	}
-	var ok bool
-	if n := allocated(func() { ok, err = h.Verify(context.Background(), "no account has this password", "") }); n < kib*1024 {
-		t.Errorf("a check for no account allocated %d bytes: it must cost an argon2id run of %d KiB", n, kib)
+	if got := h.MatrixBytes(); got != 0 {
+		t.Errorf("NewHasher made %d bytes of matrices", got)
 	}
+	// A full run with the hasher's parameters writes every block of its
+	// matrix; the matrix is the hasher's to look at once the run is over.
+	everyBlockWritten := func(what string) {
+		t.Helper()
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if len(h.spare) != 1 || len(h.spare[0].words) != kib*128 {
+			t.Fatalf("%s: %d spare matrices, want one of %d words", what, len(h.spare), kib*128)
+		}
+		words := h.spare[0].words
+		for b := 0; b < kib; b++ {
+			block, nonzero := words[b*128:(b+1)*128], false
+			for _, w := range block {
+				nonzero = nonzero || w != 0
+			}
+			if !nonzero {
+				t.Fatalf("%s: block %d of %d was not written: not a full argon2id run", what, b, kib)
+			}
+		}
+		clear(words)
+	}
+	ok, err := h.Verify(context.Background(), "no account has this password", "")
 	if ok || err != nil {
 		t.Errorf("a check for no account answered %v, %v; want false, nil", ok, err)
 	}
-	if n := allocated(func() { err = h.Simulate(context.Background(), "any", "") }); n < kib*1024 || err != nil {
-		t.Errorf("Simulate with no hash allocated %d bytes (%v): it must cost an argon2id run of %d KiB", n, err, kib)
+	everyBlockWritten("a check for no account")
+	if err := h.Simulate(context.Background(), "any", ""); err != nil {
+		t.Fatal(err)
 	}
+	everyBlockWritten("Simulate with no hash")
+	if err := h.Simulate(context.Background(), "any", "$argon2id$garbage"); err != nil {
+		t.Fatal(err)
+	}
+	everyBlockWritten("Simulate with a malformed hash")
 }
 
 // TestPasswordCheckFirstUseIsConcurrent: the dictionaries load on the
@@ -164,27 +192,33 @@ func TestPasswordCheckFirstUseIsConcurrent(t *testing.T) {
 	}
 }
 
-// TestHasherOnBusy: the hasher says busy when the first slot is taken and
-// idle when the last is given back, and nothing in between, whether slots
-// are held, hashed with, checked with or refused; under concurrent
-// hashes the calls alternate and end idle.
-func TestHasherOnBusy(t *testing.T) {
-	h, err := NewHasher(HashParams{MemoryKiB: 64, Iterations: 1, Parallelism: 1}, 2, 50*time.Millisecond)
+// TestHasherKeepsMatrices: each slot's hash works in a matrix the hasher
+// keeps; at most one exists per slot however many hashes run; once the
+// last hash ends a countdown starts, and a countdown that a later hash
+// made stale frees nothing, while a current one frees every matrix.
+func TestHasherKeepsMatrices(t *testing.T) {
+	const kib = 64
+	h, err := NewHasher(HashParams{MemoryKiB: kib, Iterations: 1, Parallelism: 1}, 2, 50*time.Millisecond)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var mu sync.Mutex
-	var calls []bool
-	h.OnBusy(func(busy bool) {
+	var countdowns []func()
+	h.afterFunc = func(d time.Duration, f func()) func() bool {
+		if d != matrixIdle {
+			t.Errorf("countdown of %s, want %s", d, matrixIdle)
+		}
 		mu.Lock()
 		defer mu.Unlock()
-		calls = append(calls, busy)
-	})
-	got := func() []bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return append([]bool(nil), calls...)
+		countdowns = append(countdowns, f)
+		return func() bool { return true }
 	}
+	armed := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(countdowns)
+	}
+	const matrixBytes = kib << 10
 	ctx := context.Background()
 	r1, err := h.Hold(ctx)
 	if err != nil {
@@ -197,36 +231,149 @@ func TestHasherOnBusy(t *testing.T) {
 	if _, err := h.Hold(ctx); err != ErrBusy {
 		t.Fatalf("a third hold on two slots: %v, want ErrBusy", err)
 	}
+	if got := h.MatrixBytes(); got != 2*matrixBytes {
+		t.Fatalf("two slots taken: %d bytes of matrices, want %d", got, 2*matrixBytes)
+	}
 	r1()
-	if c := got(); len(c) != 1 || !c[0] {
-		t.Fatalf("after two holds, a refusal and one release: %v, want [true]", c)
+	if n := armed(); n != 0 {
+		t.Fatalf("a countdown started while a slot was still taken")
 	}
 	r2()
-	if c := got(); len(c) != 2 || c[1] {
-		t.Fatalf("after both releases: %v, want [true false]", c)
+	if n := armed(); n != 1 {
+		t.Fatalf("after the last release: %d countdowns, want 1", n)
+	}
+	if got := h.MatrixBytes(); got != 2*matrixBytes {
+		t.Fatalf("after the releases: %d bytes, want both matrices kept (%d)", got, 2*matrixBytes)
 	}
 
+	// Many hashes at once: never more matrices than slots, and every hash
+	// checks out in memory an earlier one left.
 	var wg sync.WaitGroup
-	for range 8 {
+	for i := range 8 {
 		wg.Go(func() {
-			hash, err := h.Hash(ctx, "correct horse battery staple")
-			if err != nil && err != ErrBusy {
+			pw := fmt.Sprintf("correct horse battery staple %d", i)
+			hash, err := h.Hash(ctx, pw)
+			if err == ErrBusy {
+				return
+			}
+			if err != nil {
 				t.Error(err)
 				return
 			}
-			if err == nil {
-				_, _ = h.Verify(ctx, "correct horse battery staple", hash)
+			if ok, err := h.Verify(ctx, pw, hash); !ok && err != ErrBusy {
+				t.Errorf("the hash of %q did not verify: %v", pw, err)
+			}
+			if ok, _ := h.Verify(ctx, pw+"!", hash); ok {
+				t.Errorf("a wrong password verified against the hash of %q", pw)
+			}
+			if got := h.MatrixBytes(); got > 2*matrixBytes {
+				t.Errorf("%d bytes of matrices with two slots", got)
 			}
 		})
 	}
 	wg.Wait()
-	c := got()
-	for i, busy := range c {
-		if busy != (i%2 == 0) {
-			t.Fatalf("calls %v do not alternate busy, idle", c)
+	if got := h.MatrixBytes(); got != 2*matrixBytes {
+		t.Fatalf("after the hashes: %d bytes, want %d", got, 2*matrixBytes)
+	}
+
+	// The first countdown is stale: hashes ran since it began.
+	mu.Lock()
+	first, last := countdowns[0], countdowns[len(countdowns)-1]
+	mu.Unlock()
+	first()
+	if got := h.MatrixBytes(); got != 2*matrixBytes {
+		t.Fatalf("a stale countdown freed matrices: %d bytes left", got)
+	}
+	// A countdown that fires while a hash runs frees nothing either.
+	r, err := h.Hold(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last()
+	if got := h.MatrixBytes(); got != 2*matrixBytes {
+		t.Fatalf("a countdown freed matrices while a slot was taken: %d bytes left", got)
+	}
+	r()
+	mu.Lock()
+	last = countdowns[len(countdowns)-1]
+	mu.Unlock()
+	last()
+	if got := h.MatrixBytes(); got != 0 {
+		t.Fatalf("the current countdown left %d bytes of matrices", got)
+	}
+	// And the next hash makes a matrix again.
+	hash, err := h.Hash(ctx, "after the idle time")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := h.Verify(ctx, "after the idle time", hash); !ok || err != nil {
+		t.Fatalf("a hash made after the matrices were freed: %v, %v", ok, err)
+	}
+}
+
+// TestHasherFreesMatricesWhenIdle: with the real clock and a short idle
+// time, the matrices go once the hasher has been idle that long.
+func TestHasherFreesMatricesWhenIdle(t *testing.T) {
+	h, err := NewHasher(HashParams{MemoryKiB: 64, Iterations: 1, Parallelism: 1}, 2, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.matrixIdle = time.Millisecond
+	if _, err := h.Hash(context.Background(), "a password"); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for h.MatrixBytes() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("matrices still held 10 s after the last hash: %d bytes", h.MatrixBytes())
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestHasherSpeaksArgon2idPHC: hashes go both ways between the hasher and
+// github.com/alexedwards/argon2id, whose format the database has always
+// stored, including hashes with other parameters than the hasher's (more
+// memory than its matrices hold, more lanes); a wrong password and a
+// malformed hash are refused as the library refuses them.
+func TestHasherSpeaksArgon2idPHC(t *testing.T) {
+	h, err := NewHasher(HashParams{MemoryKiB: 64, Iterations: 2, Parallelism: 1}, 1, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	ours, err := h.Hash(ctx, "correct horse battery staple")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, salt, key, err := argon2id.DecodeHash(ours)
+	if err != nil || p.Memory != 64 || p.Iterations != 2 || p.Parallelism != 1 || len(salt) != 16 || len(key) != 32 {
+		t.Fatalf("our hash %q decodes to %+v, %d-byte salt, %d-byte key, %v", ours, p, len(salt), len(key), err)
+	}
+	if ok, err := argon2id.ComparePasswordAndHash("correct horse battery staple", ours); !ok || err != nil {
+		t.Fatalf("the library does not accept our hash: %v, %v", ok, err)
+	}
+	for _, params := range []*argon2id.Params{
+		{Memory: 64, Iterations: 2, Parallelism: 1, SaltLength: 16, KeyLength: 32},
+		{Memory: 256, Iterations: 1, Parallelism: 2, SaltLength: 8, KeyLength: 16},
+		{Memory: 32, Iterations: 3, Parallelism: 4, SaltLength: 32, KeyLength: 64},
+	} {
+		theirs, err := argon2id.CreateHash("Tr0ub4dor&3", params)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := h.Verify(ctx, "Tr0ub4dor&3", theirs); !ok || err != nil {
+			t.Errorf("the library's hash %q: Verify = %v, %v", theirs, ok, err)
+		}
+		if ok, err := h.Verify(ctx, "Tr0ub4dor&4", theirs); ok || err != nil {
+			t.Errorf("a wrong password against %q: Verify = %v, %v; want false, nil", theirs, ok, err)
 		}
 	}
-	if len(c)%2 != 0 {
-		t.Fatalf("calls %v: the hasher did not end idle", c)
+	for _, bad := range []string{"plain", "$argon2id$v=19$m=64,t=2,p=1$c2FsdA", "$argon2i$v=19$m=64,t=2,p=1$c2FsdHNhbHQ$a2V5", "$argon2id$v=18$m=64,t=2,p=1$c2FsdHNhbHQ$a2V5"} {
+		ok, err := h.Verify(ctx, "x", bad)
+		_, libErr := argon2id.ComparePasswordAndHash("x", bad)
+		if ok || (err == nil) != (libErr == nil) {
+			t.Errorf("Verify(%q) = %v, %v; the library says %v", bad, ok, err, libErr)
+		}
 	}
 }

@@ -51,24 +51,46 @@ type hashResult struct {
 	perSecond  float64 // the ceiling: hashes/s with workers goroutines
 	cpu        phaseCPU
 
+	// upstream: the same measure with golang.org/x/crypto/argon2 as
+	// github.com/alexedwards/argon2id calls it (a fresh matrix per hash),
+	// for the record; zero when not measured.
+	upstream upstreamResult
+
 	checkRuns int
 	check     time.Duration // mean time of the signup's input checks (zxcvbn included)
 }
 
+type upstreamResult struct {
+	hashes    int64
+	elapsed   time.Duration
+	perSecond float64
+	cpu       phaseCPU
+}
+
 // measureHashing times one hash alone, then runs one hashing goroutine per
 // CPU for d and counts the hashes: the most signups/s the machine could do
-// if hashing were all they did.
-func measureHashing(ctx context.Context, d time.Duration, singleRuns int) (hashResult, error) {
+// if hashing were all they did. It hashes with invited's own hasher
+// (db.Hasher, one slot per goroutine), which is what a signup runs. With
+// upstream it then measures x/crypto's argon2 the same way, for the record.
+func measureHashing(ctx context.Context, d time.Duration, singleRuns int, upstream bool) (hashResult, error) {
 	r := hashResult{singleRuns: singleRuns, workers: runtime.NumCPU()}
+	h, err := db.NewHasher(db.HashParams{MemoryKiB: argonMemoryKiB, Iterations: argonIterations, Parallelism: argonParallelism}, r.workers, time.Minute)
+	if err != nil {
+		return r, err
+	}
+	hash := func() error {
+		_, err := h.Hash(ctx, benchPassword)
+		return err
+	}
 
-	// One unmeasured hash first, so that the heap has grown to hold one.
-	if _, err := argon2id.CreateHash(benchPassword, argonParams); err != nil {
+	// One unmeasured hash first, so that the hasher has its matrix.
+	if err := hash(); err != nil {
 		return r, err
 	}
 	var total time.Duration
 	for i := 0; i < singleRuns && ctx.Err() == nil; i++ {
 		start := time.Now()
-		if _, err := argon2id.CreateHash(benchPassword, argonParams); err != nil {
+		if err := hash(); err != nil {
 			return r, err
 		}
 		took := time.Since(start)
@@ -79,33 +101,20 @@ func measureHashing(ctx context.Context, d time.Duration, singleRuns int) (hashR
 	}
 	r.single = total / time.Duration(singleRuns)
 
-	var count atomic.Int64
-	var firstErr error
-	var once sync.Once
-	var wg sync.WaitGroup
-	meter := startCPUMeter()
-	start := time.Now()
-	deadline := start.Add(d)
-	for range r.workers {
-		wg.Go(func() {
-			for time.Now().Before(deadline) && ctx.Err() == nil {
-				if _, err := argon2id.CreateHash(benchPassword, argonParams); err != nil {
-					once.Do(func() { firstErr = err })
-					return
-				}
-				count.Add(1)
-			}
-		})
+	if r.hashes, r.elapsed, r.cpu, err = hashFor(ctx, d, r.workers, hash); err != nil {
+		return r, err
 	}
-	wg.Wait()
-	// Every hash that was started is counted, and the time runs until the
-	// last one ended, so the rate is not flattered by a cut-off.
-	r.elapsed = time.Since(start)
-	r.cpu = meter.stop()
-	r.hashes = count.Load()
 	r.perSecond = float64(r.hashes) / r.elapsed.Seconds()
-	if firstErr != nil {
-		return r, firstErr
+
+	if upstream {
+		u := &r.upstream
+		if u.hashes, u.elapsed, u.cpu, err = hashFor(ctx, d, r.workers, func() error {
+			_, err := argon2id.CreateHash(benchPassword, argonParams)
+			return err
+		}); err != nil {
+			return r, err
+		}
+		u.perSecond = float64(u.hashes) / u.elapsed.Seconds()
 	}
 
 	// What a signup computes besides the hash: the input checks, zxcvbn
@@ -122,8 +131,37 @@ func measureHashing(ctx context.Context, d time.Duration, singleRuns int) (hashR
 	}
 	r.check = time.Since(checkStart) / time.Duration(max(r.checkRuns, 1))
 
-	// Hand the hashes' memory back before the server starts.
+	// Hand x/crypto's matrices back before the server starts (the
+	// hasher's own are mapped outside the heap and go when it has been
+	// idle a while).
 	runtime.GC()
 	debug.FreeOSMemory()
 	return r, ctx.Err()
+}
+
+// hashFor runs hash in workers goroutines for d and counts the hashes.
+// Every hash that was started is counted, and the time runs until the last
+// one ended, so the rate is not flattered by a cut-off.
+func hashFor(ctx context.Context, d time.Duration, workers int, hash func() error) (int64, time.Duration, phaseCPU, error) {
+	var count atomic.Int64
+	var firstErr error
+	var once sync.Once
+	var wg sync.WaitGroup
+	meter := startCPUMeter()
+	start := time.Now()
+	deadline := start.Add(d)
+	for range workers {
+		wg.Go(func() {
+			for time.Now().Before(deadline) && ctx.Err() == nil {
+				if err := hash(); err != nil {
+					once.Do(func() { firstErr = err })
+					return
+				}
+				count.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	return count.Load(), elapsed, meter.stop(), firstErr
 }

@@ -199,7 +199,7 @@ func run(ctx context.Context, o options, stdout, progress io.Writer) error {
 	// the signups look better than they are.
 	ceiling := func() error {
 		say("argon2id ceiling: one hash alone, then %d goroutines for %s", runtime.NumCPU(), o.hashDuration)
-		h, err := measureHashing(ctx, o.hashDuration, 10)
+		h, err := measureHashing(ctx, o.hashDuration, 10, len(rep.hashes) == 0)
 		if err != nil {
 			return fmt.Errorf("argon2id ceiling: %w", err)
 		}

@@ -80,10 +80,10 @@ var profileParts = []profilePart{
 			"runtime.markroot", "runtime.gcDrain", "runtime.sweepone", "runtime.(*mheap).reclaim", "runtime.(*scavengerState)", "runtime.forEachP", "runtime.gcMarkDone", "runtime.gcMarkTermination")
 	}},
 	{"argon2: the hash's computation", func(f []string) bool {
-		return anyFrame(f, "golang.org/x/crypto/argon2") && !strings.HasPrefix(f[0], "runtime.") && !strings.HasPrefix(f[0], "[")
+		return anyFrame(f, argon2Frames...) && !strings.HasPrefix(f[0], "runtime.") && !strings.HasPrefix(f[0], "[")
 	}},
 	{"argon2: getting its matrix (allocation, zeroing, page faults)", func(f []string) bool {
-		return anyFrame(f, "golang.org/x/crypto/argon2")
+		return anyFrame(f, argon2Frames...) || anyFrame(f, "invited/db.newMatrix", "invited/db.(*matrix)")
 	}},
 	{"password strength (zxcvbn)", func(f []string) bool { return anyFrame(f, "zxcvbn") }},
 	{"bbolt: transactions, commit, fdatasync", func(f []string) bool { return anyFrame(f, "go.etcd.io/bbolt") }},
@@ -99,6 +99,10 @@ var profileParts = []profilePart{
 }
 
 const otherPart = "anything else"
+
+// argon2Frames name argon2's code: invited's copy, and upstream's for a
+// server built before it.
+var argon2Frames = []string{"invited/third_party/argon2", "golang.org/x/crypto/argon2"}
 
 // profileShares is a profile split into profileParts.
 type profileShares struct {
