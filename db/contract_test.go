@@ -60,6 +60,7 @@ var exportedTypes = map[string]reflect.Type{
 	"Options":            reflect.TypeFor[Options](),
 	"Organization":       reflect.TypeFor[Organization](),
 	"OutboxEmail":        reflect.TypeFor[OutboxEmail](),
+	"SentEmail":          reflect.TypeFor[SentEmail](),
 	"PasswordCheck":      reflect.TypeFor[PasswordCheck](),
 	"Passkey":            reflect.TypeFor[Passkey](),
 	"PasskeyUse":         reflect.TypeFor[PasskeyUse](),

@@ -36,6 +36,10 @@ func (s *Store) update(fn func(tx *bolt.Tx) error) error {
 	return err
 }
 
+// Writes reports how many write transactions the store has run since it
+// was opened (committed or rolled back).
+func (s *Store) Writes() uint64 { return s.gen.Load() / 2 }
+
 // maxGenCacheEntries bounds each generation cache; a full one is dropped
 // wholesale. Only records that exist are cached, never misses, so
 // unknown tokens cannot grow it anyway.

@@ -206,32 +206,62 @@ func updateEmailTx(tx *bolt.Tx, id uint64, edit func(*emailRecord) error) error 
 // emailSent. An empty subject keeps the stored one.
 func (s *Store) MarkEmailSent(id uint64, subject string) error {
 	return s.update(func(tx *bolt.Tx) error {
-		var userID uint64
-		err := updateEmailTx(tx, id, func(rec *emailRecord) error {
-			now := s.clock()
-			rec.State, rec.SentAt, rec.Attempts = EmailSent, &now, rec.Attempts+1
-			rec.LastError = ""
-			rec.forget()
-			if subject != "" {
-				rec.Subject = subject
-			}
-			if rec.Kind == EmailWelcome || rec.Kind == EmailApproved {
-				userID = rec.UserID
-			}
-			return nil
-		})
-		if err != nil || userID == 0 {
-			return err
-		}
-		urec, err := getUserTx(tx, userID)
-		if ErrorCode(err) == ENOTFOUND {
-			return nil // deleted meanwhile
-		} else if err != nil {
-			return err
-		}
-		urec.EmailSent = true
-		return putJSON(tx.Bucket(bucketUsers), itob(userID), urec)
+		return markEmailSentTx(tx, SentEmail{ID: id, Subject: subject, At: s.clock()})
 	})
+}
+
+// SentEmail is one delivery to record: the email, the subject it went out
+// with (empty keeps the stored one) and when it went out.
+type SentEmail struct {
+	ID      uint64
+	Subject string
+	At      time.Time
+}
+
+// MarkEmailsSent records several deliveries as MarkEmailSent does, in one
+// write transaction, so that a worker that sent a run of emails pays one
+// commit (and its fsyncs) instead of one each. An email that is no longer
+// in the outbox is skipped; any other error records none of them.
+func (s *Store) MarkEmailsSent(sent []SentEmail) error {
+	if len(sent) == 0 {
+		return nil
+	}
+	return s.update(func(tx *bolt.Tx) error {
+		for _, e := range sent {
+			if err := markEmailSentTx(tx, e); err != nil && ErrorCode(err) != ENOTFOUND {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func markEmailSentTx(tx *bolt.Tx, e SentEmail) error {
+	var userID uint64
+	err := updateEmailTx(tx, e.ID, func(rec *emailRecord) error {
+		at := e.At
+		rec.State, rec.SentAt, rec.Attempts = EmailSent, &at, rec.Attempts+1
+		rec.LastError = ""
+		rec.forget()
+		if e.Subject != "" {
+			rec.Subject = e.Subject
+		}
+		if rec.Kind == EmailWelcome || rec.Kind == EmailApproved {
+			userID = rec.UserID
+		}
+		return nil
+	})
+	if err != nil || userID == 0 {
+		return err
+	}
+	urec, err := getUserTx(tx, userID)
+	if ErrorCode(err) == ENOTFOUND {
+		return nil // deleted meanwhile
+	} else if err != nil {
+		return err
+	}
+	urec.EmailSent = true
+	return putJSON(tx.Bucket(bucketUsers), itob(userID), urec)
 }
 
 // MarkEmailAttemptFailed records a failed attempt. With final, the email

@@ -227,3 +227,46 @@ func TestOutboxCancel(t *testing.T) {
 		t.Errorf("stats %v, %v", stats, err)
 	}
 }
+
+// TestMarkEmailsSent: several deliveries are recorded in one write, each
+// as MarkEmailSent records one (state, time, subject, bodies dropped);
+// an email gone from the outbox is skipped without failing the others;
+// nothing at all is one no-op.
+func TestMarkEmailsSent(t *testing.T) {
+	s, clock := mustOpen(t)
+	a := mustEnqueue(t, s, EmailWelcome, "a@example.com")
+	b := mustEnqueue(t, s, EmailWelcome, "b@example.com")
+	c := mustEnqueue(t, s, EmailWelcome, "c@example.com")
+	at := clock.now().Add(-time.Second)
+	writes := s.Writes()
+	if err := s.MarkEmailsSent(nil); err != nil || s.Writes() != writes {
+		t.Fatalf("nothing to record: %v, %d writes", err, s.Writes()-writes)
+	}
+	err := s.MarkEmailsSent([]SentEmail{
+		{ID: a, Subject: "Welcome, a", At: at},
+		{ID: 9999, Subject: "gone", At: at},
+		{ID: c, At: at.Add(time.Millisecond)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := s.Writes() - writes; n != 1 {
+		t.Errorf("three deliveries took %d writes, want 1", n)
+	}
+	for _, want := range []struct {
+		id      uint64
+		subject string
+		at      time.Time
+	}{{a, "Welcome, a", at}, {c, "hi c@example.com", at.Add(time.Millisecond)}} {
+		e := outboxEmail(t, s, want.id)
+		if e.State != EmailSent || e.SentAt == nil || !e.SentAt.Equal(want.at) || e.Attempts != 1 || e.Subject != want.subject || e.Rendered() {
+			t.Errorf("email %d after MarkEmailsSent: %+v", want.id, e)
+		}
+	}
+	if e := outboxEmail(t, s, b); e.State != EmailPending || !e.Rendered() {
+		t.Errorf("an email not in the list changed: %+v", e)
+	}
+	if got := dueTo(t, s, clock.now(), 10); strings.Join(got, " ") != "b@example.com" {
+		t.Errorf("due after recording a and c: %v, want only b", got)
+	}
+}

@@ -627,12 +627,23 @@ type Outbox struct {
 	sent   atomic.Int64
 	failed atomic.Int64
 
-	// unrecorded holds emails that went out but could not be marked sent,
-	// with their subjects. They are not sent again while the process
-	// lives; recording is retried first on every pass. Only Run's
-	// goroutine touches it.
-	unrecorded map[uint64]string
+	// unrecorded holds emails that went out and are not yet marked sent.
+	// A pass records them together (recordSent): after at most
+	// recordEvery emails or recordWithin, and always before it looks at
+	// the store for due emails again, so that none is sent twice while
+	// the process lives. If recording fails they stay here, and the next
+	// pass retries it first. Only Run's goroutine touches it.
+	unrecorded []db.SentEmail
 }
+
+// A pass records the emails it sent in one write once it has sent
+// recordEvery of them, or once the oldest has waited recordWithin: one
+// commit for a run of emails instead of one each, while a crash can make
+// at most that many go out twice (delivery is at least once anyway).
+const (
+	recordEvery  = 16
+	recordWithin = 250 * time.Millisecond
+)
 
 // NewOutbox returns a worker that sends the emails of store through
 // sender, rendered for site; nothing runs until Run.
@@ -660,8 +671,7 @@ func NewOutbox(store *db.Store, sender Sender, site Site, log *slog.Logger, opts
 	}
 	return &Outbox{
 		store: store, sender: sender, site: site, log: log, opts: opts,
-		loop:       wake.New("outbox", log),
-		unrecorded: map[uint64]string{},
+		loop: wake.New("outbox", log),
 	}
 }
 
@@ -688,12 +698,8 @@ func (o *Outbox) Run(ctx context.Context) { o.loop.Run(ctx, o.pass) }
 // next pass. A store error ends the pass early; the next one, a poll
 // later, tries again.
 func (o *Outbox) pass(ctx context.Context) time.Duration {
-	for id, subject := range o.unrecorded {
-		if err := o.store.MarkEmailSent(id, subject); err != nil && db.ErrorCode(err) != db.ENOTFOUND {
-			o.log.Error("outbox: recording a sent email failed again", "email_id", id, "error", err)
-			return o.opts.Poll
-		}
-		delete(o.unrecorded, id)
+	if !o.recordSent() {
+		return o.opts.Poll
 	}
 	for {
 		due, err := o.store.DueEmails(o.opts.Now(), outboxBatch)
@@ -703,11 +709,20 @@ func (o *Outbox) pass(ctx context.Context) time.Duration {
 		}
 		for _, e := range due {
 			if ctx.Err() != nil {
+				o.recordSent()
 				return 0
 			}
-			if !o.attempt(ctx, e) {
+			ok := o.attempt(ctx, e)
+			if n := len(o.unrecorded); n >= recordEvery || (n > 0 && o.opts.Now().Sub(o.unrecorded[0].At) >= recordWithin) {
+				ok = o.recordSent() && ok
+			}
+			if !ok {
+				o.recordSent()
 				return o.opts.Poll
 			}
+		}
+		if !o.recordSent() {
+			return o.opts.Poll
 		}
 		if len(due) < outboxBatch {
 			break
@@ -751,11 +766,7 @@ func (o *Outbox) attempt(ctx context.Context, e db.OutboxEmail) bool {
 	if err == nil {
 		o.sent.Add(1)
 		o.log.Info("email sent", "email_id", e.ID, "kind", e.Kind, "attempt", attempt)
-		if err := o.store.MarkEmailSent(e.ID, msg.Subject); err != nil && db.ErrorCode(err) != db.ENOTFOUND {
-			o.log.Error("outbox: email sent but recording it failed; will record it later", "email_id", e.ID, "error", err)
-			o.unrecorded[e.ID] = msg.Subject
-			return false
-		}
+		o.unrecorded = append(o.unrecorded, db.SentEmail{ID: e.ID, Subject: msg.Subject, At: o.opts.Now()})
 		return true
 	}
 	if ctx.Err() != nil {
@@ -776,6 +787,20 @@ func (o *Outbox) attempt(ctx context.Context, e db.OutboxEmail) bool {
 		o.log.Error("outbox: recording a failed attempt failed", "email_id", e.ID, "error", err)
 		return false
 	}
+	return true
+}
+
+// recordSent marks the emails sent so far in one write; it reports false
+// (and keeps them, to try again) when the store fails.
+func (o *Outbox) recordSent() bool {
+	if len(o.unrecorded) == 0 {
+		return true
+	}
+	if err := o.store.MarkEmailsSent(o.unrecorded); err != nil {
+		o.log.Error("outbox: emails sent but recording them failed; will record them later", "emails", len(o.unrecorded), "error", err)
+		return false
+	}
+	o.unrecorded = o.unrecorded[:0]
 	return true
 }
 

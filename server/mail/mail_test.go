@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"path/filepath"
@@ -621,5 +622,80 @@ func TestOutboxRecordsSenderError(t *testing.T) {
 	}
 	if wait := time.Until(rec.NextAttemptAt); wait < 50*time.Minute {
 		t.Errorf("next attempt in %v, want about an hour", wait)
+	}
+}
+
+// clockSender sends through a real SMTP sender and moves the outbox's
+// clock on by step for every email, as a slow mail server would.
+type clockSender struct {
+	Sender
+	mu   sync.Mutex
+	now  time.Time
+	step time.Duration
+}
+
+func (c *clockSender) Send(ctx context.Context, e db.Email) error {
+	c.mu.Lock()
+	c.now = c.now.Add(c.step)
+	c.mu.Unlock()
+	return c.Sender.Send(ctx, e)
+}
+
+func (c *clockSender) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// TestOutboxRecordsRunsOfEmails: a pass records what it sent in one write
+// per recordEvery emails when sending is quick, and at least every
+// recordWithin when it is slow; every email goes out once and ends sent.
+func TestOutboxRecordsRunsOfEmails(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		emails int
+		step   time.Duration
+		writes uint64
+	}{
+		// 40 quick sends: recorded after 16, 32, and at the end.
+		{"quick", 40, 0, 3},
+		// 100 ms a send: the first is 250 ms old when the fourth has
+		// gone, so 10 sends are recorded after 4, 8 and at the end.
+		{"slow", 10, 100 * time.Millisecond, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := smtptest.Start(t, smtptest.Config{})
+			store := mustMailStore(t)
+			for i := range tc.emails {
+				if err := store.EnqueueEmail(db.EmailInvitation, db.Email{To: fmt.Sprintf("p%d@example.com", i), Subject: "s", Text: "t", HTML: "<p>h</p>"}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			sender := &clockSender{Sender: mustSMTPSender(t, srv.Addr(), "", "", "none"), now: time.Now(), step: tc.step}
+			o := NewOutbox(store, sender, testSite, nil, OutboxOptions{Now: sender.Now})
+			writes := store.Writes()
+			o.pass(context.Background())
+			if n := store.Writes() - writes; n != tc.writes {
+				t.Errorf("%d emails were recorded in %d writes, want %d", tc.emails, n, tc.writes)
+			}
+			if got := len(srv.Messages()); got != tc.emails {
+				t.Errorf("the server got %d messages, want %d", got, tc.emails)
+			}
+			list, total, err := store.ListOutbox(0, tc.emails)
+			if err != nil || total != tc.emails {
+				t.Fatalf("outbox: %d emails, %v", total, err)
+			}
+			for _, e := range list {
+				if e.State != db.EmailSent || e.Attempts != 1 {
+					t.Errorf("email %d: %s after %d attempts, want sent after 1", e.ID, e.State, e.Attempts)
+				}
+			}
+			// Nothing is due, so the next pass sends and writes nothing.
+			writes = store.Writes()
+			o.pass(context.Background())
+			if n := store.Writes() - writes; n != 0 || len(srv.Messages()) != tc.emails {
+				t.Errorf("a second pass wrote %d times and the server has %d messages", n, len(srv.Messages()))
+			}
+		})
 	}
 }
