@@ -346,11 +346,12 @@ func (p PasswordPolicy) Check(field, password string, userInputs ...string) erro
 }
 
 // Hold takes one hashing slot, as a hash would, and returns the function
-// that gives it back. It lets tests and tools fill the queue on purpose.
+// that gives it back (calling it again does nothing). It lets tests and
+// tools fill the queue on purpose.
 func (h *Hasher) Hold(ctx context.Context) (release func(), err error) {
 	m, err := h.acquire(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return func() { h.release(m) }, nil
+	return sync.OnceFunc(func() { h.release(m) }), nil
 }

@@ -165,3 +165,34 @@ func hashFor(ctx context.Context, d time.Duration, workers int, hash func() erro
 	elapsed := time.Since(start)
 	return count.Load(), elapsed, meter.stop(), firstErr
 }
+
+// bracket is a ceiling measured between two signup runs.
+type bracket struct {
+	hashes    int64
+	elapsed   time.Duration
+	perSecond float64
+	cpu       phaseCPU
+}
+
+// bracketHasher is the hasher the bracket ceilings hash with: invited's
+// own, one slot per CPU, as measureHashing's.
+var bracketHasher = sync.OnceValues(func() (*db.Hasher, error) {
+	return db.NewHasher(db.HashParams{MemoryKiB: argonMemoryKiB, Iterations: argonIterations, Parallelism: argonParallelism}, runtime.NumCPU(), time.Minute)
+})
+
+// measureBracket counts hashes/s for d as measureHashing does, without
+// its single-hash and input-check timings.
+func measureBracket(ctx context.Context, d time.Duration) (bracket, error) {
+	h, err := bracketHasher()
+	if err != nil {
+		return bracket{}, err
+	}
+	var b bracket
+	b.hashes, b.elapsed, b.cpu, err = hashFor(ctx, d, runtime.NumCPU(), func() error {
+		_, err := h.Hash(ctx, benchPassword)
+		return err
+	})
+	b.perSecond = float64(b.hashes) / b.elapsed.Seconds()
+	return b, err
+}
+

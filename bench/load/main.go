@@ -7,10 +7,12 @@
 // (tmp/bench-bare, from bench/bare), measures in the same run
 //
 //   - the argon2id ceiling: hashes/s with invited's default parameters on
-//     all cores, in this process, and the time of one hash alone;
+//     all cores, in this process, with the server's own hasher (db.Hasher),
+//     and the time of one hash alone;
 //   - signups/s and their latency with -clients concurrent clients against
-//     the running server, -signup-runs times (the median is judged), and
-//     the server's peak RSS;
+//     the running server, -signup-runs times, each judged against the
+//     ceiling measured just before and just after it (the median is
+//     judged), and the server's peak RSS;
 //   - logins/s with as many clients, beside the ceiling;
 //   - a flood of -flood-clients signup clients on a fresh server: only
 //     200 and 503 may come back, and its peak RSS has a bound;
@@ -130,6 +132,11 @@ type report struct {
 	opts     options
 	hashes   []hashResult // before the server starts, and after the signups
 	signups  []loadResult // one per signup run
+	// brackets are ceilings measured around the signup runs, with the
+	// server idle: brackets[i] just before run i+1, the last one after
+	// the last run. Each run is judged against the mean of the two
+	// around it (see signupCeiling).
+	brackets []bracket
 	rssIdle  int64        // server VmRSS before the signups, KiB
 	logins   *loadResult
 	flood    *loadResult

@@ -104,6 +104,51 @@ func mb(kib int64) float64 { return float64(kib) * 1024 / 1e6 }
 
 // medianSignup returns the signup run with the median rate (the lower
 // middle one of an even count).
+// signupCeiling is the ceiling run i (from 0) is judged against: the mean
+// of the ceilings measured just before and just after it. The machine's
+// hashing rate wanders by a tenth and more from one minute to the next on
+// a shared host (other guests' use of the memory bus and caches shows in
+// no CPU counter), so a run is compared with the machine as it was around
+// it. Without brackets (an older report) it is the best ceiling.
+func signupCeiling(r *report, i int) float64 {
+	if i+1 < len(r.brackets) {
+		return (r.brackets[i].perSecond + r.brackets[i+1].perSecond) / 2
+	}
+	best, _ := ceilingOf(r.hashes)
+	return best
+}
+
+// bestCeiling is the highest hashes/s of every ceiling measured in the
+// run, brackets included: the strictest yardstick.
+func bestCeiling(r *report) float64 {
+	best, _ := ceilingOf(r.hashes)
+	for _, b := range r.brackets {
+		best = max(best, b.perSecond)
+	}
+	return best
+}
+
+// medianShare is the median of the runs' signups/s ÷ their ceilings, and
+// the run it belongs to.
+func medianShare(r *report) (float64, int) {
+	idx := make([]int, len(r.signups))
+	for i := range idx {
+		idx[i] = i
+	}
+	share := func(i int) float64 { return r.signups[i].perSecond / signupCeiling(r, i) }
+	slices.SortFunc(idx, func(a, b int) int {
+		switch {
+		case share(a) < share(b):
+			return -1
+		case share(a) > share(b):
+			return 1
+		}
+		return 0
+	})
+	m := idx[(len(idx)-1)/2]
+	return share(m), m
+}
+
 func medianSignup(runs []loadResult) loadResult {
 	sorted := slices.Clone(runs)
 	slices.SortFunc(sorted, func(a, b loadResult) int {
@@ -169,11 +214,17 @@ func writeSignupReport(w io.Writer, r *report) {
 		s0 := r.signups[0]
 		p("### Signups: %d clients, %s measured after %s warm-up, %d runs on one server", s0.clients, fmtSeconds(s0.window), fmtSeconds(s0.warmup), len(r.signups))
 		p("")
-		p("| run | signups/s | of the ceiling | latency p50 / p90 / p99 / max | answers to requests sent in the window | CPU, cores: server / load / other / idle / stolen | server CPU a signup | server VmHWM after |")
-		p("|---|---|---|---|---|---|---|---|")
+		p("| run | signups/s | ceiling around the run: before / after (stolen) | of that ceiling | of the best ceiling | latency p50 / p90 / p99 / max | answers to requests sent in the window | CPU, cores: server / load / other / idle / stolen | server CPU a signup | server VmHWM after |")
+		p("|---|---|---|---|---|---|---|---|---|---|")
 		for i, s := range r.signups {
 			c := s.cpu
-			p("| %d | **%.1f** (%d) | %.3f | %s / %s / %s / %s | %s | %.2f / %.2f / %.2f / %.2f / %.2f | %s | %.1f MB |", i+1, s.perSecond, s.completed, s.perSecond/ceiling,
+			around := "–"
+			if i+1 < len(r.brackets) {
+				b, a := r.brackets[i], r.brackets[i+1]
+				around = fmt.Sprintf("%.1f (%.2f) / %.1f (%.2f)", b.perSecond, b.cpu.steal, a.perSecond, a.cpu.steal)
+			}
+			p("| %d | **%.1f** (%d) | %s | **%.3f** | %.3f | %s / %s / %s / %s | %s | %.2f / %.2f / %.2f / %.2f / %.2f | %s | %.1f MB |", i+1, s.perSecond, s.completed,
+				around, s.perSecond/signupCeiling(r, i), s.perSecond/bestCeiling(r),
 				ms(percentile(s.latencies, 50)), ms(percentile(s.latencies, 90)), ms(percentile(s.latencies, 99)), ms(percentile(s.latencies, 100)),
 				statusSummary(s), c.procs, c.self, c.others(0), c.idle, c.steal, perAnswer(c.procs, s.perSecond), mb(s.peakRSS))
 		}
@@ -325,21 +376,25 @@ func writeSignupTargets(p func(string, ...any), r *report) {
 		return
 	}
 	m, s := r.machine, medianSignup(r.signups)
-	ceiling, oneHash := ceilingOf(r.hashes)
-	signupGoal := signupShareTarget * ceiling
+	_, oneHash := ceilingOf(r.hashes)
 	p99 := percentile(s.latencies, 99)
 	p99Goal := time.Duration(p99Factor * float64(s.clients) / float64(m.numCPU) * float64(oneHash))
 	allClean := true
 	for _, run := range r.signups {
 		allClean = allClean && clean(run, 200)
 	}
-	var rates []string
-	for _, run := range r.signups {
-		rates = append(rates, fmt.Sprintf("%.3f", run.perSecond/ceiling))
+	var rates, strict []string
+	for i, run := range r.signups {
+		rates = append(rates, fmt.Sprintf("%.3f", run.perSecond/signupCeiling(r, i)))
+		strict = append(strict, fmt.Sprintf("%.3f", run.perSecond/bestCeiling(r)))
 	}
-	p("| signups/s ≥ %.0f%% of the argon2id ceiling (median of %d runs; other CPU %.2f) | %.1f/s = %.3f of %.1f (runs: %s) | ≥ %.1f/s | %s |",
-		100*signupShareTarget, len(r.signups), s.cpu.others(0), s.perSecond, s.perSecond/ceiling, ceiling, strings.Join(rates, ", "), signupGoal,
-		passMiss(s.perSecond >= signupGoal && allClean))
+	share, mi := medianShare(r)
+	mr := r.signups[mi]
+	p("| signups/s ≥ %.0f%% of the argon2id ceiling measured around each run (median of %d runs; other CPU %.2f, stolen %.2f) | %.1f/s = %.3f of %.1f (runs: %s) | ≥ %.3f | %s |",
+		100*signupShareTarget, len(r.signups), mr.cpu.others(0), mr.cpu.steal, mr.perSecond, share, signupCeiling(r, mi), strings.Join(rates, ", "), signupShareTarget,
+		passMiss(share >= signupShareTarget && allClean))
+	p("| (reported, not judged) signups/s of the median run ÷ the best ceiling measured anywhere in the run | %.1f/s = %.3f of %.1f (runs: %s) | ≥ %.1f/s | |",
+		s.perSecond, s.perSecond/bestCeiling(r), bestCeiling(r), strings.Join(strict, ", "), signupShareTarget*bestCeiling(r))
 	p("| p99 signup latency ≤ 3 × (%d ÷ %d cores × one hash) (median run) | %s | ≤ %s (3 × %d/%d × %s) | %s |",
 		s.clients, m.numCPU, ms(p99), ms(p99Goal), s.clients, m.numCPU, ms(oneHash), passMiss(p99 <= p99Goal && allClean))
 	// Reported, not judged: the same comparison in CPU time, which a

@@ -235,7 +235,19 @@ func runMeasured(ctx context.Context, api *apiClient, server *proc, url string, 
 // is profiled through the server's debug listener.
 func runSignupPhase(ctx context.Context, o options, rep *report, api *apiClient, server *proc, link string, say func(string, ...any)) error {
 	url := api.base + "/invite/" + link + "/signup"
+	bracket := func() error {
+		b, err := measureBracket(ctx, o.hashDuration)
+		if err != nil {
+			return fmt.Errorf("argon2id ceiling between signup runs: %w", err)
+		}
+		rep.brackets = append(rep.brackets, b)
+		say("  ceiling %.1f hashes/s (stolen %.2f)", b.perSecond, b.cpu.steal)
+		return nil
+	}
 	for run := 1; run <= o.signupRuns; run++ {
+		if err := bracket(); err != nil {
+			return err
+		}
 		say("signups %d/%d: %d clients, %s warm-up, %s measured", run, o.signupRuns, o.clients, o.warmup, o.signupDuration)
 		var inWindow func()
 		var profDone chan error
@@ -265,7 +277,7 @@ func runSignupPhase(ctx context.Context, o options, rep *report, api *apiClient,
 		rep.signups = append(rep.signups, res)
 		say("  %.1f signups/s, p99 %s, peak RSS %d MiB, other CPU %.2f", res.perSecond, percentile(res.latencies, 99).Round(time.Millisecond), res.peakRSS/1024, res.cpu.others(0))
 	}
-	return nil
+	return bracket()
 }
 
 // runLoginPhase signs one user up through a link of its own, then has
