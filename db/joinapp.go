@@ -144,7 +144,7 @@ func (s *Store) joinTx(tx *bolt.Tx, urec *userRecord, appID string, in *joinSign
 		j.Login = LoginResult{User: urec.user(), SecondFactor: pending}
 		return j, putJSON(tx.Bucket(bucketUsers), itob(urec.ID), urec)
 	}
-	j.Login, err = s.openSessionTx(tx, urec, in.token, in.ttl)
+	j.Login, err = s.openSessionTx(tx, urec, in.token, in.ttl, amrPassword)
 	j.User = j.Login.User
 	return j, err
 }

@@ -47,6 +47,9 @@ type OIDCAuthRequest struct {
 	// UserID is the user who signed in, or 0 while nobody did.
 	UserID   uint64
 	AuthTime time.Time
+	// AMR is how that user proved who they are (the session's methods,
+	// RFC 8176 values); empty while nobody signed in.
+	AMR []string
 	// CreatedAt is when the request arrived; it expires
 	// OIDCAuthRequestTTL later.
 	CreatedAt time.Time
@@ -71,6 +74,7 @@ type oidcAuthRequestRecord struct {
 	MaxAgeSeconds       *uint64   `json:"max_age,omitempty"`
 	UserID              uint64    `json:"user_id,omitempty"`
 	AuthTime            time.Time `json:"auth_time,omitzero"`
+	AMR                 []string  `json:"amr,omitempty"`
 	CreatedAt           time.Time `json:"created_at"`
 	// CodeHash is hex(sha256(code)) of the code issued for it, if any,
 	// so that deleting the request deletes its code.
@@ -82,8 +86,17 @@ func (r oidcAuthRequestRecord) request() OIDCAuthRequest {
 		ID: r.ID, ClientID: r.ClientID, RedirectURI: r.RedirectURI, ResponseType: r.ResponseType,
 		ResponseMode: r.ResponseMode, Scopes: r.Scopes, State: r.State, Nonce: r.Nonce,
 		CodeChallenge: r.CodeChallenge, CodeChallengeMethod: r.CodeChallengeMethod, Prompt: r.Prompt,
-		UserID: r.UserID, AuthTime: r.AuthTime, CreatedAt: r.CreatedAt, MaxAge: r.maxAge(),
+		UserID: r.UserID, AuthTime: r.AuthTime, AMR: amrOrPassword(r.UserID, r.AMR), CreatedAt: r.CreatedAt, MaxAge: r.maxAge(),
 	}
+}
+
+// amrOrPassword is amr, or a password for a sign-in recorded before
+// methods were (none when nobody signed in).
+func amrOrPassword(userID uint64, amr []string) []string {
+	if userID != 0 && len(amr) == 0 {
+		return slices.Clone(amrPassword)
+	}
+	return amr
 }
 
 func (r oidcAuthRequestRecord) maxAge() *time.Duration {
@@ -105,9 +118,10 @@ type OIDCRefreshGrant struct {
 	UserID   uint64
 	ClientID string
 	Scopes   []string
-	// AuthTime is when the user signed in for the first grant; it stays
-	// the same across rotations.
+	// AuthTime is when the user signed in for the first grant, and AMR
+	// how; both stay the same across rotations.
 	AuthTime  time.Time
+	AMR       []string
 	CreatedAt time.Time
 	ExpiresAt time.Time
 }
@@ -118,13 +132,14 @@ type oidcRefreshRecord struct {
 	ClientID  string    `json:"client_id"`
 	Scopes    []string  `json:"scopes,omitempty"`
 	AuthTime  time.Time `json:"auth_time"`
+	AMR       []string  `json:"amr,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 	ExpiresAt time.Time `json:"expires_at"`
 }
 
 func (r oidcRefreshRecord) grant() OIDCRefreshGrant {
 	return OIDCRefreshGrant{UserID: r.UserID, ClientID: r.ClientID, Scopes: r.Scopes,
-		AuthTime: r.AuthTime, CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt}
+		AuthTime: r.AuthTime, AMR: amrOrPassword(r.UserID, r.AMR), CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt}
 }
 
 // ErrOIDCAuthRequestNotFound answers an unknown or expired auth request.
@@ -277,9 +292,10 @@ func (s *Store) OIDCSignInFresh(req OIDCAuthRequest, u User) bool {
 }
 
 // CompleteOIDCAuthRequest records that the user signed in for the auth
-// request, now. It returns ErrOIDCAuthRequestNotFound for an unknown or
-// expired request and EINVALID for user id 0.
-func (s *Store) CompleteOIDCAuthRequest(id string, userID uint64) (OIDCAuthRequest, error) {
+// request, now, with the methods amr (their session's, SessionAMR). It
+// returns ErrOIDCAuthRequestNotFound for an unknown or expired request
+// and EINVALID for user id 0.
+func (s *Store) CompleteOIDCAuthRequest(id string, userID uint64, amr []string) (OIDCAuthRequest, error) {
 	if userID == 0 {
 		return OIDCAuthRequest{}, Errorf(EINVALID, "A sign-in request is completed by a user; got none.")
 	}
@@ -292,7 +308,7 @@ func (s *Store) CompleteOIDCAuthRequest(id string, userID uint64) (OIDCAuthReque
 		// auth_time is when the user last typed their credentials, not
 		// now: with single sign-on that may be hours ago, and an app
 		// judging max_age needs the truth.
-		rec.UserID, rec.AuthTime = userID, s.clock()
+		rec.UserID, rec.AuthTime, rec.AMR = userID, s.clock(), slices.Clone(amr)
 		if u, err := getUserTx(tx, userID); err == nil && u.SeenAt != nil {
 			rec.AuthTime = *u.SeenAt
 		}
@@ -415,7 +431,7 @@ func (s *Store) CreateOIDCRefreshToken(grant OIDCRefreshGrant, replacing string)
 	token := hex.EncodeToString(raw)
 	now := s.clock()
 	rec := oidcRefreshRecord{V: 1, UserID: grant.UserID, ClientID: grant.ClientID, Scopes: grant.Scopes,
-		AuthTime: grant.AuthTime, CreatedAt: now, ExpiresAt: now.Add(OIDCRefreshTTL)}
+		AuthTime: grant.AuthTime, AMR: slices.Clone(grant.AMR), CreatedAt: now, ExpiresAt: now.Add(OIDCRefreshTTL)}
 	err := s.update(func(tx *bolt.Tx) error {
 		if replacing != "" {
 			old, err := s.oidcRefreshTx(tx, replacing)

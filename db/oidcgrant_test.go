@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -35,19 +36,30 @@ func TestOIDCAuthRequestLifecycle(t *testing.T) {
 	if err != nil || got.State != "st" || got.CodeChallenge != "abc" || len(got.Prompt) != 1 || got.Scopes[1] != "email" {
 		t.Fatalf("read back: %+v, %v", got, err)
 	}
-	if _, err := s.CompleteOIDCAuthRequest(req.ID, 0); ErrorCode(err) != EINVALID {
+	if _, err := s.CompleteOIDCAuthRequest(req.ID, 0, []string{"pwd"}); ErrorCode(err) != EINVALID {
 		t.Fatalf("complete with no user: %v", err)
 	}
 	clock.add(time.Minute)
-	done, err := s.CompleteOIDCAuthRequest(req.ID, 7)
-	if err != nil || done.UserID != 7 || !done.AuthTime.Equal(clock.now()) {
+	done, err := s.CompleteOIDCAuthRequest(req.ID, 7, []string{"pwd", "otp", "mfa"})
+	if err != nil || done.UserID != 7 || !done.AuthTime.Equal(clock.now()) || strings.Join(done.AMR, " ") != "pwd otp mfa" {
 		t.Fatalf("complete: %+v, %v", done, err)
+	}
+	if got, err := s.OIDCAuthRequestByID(req.ID); err != nil || strings.Join(got.AMR, " ") != "pwd otp mfa" {
+		t.Fatalf("the methods read back: %v, %v", got.AMR, err)
+	}
+	// The refresh token made from it keeps the methods through rotation.
+	token, grant, err := s.CreateOIDCRefreshToken(OIDCRefreshGrant{UserID: 7, ClientID: "c", AMR: done.AMR}, "")
+	if err != nil || strings.Join(grant.AMR, " ") != "pwd otp mfa" {
+		t.Fatalf("refresh grant: %+v, %v", grant, err)
+	}
+	if _, grant, err = s.CreateOIDCRefreshToken(grant, token); err != nil || strings.Join(grant.AMR, " ") != "pwd otp mfa" {
+		t.Fatalf("rotated refresh grant: %+v, %v", grant, err)
 	}
 	clock.add(OIDCAuthRequestTTL - time.Minute)
 	if _, err := s.OIDCAuthRequestByID(req.ID); err != ErrOIDCAuthRequestNotFound {
 		t.Fatalf("expired request read: %v", err)
 	}
-	if _, err := s.CompleteOIDCAuthRequest(req.ID, 7); err != ErrOIDCAuthRequestNotFound {
+	if _, err := s.CompleteOIDCAuthRequest(req.ID, 7, []string{"pwd"}); err != ErrOIDCAuthRequestNotFound {
 		t.Fatalf("expired request completed: %v", err)
 	}
 	for _, id := range []string{"", "nope", req.ID + "x", "../" + req.ID} {
@@ -65,7 +77,7 @@ func TestOIDCCode(t *testing.T) {
 	if err := s.SaveOIDCCode(req.ID, "code-1"); ErrorCode(err) != EINVALID {
 		t.Fatalf("code before sign-in: %v", err)
 	}
-	if _, err := s.CompleteOIDCAuthRequest(req.ID, 7); err != nil {
+	if _, err := s.CompleteOIDCAuthRequest(req.ID, 7, []string{"pwd"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.SaveOIDCCode(req.ID, ""); ErrorCode(err) != EINVALID {
@@ -108,7 +120,7 @@ func TestOIDCCode(t *testing.T) {
 
 	// Deleting the request deletes its code.
 	req2 := mustOIDCAuthRequest(t, s)
-	if _, err := s.CompleteOIDCAuthRequest(req2.ID, 7); err != nil {
+	if _, err := s.CompleteOIDCAuthRequest(req2.ID, 7, []string{"pwd"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.SaveOIDCCode(req2.ID, "code-4"); err != nil {
@@ -255,7 +267,7 @@ func readFile(tb testing.TB, path string) []byte {
 func TestOIDCPrune(t *testing.T) {
 	s, clock := mustOpen(t)
 	old := mustOIDCAuthRequest(t, s)
-	if _, err := s.CompleteOIDCAuthRequest(old.ID, 7); err != nil {
+	if _, err := s.CompleteOIDCAuthRequest(old.ID, 7, []string{"pwd"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.SaveOIDCCode(old.ID, "old-code"); err != nil {
@@ -394,7 +406,7 @@ func TestOIDCSignInFreshAndAuthTime(t *testing.T) {
 	// The auth time is the sign-in's.
 	sso := ask(nil, nil)
 	clock.add(time.Minute)
-	done, err := s.CompleteOIDCAuthRequest(sso.ID, ada.ID)
+	done, err := s.CompleteOIDCAuthRequest(sso.ID, ada.ID, []string{"pwd"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -307,7 +307,7 @@ func (s *Store) PasskeyLogin(userID uint64, credID []byte, use PasskeyUse, ttl t
 		now := s.clock()
 		u.SeenAt = &now
 		hash := hashToken(token)
-		sess := sessionRecord{V: 1, UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(ttl)}
+		sess := sessionRecord{V: 1, UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(ttl), AMR: passkeyAMR(use.UserVerified)}
 		if err := putJSON(tx.Bucket(bucketSessions), []byte(hash), sess); err != nil {
 			return err
 		}

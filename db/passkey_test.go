@@ -3,6 +3,7 @@ package db
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -141,6 +142,10 @@ func TestPasskeyLogin(t *testing.T) {
 	if u, err := s.AuthenticateSession(res.Token); err != nil || u.ID != ann.ID {
 		t.Fatalf("session: %+v, %v", u, err)
 	}
+	// Without user verification a passkey is one factor; with it, two.
+	if amr, err := s.SessionAMR(res.Token); err != nil || !slices.Equal(amr, []string{"pop"}) {
+		t.Errorf("the methods of a login without user verification: %v, %v; want pop", amr, err)
+	}
 	got, _ := s.FindPasskey(ann.ID, pk.CredentialID)
 	if got.SignCount != 6 || got.LastUsedAt == nil {
 		t.Fatalf("use not recorded: %+v", got)
@@ -178,5 +183,12 @@ func TestPasskeyLogin(t *testing.T) {
 		if _, err := s.PasskeyLogin(ann.ID, zero.CredentialID, PasskeyUse{}, time.Hour); err != nil {
 			t.Fatalf("counterless passkey: %v", err)
 		}
+	}
+	uv, err := s.PasskeyLogin(ann.ID, zero.CredentialID, PasskeyUse{UserVerified: true}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if amr, err := s.SessionAMR(uv.Token); err != nil || !slices.Equal(amr, []string{"pop", "mfa"}) {
+		t.Errorf("the methods of a login with user verification: %v, %v; want pop mfa", amr, err)
 	}
 }

@@ -92,7 +92,7 @@ func TestPruneSessionsAndUserTokens(t *testing.T) {
 func TestPruneOIDC(t *testing.T) {
 	s, clock := mustOpen(t)
 	req := mustOIDCAuthRequest(t, s)
-	if _, err := s.CompleteOIDCAuthRequest(req.ID, 7); err != nil {
+	if _, err := s.CompleteOIDCAuthRequest(req.ID, 7, []string{"pwd"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.SaveOIDCCode(req.ID, "the-code"); err != nil {

@@ -571,7 +571,11 @@ func (s *Store) finishSecondFactor(continuation string, th Throttle, ttl time.Du
 			}
 		}
 		rec.SecondFactorFails = 0
-		if res, err = s.openSessionTx(tx, &rec, token, ttl); err != nil {
+		amr := amrPasswordOTP
+		if method == MethodPasskey {
+			amr = amrPasswordPasskey
+		}
+		if res, err = s.openSessionTx(tx, &rec, token, ttl, amr); err != nil {
 			return err
 		}
 		res.RecoveryCodes = codes

@@ -116,6 +116,9 @@ func TestTOTPLogin(t *testing.T) {
 		if _, err := ah.s.AuthenticateSession(res.Token); err != nil {
 			t.Fatal(err)
 		}
+		if amr, err := ah.s.SessionAMR(res.Token); err != nil || !slices.Equal(amr, []string{"pwd", "otp", "mfa"}) {
+			t.Errorf("the session's methods: %v, %v; want pwd otp mfa", amr, err)
+		}
 		// The continuation was used up, and the code is spent.
 		if _, err := ah.CompleteSecondFactor(t.Context(), c, code); !errors.Is(err, ErrBadSecondFactor) {
 			t.Fatalf("a used continuation: %v", err)
@@ -356,6 +359,9 @@ func TestPasskeyAsSecondFactor(t *testing.T) {
 	res, err := ah.CompleteSecondFactorWithPasskey(c, u.ID, []byte("key-1"), PasskeyUse{SignCount: 5, UserVerified: true})
 	if err != nil || res.Token == "" {
 		t.Fatalf("the passkey step: %+v %v", res, err)
+	}
+	if amr, err := ah.s.SessionAMR(res.Token); err != nil || !slices.Equal(amr, []string{"pwd", "pop", "mfa"}) {
+		t.Errorf("the session's methods: %v, %v; want pwd pop mfa", amr, err)
 	}
 	if pk, _ := ah.s.FindPasskey(u.ID, []byte("key-1")); pk.SignCount != 5 || pk.LastUsedAt == nil {
 		t.Errorf("the use was not recorded: %+v", pk)

@@ -17,6 +17,39 @@ type sessionRecord struct {
 	UserID    uint64    `json:"user_id"`
 	CreatedAt time.Time `json:"created_at"`
 	ExpiresAt time.Time `json:"expires_at"`
+	// AMR says how the user proved who they are when the session was
+	// opened, as OpenID Connect's amr claim (RFC 8176) names it. Sessions
+	// stored before it existed have none and count as a password.
+	AMR []string `json:"amr,omitempty"`
+}
+
+// The authentication methods a session records (RFC 8176 values).
+var (
+	// amrPassword: a password alone.
+	amrPassword = []string{"pwd"}
+	// amrPasswordOTP: a password and a one-time code (the authenticator
+	// app's, or a recovery code).
+	amrPasswordOTP = []string{"pwd", "otp", "mfa"}
+	// amrPasswordPasskey: a password and a passkey as the second factor.
+	amrPasswordPasskey = []string{"pwd", "pop", "mfa"}
+)
+
+// passkeyAMR is what a login with a passkey alone proves: possession of
+// the key, and with user verification (the authenticator's PIN or
+// biometric) a second factor too.
+func passkeyAMR(userVerified bool) []string {
+	if userVerified {
+		return []string{"pop", "mfa"}
+	}
+	return []string{"pop"}
+}
+
+// amr is the session's methods: a password for a session older than them.
+func (rec sessionRecord) amr() []string {
+	if len(rec.AMR) == 0 {
+		return slices.Clone(amrPassword)
+	}
+	return slices.Clone(rec.AMR)
 }
 
 func hashToken(raw string) string {
@@ -138,7 +171,7 @@ func (s *Store) recordLogin(userID uint64, check PasswordCheck, checkedHash stri
 				}
 				return putJSON(tx.Bucket(bucketUsers), itob(rec.ID), rec)
 			}
-			res, err = s.openSessionTx(tx, &rec, token, ttl)
+			res, err = s.openSessionTx(tx, &rec, token, ttl, amrPassword)
 			return err
 		}
 		outcome = ErrBadLogin
@@ -156,14 +189,14 @@ func (s *Store) recordLogin(userID uint64, check PasswordCheck, checkedHash stri
 
 // openSessionTx ends a successful login of rec: the failed-login count
 // and wait are reset, seenAt set, and a session lasting ttl opened with
-// token; rec is stored.
-func (s *Store) openSessionTx(tx *bolt.Tx, rec *userRecord, token string, ttl time.Duration) (LoginResult, error) {
+// token, recording the methods amr; rec is stored.
+func (s *Store) openSessionTx(tx *bolt.Tx, rec *userRecord, token string, ttl time.Duration, amr []string) (LoginResult, error) {
 	now := s.clock()
 	rec.LoginAttempts = 0
 	rec.ThrottledUntil = nil
 	rec.SeenAt = &now
 	hash := hashToken(token)
-	sess := sessionRecord{V: 1, UserID: rec.ID, CreatedAt: now, ExpiresAt: now.Add(ttl)}
+	sess := sessionRecord{V: 1, UserID: rec.ID, CreatedAt: now, ExpiresAt: now.Add(ttl), AMR: amr}
 	if err := putJSON(tx.Bucket(bucketSessions), []byte(hash), sess); err != nil {
 		return LoginResult{}, err
 	}
@@ -249,6 +282,26 @@ func (s *Store) AuthenticateSession(token string) (User, error) {
 	}
 	s.sessions.put(gen, s.gen.Load(), hash, cachedSession{user: cloneUser(u), expiresAt: expires})
 	return u, nil
+}
+
+// SessionAMR returns how the user of a live session proved who they are
+// when it was opened (RFC 8176 values, such as pwd, otp, pop and mfa), or
+// EUNAUTHORIZED when the session is not live.
+func (s *Store) SessionAMR(token string) ([]string, error) {
+	var amr []string
+	err := s.db.View(func(tx *bolt.Tx) error {
+		var sess sessionRecord
+		ok, err := getJSON(tx.Bucket(bucketSessions), []byte(hashToken(token)), &sess)
+		if err != nil {
+			return err
+		}
+		if !ok || !s.now().Before(sess.ExpiresAt) {
+			return errBadSession
+		}
+		amr = sess.amr()
+		return nil
+	})
+	return amr, err
 }
 
 // DeleteSession ends a session; ending an unknown one is not an error.

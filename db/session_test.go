@@ -1,6 +1,8 @@
 package db
 
 import (
+	bolt "go.etcd.io/bbolt"
+	"slices"
 	"testing"
 	"time"
 )
@@ -67,4 +69,46 @@ func TestSessionTTL(t *testing.T) {
 	}
 	_, err = s.AuthenticateSession(other)
 	wantCode(t, err, EUNAUTHORIZED)
+}
+
+// TestSessionAMR: a password login records "pwd"; a session stored before
+// sessions recorded their methods reads as a password; an unknown or
+// ended session has none.
+func TestSessionAMR(t *testing.T) {
+	ah := mustAccounts(t)
+	link, err := ah.s.CreateSignupToken(SystemActor, NewSignupToken{Name: "team", ExpiresAt: ah.clock.now().Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ah.SignupWithLink(t.Context(), link.Secret, account("ada@example.com", "ada", goodPassword)); err != nil {
+		t.Fatal(err)
+	}
+	res, err := ah.Login(t.Context(), "ada", goodPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if amr, err := ah.s.SessionAMR(res.Token); err != nil || !slices.Equal(amr, []string{"pwd"}) {
+		t.Fatalf("a password login's methods: %v, %v; want pwd", amr, err)
+	}
+	// A record as older builds wrote it, with no methods.
+	old := "an-older-session-token"
+	err = ah.s.update(func(tx *bolt.Tx) error {
+		return putJSON(tx.Bucket(bucketSessions), []byte(hashToken(old)),
+			sessionRecord{V: 1, UserID: res.User.ID, CreatedAt: ah.clock.now(), ExpiresAt: ah.clock.now().Add(time.Hour)})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if amr, err := ah.s.SessionAMR(old); err != nil || !slices.Equal(amr, []string{"pwd"}) {
+		t.Fatalf("an older session's methods: %v, %v; want pwd", amr, err)
+	}
+	for _, token := range []string{"", "nope", res.Token + "x"} {
+		if amr, err := ah.s.SessionAMR(token); ErrorCode(err) != EUNAUTHORIZED || amr != nil {
+			t.Errorf("SessionAMR(%q) = %v, %v; want EUNAUTHORIZED", token, amr, err)
+		}
+	}
+	ah.clock.add(2 * time.Hour)
+	if _, err := ah.s.SessionAMR(res.Token); ErrorCode(err) != EUNAUTHORIZED {
+		t.Errorf("an expired session: %v", err)
+	}
 }

@@ -162,12 +162,14 @@ func TestOIDCCodeFlow(t *testing.T) {
 		Username      string   `json:"preferred_username"`
 		Groups        []string `json:"groups"`
 		Role          string   `json:"role"`
+		AMR           []string `json:"amr"`
 	}
 	if err := idt.Claims(&claims); err != nil {
 		t.Fatal(err)
 	}
 	if idt.Subject != fmt.Sprint(user.ID) || idt.Nonce != "n-1" || claims.Email != "ada@example.com" || !claims.EmailVerified ||
-		claims.Name != "Ada L" || claims.Username != "ada" || !slices.Equal(claims.Groups, []string{"team"}) || claims.Role == "" {
+		claims.Name != "Ada L" || claims.Username != "ada" || !slices.Equal(claims.Groups, []string{"team"}) || claims.Role == "" ||
+		!slices.Equal(claims.AMR, []string{"pwd"}) {
 		t.Fatalf("ID token: sub %q nonce %q claims %+v", idt.Subject, idt.Nonce, claims)
 	}
 	if !idt.Expiry.Before(time.Now().Add(10 * time.Minute)) {
@@ -587,7 +589,21 @@ func TestOIDCSignInWithSecondFactor(t *testing.T) {
 		t.Fatalf("second step: %d, last request %v, Location %v (%v)", resp.StatusCode, resp.Request.URL, loc, err)
 	}
 	ctx := gooidc.ClientContext(context.Background(), rp.ts.Client())
-	if _, err := cfg.Exchange(ctx, loc.Query().Get("code"), oauth2.VerifierOption(verifier)); err != nil {
+	tok, err := cfg.Exchange(ctx, loc.Query().Get("code"), oauth2.VerifierOption(verifier))
+	if err != nil {
 		t.Fatalf("exchange after the second step: %v", err)
+	}
+	// The ID token says how: a password and a one-time code (here a
+	// recovery code), two factors.
+	rawID, _ := tok.Extra("id_token").(string)
+	idt, err := rp.provider.Verifier(&gooidc.Config{ClientID: cfg.ClientID}).Verify(ctx, rawID)
+	if err != nil {
+		t.Fatalf("verify the ID token: %v", err)
+	}
+	var claims struct {
+		AMR []string `json:"amr"`
+	}
+	if err := idt.Claims(&claims); err != nil || !slices.Equal(claims.AMR, []string{"pwd", "otp", "mfa"}) {
+		t.Fatalf("amr after a password and a recovery code: %v (%v), want pwd otp mfa", claims.AMR, err)
 	}
 }

@@ -195,7 +195,14 @@ func (p *Provider) LoginHandler(w http.ResponseWriter, r *http.Request) {
 		p.fail(w, r, ar, oidc.ErrAccessDenied().WithDescription("You are not in a group that may use this app."))
 		return
 	}
-	if _, err := p.opts.Store.CompleteOIDCAuthRequest(id, user.ID); err != nil {
+	amr, err := p.opts.Store.SessionAMR(p.opts.SessionToken(r))
+	if err != nil {
+		// The session ended between the two reads: sign in again.
+		back := PathLogin + "?authRequestID=" + url.QueryEscape(id)
+		http.Redirect(w, r, "/login?rd="+url.QueryEscape(back), http.StatusFound)
+		return
+	}
+	if _, err := p.opts.Store.CompleteOIDCAuthRequest(id, user.ID, amr); err != nil {
 		p.errorPage(w, r, fmt.Errorf("oidc login: complete the auth request: %w", err))
 		return
 	}
@@ -237,7 +244,7 @@ type authRequest struct{ db.OIDCAuthRequest }
 
 func (a *authRequest) GetID() string         { return a.ID }
 func (a *authRequest) GetACR() string        { return "" }
-func (a *authRequest) GetAMR() []string      { return []string{"pwd"} }
+func (a *authRequest) GetAMR() []string      { return a.AMR }
 func (a *authRequest) GetAudience() []string { return []string{a.ClientID} }
 func (a *authRequest) GetAuthTime() time.Time {
 	return a.AuthTime
@@ -268,7 +275,7 @@ type refreshRequest struct {
 	db.OIDCRefreshGrant
 }
 
-func (r *refreshRequest) GetAMR() []string       { return []string{"pwd"} }
+func (r *refreshRequest) GetAMR() []string       { return r.AMR }
 func (r *refreshRequest) GetAudience() []string  { return []string{r.ClientID} }
 func (r *refreshRequest) GetAuthTime() time.Time { return r.AuthTime }
 func (r *refreshRequest) GetClientID() string    { return r.ClientID }
@@ -432,7 +439,7 @@ func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Token
 	var grant db.OIDCRefreshGrant
 	switch r := req.(type) {
 	case *authRequest:
-		grant = db.OIDCRefreshGrant{UserID: r.UserID, ClientID: r.ClientID, Scopes: r.Scopes, AuthTime: r.AuthTime}
+		grant = db.OIDCRefreshGrant{UserID: r.UserID, ClientID: r.ClientID, Scopes: r.Scopes, AuthTime: r.AuthTime, AMR: r.AMR}
 	case *refreshRequest:
 		grant = r.OIDCRefreshGrant
 	default:
