@@ -195,4 +195,3 @@ func measureBracket(ctx context.Context, d time.Duration) (bracket, error) {
 	b.perSecond = float64(b.hashes) / b.elapsed.Seconds()
 	return b, err
 }
-

@@ -127,17 +127,17 @@ func main() {
 
 // report collects every figure for the summary.
 type report struct {
-	started  time.Time
-	machine  machineInfo
-	opts     options
-	hashes   []hashResult // before the server starts, and after the signups
-	signups  []loadResult // one per signup run
+	started time.Time
+	machine machineInfo
+	opts    options
+	hashes  []hashResult // before the server starts, and after the signups
+	signups []loadResult // one per signup run
 	// brackets are ceilings measured around the signup runs, with the
 	// server idle: brackets[i] just before run i+1, the last one after
 	// the last run. Each run is judged against the mean of the two
 	// around it (see signupCeiling).
 	brackets []bracket
-	rssIdle  int64        // server VmRSS before the signups, KiB
+	rssIdle  int64 // server VmRSS before the signups, KiB
 	logins   *loadResult
 	flood    *loadResult
 	floodLog string
