@@ -86,9 +86,9 @@ func (h *Hasher) Waiting() int { return int(h.waiting.Load()) }
 // InUse reports how many hashes are running now.
 func (h *Hasher) InUse() int { return len(h.slots) }
 
-// MatrixBytes reports how much memory the hasher's matrices hold now,
+// matrixBytes reports how much memory the hasher's matrices hold now,
 // in use or kept for the next hash.
-func (h *Hasher) MatrixBytes() int64 {
+func (h *Hasher) matrixBytes() int64 {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return int64(h.held) * int64(argon2.WorkLen(h.params.MemoryKiB, h.params.Parallelism)) * 8
@@ -196,11 +196,7 @@ func (h *Hasher) release(m *matrix) {
 	h.spare = append(h.spare, m)
 	if h.inUse--; h.inUse == 0 {
 		gen := h.idleGen
-		if h.matrixIdle <= 0 {
-			h.freeSpareLocked()
-		} else {
-			h.idleStop = h.afterFunc(h.matrixIdle, func() { h.freeIfIdle(gen) })
-		}
+		h.idleStop = h.afterFunc(h.matrixIdle, func() { h.freeIfIdle(gen) })
 	}
 	h.mu.Unlock()
 	<-h.slots

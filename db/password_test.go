@@ -13,6 +13,8 @@ import (
 
 	"github.com/alexedwards/argon2id"
 	"github.com/ccojocar/zxcvbn-go"
+
+	"invited/internal/testutil"
 )
 
 // TestPasswordScoresMatchUpstream pins the strength scores (and entropies,
@@ -121,7 +123,7 @@ func TestNewHasherRunsNoHash(t *testing.T) {
 	if err != nil || p.Memory != kib || p.Iterations != 1 || p.Parallelism != 1 || p.SaltLength != 16 || p.KeyLength != 32 {
 		t.Fatalf("dummy %q decodes to %+v, %v", h.dummy, p, err)
 	}
-	if got := h.MatrixBytes(); got != 0 {
+	if got := h.matrixBytes(); got != 0 {
 		t.Errorf("NewHasher made %d bytes of matrices", got)
 	}
 	// A full run with the hasher's parameters writes every block of its
@@ -231,7 +233,7 @@ func TestHasherKeepsMatrices(t *testing.T) {
 	if _, err := h.Hold(ctx); err != ErrBusy {
 		t.Fatalf("a third hold on two slots: %v, want ErrBusy", err)
 	}
-	if got := h.MatrixBytes(); got != 2*matrixBytes {
+	if got := h.matrixBytes(); got != 2*matrixBytes {
 		t.Fatalf("two slots taken: %d bytes of matrices, want %d", got, 2*matrixBytes)
 	}
 	r1()
@@ -243,7 +245,7 @@ func TestHasherKeepsMatrices(t *testing.T) {
 	if n := armed(); n != 1 {
 		t.Fatalf("after the last release: %d countdowns, want 1", n)
 	}
-	if got := h.MatrixBytes(); got != 2*matrixBytes {
+	if got := h.matrixBytes(); got != 2*matrixBytes {
 		t.Fatalf("after the releases: %d bytes, want both matrices kept (%d)", got, 2*matrixBytes)
 	}
 
@@ -267,13 +269,13 @@ func TestHasherKeepsMatrices(t *testing.T) {
 			if ok, _ := h.Verify(ctx, pw+"!", hash); ok {
 				t.Errorf("a wrong password verified against the hash of %q", pw)
 			}
-			if got := h.MatrixBytes(); got > 2*matrixBytes {
+			if got := h.matrixBytes(); got > 2*matrixBytes {
 				t.Errorf("%d bytes of matrices with two slots", got)
 			}
 		})
 	}
 	wg.Wait()
-	if got := h.MatrixBytes(); got != 2*matrixBytes {
+	if got := h.matrixBytes(); got != 2*matrixBytes {
 		t.Fatalf("after the hashes: %d bytes, want %d", got, 2*matrixBytes)
 	}
 
@@ -282,7 +284,7 @@ func TestHasherKeepsMatrices(t *testing.T) {
 	first, last := countdowns[0], countdowns[len(countdowns)-1]
 	mu.Unlock()
 	first()
-	if got := h.MatrixBytes(); got != 2*matrixBytes {
+	if got := h.matrixBytes(); got != 2*matrixBytes {
 		t.Fatalf("a stale countdown freed matrices: %d bytes left", got)
 	}
 	// A countdown that fires while a hash runs frees nothing either.
@@ -291,7 +293,7 @@ func TestHasherKeepsMatrices(t *testing.T) {
 		t.Fatal(err)
 	}
 	last()
-	if got := h.MatrixBytes(); got != 2*matrixBytes {
+	if got := h.matrixBytes(); got != 2*matrixBytes {
 		t.Fatalf("a countdown freed matrices while a slot was taken: %d bytes left", got)
 	}
 	r()
@@ -299,7 +301,7 @@ func TestHasherKeepsMatrices(t *testing.T) {
 	last = countdowns[len(countdowns)-1]
 	mu.Unlock()
 	last()
-	if got := h.MatrixBytes(); got != 0 {
+	if got := h.matrixBytes(); got != 0 {
 		t.Fatalf("the current countdown left %d bytes of matrices", got)
 	}
 	// And the next hash makes a matrix again.
@@ -323,13 +325,12 @@ func TestHasherFreesMatricesWhenIdle(t *testing.T) {
 	if _, err := h.Hash(context.Background(), "a password"); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for h.MatrixBytes() != 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("matrices still held 10 s after the last hash: %d bytes", h.MatrixBytes())
+	testutil.Eventually(t, 10*time.Second, "the matrices to be freed", func() error {
+		if n := h.matrixBytes(); n != 0 {
+			return fmt.Errorf("%d bytes of matrices still held", n)
 		}
-		time.Sleep(time.Millisecond)
-	}
+		return nil
+	})
 }
 
 // TestHasherSpeaksArgon2idPHC: hashes go both ways between the hasher and
