@@ -44,6 +44,7 @@ func TestE2EInvitationMadeWhileStoppedIsMailedWithTheServersLink(t *testing.T) {
 		t.Errorf("with the server stopped, the TUI says the email is on its way:\n%s", screen)
 	}
 	tm.keys(false, "Escape")
+	tm.waitGone("back to the list", 5*time.Second, "Invitation created")
 	tm.waitFor("back to the list", 5*time.Second, "grace@example.com")
 	tm.keys(false, "q")
 	tm.waitExit()

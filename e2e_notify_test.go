@@ -150,6 +150,7 @@ func TestE2EBatchFromTheTUI(t *testing.T) {
 		t.Errorf("kay's Editor invitation is not listed: %s", body)
 	}
 	tm.keys(false, "Escape")
+	tm.waitGone("back to the list", 5*time.Second, "Batch results")
 	tm.keys(false, "q")
 	tm.waitExit()
 }

@@ -82,6 +82,19 @@ func (tm *tmux) waitFor(what string, timeout time.Duration, texts ...string) str
 	return screen
 }
 
+// waitGone polls the screen (bounded) until text is no longer on it: a
+// dialog has closed. Waiting for text the dialog shows too would not
+// tell, and a key sent right after escape can reach the TUI as alt+key.
+func (tm *tmux) waitGone(what string, timeout time.Duration, text string) {
+	tm.t.Helper()
+	testutil.Eventually(tm.t, timeout, fmt.Sprintf("%s: %q to leave the screen", what, text), func() error {
+		if screen := tm.screen(); strings.Contains(screen, text) {
+			return fmt.Errorf("%q is still on the screen:\n%s", text, screen)
+		}
+		return nil
+	})
+}
+
 // waitRow polls the screen (bounded) until a line of it matches row, and
 // returns that line.
 func (tm *tmux) waitRow(what string, timeout time.Duration, row *regexp.Regexp) string {
